@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// version is stamped in by ./build from `git describe`.
+var version = "devel"
+
+// Exit statuses of troc itself. `troc exec` otherwise exits with the job's
+// own status, or 128+N when the job died of signal N. README.md documents
+// the same table; exit_test.go holds both to it.
+const (
+	exitOK       = 0
+	exitError    = 1   // something failed; the message says what
+	exitUsage    = 2   // bad command line: unknown flag, bad name, missing argument
+	exitSetup    = 71  // troc could not set the run up (lock, process); recorded as Failed
+	exitSkipped  = 75  // another run of the job holds its lock; recorded as Skipped
+	exitConfig   = 78  // the configuration file or a TROC_* variable is invalid
+	exitTimedOut = 124 // the job ran past its timeout; recorded as TimedOut (as timeout(1))
+	exitNoExec   = 126 // the program given after -- exists but cannot be executed
+	exitNotFound = 127 // the program given after -- does not exist
+)
+
+// app carries what every command needs: its streams and its environment.
+// Nothing below it reads os.Stdout, os.Stderr or os.Getenv directly, so
+// tests can run commands in-process when they want to.
+type app struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	env    func(string) (string, bool)
+}
+
+// getenv returns the variable's value, or "" when it is unset.
+func (a *app) getenv(key string) string {
+	v, _ := a.env(key)
+	return v
+}
+
+// usageError is a bad command line. It exits 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// hintError carries a follow-up line, printed as "troc: hint: ...".
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+
+func withHint(err error, hint string) error { return &hintError{err: err, hint: hint} }
+
+// configError is an invalid configuration. It exits 78.
+type configError struct{ err error }
+
+func (e *configError) Error() string { return e.err.Error() }
+func (e *configError) Unwrap() error { return e.err }
+
+// exitStatus ends troc with a given status and no message: the command has
+// already said what it had to (troc exec's run summary, for one).
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// main runs a command and turns its error into an exit status. It is the
+// only place that does.
+func (a *app) main(ctx context.Context, args []string) int {
+	err := a.run(ctx, args)
+	if err == nil {
+		return exitOK
+	}
+	var status exitStatus
+	if errors.As(err, &status) {
+		return int(status)
+	}
+	fmt.Fprintf(a.stderr, "troc: %v\n", err)
+	var hint *hintError
+	if errors.As(err, &hint) {
+		fmt.Fprintf(a.stderr, "troc: hint: %s\n", hint.hint)
+	}
+	var usage *usageError
+	var config *configError
+	switch {
+	case errors.As(err, &usage):
+		return exitUsage
+	case errors.As(err, &config):
+		return exitConfig
+	}
+	return exitError
+}
+
+const usageText = `troc runs cron jobs and scripts under a lock, keeps their output and
+records every run in a local history.
+
+Usage:
+  troc exec --name NAME [flags] "COMMAND"     run COMMAND with /bin/sh -c
+  troc exec --name NAME [flags] -- PROG ARG... run PROG directly
+  troc version                                print troc's version
+
+Run "troc exec -h" for the flags of exec.
+`
+
+// run dispatches on the first argument.
+func (a *app) run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(a.stderr, usageText)
+		return exitStatus(exitUsage)
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(a.stdout, usageText)
+		return nil
+	case "-version", "--version", "version":
+		fmt.Fprintf(a.stdout, "troc %s\n", version)
+		return nil
+	case "exec":
+		return a.exec(ctx, args[1:])
+	}
+	return withHint(usagef("unknown command %q", args[0]), "run 'troc help' for the list of commands")
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting and
+// prints nothing itself: parseFlags decides where the usage goes.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parseFlags parses args with fs. For -h it prints the usage to stdout and
+// returns exitStatus(0); for a bad flag it prints the usage to stderr and
+// returns a usage error naming the flag.
+func (a *app) parseFlags(fs *flag.FlagSet, synopsis string, args []string) error {
+	err := fs.Parse(args)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		a.printUsage(a.stdout, fs, synopsis)
+		return exitStatus(exitOK)
+	}
+	a.printUsage(a.stderr, fs, synopsis)
+	return &usageError{msg: strings.TrimSpace(err.Error())}
+}
+
+func (a *app) printUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
+	fmt.Fprintf(w, "Usage:\n%s\nFlags:\n", synopsis)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}

@@ -1,0 +1,991 @@
+package main
+
+// The configuration lives in one YAML file, config.yaml, created with every
+// setting documented on first use. The rules, and why:
+//
+//   - Settings come from three places, later ones winning: the defaults in
+//     configKeys, the file, and TROC_* environment variables. All three are
+//     text converted by the same function per kind, so a value means the same
+//     thing wherever it is written.
+//   - The parser reads a small, strict subset of YAML by hand: nested maps of
+//     scalars. Anything else (lists, anchors, tags, block scalars, several
+//     documents) is refused with the file and line rather than half
+//     understood, and only true and false are booleans, so "no" stays "no".
+//     A library would accept more than we can check, and add a dependency.
+//   - Unknown keys are errors, because a typo in a setting that silently
+//     does nothing is worse than a failed cron job that says why. Unknown
+//     TROC_* variables are ignored: that namespace is shared.
+//   - The file is created atomically (temp file, then link), because a fresh
+//     host may start a hundred troc processes at the same second and none may
+//     read a half-written file or overwrite another's.
+//   - A secret in a file that other users can read is refused, and no secret
+//     value ever appears in an error.
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Config is troc's configuration, after defaults, the file and the
+// environment have been applied and checked. Paths in it are absolute and
+// clean.
+type Config struct {
+	Path      string // the config file that was read (absolute)
+	Dir       string // its directory
+	Database  string // path of the SQLite history
+	LocalTime bool   // show times in local time rather than UTC
+	LockDir   string // directory of job lock files
+	LogDir    string // directory of job log files
+	LogJSON   bool   // write troc's own system log as JSON lines instead of text
+	Notify    NotifyConfig
+	Display   DisplayConfig
+}
+
+// NotifyConfig says where and how run notifications are sent.
+type NotifyConfig struct {
+	Hostname string          // names this host in notifications: job@hostname
+	Slack    SlackConfig     // empty token or channel: no Slack notifications
+	Status   map[Status]bool // whether a notification of that status tags @channel
+}
+
+// SlackConfig is the Slack app used for notifications.
+type SlackConfig struct{ Token, Channel string }
+
+// DisplayConfig is how troc shows runs in a terminal.
+type DisplayConfig struct {
+	Emoji bool              // use emoji for statuses
+	Color map[Status]string // colour name of each status, as accepted by colorCode
+}
+
+// keyKind is the type of a setting's value, and so how its text converts.
+type keyKind int
+
+const (
+	kindString   keyKind = iota // any text, taken as is
+	kindPath                    // a file or directory: see expandPath
+	kindBool                    // true or false
+	kindInt                     // a decimal integer
+	kindDuration                // see parseDuration
+	kindColor                   // a colour name: see colorCode
+)
+
+// configKey describes one setting. Fields, in the order the table uses:
+// its dotted name, its kind, whether it is secret, its default written as
+// in the file, a one-line description for the generated file, and where the
+// value lives in Config.
+type configKey struct {
+	name   string
+	kind   keyKind
+	secret bool
+	def    string
+	doc    string
+	ref    accessor
+}
+
+// configKeys lists every setting, in the order of the generated file. To
+// add one, add a line here and a field to Config. Keys of one section must
+// be next to each other: the generated file nests them. Names use
+// lower-case letters, digits and underscores so that each maps to one
+// TROC_* variable.
+var configKeys = slices.Concat(
+	[]configKey{
+		{"database", kindPath, false, "troc.db", "Path of the SQLite database that holds the run history.", field(func(c *Config) *string { return &c.Database })},
+		{"localtime", kindBool, false, "true", "Show times in local time rather than UTC.", field(func(c *Config) *bool { return &c.LocalTime })},
+		{"lockdir", kindPath, false, "$TMPDIR", "Directory of job lock files ($TMPDIR is /tmp when unset).", field(func(c *Config) *string { return &c.LockDir })},
+		{"logdir", kindPath, false, "$TMPDIR", "Directory of job log files ($TMPDIR is /tmp when unset).", field(func(c *Config) *string { return &c.LogDir })},
+		{"logjson", kindBool, false, "false", "Write troc's own system log as JSON lines instead of text.", field(func(c *Config) *bool { return &c.LogJSON })},
+		{"notify.hostname", kindString, false, "", "Name of this host in notifications (job@hostname); empty means the output of hostname.", field(func(c *Config) *string { return &c.Notify.Hostname })},
+		{"notify.slack.token", kindString, true, "", "Token of the Slack app (xoxb-...); set it here only if this file is chmod 600.", field(func(c *Config) *string { return &c.Notify.Slack.Token })},
+		{"notify.slack.channel", kindString, false, "", "Slack channel that notifications are posted to.", field(func(c *Config) *string { return &c.Notify.Slack.Channel })},
+	},
+	perStatus("notify.status", kindBool, "Tag @channel in notifications of %s runs.",
+		map[Status]string{StatusFailed: "true", StatusTerminated: "true", StatusTimedOut: "true"}, "false",
+		func(c *Config) map[Status]bool { return c.Notify.Status }),
+	[]configKey{
+		{"display.emoji", kindBool, false, "true", "Show statuses with emoji.", field(func(c *Config) *bool { return &c.Display.Emoji })},
+	},
+	perStatus("display.color.status", kindColor, "Color of %s runs: black, red, green, yellow, blue, magenta, cyan, white, bright-<color>, default or none.",
+		map[Status]string{StatusRunning: "cyan", StatusSkipped: "yellow", StatusSucceeded: "green", StatusFailed: "red", StatusTerminated: "magenta", StatusTimedOut: "red"}, "default",
+		func(c *Config) map[Status]string { return c.Display.Color }),
+)
+
+// accessor reads and sets one setting's value in a Config. The value's Go
+// type follows the key's kind: string for string, path and colour, bool,
+// int, time.Duration.
+type accessor struct {
+	get func(c *Config) any
+	set func(c *Config, v any)
+}
+
+// field is the accessor of the Config field that f points to.
+func field[T any](f func(c *Config) *T) accessor {
+	return accessor{
+		get: func(c *Config) any { return *f(c) },
+		set: func(c *Config, v any) { *f(c) = v.(T) },
+	}
+}
+
+// perStatus returns one key per status, prefix.<status>, stored in the map
+// that m returns. doc is a format with the status as its argument.
+func perStatus[T any](prefix string, kind keyKind, doc string, defs map[Status]string, otherwise string, m func(c *Config) map[Status]T) []configKey {
+	var keys []configKey
+	for _, s := range Statuses {
+		def, ok := defs[s]
+		if !ok {
+			def = otherwise
+		}
+		keys = append(keys, configKey{
+			name: prefix + "." + strings.ToLower(string(s)),
+			kind: kind,
+			def:  def,
+			doc:  fmt.Sprintf(doc, s),
+			ref: accessor{
+				get: func(c *Config) any { return m(c)[s] },
+				set: func(c *Config, v any) { m(c)[s] = v.(T) },
+			},
+		})
+	}
+	return keys
+}
+
+// lookupKey returns the setting named by a dotted key, or nil.
+func lookupKey(name string) *configKey {
+	for i := range configKeys {
+		if configKeys[i].name == name {
+			return &configKeys[i]
+		}
+	}
+	return nil
+}
+
+// isSection reports whether name is a map of settings, such as "notify" or
+// "notify.slack".
+func isSection(name string) bool {
+	for _, k := range configKeys {
+		if strings.HasPrefix(k.name, name+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// envName is the variable that overrides the key: notify.slack.token is
+// TROC_NOTIFY_SLACK_TOKEN.
+func (k *configKey) envName() string {
+	return "TROC_" + strings.ToUpper(strings.ReplaceAll(k.name, ".", "_"))
+}
+
+// LoadConfig finds the config file, creates it on first use, reads it,
+// applies TROC_* environment overrides and validates everything. env looks
+// up an environment variable (os.LookupEnv in production); info, if not
+// nil, is called with a message for each directory or file it creates.
+// Every error it returns is a *configError, possibly wrapped with a hint.
+func LoadConfig(env func(string) (string, bool), info func(msg string)) (*Config, error) {
+	if info == nil {
+		info = func(string) {}
+	}
+	path, err := configPath(env)
+	if err != nil {
+		return nil, err
+	}
+	if err := createConfig(path, info); err != nil {
+		return nil, err
+	}
+	return readConfig(path, env)
+}
+
+// configErrorf returns a *configError with a formatted message, so that
+// troc exits 78 for it.
+func configErrorf(format string, args ...any) error {
+	return &configError{err: fmt.Errorf(format, args...)}
+}
+
+// configPath returns the absolute path of the config file:
+// $TROC_CONFIG_PATH/config.yaml, $XDG_CONFIG_HOME/troc/config.yaml or
+// ~/.config/troc/config.yaml, the first whose variable is set. A relative
+// XDG_CONFIG_HOME is ignored, as the XDG base directory spec asks.
+func configPath(env func(string) (string, bool)) (string, error) {
+	var dir string
+	if d := lookupEnv(env, "TROC_CONFIG_PATH"); d != "" {
+		dir = d
+	} else if d := lookupEnv(env, "XDG_CONFIG_HOME"); filepath.IsAbs(d) {
+		dir = filepath.Join(d, "troc")
+	} else {
+		home, err := homeDir(env)
+		if err != nil {
+			return "", configErrorf("config: cannot find the config file: %v (set TROC_CONFIG_PATH)", err)
+		}
+		dir = filepath.Join(home, ".config", "troc")
+	}
+	path, err := filepath.Abs(filepath.Join(dir, "config.yaml"))
+	if err != nil {
+		return "", configErrorf("config: %w", err)
+	}
+	return path, nil
+}
+
+// lookupEnv returns the variable's value, or "" when it is unset.
+func lookupEnv(env func(string) (string, bool), name string) string {
+	v, _ := env(name)
+	return v
+}
+
+// homeDir is $HOME, or the user's home directory from the user database
+// when HOME is unset or empty, as it can be under cron or systemd.
+func homeDir(env func(string) (string, bool)) (string, error) {
+	if home := lookupEnv(env, "HOME"); home != "" {
+		return home, nil
+	}
+	if u, err := user.Current(); err == nil && u.HomeDir != "" {
+		return u.HomeDir, nil
+	}
+	return "", errors.New("$HOME is not set and the user has no home directory")
+}
+
+// createConfig creates the config file's directory (0700) and the file
+// itself (0600, holding defaultConfigFile) unless they exist, calling info
+// for each one it creates. Processes racing to create the file all succeed
+// and all read the same complete file: each writes a temp file and links it
+// to the final name, and link, unlike rename, fails rather than replace a
+// file another process linked first.
+func createConfig(path string, info func(msg string)) error {
+	if _, err := os.Lstat(path); err == nil {
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return configErrorf("config: %w", err)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return configErrorf("config: %w", err)
+	}
+	switch err := os.Mkdir(dir, 0o700); {
+	case err == nil:
+		info("Creating config directory at " + dir)
+	case !errors.Is(err, fs.ErrExist):
+		return configErrorf("config: %w", err)
+	}
+
+	tmp, err := os.CreateTemp(dir, ".config.yaml.tmp*") // mode 0600
+	if err != nil {
+		return configErrorf("config: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(defaultConfigFile())
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return configErrorf("config: write %s: %w", tmp.Name(), err)
+	}
+	switch err := os.Link(tmp.Name(), path); {
+	case err == nil:
+		info("Creating initial config file at " + path)
+	case !errors.Is(err, fs.ErrExist): // EEXIST: another process won the race
+		return configErrorf("config: %w", err)
+	}
+	return nil
+}
+
+// readConfig reads the config file at path and returns the configuration
+// it describes once env's TROC_* variables are applied on top.
+func readConfig(path string, env func(string) (string, bool)) (*Config, error) {
+	data, mode, err := readFile(path)
+	if err != nil {
+		return nil, configErrorf("config: %w", err)
+	}
+	settings, err := parseConfig(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSecrets(path, mode, settings); err != nil {
+		return nil, err
+	}
+	c, l, err := newConfig(path, env)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.applyFile(c, settings); err != nil {
+		return nil, err
+	}
+	if err := l.applyEnv(c); err != nil {
+		return nil, err
+	}
+	if c.Notify.Hostname == "" {
+		if c.Notify.Hostname, err = os.Hostname(); err != nil {
+			c.Notify.Hostname = "localhost"
+		}
+	}
+	return c, nil
+}
+
+// readFile returns a file's contents and the mode it had when opened.
+func readFile(path string) ([]byte, fs.FileMode, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, 0, err
+	}
+	return data, st.Mode(), nil
+}
+
+// checkSecrets refuses a file that holds a secret while group or others
+// have any access to it. The message names the key, never its value.
+func checkSecrets(path string, mode fs.FileMode, settings []setting) error {
+	if mode.Perm()&0o077 == 0 {
+		return nil
+	}
+	for _, s := range settings {
+		if k := lookupKey(s.key); k != nil && k.secret && !s.isMap && s.value != "" {
+			err := configErrorf("config %s: holds %s but is readable by others (mode %04o)", path, k.name, mode.Perm())
+			return withHint(err, "chmod 600 "+path)
+		}
+	}
+	return nil
+}
+
+// loader converts settings' text to values. It knows the directory that
+// relative paths start from and where $HOME and $TMPDIR come from.
+type loader struct {
+	dir string
+	env func(string) (string, bool)
+}
+
+// newConfig returns the default configuration for a config file at path,
+// and the loader that applies settings to it.
+func newConfig(path string, env func(string) (string, bool)) (*Config, *loader, error) {
+	l := &loader{dir: filepath.Dir(path), env: env}
+	c := &Config{
+		Path:    path,
+		Dir:     l.dir,
+		Notify:  NotifyConfig{Status: map[Status]bool{}},
+		Display: DisplayConfig{Color: map[Status]string{}},
+	}
+	for i := range configKeys {
+		k := &configKeys[i]
+		if err := l.set(c, k, k.def); err != nil {
+			return nil, nil, configErrorf("config: default of %s: %v", k.name, err)
+		}
+	}
+	return c, l, nil
+}
+
+// applyFile applies the settings read from the config file to c.
+func (l *loader) applyFile(c *Config, settings []setting) error {
+	for _, s := range settings {
+		k := lookupKey(s.key)
+		var err error
+		switch {
+		case k == nil && isSection(s.key):
+			if !s.isMap && s.value != "" {
+				err = errors.New("want a map of settings, got a value")
+			}
+		case k == nil && s.isMap:
+			// Report the keys inside it instead: "notify.slak.token"
+			// says more than "notify.slak".
+		case k == nil:
+			return configErrorf("config %s:%d: unknown key %q", c.Path, s.line, s.key)
+		case s.isMap:
+			err = errors.New("want a value, got a map")
+		default:
+			err = l.set(c, k, s.value)
+		}
+		if err != nil {
+			return configErrorf("config %s:%d: %q: %v", c.Path, s.line, s.key, err)
+		}
+	}
+	return nil
+}
+
+// applyEnv applies the TROC_* variables that name a setting to c.
+func (l *loader) applyEnv(c *Config) error {
+	for i := range configKeys {
+		k := &configKeys[i]
+		name := k.envName()
+		text, ok := l.env(name)
+		if !ok {
+			continue
+		}
+		if err := l.set(c, k, text); err != nil {
+			return configErrorf("%s: %v", name, err)
+		}
+	}
+	return nil
+}
+
+// set converts text to k's value and stores it in c.
+func (l *loader) set(c *Config, k *configKey, text string) error {
+	v, err := l.parse(k, text)
+	if err != nil {
+		if k.secret {
+			return errors.New("invalid value (not shown: it is secret)")
+		}
+		return err
+	}
+	k.ref.set(c, v)
+	return nil
+}
+
+// parse converts text, from a default, the file or the environment, to the
+// value of key k. It is the only place that knows what each kind accepts.
+// An empty path means the key's default; empty is valid for a string and
+// missing for every other kind.
+func (l *loader) parse(k *configKey, text string) (any, error) {
+	switch k.kind {
+	case kindString:
+		return text, nil
+	case kindPath:
+		if text == "" {
+			text = k.def
+		}
+		if text == "" {
+			return nil, errors.New("missing value")
+		}
+		return l.expandPath(text)
+	}
+	if text == "" {
+		return nil, errors.New("missing value")
+	}
+	switch k.kind {
+	case kindBool:
+		switch strings.ToLower(text) {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+		return nil, fmt.Errorf("want true or false, got %q", text)
+	case kindInt:
+		n, err := strconv.Atoi(text)
+		if err != nil {
+			return nil, fmt.Errorf("want an integer, got %q", text)
+		}
+		return n, nil
+	case kindDuration:
+		return parseDuration(text)
+	case kindColor:
+		if _, ok := colorCode(text); !ok {
+			names := make([]string, len(colors))
+			for i, c := range colors {
+				names[i] = c.name
+			}
+			return nil, fmt.Errorf("unknown color %q (want one of %s)", text, strings.Join(names, ", "))
+		}
+		return strings.ToLower(text), nil
+	}
+	panic(fmt.Sprintf("config key %s has unknown kind %d", k.name, k.kind))
+}
+
+// expandPath returns p as a clean absolute path. A leading ~ or ~/ and
+// $HOME, ${HOME}, $TMPDIR and ${TMPDIR} anywhere expand; an unset or empty
+// TMPDIR is /tmp. Other variables are errors rather than left as is, so a
+// typo cannot create a directory named "$TMPDRI". A relative result is
+// relative to the config file's directory, not to wherever troc was
+// started: cron starts it in $HOME, people elsewhere.
+func (l *loader) expandPath(p string) (string, error) {
+	var b strings.Builder
+	rest := p
+	switch {
+	case rest == "~" || strings.HasPrefix(rest, "~/"):
+		home, err := homeDir(l.env)
+		if err != nil {
+			return "", fmt.Errorf("cannot expand ~: %v", err)
+		}
+		b.WriteString(home)
+		rest = rest[1:]
+	case strings.HasPrefix(rest, "~"):
+		return "", errors.New("~user does not expand (only ~ and ~/ do)")
+	}
+	for {
+		i := strings.IndexByte(rest, '$')
+		if i < 0 {
+			b.WriteString(rest)
+			break
+		}
+		b.WriteString(rest[:i])
+		rest = rest[i+1:]
+		var name string
+		if strings.HasPrefix(rest, "{") {
+			j := strings.IndexByte(rest, '}')
+			if j < 0 {
+				return "", errors.New(`unterminated "${" (only $HOME and $TMPDIR expand)`)
+			}
+			name, rest = rest[1:j], rest[j+1:]
+		} else {
+			j := 0
+			for j < len(rest) && (rest[j] == '_' || isLetter(rest[j]) || j > 0 && isDigit(rest[j])) {
+				j++
+			}
+			name, rest = rest[:j], rest[j:]
+		}
+		switch name {
+		case "HOME":
+			home, err := homeDir(l.env)
+			if err != nil {
+				return "", fmt.Errorf("cannot expand $HOME: %v", err)
+			}
+			b.WriteString(home)
+		case "TMPDIR":
+			b.WriteString(cmp.Or(lookupEnv(l.env, "TMPDIR"), "/tmp"))
+		case "":
+			return "", errors.New(`"$" without a variable name (only $HOME and $TMPDIR expand)`)
+		default:
+			return "", fmt.Errorf("unknown variable $%s (only $HOME and $TMPDIR expand)", name)
+		}
+	}
+	out := b.String()
+	if !filepath.IsAbs(out) {
+		out = filepath.Join(l.dir, out)
+	}
+	return filepath.Clean(out), nil
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+func isDigit(c byte) bool  { return '0' <= c && c <= '9' }
+
+// parseDuration parses a duration: Go's syntax (1h30m, 90s, 250ms) plus a
+// "d" unit of 24 hours (7d, 1d12h). Negative durations are errors: nothing
+// troc times can take less than nothing. Errors read well after a flag or a
+// key name: invalid duration "x": why.
+func parseDuration(s string) (time.Duration, error) {
+	fail := func(why string) (time.Duration, error) {
+		return 0, fmt.Errorf("invalid duration %q: %s", s, why)
+	}
+	const syntax = "want numbers with units (ns, us, ms, s, m, h, d), as in 90s or 1d12h"
+	switch {
+	case s == "":
+		return fail("empty")
+	case s == "0":
+		return 0, nil
+	case s[0] == '-':
+		return fail("negative")
+	}
+	isNumber := func(r rune) bool { return r == '.' || '0' <= r && r <= '9' }
+	var total time.Duration
+	for rest := s; rest != ""; {
+		// Each round takes one number and its unit: "1.5" and "h".
+		n := strings.IndexFunc(rest, func(r rune) bool { return !isNumber(r) })
+		if n <= 0 {
+			return fail(syntax)
+		}
+		u := strings.IndexFunc(rest[n:], isNumber)
+		if u < 0 {
+			u = len(rest) - n
+		}
+		number, unit := rest[:n], rest[n:n+u]
+		rest = rest[n+u:]
+		if strings.Count(number, ".") > 1 || number == "." {
+			return fail(syntax)
+		}
+		days := unit == "d"
+		if days {
+			unit = "h"
+		}
+		switch unit {
+		case "ns", "us", "µs", "μs", "ms", "s", "m", "h":
+		default:
+			return fail(syntax)
+		}
+		// The syntax is checked, so an error can only be an overflow.
+		d, err := time.ParseDuration(number + unit)
+		if err != nil || days && d > maxDuration/24 {
+			return fail("too large")
+		}
+		if days {
+			d *= 24
+		}
+		if total > maxDuration-d {
+			return fail("too large")
+		}
+		total += d
+	}
+	return total, nil
+}
+
+const maxDuration = time.Duration(1<<63 - 1)
+
+// colors are the colour names colorCode knows, in the order error messages
+// list them, with their ANSI SGR foreground codes. "none" means no colour
+// at all; "default" is the terminal's own foreground.
+var colors = []struct{ name, code string }{
+	{"default", "39"}, {"none", ""},
+	{"black", "30"}, {"red", "31"}, {"green", "32"}, {"yellow", "33"},
+	{"blue", "34"}, {"magenta", "35"}, {"cyan", "36"}, {"white", "37"},
+	{"bright-black", "90"}, {"bright-red", "91"}, {"bright-green", "92"}, {"bright-yellow", "93"},
+	{"bright-blue", "94"}, {"bright-magenta", "95"}, {"bright-cyan", "96"}, {"bright-white", "97"},
+}
+
+// colorCode maps a colour name to its ANSI SGR code ("31" for red; "" for
+// none). Names are case-insensitive; ok is false for an unknown one.
+func colorCode(name string) (code string, ok bool) {
+	name = strings.ToLower(name)
+	for _, c := range colors {
+		if c.name == name {
+			return c.code, true
+		}
+	}
+	return "", false
+}
+
+// setting is one key read from a config file: a scalar, or a map whose
+// keys follow it in the list.
+type setting struct {
+	key   string // dotted: notify.slack.token
+	value string // without quotes or escapes; "" for a map
+	isMap bool
+	line  int
+}
+
+// parseConfig parses data, the contents of the config file at path, into
+// its settings in file order, each map before its keys. It checks the
+// syntax only; applyFile checks the keys and values. Errors name the file
+// and the line, and never quote a value: it may be a secret.
+func parseConfig(path string, data []byte) ([]setting, error) {
+	type level struct {
+		indent int
+		prefix string // the map's dotted key and a dot; "" at the top
+	}
+	var (
+		settings []setting
+		levels   = []level{{indent: 0}}
+		seen     = map[string]int{} // dotted key: line of first use
+		open     = -1               // index of a "key:" setting that may start a map
+		started  bool               // a key was seen: "---" would start a second document
+	)
+	text := strings.TrimPrefix(string(data), "\ufeff")
+	for i, line := range strings.Split(text, "\n") {
+		n := i + 1
+		fail := func(format string, args ...any) error {
+			return configErrorf("config %s:%d: %s", path, n, fmt.Sprintf(format, args...))
+		}
+		line = strings.TrimSuffix(line, "\r")
+		body := strings.TrimLeft(line, " \t")
+		if body == "" || body[0] == '#' {
+			continue
+		}
+		indent := len(line) - len(body)
+		if strings.Contains(line[:indent], "\t") {
+			return nil, fail("tab in indentation")
+		}
+		if indent == 0 && (body == "---" || strings.HasPrefix(body, "--- ") || strings.HasPrefix(body, "---\t")) {
+			if started {
+				return nil, fail("a second document (---) is not supported")
+			}
+			if _, present, _ := parseValue(body[3:]); present {
+				return nil, fail("text after ---")
+			}
+			started = true
+			continue
+		}
+		started = true
+
+		if open >= 0 {
+			if top := levels[len(levels)-1]; indent > top.indent {
+				settings[open].isMap = true
+				levels = append(levels, level{indent: indent, prefix: settings[open].key + "."})
+			}
+			open = -1
+		}
+		if indent > levels[len(levels)-1].indent {
+			return nil, fail(`unexpected indentation (only a "key:" with nothing after it starts a nested map)`)
+		}
+		for indent < levels[len(levels)-1].indent {
+			levels = levels[:len(levels)-1]
+		}
+		if indent != levels[len(levels)-1].indent {
+			return nil, fail("indentation matches no enclosing level")
+		}
+
+		key, rest, msg := splitKey(body)
+		if msg != "" {
+			return nil, fail("%s", msg)
+		}
+		key = levels[len(levels)-1].prefix + key
+		if first, ok := seen[key]; ok {
+			return nil, fail("duplicate key %q (first on line %d)", key, first)
+		}
+		seen[key] = n
+		value, present, msg := parseValue(rest)
+		if msg != "" {
+			return nil, fail("%s", msg)
+		}
+		settings = append(settings, setting{key: key, value: value, line: n})
+		if !present {
+			open = len(settings) - 1
+		}
+	}
+	return settings, nil
+}
+
+// splitKey splits "key: rest" into the key and what follows the colon, or
+// returns why the line is not a key.
+func splitKey(body string) (key, rest, msg string) {
+	if msg := indicator(body); msg != "" {
+		return "", "", msg
+	}
+	if body[0] == '"' || body[0] == '\'' {
+		return "", "", "quoted keys are not supported"
+	}
+	colon := -1
+	for i := 0; i < len(body) && colon < 0; i++ {
+		if body[i] == ':' && (i+1 == len(body) || body[i+1] == ' ' || body[i+1] == '\t') {
+			colon = i
+		}
+	}
+	if colon < 0 {
+		return "", "", `want "key: value"`
+	}
+	key = strings.TrimRight(body[:colon], " \t")
+	switch {
+	case key == "":
+		return "", "", `missing key before ":"`
+	case strings.Contains(key, ".") && validKey(strings.ReplaceAll(key, ".", "")):
+		return "", "", fmt.Sprintf("dotted key %q: nest it with indentation instead", key)
+	case !validKey(key):
+		return "", "", fmt.Sprintf("invalid key %q (use letters, digits, _ and -)", key)
+	}
+	return key, body[colon+1:], ""
+}
+
+func validKey(key string) bool {
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; !isLetter(c) && !isDigit(c) && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return key != ""
+}
+
+// indicator says why s, the start of a key or a value, is YAML this parser
+// does not support, or returns "".
+func indicator(s string) string {
+	spaceAfter := len(s) == 1 || s[1] == ' ' || s[1] == '\t'
+	switch s[0] {
+	case '-':
+		if spaceAfter {
+			return "lists are not supported"
+		}
+	case '?':
+		if spaceAfter {
+			return "complex keys are not supported"
+		}
+	case '[':
+		return "flow lists ([...]) are not supported"
+	case '{':
+		return "flow maps ({...}) are not supported"
+	case '&':
+		return "anchors (&) are not supported"
+	case '*':
+		return "aliases (*) are not supported"
+	case '!':
+		return "tags (!) are not supported"
+	case '|', '>':
+		return "block scalars (| and >) are not supported"
+	case '%', '@', '`', ',', ']', '}':
+		return fmt.Sprintf("%q is reserved at the start of a value (quote the value)", s[:1])
+	}
+	return ""
+}
+
+// parseValue parses what follows a key's colon: nothing or a comment
+// (present is false), a quoted or a plain scalar.
+func parseValue(rest string) (value string, present bool, msg string) {
+	s := strings.TrimLeft(rest, " \t")
+	if s == "" || s[0] == '#' {
+		return "", false, ""
+	}
+	switch s[0] {
+	case '"':
+		value, msg = parseDoubleQuoted(s)
+		return value, true, msg
+	case '\'':
+		value, msg = parseSingleQuoted(s)
+		return value, true, msg
+	}
+	if msg := indicator(s); msg != "" {
+		return "", true, msg
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] == '#' && (s[i-1] == ' ' || s[i-1] == '\t') {
+			s = s[:i]
+			break
+		}
+	}
+	s = strings.TrimRight(s, " \t")
+	if strings.Contains(s, ": ") || strings.Contains(s, ":\t") || strings.HasSuffix(s, ":") {
+		return "", true, `": " in a plain value (quote the value)`
+	}
+	return s, true, ""
+}
+
+// parseDoubleQuoted parses s, which starts with a double quote, allowing
+// the escapes \\ \" \n \t and \uXXXX.
+func parseDoubleQuoted(s string) (value, msg string) {
+	var b strings.Builder
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"':
+			return b.String(), afterQuote(s[i+1:])
+		case '\\':
+			i++
+			if i == len(s) {
+				return "", "unterminated quote (a value cannot span lines)"
+			}
+			switch s[i] {
+			case '\\', '"':
+				b.WriteByte(s[i])
+			case 'n':
+				b.WriteByte('\n')
+			case 't':
+				b.WriteByte('\t')
+			case 'u':
+				if i+5 > len(s) {
+					return "", `invalid \u escape (want \u and 4 hex digits, not a surrogate)`
+				}
+				r, err := strconv.ParseUint(s[i+1:i+5], 16, 16)
+				if err != nil || utf8.RuneLen(rune(r)) < 0 {
+					return "", `invalid \u escape (want \u and 4 hex digits, not a surrogate)`
+				}
+				b.WriteRune(rune(r))
+				i += 4
+			default:
+				if r, _ := utf8.DecodeRuneInString(s[i:]); unicode.IsPrint(r) {
+					return "", fmt.Sprintf(`invalid escape \%c (use \\, \", \n, \t or \uXXXX)`, r)
+				}
+				return "", `invalid escape (use \\, \", \n, \t or \uXXXX)`
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", "unterminated quote (a value cannot span lines)"
+}
+
+// parseSingleQuoted parses s, which starts with a single quote; two single
+// quotes stand for one.
+func parseSingleQuoted(s string) (value, msg string) {
+	var b strings.Builder
+	for i := 1; i < len(s); i++ {
+		if s[i] != '\'' {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+1 < len(s) && s[i+1] == '\'' {
+			b.WriteByte('\'')
+			i++
+			continue
+		}
+		return b.String(), afterQuote(s[i+1:])
+	}
+	return "", "unterminated quote (a value cannot span lines)"
+}
+
+// afterQuote checks what follows a closing quote: nothing, or a comment.
+func afterQuote(rest string) string {
+	trimmed := strings.TrimLeft(rest, " \t")
+	if trimmed == "" || trimmed[0] == '#' && len(trimmed) < len(rest) {
+		return ""
+	}
+	return "text after closing quote"
+}
+
+// defaultConfigFile returns the file createConfig writes: every setting,
+// with its description, and its default commented out, nested as the file
+// would nest it. Leaving the defaults commented out means a later troc
+// can change a default that nobody chose.
+func defaultConfigFile() []byte {
+	var b strings.Builder
+	b.WriteString(`# troc configuration, written by troc on first use.
+#
+# Every setting is listed with its default, commented out. To change one,
+# remove the "#" in front of it and of the sections it is nested in.
+#
+# Any setting can also be set by an environment variable, which wins over
+# this file: TROC_ and the key in upper case with dots as underscores, as
+# in TROC_NOTIFY_SLACK_TOKEN for notify.slack.token.
+#
+# Paths may start with ~ and use $HOME and $TMPDIR; a relative path is
+# relative to this directory, and an empty one means the default.
+`)
+	var sections []string // the sections written so far, outermost first
+	for _, k := range configKeys {
+		parts := strings.Split(k.name, ".")
+		keySections, leaf := parts[:len(parts)-1], parts[len(parts)-1]
+		same := 0
+		for same < len(sections) && same < len(keySections) && sections[same] == keySections[same] {
+			same++
+		}
+		if same == 0 {
+			b.WriteString("\n")
+		}
+		for i := same; i < len(keySections); i++ {
+			fmt.Fprintf(&b, "#%s%s:\n", strings.Repeat("  ", i), keySections[i])
+		}
+		sections = keySections
+		indent := strings.Repeat("  ", len(keySections))
+		if indent == "" {
+			fmt.Fprintf(&b, "# %s\n", k.doc)
+		} else {
+			fmt.Fprintf(&b, "#%s# %s\n", indent, k.doc)
+		}
+		fmt.Fprintf(&b, "#%s%s: %s\n", indent, leaf, yamlScalar(k.def))
+	}
+	return []byte(b.String())
+}
+
+// yamlScalar returns s as a YAML value that parseValue reads back as s:
+// plain when that is safe, double-quoted otherwise.
+func yamlScalar(s string) string {
+	if s != "" && indicator(s) == "" && !strings.ContainsAny(s, "#:\"'\\") && strings.TrimSpace(s) == s &&
+		strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0 {
+		return s
+	}
+	return yamlQuote(s)
+}
+
+// yamlQuote returns s double-quoted with the escapes parseDoubleQuoted
+// reads. It works on bytes so that any string, valid UTF-8 or not, reads
+// back unchanged.
+func yamlQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c < 0x20 || c == 0x7f:
+			fmt.Fprintf(&b, `\u%04x`, c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}

@@ -1,0 +1,839 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var updateGolden = flag.Bool("update-config", false, "rewrite the golden files under testdata/config")
+
+// goldenEnv is the environment that config tests run in, unless they say
+// otherwise: fixed, so that expanded paths are the same on every machine.
+var goldenEnv = map[string]string{"HOME": "/home/troc", "TMPDIR": "/var/tmp/troc"}
+
+// testEnv looks variables up in vars, as os.LookupEnv does in the
+// environment.
+func testEnv(vars map[string]string) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		v, ok := vars[name]
+		return v, ok
+	}
+}
+
+// withEnv returns goldenEnv with vars added; an empty key deletes.
+func withEnv(vars map[string]string) map[string]string {
+	env := map[string]string{}
+	for k, v := range goldenEnv {
+		env[k] = v
+	}
+	for k, v := range vars {
+		env[k] = v
+	}
+	return env
+}
+
+// writeConfig writes data to config.yaml in a new directory, with mode,
+// and returns its path.
+func writeConfig(t *testing.T, data string, mode fs.FileMode) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(data), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil { // WriteFile's mode is under the umask
+		t.Fatal(err)
+	}
+	return path
+}
+
+// valueOf renders the value of key in c, with c's directory written
+// CONFIGDIR and this machine's hostname HOSTNAME, so that the result does
+// not depend on where the test runs.
+func valueOf(c *Config, key string) string {
+	k := lookupKey(key)
+	switch v := k.ref.get(c).(type) {
+	case string:
+		if host, _ := os.Hostname(); key == "notify.hostname" && v == host {
+			v = "HOSTNAME"
+		}
+		if k.kind == kindPath && (v == c.Dir || strings.HasPrefix(v, c.Dir+"/")) {
+			v = "CONFIGDIR" + v[len(c.Dir):]
+		}
+		return fmt.Sprintf("%q", v)
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// renderConfig renders every setting of c as "key = value", sorted.
+func renderConfig(c *Config) string {
+	var lines []string
+	for _, k := range configKeys {
+		lines = append(lines, k.name+" = "+valueOf(c, k.name)+"\n")
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "")
+}
+
+// readForGolden reads the config file at path as a golden file shows it:
+// the settings, or the error with the path written CONFIG.
+func readForGolden(t *testing.T, path string) string {
+	t.Helper()
+	c, err := readConfig(path, testEnv(goldenEnv))
+	if err != nil {
+		checkConfigError(t, err, "config "+path+":")
+		return strings.ReplaceAll(err.Error(), path, "CONFIG") + "\n"
+	}
+	return renderConfig(c)
+}
+
+// checkConfigError fails the test unless err is a *configError whose
+// message is one line starting with prefix.
+func checkConfigError(t *testing.T, err error, prefix string) {
+	t.Helper()
+	var ce *configError
+	if !errors.As(err, &ce) {
+		t.Errorf("error %q is a %T, want a *configError", err, err)
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, prefix) || strings.ContainsAny(msg, "\n\r") {
+		t.Errorf("error %q: want one line starting with %q", msg, prefix)
+	}
+}
+
+// checkGolden compares got with the golden file, or rewrites the file with
+// -update-config.
+func checkGolden(t *testing.T, file, got string) {
+	t.Helper()
+	if *updateGolden {
+		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (run go test -run %s -update-config to create it)", err, t.Name())
+	}
+	if got != string(want) {
+		t.Errorf("%s differs:\ngot:\n%s\nwant:\n%s", file, got, want)
+	}
+}
+
+// TestConfigGolden reads each testdata/config/NAME.yaml and compares the
+// settings or the error with NAME.golden.
+func TestConfigGolden(t *testing.T) {
+	inputs, err := filepath.Glob("testdata/config/*.yaml")
+	if err != nil || len(inputs) == 0 {
+		t.Fatalf("no testdata/config/*.yaml: %v", err)
+	}
+	for _, input := range inputs {
+		name := strings.TrimSuffix(filepath.Base(input), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := writeConfig(t, string(data), 0o600)
+			checkGolden(t, strings.TrimSuffix(input, ".yaml")+".golden", readForGolden(t, path))
+		})
+	}
+}
+
+// TestDefaultConfigFile holds the generated file to its golden copy, which
+// TestConfigGolden also reads, and checks that it documents every key and
+// reads as the defaults whether its settings are commented out or not.
+func TestDefaultConfigFile(t *testing.T) {
+	file := string(defaultConfigFile())
+	checkGolden(t, "testdata/config/default.yaml", file)
+
+	want := readForGolden(t, writeConfig(t, "", 0o600))
+	if got := readForGolden(t, writeConfig(t, file, 0o600)); got != want {
+		t.Errorf("default file reads as\n%s\nwant the defaults\n%s", got, want)
+	}
+
+	// Uncomment the settings as a user would: "#key:" and "#  key:" lose
+	// their "#", descriptions ("# text") stay comments.
+	lines := strings.Split(file, "\n")
+	for i, line := range lines {
+		if strings.HasPrefix(line, "#") && len(line) > 1 && (line[1] != ' ' || strings.HasPrefix(line, "#  ")) {
+			lines[i] = line[1:]
+		}
+	}
+	uncommented := strings.Join(lines, "\n")
+	path := writeConfig(t, uncommented, 0o600)
+	if got := readForGolden(t, path); got != want {
+		t.Errorf("uncommented default file reads as\n%s\nwant the defaults\n%s", got, want)
+	}
+	settings, err := parseConfig(path, []byte(uncommented))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range configKeys {
+		if !slices.ContainsFunc(settings, func(s setting) bool { return s.key == k.name }) {
+			t.Errorf("default file does not list %s", k.name)
+		}
+	}
+}
+
+// TestConfigKeys checks the table itself: names that the file and the
+// environment can spell, one line of description each.
+func TestConfigKeys(t *testing.T) {
+	envNames := map[string]string{}
+	for _, k := range configKeys {
+		for _, part := range strings.Split(k.name, ".") {
+			if !validKey(part) || strings.ToLower(part) != part || strings.Contains(part, "-") {
+				t.Errorf("key %q: want lower-case letters, digits and _ between dots", k.name)
+			}
+		}
+		if k.doc == "" || strings.Contains(k.doc, "\n") {
+			t.Errorf("key %q: want a one-line description, got %q", k.name, k.doc)
+		}
+		if other, ok := envNames[k.envName()]; ok {
+			t.Errorf("keys %q and %q are both %s", other, k.name, k.envName())
+		}
+		envNames[k.envName()] = k.name
+	}
+	if got, want := lookupKey("notify.slack.token").envName(), "TROC_NOTIFY_SLACK_TOKEN"; got != want {
+		t.Errorf("envName = %q, want %q", got, want)
+	}
+}
+
+// TestLoadConfigFirstUse creates the config in an empty or missing
+// TROC_CONFIG_PATH directory, then loads it again.
+func TestLoadConfigFirstUse(t *testing.T) {
+	tests := []struct {
+		name      string
+		exists    bool // the directory exists beforehand
+		wantDir   bool // an info message for the directory
+		wantFiles []string
+	}{
+		{name: "missing directory", exists: false, wantDir: true},
+		{name: "empty directory", exists: true, wantDir: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "etc", "troc")
+			if tt.exists {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			path := filepath.Join(dir, "config.yaml")
+			env := testEnv(withEnv(map[string]string{"TROC_CONFIG_PATH": dir}))
+
+			var info []string
+			c, err := LoadConfig(env, func(msg string) { info = append(info, msg) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"Creating initial config file at " + path}
+			if tt.wantDir {
+				want = slices.Insert(want, 0, "Creating config directory at "+dir)
+			}
+			if !slices.Equal(info, want) {
+				t.Errorf("info = %q, want %q", info, want)
+			}
+			if c.Path != path || c.Dir != dir {
+				t.Errorf("Path, Dir = %q, %q, want %q, %q", c.Path, c.Dir, path, dir)
+			}
+			if got, want := c.Database, filepath.Join(dir, "troc.db"); got != want {
+				t.Errorf("Database = %q, want %q", got, want)
+			}
+			checkMode(t, path, 0o600)
+			if tt.wantDir {
+				checkMode(t, dir, 0o700)
+			}
+
+			info = nil
+			if _, err := LoadConfig(env, func(msg string) { info = append(info, msg) }); err != nil {
+				t.Fatal(err)
+			}
+			if len(info) != 0 {
+				t.Errorf("second load: info = %q, want none", info)
+			}
+			checkOnlyConfig(t, dir)
+		})
+	}
+}
+
+func checkMode(t *testing.T, path string, want fs.FileMode) {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Mode().Perm(); got != want {
+		t.Errorf("mode of %s = %04o, want %04o", path, got, want)
+	}
+}
+
+// checkOnlyConfig fails unless config.yaml is all there is in dir: no
+// temp file left behind.
+func checkOnlyConfig(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{"config.yaml"}) {
+		t.Errorf("%s holds %q, want only config.yaml", dir, names)
+	}
+}
+
+// TestLoadConfigLocation creates the config where XDG_CONFIG_HOME or HOME
+// says when TROC_CONFIG_PATH is unset or empty.
+func TestLoadConfigLocation(t *testing.T) {
+	tests := []struct {
+		name string
+		env  func(tmp string) map[string]string
+		want string // relative to tmp
+	}{
+		{
+			name: "XDG_CONFIG_HOME",
+			env: func(tmp string) map[string]string {
+				return map[string]string{"XDG_CONFIG_HOME": tmp, "HOME": "/nonexistent"}
+			},
+			want: "troc/config.yaml",
+		},
+		{
+			name: "HOME",
+			env:  func(tmp string) map[string]string { return map[string]string{"HOME": tmp} },
+			want: ".config/troc/config.yaml",
+		},
+		{
+			name: "empty TROC_CONFIG_PATH and XDG_CONFIG_HOME",
+			env: func(tmp string) map[string]string {
+				return map[string]string{"TROC_CONFIG_PATH": "", "XDG_CONFIG_HOME": "", "HOME": tmp}
+			},
+			want: ".config/troc/config.yaml",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			var info []string
+			c, err := LoadConfig(testEnv(tt.env(tmp)), func(msg string) { info = append(info, msg) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := filepath.Join(tmp, tt.want)
+			if c.Path != want {
+				t.Errorf("Path = %q, want %q", c.Path, want)
+			}
+			wantInfo := []string{
+				"Creating config directory at " + filepath.Dir(want),
+				"Creating initial config file at " + want,
+			}
+			if !slices.Equal(info, wantInfo) {
+				t.Errorf("info = %q, want %q", info, wantInfo)
+			}
+		})
+	}
+}
+
+func TestConfigPath(t *testing.T) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"TROC_CONFIG_PATH", map[string]string{"TROC_CONFIG_PATH": "/etc/troc", "XDG_CONFIG_HOME": "/xdg", "HOME": "/home/u"}, "/etc/troc/config.yaml"},
+		{"relative TROC_CONFIG_PATH", map[string]string{"TROC_CONFIG_PATH": "conf/"}, filepath.Join(cwd, "conf/config.yaml")},
+		{"XDG_CONFIG_HOME", map[string]string{"TROC_CONFIG_PATH": "", "XDG_CONFIG_HOME": "/xdg", "HOME": "/home/u"}, "/xdg/troc/config.yaml"},
+		{"relative XDG_CONFIG_HOME is ignored", map[string]string{"XDG_CONFIG_HOME": "xdg", "HOME": "/home/u"}, "/home/u/.config/troc/config.yaml"},
+		{"HOME", map[string]string{"HOME": "/home/u"}, "/home/u/.config/troc/config.yaml"},
+		{"HOME is cleaned", map[string]string{"HOME": "/home/u/"}, "/home/u/.config/troc/config.yaml"},
+	}
+	if u, err := user.Current(); err == nil && u.HomeDir != "" {
+		tests = append(tests, struct {
+			name string
+			env  map[string]string
+			want string
+		}{"no HOME: the user's home", map[string]string{"HOME": ""}, filepath.Join(u.HomeDir, ".config/troc/config.yaml")})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := configPath(testEnv(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("configPath = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestLoadConfigConcurrent starts many troc processes' worth of LoadConfig
+// on a fresh host at once: all succeed, one creates the file, and none
+// reads a half-written one.
+func TestLoadConfigConcurrent(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "troc")
+	env := testEnv(withEnv(map[string]string{"TROC_CONFIG_PATH": dir}))
+	const n = 50
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		info    []string
+		results = make([]string, n)
+		errs    = make([]error, n)
+		start   = make(chan struct{})
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			c, err := LoadConfig(env, func(msg string) {
+				mu.Lock()
+				defer mu.Unlock()
+				info = append(info, msg)
+			})
+			errs[i] = err
+			if err == nil {
+				results[i] = renderConfig(c)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	want := readForGolden(t, writeConfig(t, "", 0o600))
+	for i := range n {
+		if errs[i] != nil {
+			t.Errorf("LoadConfig %d: %v", i, errs[i])
+		} else if results[i] != want {
+			t.Errorf("LoadConfig %d read\n%s\nwant the defaults\n%s", i, results[i], want)
+		}
+	}
+	slices.Sort(info)
+	wantInfo := []string{
+		"Creating config directory at " + dir,
+		"Creating initial config file at " + filepath.Join(dir, "config.yaml"),
+	}
+	if !slices.Equal(info, wantInfo) {
+		t.Errorf("info = %q, want each message once: %q", info, wantInfo)
+	}
+	checkOnlyConfig(t, dir)
+}
+
+// TestConfigEnv overrides settings of every kind with TROC_* variables.
+func TestConfigEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		file    string
+		env     map[string]string
+		want    map[string]string // key: value as valueOf renders it
+		wantErr string
+	}{
+		{
+			name: "string",
+			env:  map[string]string{"TROC_NOTIFY_SLACK_CHANNEL": "#ops", "TROC_NOTIFY_HOSTNAME": "web-01"},
+			want: map[string]string{"notify.slack.channel": `"#ops"`, "notify.hostname": `"web-01"`},
+		},
+		{
+			name: "empty string overrides the file",
+			file: "notify:\n  slack:\n    channel: ops\n",
+			env:  map[string]string{"TROC_NOTIFY_SLACK_CHANNEL": ""},
+			want: map[string]string{"notify.slack.channel": `""`},
+		},
+		{
+			name: "secret",
+			env:  map[string]string{"TROC_NOTIFY_SLACK_TOKEN": "xoxb-1"},
+			want: map[string]string{"notify.slack.token": `"xoxb-1"`},
+		},
+		{
+			name: "path",
+			env:  map[string]string{"TROC_LOGDIR": "~/logs", "TROC_LOCKDIR": "${TMPDIR}/locks", "TROC_DATABASE": "db/../h.db"},
+			want: map[string]string{"logdir": `"/home/troc/logs"`, "lockdir": `"/var/tmp/troc/locks"`, "database": `"CONFIGDIR/h.db"`},
+		},
+		{
+			name: "empty path means the default, not the file",
+			file: "logdir: /srv/logs\ndatabase: /srv/troc.db\n",
+			env:  map[string]string{"TROC_LOGDIR": "", "TROC_DATABASE": ""},
+			want: map[string]string{"logdir": `"/var/tmp/troc"`, "database": `"CONFIGDIR/troc.db"`},
+		},
+		{
+			name: "bool",
+			file: "localtime: true\n",
+			env:  map[string]string{"TROC_LOCALTIME": "FALSE", "TROC_LOGJSON": "true", "TROC_NOTIFY_STATUS_FAILED": "false", "TROC_NOTIFY_STATUS_SUCCEEDED": "True"},
+			want: map[string]string{"localtime": "false", "logjson": "true", "notify.status.failed": "false", "notify.status.succeeded": "true"},
+		},
+		{
+			name: "color",
+			env:  map[string]string{"TROC_DISPLAY_COLOR_STATUS_RUNNING": "Bright-Blue", "TROC_DISPLAY_COLOR_STATUS_FAILED": "none"},
+			want: map[string]string{"display.color.status.running": `"bright-blue"`, "display.color.status.failed": `"none"`},
+		},
+		{
+			name: "unknown variables are ignored",
+			env:  map[string]string{"TROC_FOO": "x", "TROC_NOTIFY_SLAK_TOKEN": "x", "TROC_CONFIG_PATH_X": "maybe"},
+			want: map[string]string{"notify.slack.token": `""`},
+		},
+		{
+			name:    "wrong bool",
+			env:     map[string]string{"TROC_LOCALTIME": "maybe"},
+			wantErr: `TROC_LOCALTIME: want true or false, got "maybe"`,
+		},
+		{
+			name:    "empty bool",
+			env:     map[string]string{"TROC_NOTIFY_STATUS_FAILED": ""},
+			wantErr: `TROC_NOTIFY_STATUS_FAILED: missing value`,
+		},
+		{
+			name:    "unknown color",
+			env:     map[string]string{"TROC_DISPLAY_COLOR_STATUS_RUNNING": "pink"},
+			wantErr: `TROC_DISPLAY_COLOR_STATUS_RUNNING: unknown color "pink" (want one of default, none, black, red, green, yellow, blue, magenta, cyan, white, bright-black, bright-red, bright-green, bright-yellow, bright-blue, bright-magenta, bright-cyan, bright-white)`,
+		},
+		{
+			name:    "unknown variable in a path",
+			env:     map[string]string{"TROC_LOGDIR": "$LOGS/troc"},
+			wantErr: `TROC_LOGDIR: unknown variable $LOGS (only $HOME and $TMPDIR expand)`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, tt.file, 0o600)
+			c, err := readConfig(path, testEnv(withEnv(tt.env)))
+			if tt.wantErr != "" {
+				if err == nil {
+					t.Fatalf("readConfig succeeded, want error %q", tt.wantErr)
+				}
+				checkConfigError(t, err, "TROC_")
+				if got := err.Error(); got != tt.wantErr {
+					t.Errorf("error = %q, want %q", got, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for key, want := range tt.want {
+				if got := valueOf(c, key); got != want {
+					t.Errorf("%s = %s, want %s", key, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestParseKinds converts text of every kind, including int and duration,
+// which no key uses yet.
+func TestParseKinds(t *testing.T) {
+	l := &loader{dir: "/etc/troc", env: testEnv(goldenEnv)}
+	tests := []struct {
+		name    string
+		kind    keyKind
+		def     string
+		text    string
+		want    any
+		wantErr string
+	}{
+		{name: "string", kind: kindString, text: " a b ", want: " a b "},
+		{name: "empty string", kind: kindString, text: "", want: ""},
+		{name: "path", kind: kindPath, text: "logs", want: "/etc/troc/logs"},
+		{name: "empty path", kind: kindPath, def: "$TMPDIR", text: "", want: "/var/tmp/troc"},
+		{name: "bool", kind: kindBool, text: "TRUE", want: true},
+		{name: "bool yes", kind: kindBool, text: "yes", wantErr: `want true or false, got "yes"`},
+		{name: "empty bool", kind: kindBool, text: "", wantErr: "missing value"},
+		{name: "int", kind: kindInt, text: "42", want: 42},
+		{name: "negative int", kind: kindInt, text: "-3", want: -3},
+		{name: "bad int", kind: kindInt, text: "4x", wantErr: `want an integer, got "4x"`},
+		{name: "empty int", kind: kindInt, text: "", wantErr: "missing value"},
+		{name: "duration", kind: kindDuration, text: "1d12h", want: 36 * time.Hour},
+		{name: "bad duration", kind: kindDuration, text: "soon", wantErr: `invalid duration "soon": want numbers with units (ns, us, ms, s, m, h, d), as in 90s or 1d12h`},
+		{name: "empty duration", kind: kindDuration, text: "", wantErr: "missing value"},
+		{name: "color", kind: kindColor, text: "RED", want: "red"},
+		{name: "empty color", kind: kindColor, text: "", wantErr: "missing value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := l.parse(&configKey{name: "test", kind: tt.kind, def: tt.def}, tt.text)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Errorf("parse(%q) error = %v, want %q", tt.text, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("parse(%q) = %#v, %v, want %#v", tt.text, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestExpandPath(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		path    string
+		want    string
+		wantErr string
+	}{
+		{name: "absolute", path: "/srv//troc/./db/", want: "/srv/troc/db"},
+		{name: "relative", path: "logs", want: "/etc/troc/logs"},
+		{name: "relative up", path: "../../var/troc", want: "/var/troc"},
+		{name: "tilde", path: "~", want: "/home/troc"},
+		{name: "tilde slash", path: "~/troc/db", want: "/home/troc/troc/db"},
+		{name: "tilde in the middle", path: "/a/~/b", want: "/a/~/b"},
+		{name: "tilde user", path: "~bob/db", wantErr: "~user does not expand (only ~ and ~/ do)"},
+		{name: "HOME", path: "$HOME/db", want: "/home/troc/db"},
+		{name: "braced HOME", path: "${HOME}db", want: "/home/trocdb"},
+		{name: "TMPDIR", path: "$TMPDIR/locks", want: "/var/tmp/troc/locks"},
+		{name: "braced TMPDIR", path: "${TMPDIR}", want: "/var/tmp/troc"},
+		{name: "TMPDIR unset", env: map[string]string{"HOME": "/h"}, path: "$TMPDIR/locks", want: "/tmp/locks"},
+		{name: "TMPDIR empty", env: map[string]string{"TMPDIR": ""}, path: "${TMPDIR}/locks", want: "/tmp/locks"},
+		{name: "HOME with a dollar", env: map[string]string{"HOME": "/h/$FOO"}, path: "~/x", want: "/h/$FOO/x"},
+		{name: "unknown variable", path: "$FOO/x", wantErr: "unknown variable $FOO (only $HOME and $TMPDIR expand)"},
+		{name: "longer name", path: "$HOMEDIR", wantErr: "unknown variable $HOMEDIR (only $HOME and $TMPDIR expand)"},
+		{name: "unknown braced variable", path: "${PWD}/x", wantErr: "unknown variable $PWD (only $HOME and $TMPDIR expand)"},
+		{name: "unterminated brace", path: "${HOME/x", wantErr: `unterminated "${" (only $HOME and $TMPDIR expand)`},
+		{name: "lone dollar", path: "/srv/$", wantErr: `"$" without a variable name (only $HOME and $TMPDIR expand)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := goldenEnv
+			if tt.env != nil {
+				env = tt.env
+			}
+			l := &loader{dir: "/etc/troc", env: testEnv(env)}
+			got, err := l.expandPath(tt.path)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Errorf("expandPath(%q) = %q, %v, want error %q", tt.path, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("expandPath(%q) = %q, %v, want %q", tt.path, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	const syntax = ": want numbers with units (ns, us, ms, s, m, h, d), as in 90s or 1d12h"
+	tests := []struct {
+		name    string
+		in      string
+		want    time.Duration
+		wantErr string
+	}{
+		{name: "zero", in: "0", want: 0},
+		{name: "seconds", in: "90s", want: 90 * time.Second},
+		{name: "go syntax", in: "1h30m", want: 90 * time.Minute},
+		{name: "milliseconds", in: "250ms", want: 250 * time.Millisecond},
+		{name: "micro", in: "3µs", want: 3 * time.Microsecond},
+		{name: "fraction", in: "1.5h", want: 90 * time.Minute},
+		{name: "days", in: "7d", want: 7 * 24 * time.Hour},
+		{name: "days and hours", in: "1d12h", want: 36 * time.Hour},
+		{name: "fractional days", in: "0.5d", want: 12 * time.Hour},
+		{name: "empty", in: "", wantErr: `invalid duration "": empty`},
+		{name: "negative", in: "-5m", wantErr: `invalid duration "-5m": negative`},
+		{name: "no unit", in: "10", wantErr: `invalid duration "10"` + syntax},
+		{name: "unknown unit", in: "3w", wantErr: `invalid duration "3w"` + syntax},
+		{name: "word", in: "x", wantErr: `invalid duration "x"` + syntax},
+		{name: "two dots", in: "1.2.3s", wantErr: `invalid duration "1.2.3s"` + syntax},
+		{name: "lone dot", in: ".s", wantErr: `invalid duration ".s"` + syntax},
+		{name: "space", in: "1h 30m", wantErr: `invalid duration "1h 30m"` + syntax},
+		{name: "too large", in: "300000000h", wantErr: `invalid duration "300000000h": too large`},
+		{name: "too many days", in: "200000d", wantErr: `invalid duration "200000d": too large`},
+		{name: "sum too large", in: "2562047h2562047h", wantErr: `invalid duration "2562047h2562047h": too large`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseDuration(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Errorf("parseDuration(%q) = %v, %v, want error %q", tt.in, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("parseDuration(%q) = %v, %v, want %v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestColorCode(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+		wantOK         bool
+	}{
+		{"red", "red", "31", true},
+		{"upper case", "Cyan", "36", true},
+		{"bright", "bright-white", "97", true},
+		{"default", "default", "39", true},
+		{"none", "none", "", true},
+		{"unknown", "pink", "", false},
+		{"empty", "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := colorCode(tt.in)
+			if got != tt.want || ok != tt.wantOK {
+				t.Errorf("colorCode(%q) = %q, %v, want %q, %v", tt.in, got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
+// TestConfigSecret refuses a token in a file that others can read, and
+// only then.
+func TestConfigSecret(t *testing.T) {
+	const token = "xoxb-TOPSECRET-42"
+	withToken := "notify:\n  slack:\n    token: " + token + "\n"
+	tests := []struct {
+		name      string
+		file      string
+		mode      fs.FileMode
+		env       map[string]string
+		refused   bool
+		wantToken string
+	}{
+		{name: "world-readable file with token", file: withToken, mode: 0o644, refused: true},
+		{name: "group-readable file with token", file: withToken, mode: 0o640, refused: true},
+		{name: "private file with token", file: withToken, mode: 0o600, wantToken: token},
+		{name: "world-readable file, token from env", file: "localtime: true\n", mode: 0o644, env: map[string]string{"TROC_NOTIFY_SLACK_TOKEN": token}, wantToken: token},
+		{name: "world-readable file, empty token", file: "notify:\n  slack:\n    token: ''\n", mode: 0o644},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, tt.file, tt.mode)
+			c, err := readConfig(path, testEnv(withEnv(tt.env)))
+			if !tt.refused {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := c.Notify.Slack.Token; got != tt.wantToken {
+					t.Errorf("Token = %q, want %q", got, tt.wantToken)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("readConfig succeeded, want the file refused")
+			}
+			checkConfigError(t, err, "config "+path+": ")
+			want := fmt.Sprintf("config %s: holds notify.slack.token but is readable by others (mode %04o)", path, tt.mode)
+			if got := err.Error(); got != want {
+				t.Errorf("error = %q, want %q", got, want)
+			}
+			var hint *hintError
+			if !errors.As(err, &hint) || hint.hint != "chmod 600 "+path {
+				t.Errorf("error %q: want the hint %q", err, "chmod 600 "+path)
+			}
+			if strings.Contains(err.Error(), token) || hint != nil && strings.Contains(hint.hint, token) {
+				t.Errorf("error %q shows the token", err)
+			}
+		})
+	}
+}
+
+// TestConfigSecretNotInErrors puts a secret where the file is wrong and
+// checks the error does not repeat it.
+func TestConfigSecretNotInErrors(t *testing.T) {
+	const secret = "xoxb-TOPSECRET-42"
+	tests := []struct{ name, file string }{
+		{"unterminated quote", `token: "` + secret},
+		{"text after quote", `token: "` + secret + `" more`},
+		{"bad escape", `token: "` + secret + `\q"`},
+		{"colon in value", "token: " + secret + ": x"},
+		{"line without key", secret},
+		{"line that looks like a key", secret + ":x"},
+		{"flow list", "token: [" + secret + "]"},
+		{"block scalar", "token: |\n      " + secret},
+		{"duplicate", "token: " + secret + "\n    token: " + secret},
+		{"map", "token:\n      value: " + secret},
+		{"bad indent", "token: a\n      " + secret},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, "notify:\n  slack:\n    channel: ops\n    "+tt.file+"\n", 0o600)
+			_, err := readConfig(path, testEnv(goldenEnv))
+			if err == nil {
+				t.Fatal("readConfig succeeded, want an error")
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error %q shows the secret", err)
+			}
+		})
+	}
+}
+
+// FuzzParseConfig checks that the parser never panics, that its errors
+// and those of applying what it read are one-line *configErrors naming the
+// file, and that what it read, written out again, reads the same.
+func FuzzParseConfig(f *testing.F) {
+	inputs, _ := filepath.Glob("testdata/config/*.yaml")
+	for _, input := range inputs {
+		data, err := os.ReadFile(input)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add(defaultConfigFile())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const path = "/etc/troc/config.yaml"
+		settings, err := parseConfig(path, data)
+		if err != nil {
+			checkConfigError(t, err, "config "+path+":")
+			return
+		}
+		c, l, err := newConfig(path, testEnv(goldenEnv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.applyFile(c, settings); err != nil {
+			checkConfigError(t, err, "config "+path+":")
+		}
+
+		again, err := parseConfig(path, []byte(renderSettings(settings)))
+		if err != nil {
+			t.Fatalf("rendered settings do not parse: %v\n%s", err, renderSettings(settings))
+		}
+		if got, want := stripLines(again), stripLines(settings); !slices.Equal(got, want) {
+			t.Errorf("round trip:\ngot  %+v\nwant %+v", got, want)
+		}
+	})
+}
+
+// renderSettings writes settings back as YAML, every value double-quoted.
+func renderSettings(settings []setting) string {
+	var b strings.Builder
+	for _, s := range settings {
+		indent := strings.Repeat("  ", strings.Count(s.key, "."))
+		leaf := s.key[strings.LastIndex(s.key, ".")+1:]
+		if s.isMap {
+			fmt.Fprintf(&b, "%s%s:\n", indent, leaf)
+		} else {
+			fmt.Fprintf(&b, "%s%s: %s\n", indent, leaf, yamlQuote(s.value))
+		}
+	}
+	return b.String()
+}
+
+func stripLines(settings []setting) []setting {
+	out := slices.Clone(settings)
+	for i := range out {
+		out[i].line = 0
+	}
+	return out
+}

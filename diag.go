@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+)
+
+// diag is where troc's own diagnostic lines go: stderr, and the system log
+// file once there is one. Lines written before the file is open are kept
+// and copied into it when it opens, so the system log tells the whole
+// story of the run, first-use messages included.
+//
+// In quiet mode stderr gets nothing as it happens; the lines are kept so
+// that a run that needs attention can still show them.
+type diag struct {
+	mu      sync.Mutex
+	stderr  io.Writer
+	quiet   bool
+	file    *os.File
+	early   bytes.Buffer // lines from before the file opened
+	all     bytes.Buffer // every line, kept in quiet mode
+	warned  bool         // a warning or error was logged
+	fileErr error
+}
+
+// Write takes one line from the slog handler.
+func (d *diag) Write(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.quiet {
+		d.all.Write(p)
+	} else {
+		d.stderr.Write(p)
+	}
+	if d.file != nil {
+		if _, err := d.file.Write(p); err != nil && d.fileErr == nil {
+			d.fileErr = err
+		}
+	} else {
+		d.early.Write(p)
+	}
+	return len(p), nil
+}
+
+// setFile starts copying lines into f, beginning with the ones logged so far.
+func (d *diag) setFile(f *os.File) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.file = f
+	if d.early.Len() > 0 {
+		f.Write(d.early.Bytes())
+	}
+	d.early.Reset()
+}
+
+// close closes the system log file.
+func (d *diag) close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.file != nil {
+		d.file.Close()
+		d.file = nil
+	}
+}
+
+// newLogger returns a logger writing text lines (or JSON lines) to d, in
+// the key=value form the original troc printed.
+func newLogger(d *diag, asJSON bool) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	var h slog.Handler = slog.NewTextHandler(d, opts)
+	if asJSON {
+		h = slog.NewJSONHandler(d, opts)
+	}
+	return slog.New(&warnTracker{Handler: h, d: d})
+}
+
+// warnTracker notes in d when anything at warning level or above is
+// logged: quiet mode speaks up for such a run even when the job succeeded.
+type warnTracker struct {
+	slog.Handler
+	d *diag
+}
+
+func (w *warnTracker) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		w.d.mu.Lock()
+		w.d.warned = true
+		w.d.mu.Unlock()
+	}
+	return w.Handler.Handle(ctx, r)
+}

@@ -1,0 +1,803 @@
+// Rules of troc exec.
+//
+// The job runs in a process group of its own. troc forwards SIGTERM,
+// SIGINT and SIGHUP to the whole group, so a shell's children stop with
+// it, and so a Ctrl-C at a terminal reaches the job once, through troc,
+// rather than twice. A timeout also signals the group: SIGTERM, then
+// SIGKILL after the kill-after delay; a forwarded signal that the job
+// ignores is followed by SIGKILL after the same delay.
+//
+// troc only signals the group while the job's leader has not been reaped:
+// it learns of the exit with waitid(WNOWAIT), stops signalling, then reaps.
+// Until the reap the pid, and so the group id, cannot be reused by an
+// unrelated process.
+//
+// The run's start is recorded once the job has started (its pid and the
+// pid's start time from /proc are part of the row); its end as soon as the
+// job has exited and its output is drained, before the lock is released.
+// If the history cannot take either write the run goes to the spool
+// (spool.go): the job's run never depends on the database.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// execOptions is what the command line of troc exec says.
+type execOptions struct {
+	name      string
+	command   string   // for /bin/sh -c
+	argv      []string // after --: run directly
+	tee       bool
+	quiet     bool
+	notify    bool
+	timeout   time.Duration // 0: the job's own default
+	killAfter time.Duration
+}
+
+const execSynopsis = `  troc exec --name NAME [flags] "COMMAND"
+  troc exec --name NAME [flags] -- PROG [ARG...]
+
+Runs COMMAND with /bin/sh -c (or PROG directly) as a run of job NAME, under
+the job's lock, logging its output, and prints the run as JSON. Flags may
+come before or after COMMAND.`
+
+// defaultKillAfter is how long a job has to exit after SIGTERM before
+// troc sends SIGKILL.
+const defaultKillAfter = 10 * time.Second
+
+// parseExecArgs reads troc exec's command line. Flags may stand before or
+// after the command string (the original troc's crontab lines put
+// --notify last); everything after "--" is the program and its arguments.
+func (a *app) parseExecArgs(args []string) (*execOptions, error) {
+	o := &execOptions{}
+	fs := newFlagSet("troc exec")
+	fs.StringVar(&o.name, "name", "", "the job's `NAME`: letters, digits, '.', '_', '-'; at most 64")
+	fs.BoolVar(&o.tee, "tee", false, "also copy the job's stdout and stderr to troc's, live")
+	fs.BoolVar(&o.quiet, "q", false, "print nothing unless the run needs attention (as cronic)")
+	fs.BoolVar(&o.quiet, "quiet", false, "same as -q")
+	fs.BoolVar(&o.notify, "notify", false, "send notifications for this run")
+	timeout := fs.String("timeout", "", "end the job after `DURATION` (e.g. 90s, 1h30m); default: the job's setting")
+	killAfter := fs.String("kill-after", "", "after SIGTERM, wait `DURATION` before SIGKILL (default 10s)")
+
+	var positional []string
+	rest := args
+	for {
+		before := len(rest)
+		if err := a.parseFlags(fs, execSynopsis, rest); err != nil {
+			return nil, err
+		}
+		rest = fs.Args()
+		consumed := args[len(args)-before : len(args)-len(rest)]
+		if n := len(consumed); n > 0 && consumed[n-1] == "--" {
+			o.argv = rest
+			break
+		}
+		if len(rest) == 0 {
+			break
+		}
+		positional = append(positional, rest[0])
+		rest = rest[1:]
+	}
+
+	if err := checkJobName(o.name); err != nil {
+		return nil, err
+	}
+	switch {
+	case len(positional) > 0 && o.argv != nil:
+		return nil, usagef("give either a command string or -- PROG ARGS, not both")
+	case len(positional) > 1:
+		return nil, withHint(usagef("expected one command string, got %d arguments: %q", len(positional), positional),
+			`quote the command ("rsync -a /a /b") or put -- before the program and its arguments`)
+	case len(positional) == 1:
+		o.command = positional[0]
+		if strings.TrimSpace(o.command) == "" {
+			return nil, usagef("the command string is empty")
+		}
+	case len(o.argv) == 0:
+		return nil, withHint(usagef("no command to run"), `troc exec --name NAME "COMMAND" or troc exec --name NAME -- PROG ARGS`)
+	}
+	var err error
+	if *timeout != "" {
+		if o.timeout, err = parseDuration(*timeout); err != nil {
+			return nil, usagef("--timeout: %v", err)
+		}
+		if o.timeout == 0 {
+			return nil, usagef("--timeout: must be more than 0")
+		}
+	}
+	o.killAfter = defaultKillAfter
+	if *killAfter != "" {
+		if o.killAfter, err = parseDuration(*killAfter); err != nil {
+			return nil, usagef("--kill-after: %v", err)
+		}
+	}
+	return o, nil
+}
+
+// checkJobName accepts [A-Za-z0-9][A-Za-z0-9._-]*, at most 64 characters:
+// a name is part of file names, so nothing that could climb out of a
+// directory, hide, or need quoting.
+func checkJobName(name string) error {
+	if name == "" {
+		return withHint(usagef("--name is required"), `troc exec --name daily-sync "COMMAND"`)
+	}
+	if len(name) > 64 {
+		return usagef("invalid job name %q: longer than 64 characters", name)
+	}
+	for i, c := range []byte(name) {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if i > 0 {
+			ok = ok || c == '.' || c == '_' || c == '-'
+		}
+		if !ok {
+			return usagef("invalid job name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", name)
+		}
+	}
+	return nil
+}
+
+// execution is one troc exec from start to finish.
+type execution struct {
+	a      *app
+	opts   *execOptions
+	cfg    *Config
+	log    *slog.Logger
+	diag   *diag
+	db     *DB    // nil when the history is unavailable
+	logDir string // private log directory; "" if unusable
+	run    Run
+	loc    *time.Location
+}
+
+// exec runs a job: troc exec.
+func (a *app) exec(ctx context.Context, args []string) error {
+	opts, err := a.parseExecArgs(args)
+	if err != nil {
+		return err
+	}
+	// Signals are watched from the start so that one arriving while troc
+	// sets up is not lost: it is forwarded as soon as the job exists.
+	sigs := watchSignals()
+	defer signal.Stop(sigs)
+
+	var firstUse []string
+	cfg, err := LoadConfig(a.env, func(msg string) { firstUse = append(firstUse, msg) })
+	if err != nil {
+		return err
+	}
+	d := &diag{stderr: a.stderr, quiet: opts.quiet}
+	defer d.close()
+	e := &execution{a: a, opts: opts, cfg: cfg, diag: d, log: newLogger(d, cfg.LogJSON), loc: time.UTC}
+	if cfg.LocalTime {
+		e.loc = time.Local
+	}
+	for _, msg := range firstUse {
+		e.log.Info(msg)
+	}
+	host, _ := os.Hostname()
+	e.run = Run{Job: opts.name, Host: host, Command: opts.commandLine(), Start: nowMS()}
+
+	e.openSystemLog()
+	lock, lockErr := e.lock()
+	if lock != nil {
+		defer lock.Close()
+	}
+	e.db = e.openHistory(ctx)
+	if e.db != nil {
+		defer e.db.Close()
+	}
+	job := e.ensureJob(ctx)
+
+	switch {
+	case errors.Is(lockErr, errLocked):
+		e.run.Status = StatusSkipped
+		e.run.End = e.run.Start
+		e.run.Note = "another run of this job holds its lock"
+		e.log.Info("Job " + opts.name + " is already running: run skipped")
+		e.record(ctx)
+		return e.report(exitSkipped)
+	case lockErr != nil:
+		e.log.Error("Cannot take the job's lock: " + lockErr.Error())
+		return e.failSetup(ctx, "cannot take the job's lock: "+lockErr.Error())
+	}
+
+	timeout := opts.timeout
+	if timeout == 0 {
+		timeout = job.Timeout
+	}
+
+	logFile := e.createRunLog()
+	capture, err := newCapture(logFile, e.run.LogFile, opts.tee, a.stdout, a.stderr)
+	if err != nil {
+		return e.failSetup(ctx, err.Error())
+	}
+	cmd := opts.cmd(a.stdin)
+	cmd.Stdout, cmd.Stderr = capture.stdout(), capture.stderr()
+	if err := cmd.Start(); err != nil {
+		capture.close()
+		return e.failStart(ctx, err)
+	}
+	capture.start()
+	e.run.PID = cmd.Process.Pid
+	e.run.PIDStart, _ = procStartTime(cmd.Process.Pid)
+	e.run.Status = StatusRunning
+	e.recordStart(ctx)
+
+	st := e.wait(cmd, sigs, timeout)
+	e.run.End = nowMS()
+	var note string
+	e.run.OutputBytes, note = capture.finish()
+	if note != "" {
+		e.run.addNote("%s", note)
+		e.log.Warn("Log incomplete: " + note)
+	}
+	e.settle(st)
+	e.record(ctx)
+	// The run's end is in the history (or the spool): let the next run in.
+	if lock != nil {
+		lock.Close()
+		lock = nil
+	}
+	if opts.notify {
+		e.log.Info("Notifications are not sent by this version of troc; --notify ignored")
+	}
+	return e.report(e.exitCode(st))
+}
+
+// commandLine is the command as recorded: the string given, or the
+// program and its arguments quoted the way a shell would need them.
+func (o *execOptions) commandLine() string {
+	if o.argv == nil {
+		return o.command
+	}
+	quoted := make([]string, len(o.argv))
+	for i, s := range o.argv {
+		quoted[i] = shellQuote(s)
+	}
+	return strings.Join(quoted, " ")
+}
+
+// shellQuote quotes s for a POSIX shell, leaving plain words alone.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// cmd returns the job's command, set up to run in its own process group.
+func (o *execOptions) cmd(stdin io.Reader) *exec.Cmd {
+	var cmd *exec.Cmd
+	if o.argv == nil {
+		cmd = exec.Command("/bin/sh", "-c", o.command)
+	} else {
+		cmd = exec.Command(o.argv[0], o.argv[1:]...)
+		// exec.Command looks the program up in PATH; a lookup failure is
+		// reported by Start, with the status a shell would give.
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A job in a process group of its own that reads from a terminal would
+	// be stopped (SIGTTIN) and hang: on a terminal it reads /dev/null.
+	if f, ok := stdin.(*os.File); ok && !isTerminal(f) {
+		cmd.Stdin = f
+	}
+	return cmd
+}
+
+// openSystemLog creates logdir/trocsys_JOB_TIME_RAND.log and starts
+// copying troc's own lines into it.
+func (e *execution) openSystemLog() {
+	dir, err := privateDir(e.cfg.LogDir)
+	if err != nil {
+		e.log.Warn(fmt.Sprintf("Cannot use log directory %s: %v; the job runs without logs", e.cfg.LogDir, err))
+		return
+	}
+	e.logDir = dir
+	f, path, err := createUnique(dir, "trocsys_"+e.opts.name+"_"+stamp(e.run.Start), ".log")
+	if err != nil {
+		e.log.Warn("Cannot create the system log: " + err.Error())
+		return
+	}
+	e.diag.setFile(f)
+	e.run.SystemLogFile = path
+	e.log.Info("Logging to " + path)
+}
+
+// createRunLog creates the run's log file, or returns nil (and says why)
+// when it cannot: the job then runs with its output drained and dropped.
+func (e *execution) createRunLog() *os.File {
+	if e.logDir == "" {
+		e.run.addNote("no log: log directory unusable")
+		return nil
+	}
+	f, path, err := createUnique(e.logDir, e.opts.name+"."+stamp(e.run.Start), ".log")
+	if err != nil {
+		e.log.Warn("Cannot create the run's log: " + err.Error())
+		e.run.addNote("no log: %v", err)
+		return nil
+	}
+	e.run.LogFile = path
+	e.log.Info("Run log created at: " + path)
+	return f
+}
+
+// nowMS returns the time to the millisecond, as the history keeps it, so
+// that what troc prints equals what it records.
+func nowMS() time.Time { return time.Now().Truncate(time.Millisecond) }
+
+// stamp formats t for file names: sortable, UTC, no colons.
+func stamp(t time.Time) string { return t.UTC().Format("20060102T150405Z") }
+
+// createUnique creates dir/prefix.RANDOM+suffix as a new private file.
+func createUnique(dir, prefix, suffix string) (*os.File, string, error) {
+	const letters = "abcdefghijklmnopqrstuvwxyz0123456789"
+	for try := 0; ; try++ {
+		var b [6]byte
+		for i := range b {
+			b[i] = letters[rand.IntN(len(letters))]
+		}
+		path := filepath.Join(dir, prefix+"."+string(b[:])+suffix)
+		f, err := createPrivate(path)
+		if err == nil || !errors.Is(err, os.ErrExist) || try == 10 {
+			return f, path, err
+		}
+	}
+}
+
+// lock takes the job's lock in the private lock directory.
+func (e *execution) lock() (*os.File, error) {
+	dir, err := privateDir(e.cfg.LockDir)
+	if err != nil {
+		return nil, fmt.Errorf("lock directory %s: %w", e.cfg.LockDir, err)
+	}
+	return lockJob(dir, e.opts.name)
+}
+
+// openHistory opens the database and replays the spool, or logs why it
+// cannot and returns nil.
+func (e *execution) openHistory(ctx context.Context) *DB {
+	db, err := openDB(e.cfg.Database, e.log)
+	if err != nil {
+		e.historyFailed(err)
+		return nil
+	}
+	if e.logDir != "" {
+		replaySpool(ctx, db, e.spoolDir(), e.log)
+	}
+	return db
+}
+
+func (e *execution) spoolDir() string { return filepath.Join(e.logDir, "spool") }
+
+// ensureJob returns the job's settings, creating the job if it is new.
+// Without a history the job has default settings.
+func (e *execution) ensureJob(ctx context.Context) Job {
+	if e.db == nil {
+		return Job{Name: e.opts.name}
+	}
+	job, created, err := e.db.ensureJob(ctx, e.opts.name, e.run.Start)
+	if err != nil {
+		e.historyFailed(err)
+		return Job{Name: e.opts.name}
+	}
+	if created {
+		e.log.Info("Job not registered. Created new job " + e.opts.name)
+	}
+	return job
+}
+
+// historyFailed logs that the history cannot be used and stops using it.
+func (e *execution) historyFailed(err error) {
+	e.log.Error("History database unavailable, the run will be spooled: " + err.Error())
+	if e.db != nil {
+		e.db.Close()
+		e.db = nil
+	}
+}
+
+// recordStart records the running run. On failure it spools it, so that
+// a troc killed mid-run still leaves a trace.
+func (e *execution) recordStart(ctx context.Context) {
+	if e.db != nil {
+		if err := e.db.insertRun(ctx, &e.run); err == nil {
+			e.log.Info(fmt.Sprintf("Run created with ID %d", e.run.ID))
+			return
+		} else {
+			e.historyFailed(err)
+		}
+	}
+	e.spool()
+}
+
+// record writes the run's current state: an update of the row recordStart
+// made, a new row, or a spool file.
+func (e *execution) record(ctx context.Context) {
+	if e.db != nil {
+		var err error
+		if e.run.ID != 0 {
+			err = e.db.finishRun(ctx, &e.run)
+		} else {
+			err = e.db.insertRun(ctx, &e.run)
+		}
+		if err == nil {
+			if e.run.SpoolKey != "" {
+				os.Remove(filepath.Join(e.spoolDir(), e.run.SpoolKey+".json"))
+			}
+			e.log.Info(fmt.Sprintf("Run %d completed: %s", e.run.ID, e.run.Status))
+			return
+		}
+		e.historyFailed(err)
+	}
+	e.spool()
+	e.log.Info("Run completed: " + string(e.run.Status))
+}
+
+// spool writes the run to the spool, or at least says it is lost.
+func (e *execution) spool() {
+	if e.logDir == "" {
+		e.log.Error("Cannot spool the run either: no usable log directory; the run is not recorded")
+		return
+	}
+	path, err := spoolRun(e.spoolDir(), &e.run)
+	if err != nil {
+		e.log.Error("Cannot spool the run: " + err.Error() + "; the run is not recorded")
+		return
+	}
+	e.log.Warn("Run spooled to " + path + "; the next troc command adds it to the history")
+}
+
+// failSetup records a run that could not be set up as Failed and exits 71.
+func (e *execution) failSetup(ctx context.Context, why string) error {
+	e.run.Status = StatusFailed
+	e.run.End = nowMS()
+	e.run.addNote("%s", why)
+	e.record(ctx)
+	return e.report(exitSetup)
+}
+
+// failStart records a job whose program could not be started as Failed,
+// with the status a shell gives: 127 not found, 126 not executable.
+func (e *execution) failStart(ctx context.Context, err error) error {
+	code := exitNoExec
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+		code = exitNotFound
+	}
+	e.log.Error("Cannot start the job: " + err.Error())
+	e.run.Status = StatusFailed
+	e.run.End = nowMS()
+	e.run.ExitCode = &code
+	e.run.addNote("cannot start: %v", err)
+	e.record(ctx)
+	return e.report(code)
+}
+
+// jobEnd is how the job ended.
+type jobEnd struct {
+	state    *os.ProcessState
+	received os.Signal // the first signal troc received and forwarded
+	timedOut bool
+	killed   bool // troc sent SIGKILL after the kill-after delay
+}
+
+// watchSignals starts catching the signals troc forwards to the job. A
+// signal that troc's parent set to be ignored (nohup's SIGHUP) stays
+// ignored, for troc and so for the job, which inherits that disposition.
+func watchSignals() chan os.Signal {
+	c := make(chan os.Signal, 4)
+	for _, s := range []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+		if !signal.Ignored(s) {
+			signal.Notify(c, s)
+		}
+	}
+	// Caught, not ignored, so that the job starts with the default
+	// actions: a full disk must give troc EFBIG, not kill it (SIGXFSZ),
+	// and a closed stdout must give troc EPIPE when it tees.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGXFSZ, syscall.SIGPIPE)
+	return c
+}
+
+// wait waits for the job to exit, forwarding signals and enforcing the
+// timeout, and reaps it.
+func (e *execution) wait(cmd *exec.Cmd, sigs chan os.Signal, timeout time.Duration) jobEnd {
+	pid := cmd.Process.Pid
+	exited := make(chan struct{})
+	go func() {
+		waitExited(pid)
+		close(exited)
+	}()
+	var end jobEnd
+	var timeoutC, killC <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		timeoutC = t.C
+	}
+	startKillTimer := func() {
+		if killC == nil {
+			t := time.NewTimer(e.opts.killAfter)
+			killC = t.C
+		}
+	}
+loop:
+	for {
+		select {
+		case <-exited:
+			break loop
+		case s := <-sigs:
+			if end.received == nil && !end.timedOut {
+				end.received = s
+			}
+			e.log.Info(fmt.Sprintf("Received %s: forwarding it to the job", signalName(s.(syscall.Signal))))
+			syscall.Kill(-pid, s.(syscall.Signal))
+			startKillTimer()
+		case <-timeoutC:
+			if end.received == nil {
+				end.timedOut = true
+			}
+			e.log.Warn(fmt.Sprintf("Job ran past its timeout of %s: sending SIGTERM", timeout))
+			syscall.Kill(-pid, syscall.SIGTERM)
+			startKillTimer()
+		case <-killC:
+			end.killed = true
+			e.log.Warn(fmt.Sprintf("Job still running %s after SIGTERM: sending SIGKILL", e.opts.killAfter))
+			syscall.Kill(-pid, syscall.SIGKILL)
+			killC = nil
+		}
+	}
+	cmd.Wait()
+	end.state = cmd.ProcessState
+	return end
+}
+
+// waitExited blocks until process pid has exited, without reaping it.
+func waitExited(pid int) {
+	const pPID = 1
+	var info [128]byte // siginfo_t
+	for {
+		_, _, errno := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(pid),
+			uintptr(unsafe.Pointer(&info)), syscall.WEXITED|wNoWait, 0, 0)
+		if errno != syscall.EINTR {
+			return
+		}
+	}
+}
+
+const wNoWait = 0x1000000 // WNOWAIT, which package syscall does not name
+
+// settle sets the run's final status from how the job ended.
+func (e *execution) settle(end jobEnd) {
+	r := &e.run
+	ws := end.state.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		r.Signal = ws.Signal()
+	} else {
+		code := ws.ExitStatus()
+		r.ExitCode = &code
+	}
+	switch {
+	case end.timedOut:
+		r.Status = StatusTimedOut
+		r.addNote("timed out")
+	case end.received != nil:
+		r.Status = StatusTerminated
+		if r.Signal == 0 {
+			r.Signal = end.received.(syscall.Signal)
+		}
+		r.addNote("troc received %s and forwarded it to the job", signalName(end.received.(syscall.Signal)))
+	case ws.Signaled() && interruptSignal(ws.Signal()):
+		r.Status = StatusTerminated
+		r.addNote("killed by %s", signalName(ws.Signal()))
+	case ws.Signaled():
+		r.Status = StatusFailed
+		r.addNote("died of %s", signalName(ws.Signal()))
+	case ws.ExitStatus() == 0:
+		r.Status = StatusSucceeded
+	default:
+		r.Status = StatusFailed
+	}
+	if end.killed {
+		r.addNote("SIGKILL sent after %s", e.opts.killAfter)
+	}
+}
+
+// interruptSignal reports whether a job killed by sig was stopped from
+// outside (Terminated) rather than crashed (Failed).
+func interruptSignal(sig syscall.Signal) bool {
+	switch sig {
+	case syscall.SIGTERM, syscall.SIGKILL, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT:
+		return true
+	}
+	return false
+}
+
+// exitCode is troc exec's exit status for a job that ran.
+func (e *execution) exitCode(end jobEnd) int {
+	ws := end.state.Sys().(syscall.WaitStatus)
+	switch {
+	case end.timedOut:
+		return exitTimedOut
+	case ws.Signaled():
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// report prints the run (or, quietly, a summary when it needs attention)
+// and returns the exit status.
+func (e *execution) report(code int) error {
+	if !e.opts.quiet {
+		e.run.writeJSON(e.a.stdout, e.loc)
+		return exitStatus(code)
+	}
+	e.diag.mu.Lock()
+	warned, lines := e.diag.warned, e.diag.all.String()
+	e.diag.mu.Unlock()
+	ok := e.run.Status == StatusSucceeded || e.run.Status == StatusSkipped
+	if ok && !warned {
+		return exitStatus(code)
+	}
+	w := bufio.NewWriter(e.a.stdout)
+	defer w.Flush()
+	what := string(e.run.Status)
+	switch {
+	case e.run.ExitCode != nil:
+		what += fmt.Sprintf(" (exit %d)", *e.run.ExitCode)
+	case e.run.Signal != 0:
+		what += " (" + signalName(e.run.Signal) + ")"
+	}
+	id := "not recorded"
+	if e.run.ID != 0 {
+		id = strconv.FormatInt(e.run.ID, 10)
+	}
+	fmt.Fprintf(w, "troc: job %s on %s: %s, run %s, after %s\n", e.run.Job, e.run.Host, what, id,
+		e.run.End.Sub(e.run.Start).Round(time.Millisecond))
+	fmt.Fprintf(w, "command: %s\n", e.run.Command)
+	if e.run.Note != "" {
+		fmt.Fprintf(w, "note: %s\n", e.run.Note)
+	}
+	if warned {
+		fmt.Fprintf(w, "\ntroc's own log:\n%s", lines)
+	}
+	if e.run.LogFile != "" {
+		tail, err := tailLines(e.run.LogFile, 20)
+		if err != nil {
+			fmt.Fprintf(w, "\ncannot read the log: %v\n", err)
+		} else {
+			fmt.Fprintf(w, "\nlast lines of %s:\n%s", e.run.LogFile, tail)
+			if len(tail) > 0 && tail[len(tail)-1] != '\n' {
+				w.WriteByte('\n')
+			}
+		}
+	}
+	return exitStatus(code)
+}
+
+// tailLines returns the last n lines of the file at path, reading only
+// the end of it.
+func tailLines(path string, n int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	size, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return nil, err
+	}
+	const block = 16 << 10
+	var buf []byte
+	for off := size; off > 0; {
+		step := int64(block)
+		if off < step {
+			step = off
+		}
+		off -= step
+		chunk := make([]byte, step)
+		if _, err := f.ReadAt(chunk, off); err != nil && err != io.EOF {
+			return nil, err
+		}
+		buf = append(chunk, buf...)
+		// n lines need n newlines before them, not counting a final one.
+		body := buf
+		if len(body) > 0 && body[len(body)-1] == '\n' {
+			body = body[:len(body)-1]
+		}
+		if i := nthLastIndex(body, '\n', n); i >= 0 {
+			return buf[i+1:], nil
+		}
+		if len(buf) > 1<<20 {
+			break // a megabyte without enough newlines: show what we have
+		}
+	}
+	return buf, nil
+}
+
+// nthLastIndex returns the index of the n-th last c in b, or -1.
+func nthLastIndex(b []byte, c byte, n int) int {
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == c {
+			n--
+			if n == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// procStartTime returns when process pid started, in clock ticks after
+// boot (field 22 of /proc/PID/stat). With the pid it names one process for
+// good: a pid is reused, a pid and a start time are not.
+func procStartTime(pid int) (int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces and parentheses: count
+	// fields after its closing parenthesis.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	fields := strings.Fields(string(b[i+1:]))
+	if len(fields) < 20 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	return strconv.ParseInt(fields[19], 10, 64) // field 22 is the 20th after the name
+}
+
+// processAlive reports whether the process pid that started at start is
+// still there.
+func processAlive(pid int, start int64) bool {
+	if pid <= 0 {
+		return false
+	}
+	got, err := procStartTime(pid)
+	return err == nil && got == start
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	var t syscall.Termios
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), syscall.TCGETS, uintptr(unsafe.Pointer(&t)))
+	return errno == 0
+}
+
+var signalNames = map[syscall.Signal]string{
+	syscall.SIGHUP: "SIGHUP", syscall.SIGINT: "SIGINT", syscall.SIGQUIT: "SIGQUIT",
+	syscall.SIGILL: "SIGILL", syscall.SIGTRAP: "SIGTRAP", syscall.SIGABRT: "SIGABRT",
+	syscall.SIGBUS: "SIGBUS", syscall.SIGFPE: "SIGFPE", syscall.SIGKILL: "SIGKILL",
+	syscall.SIGUSR1: "SIGUSR1", syscall.SIGSEGV: "SIGSEGV", syscall.SIGUSR2: "SIGUSR2",
+	syscall.SIGPIPE: "SIGPIPE", syscall.SIGALRM: "SIGALRM", syscall.SIGTERM: "SIGTERM",
+	syscall.SIGSTKFLT: "SIGSTKFLT", syscall.SIGCHLD: "SIGCHLD", syscall.SIGCONT: "SIGCONT",
+	syscall.SIGSTOP: "SIGSTOP", syscall.SIGTSTP: "SIGTSTP", syscall.SIGTTIN: "SIGTTIN",
+	syscall.SIGTTOU: "SIGTTOU", syscall.SIGURG: "SIGURG", syscall.SIGXCPU: "SIGXCPU",
+	syscall.SIGXFSZ: "SIGXFSZ", syscall.SIGVTALRM: "SIGVTALRM", syscall.SIGPROF: "SIGPROF",
+	syscall.SIGWINCH: "SIGWINCH", syscall.SIGIO: "SIGIO", syscall.SIGPWR: "SIGPWR",
+	syscall.SIGSYS: "SIGSYS",
+}
+
+// signalName returns the signal's name, SIGTERM, or SIG<number> for one
+// without a name (the real-time signals).
+func signalName(s syscall.Signal) string {
+	if name, ok := signalNames[s]; ok {
+		return name
+	}
+	return "SIG" + strconv.Itoa(int(s))
+}

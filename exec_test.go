@@ -1,0 +1,701 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestExecFirstRun(t *testing.T) {
+	s := newSandbox(t)
+	res := s.troc("exec", "--name", "test", "echo 'Testing...'")
+	if res.code != 0 {
+		t.Fatalf("exit = %d, want 0\n%s", res.code, res.stderr)
+	}
+	for _, want := range []string{
+		"Creating config directory at " + s.configDir(),
+		"Creating initial config file at " + filepath.Join(s.configDir(), "config.yaml"),
+		"Creating: " + filepath.Join(s.configDir(), "troc.db"),
+		"Applying: 0001_initial.sql",
+		"Applied: 0001_initial.sql in ",
+		"Job not registered. Created new job test",
+		"Run created with ID 1",
+		"Run 1 completed: Succeeded",
+	} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
+		}
+	}
+	for _, f := range []string{filepath.Join(s.configDir(), "config.yaml"), filepath.Join(s.configDir(), "troc.db")} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != 0o600 {
+			t.Errorf("%s mode = %04o, want 0600", f, got)
+		}
+	}
+
+	r := res.run(t)
+	if r.ID == nil || *r.ID != 1 || r.Job != "test" || r.Status != "Succeeded" || r.ExitCode == nil || *r.ExitCode != 0 {
+		t.Errorf("run = %+v, want run 1 of test, Succeeded, exit 0", r)
+	}
+	if r.Signal != nil || r.Note != nil {
+		t.Errorf("signal, note = %v, %v; want null, null", r.Signal, r.Note)
+	}
+	if r.Command != "echo 'Testing...'" || r.PID == nil || r.Host == "" || r.OutputBytes != 11 {
+		t.Errorf("command, pid, host, output_bytes = %q, %v, %q, %d", r.Command, r.PID, r.Host, r.OutputBytes)
+	}
+	start, err1 := time.Parse(time.RFC3339, *r.StartTime)
+	end, err2 := time.Parse(time.RFC3339, *r.EndTime)
+	if err1 != nil || err2 != nil || end.Before(start) || *r.DurationMS != end.Sub(start).Milliseconds() {
+		t.Errorf("start, end, duration = %v, %v, %v", *r.StartTime, *r.EndTime, *r.DurationMS)
+	}
+	if got := fileContent(t, *r.LogFile); got != "Testing...\n" {
+		t.Errorf("log = %q, want %q", got, "Testing...\n")
+	}
+	if sys := fileContent(t, *r.SystemLogFile); !strings.Contains(sys, "Applying: 0001_initial.sql") || !strings.Contains(sys, "Run 1 completed") {
+		t.Errorf("system log lacks troc's lines:\n%s", sys)
+	}
+	if strings.HasPrefix(strings.TrimPrefix(*r.LogFile, s.tmp), "/troc-") {
+		t.Errorf("log %s is in a private subdirectory of a private TMPDIR", *r.LogFile)
+	}
+
+	// The history agrees with what was printed.
+	runs := s.runs()
+	if len(runs) != 1 || runs[0].Status != StatusSucceeded || runs[0].PIDStart == 0 || runs[0].LogFile != *r.LogFile {
+		t.Fatalf("history = %+v", runs)
+	}
+
+	// A second run creates nothing.
+	res = s.troc("exec", "--name", "test", "true")
+	if res.code != 0 || strings.Contains(res.stderr, "Creating") || strings.Contains(res.stderr, "Applying") {
+		t.Errorf("second run: exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+	if r := res.run(t); *r.ID != 2 {
+		t.Errorf("second run id = %d, want 2", *r.ID)
+	}
+}
+
+func TestExecStatuses(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		status   string
+		exitCode int // -1: null
+		signal   string
+	}{
+		{"success", []string{"true"}, 0, "Succeeded", 0, ""},
+		{"failure", []string{"exit 3"}, 3, "Failed", 3, ""},
+		{"killed", []string{"kill -KILL $$"}, 128 + 9, "Terminated", -1, "SIGKILL"},
+		{"terminated", []string{"kill -TERM $$"}, 128 + 15, "Terminated", -1, "SIGTERM"},
+		{"crashed", []string{"kill -SEGV $$"}, 128 + 11, "Failed", -1, "SIGSEGV"},
+		{"direct", []string{"--", "sh", "-c", "exit 4"}, 4, "Failed", 4, ""},
+		{"not found", []string{"--", "/nonexistent/prog"}, 127, "Failed", 127, ""},
+		{"not executable", []string{"--", "/etc/passwd"}, 126, "Failed", 126, ""},
+		{"shell not found", []string{"/nonexistent/prog"}, 127, "Failed", 127, ""},
+	}
+	s := newSandbox(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := s.troc(append([]string{"exec", "--name", "j"}, tt.args...)...)
+			if res.code != tt.code {
+				t.Errorf("exit = %d, want %d\n%s", res.code, tt.code, res.stderr)
+			}
+			r := res.run(t)
+			if r.Status != tt.status {
+				t.Errorf("status = %q, want %q", r.Status, tt.status)
+			}
+			switch {
+			case tt.exitCode < 0 && r.ExitCode != nil:
+				t.Errorf("exit_code = %d, want null", *r.ExitCode)
+			case tt.exitCode >= 0 && (r.ExitCode == nil || *r.ExitCode != tt.exitCode):
+				t.Errorf("exit_code = %v, want %d", r.ExitCode, tt.exitCode)
+			}
+			if got := deref(r.Signal); got != tt.signal {
+				t.Errorf("signal = %q, want %q", got, tt.signal)
+			}
+			if r.EndTime == nil {
+				t.Error("end_time is null")
+			}
+		})
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func TestExecArguments(t *testing.T) {
+	s := newSandbox(t)
+	// The seed's crontab line: flags after the command string.
+	res := s.troc("exec", "--name", "daily-sync", "echo rsync -avh /tmp/source-dir /tmp/dest-dir", "--notify")
+	if res.code != 0 {
+		t.Fatalf("exit = %d\n%s", res.code, res.stderr)
+	}
+	r := res.run(t)
+	if r.Command != "echo rsync -avh /tmp/source-dir /tmp/dest-dir" {
+		t.Errorf("command = %q", r.Command)
+	}
+	if got := fileContent(t, *r.LogFile); got != "rsync -avh /tmp/source-dir /tmp/dest-dir\n" {
+		t.Errorf("log = %q", got)
+	}
+
+	// After --, arguments go to the program untouched, flags included.
+	res = s.troc("exec", "--name", "direct", "--", "printf", "%s|", "a b", "--notify", "it's")
+	r = res.run(t)
+	if got := fileContent(t, *r.LogFile); got != "a b|--notify|it's|" {
+		t.Errorf("log = %q", got)
+	}
+	if want := `printf '%s|' 'a b' --notify 'it'\''s'`; r.Command != want {
+		t.Errorf("command = %q, want %q", r.Command, want)
+	}
+
+	// stdout and stderr share the log in the order they were written.
+	res = s.troc("exec", "--name", "order", "echo a; echo b >&2; echo c; echo d >&2")
+	r = res.run(t)
+	if got := fileContent(t, *r.LogFile); got != "a\nb\nc\nd\n" {
+		t.Errorf("log = %q, want a b c d in order", got)
+	}
+}
+
+func TestExecUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no name", []string{"true"}, "--name is required"},
+		{"empty name", []string{"--name", "", "true"}, "--name is required"},
+		{"dot dot", []string{"--name", "../x", "true"}, `invalid job name "../x"`},
+		{"slash", []string{"--name", "a/b", "true"}, `invalid job name "a/b"`},
+		{"space", []string{"--name", "a b", "true"}, `invalid job name "a b"`},
+		{"leading dot", []string{"--name", ".hidden", "true"}, `invalid job name ".hidden"`},
+		{"leading dash", []string{"--name", "-x", "true"}, `invalid job name "-x"`},
+		{"control", []string{"--name", "a\x01b", "true"}, `invalid job name "a\x01b"`},
+		{"newline", []string{"--name", "a\nb", "true"}, `invalid job name "a\nb"`},
+		{"unicode", []string{"--name", "café", "true"}, `invalid job name "café"`},
+		{"too long", []string{"--name", strings.Repeat("a", 65), "true"}, "longer than 64 characters"},
+		{"no command", []string{"--name", "x"}, "no command to run"},
+		{"empty command", []string{"--name", "x", " "}, "the command string is empty"},
+		{"two commands", []string{"--name", "x", "echo", "hi"}, "expected one command string"},
+		{"both forms", []string{"--name", "x", "echo hi", "--", "true"}, "not both"},
+		{"bad flag", []string{"--name", "x", "--bogus", "true"}, "flag provided but not defined: -bogus"},
+		{"bad timeout", []string{"--name", "x", "--timeout", "soon", "true"}, "--timeout"},
+		{"zero timeout", []string{"--name", "x", "--timeout", "0s", "true"}, "--timeout: must be more than 0"},
+		{"bad kill-after", []string{"--name", "x", "--kill-after", "-1s", "true"}, "--kill-after"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSandbox(t)
+			res := s.troc(append([]string{"exec"}, tt.args...)...)
+			if res.code != exitUsage {
+				t.Errorf("exit = %d, want %d", res.code, exitUsage)
+			}
+			if !strings.Contains(res.stderr, tt.want) {
+				t.Errorf("stderr = %q, want it to contain %q", res.stderr, tt.want)
+			}
+			if res.stdout != "" {
+				t.Errorf("stdout = %q, want nothing", res.stdout)
+			}
+			// Nothing was written: no config, no database, no lock, no log.
+			for _, d := range []string{s.home, s.tmp} {
+				if entries, _ := os.ReadDir(d); len(entries) != 0 {
+					t.Errorf("%s holds %v, want nothing", d, entries)
+				}
+			}
+		})
+	}
+	// The longest name is fine.
+	s := newSandbox(t)
+	if res := s.troc("exec", "--name", strings.Repeat("a", 64), "true"); res.code != 0 {
+		t.Errorf("64-character name: exit %d\n%s", res.code, res.stderr)
+	}
+	if res := s.troc("exec", "-h"); res.code != 0 || !strings.Contains(res.stdout, "--name") {
+		t.Errorf("exec -h: exit %d, stdout %q", res.code, res.stdout)
+	}
+}
+
+func TestExecSignalToTroc(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+		t.Run(signalName(sig), func(t *testing.T) {
+			s := newSandbox(t)
+			pidFile := filepath.Join(s.dir, "child.pid")
+			// The job and a child of its own: both must get the signal.
+			cmd := s.command("exec", "--name", "long", "sh -c 'echo $$ > "+pidFile+"; exec sleep 300'; echo after")
+			var out bytes.Buffer
+			cmd.Stdout = &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the job's child", func() bool {
+				b, _ := os.ReadFile(pidFile)
+				return strings.HasSuffix(string(b), "\n")
+			})
+			child, _ := strconv.Atoi(strings.TrimSpace(fileContent(t, pidFile)))
+			cmd.Process.Signal(sig)
+			cmd.Wait()
+			if got, want := cmd.ProcessState.ExitCode(), 128+int(sig); got != want {
+				t.Errorf("exit = %d, want %d", got, want)
+			}
+			r := result{stdout: out.String()}.run(t)
+			if r.Status != "Terminated" || deref(r.Signal) != signalName(sig) {
+				t.Errorf("status, signal = %s, %s; want Terminated, %s", r.Status, deref(r.Signal), signalName(sig))
+			}
+			if !strings.Contains(deref(r.Note), "troc received "+signalName(sig)) {
+				t.Errorf("note = %q", deref(r.Note))
+			}
+			waitFor(t, "the job's child to die", func() bool { return !alive(child) })
+		})
+	}
+}
+
+func TestExecTimeout(t *testing.T) {
+	s := newSandbox(t)
+	pidFile := filepath.Join(s.dir, "child.pid")
+	// The job ignores SIGTERM and starts a child that ignores it too and
+	// keeps the output pipe open.
+	start := time.Now()
+	res := s.troc("exec", "--name", "slow", "--timeout", "300ms", "--kill-after", "500ms",
+		"trap '' TERM; sleep 300 & echo $! > "+pidFile+"; while :; do sleep 0.1; done")
+	if res.code != exitTimedOut {
+		t.Errorf("exit = %d, want %d\n%s", res.code, exitTimedOut, res.stderr)
+	}
+	r := res.run(t)
+	if r.Status != "TimedOut" || deref(r.Signal) != "SIGKILL" {
+		t.Errorf("status, signal = %s, %s; want TimedOut, SIGKILL", r.Status, deref(r.Signal))
+	}
+	if !strings.Contains(deref(r.Note), "SIGKILL sent after 500ms") {
+		t.Errorf("note = %q", deref(r.Note))
+	}
+	child, _ := strconv.Atoi(strings.TrimSpace(fileContent(t, pidFile)))
+	waitFor(t, "the background child to die", func() bool { return !alive(child) })
+	if d := time.Since(start); d > 60*time.Second {
+		t.Errorf("troc took %v for a 300ms timeout", d)
+	}
+
+	// A job whose default timeout is stored is held to it.
+	db := s.history()
+	if _, err := db.sql.Exec(`UPDATE jobs SET timeout_ms = 200 WHERE name = 'slow'`); err != nil {
+		t.Fatal(err)
+	}
+	res = s.troc("exec", "--name", "slow", "sleep 300")
+	if r := res.run(t); res.code != exitTimedOut || r.Status != "TimedOut" || deref(r.Signal) != "SIGTERM" {
+		t.Errorf("job default timeout: exit %d, status %s, signal %s", res.code, r.Status, deref(r.Signal))
+	}
+}
+
+func TestExecBackgroundChildDoesNotHold(t *testing.T) {
+	s := newSandbox(t)
+	pidFile := filepath.Join(s.dir, "child.pid")
+	done := make(chan result, 1)
+	go func() { done <- s.troc("exec", "--name", "bg", "sleep 300 & echo $! > "+pidFile+"; echo hi") }()
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("troc waited for the background sleep")
+	}
+	child, _ := strconv.Atoi(strings.TrimSpace(fileContent(t, pidFile)))
+	defer syscall.Kill(child, syscall.SIGKILL)
+	r := res.run(t)
+	if res.code != 0 || r.Status != "Succeeded" {
+		t.Errorf("exit %d, status %s", res.code, r.Status)
+	}
+	if got := fileContent(t, *r.LogFile); got != "hi\n" {
+		t.Errorf("log = %q, want %q", got, "hi\n")
+	}
+	if !alive(child) {
+		t.Error("the background child was killed; troc should leave it alone")
+	}
+	// The lock was released with the run: the next run is not skipped.
+	if res := s.troc("exec", "--name", "bg", "true"); res.code != 0 {
+		t.Errorf("next run: exit %d\n%s", res.code, res.stderr)
+	}
+}
+
+func TestExecConcurrentSameJob(t *testing.T) {
+	s := newSandbox(t)
+	s.troc("exec", "--name", "warm", "true") // config and database exist
+	release := filepath.Join(s.dir, "release")
+	const n = 100
+	codes := make(chan int, n)
+	stderrs := make(chan string, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := s.troc("exec", "--name", "one", "while [ ! -e "+release+" ]; do sleep 0.05; done")
+			codes <- res.code
+			if res.code != 0 && res.code != exitSkipped || strings.Contains(res.stderr, "level=WARN") || strings.Contains(res.stderr, "level=ERROR") {
+				stderrs <- res.stderr
+			}
+		}()
+	}
+	// Every process but the one running the job exits 75 on its own.
+	skipped := 0
+	for skipped < n-1 {
+		select {
+		case code := <-codes:
+			if code != exitSkipped {
+				t.Fatalf("exit = %d before the job was released, want %d", code, exitSkipped)
+			}
+			skipped++
+		case msg := <-stderrs:
+			t.Fatalf("a troc complained:\n%s", msg)
+		case <-time.After(120 * time.Second):
+			t.Fatalf("only %d runs skipped", skipped)
+		}
+	}
+	os.WriteFile(release, nil, 0o600)
+	wg.Wait()
+	close(codes)
+	close(stderrs)
+	if code := <-codes; code != 0 {
+		t.Errorf("the run's exit = %d, want 0", code)
+	}
+	for msg := range stderrs {
+		t.Errorf("a troc complained:\n%s", msg)
+	}
+	count := map[Status]int{}
+	for _, r := range s.runs() {
+		if r.Job == "one" {
+			count[r.Status]++
+			if r.Status == StatusSkipped && (!r.End.Equal(r.Start) || r.LogFile != "") {
+				t.Errorf("skipped run %d: start %v end %v log %q", r.ID, r.Start, r.End, r.LogFile)
+			}
+		}
+	}
+	if count[StatusSucceeded] != 1 || count[StatusSkipped] != n-1 || len(count) != 2 {
+		t.Errorf("runs by status = %v, want 1 Succeeded, %d Skipped", count, n-1)
+	}
+}
+
+func TestExecConcurrentJobs(t *testing.T) {
+	s := newSandbox(t) // fresh: the first processes race to create everything
+	const n = 100
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := s.troc("exec", "--name", fmt.Sprintf("job-%d", i), "echo "+strconv.Itoa(i))
+			if res.code != 0 || strings.Contains(res.stderr, "level=WARN") || strings.Contains(res.stderr, "level=ERROR") {
+				errs <- fmt.Sprintf("job-%d: exit %d\n%s", i, res.code, res.stderr)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	runs := s.runs()
+	seen := map[string]bool{}
+	for _, r := range runs {
+		if r.Status != StatusSucceeded {
+			t.Errorf("run %d of %s: %s", r.ID, r.Job, r.Status)
+		}
+		seen[r.Job] = true
+	}
+	if len(runs) != n || len(seen) != n {
+		t.Errorf("%d runs of %d jobs, want %d of %d", len(runs), len(seen), n, n)
+	}
+	if entries, _ := os.ReadDir(s.configDir()); len(entries) > 4 {
+		t.Errorf("config directory holds %d entries, want config.yaml and the database files", len(entries))
+	}
+}
+
+func TestExecQuiet(t *testing.T) {
+	s := newSandbox(t)
+	s.troc("exec", "--name", "warm", "true")
+	for _, args := range [][]string{
+		{"exec", "-q", "--name", "ok", "echo noisy; echo noisy >&2"},
+		{"exec", "--name", "ok", "--quiet", "--", "echo", "noisy"},
+	} {
+		res := s.troc(args...)
+		if res.code != 0 || res.stdout != "" || res.stderr != "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 0 and nothing", args, res.code, res.stdout, res.stderr)
+		}
+	}
+	res := s.troc("exec", "--name", "bad", "-q", "for i in $(seq 1 30); do echo line $i; done; exit 5")
+	if res.code != 5 || res.stderr != "" {
+		t.Errorf("exit %d, stderr %q; want 5 and nothing", res.code, res.stderr)
+	}
+	for _, want := range []string{"bad", "Failed (exit 5)", "line 11\n", "line 30\n"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	if strings.Contains(res.stdout, "line 10\n") {
+		t.Errorf("summary has more than the last 20 lines:\n%s", res.stdout)
+	}
+}
+
+func TestExecTee(t *testing.T) {
+	s := newSandbox(t)
+	res := s.troc("exec", "--name", "t", "--tee", "echo out; echo err >&2")
+	if !strings.HasPrefix(res.stdout, "out\n{") {
+		t.Errorf("stdout = %q, want the job's stdout, then the run", res.stdout)
+	}
+	if !strings.Contains(res.stderr, "err\n") {
+		t.Errorf("stderr = %q, want the job's stderr", res.stderr)
+	}
+	var r jsonRun
+	res.stdout = strings.TrimPrefix(res.stdout, "out\n")
+	r = res.run(t)
+	if got := fileContent(t, *r.LogFile); got != "out\nerr\n" && got != "err\nout\n" {
+		t.Errorf("log = %q", got)
+	}
+}
+
+func TestExecLargeOutput(t *testing.T) {
+	for _, tee := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tee=%v", tee), func(t *testing.T) {
+			s := newSandbox(t)
+			args := []string{"exec", "--name", "big", "head -c 50000000 /dev/zero"}
+			if tee {
+				args = append(args, "--tee")
+			}
+			cmd := s.command(args...)
+			var out bytes.Buffer
+			cmd.Stdout = &out
+			if err := cmd.Run(); err != nil {
+				t.Fatal(err)
+			}
+			b := out.Bytes()
+			if tee {
+				if len(b) < 50000000 {
+					t.Fatalf("tee copied %d bytes, want 50000000", len(b))
+				}
+				b = b[50000000:]
+			}
+			r := result{stdout: string(b)}.run(t)
+			fi, err := os.Stat(*r.LogFile)
+			if err != nil || fi.Size() != 50000000 || r.OutputBytes != 50000000 {
+				t.Errorf("log size %v, output_bytes %d, want 50000000 (%v)", fi.Size(), r.OutputBytes, err)
+			}
+		})
+	}
+}
+
+// TestExecDiskFull fills a small file system with the log: the job must
+// neither notice nor slow down, and the run must say where the log was cut.
+func TestExecDiskFull(t *testing.T) {
+	s := newSandbox(t)
+	full := filepath.Join(s.dir, "full")
+	os.Mkdir(full, 0o700)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", full).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small file system here (needs root): %v: %s", err, out)
+	}
+	defer exec.Command("umount", full).Run()
+	s.env = append(s.env, "TROC_LOGDIR="+full)
+	for _, tee := range []string{"", "--tee"} {
+		args := []string{"exec", "--name", "fill", "head -c 2000000 /dev/zero; echo done >&2"}
+		if tee != "" {
+			args = append(args, tee)
+		}
+		cmd := s.command(args...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		cmd.Run()
+		if code := cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("%s: exit %d, want 0\n%s", tee, code, errb.String())
+		}
+		b := out.Bytes()
+		if tee != "" {
+			b = b[bytes.LastIndex(b, []byte("{\n    \"id\"")):]
+		}
+		r := result{stdout: string(b)}.run(t)
+		if r.Status != "Succeeded" || r.OutputBytes != 2000005 {
+			t.Errorf("%s: status %s, output_bytes %d; want Succeeded, 2000005", tee, r.Status, r.OutputBytes)
+		}
+		if note := deref(r.Note); !strings.Contains(note, "log cut at ") || !strings.Contains(note, "no space left on device") {
+			t.Errorf("%s: note = %q", tee, note)
+		}
+		os.Remove(*r.LogFile)
+	}
+	if len(s.runs()) != 2 {
+		t.Errorf("history has %d runs, want 2", len(s.runs()))
+	}
+}
+
+// TestExecHistoryUnavailable: a corrupt database and one from a newer
+// troc. The job runs anyway, its run is spooled, and the next troc
+// command replays it into the repaired history.
+func TestExecHistoryUnavailable(t *testing.T) {
+	s := newSandbox(t)
+	s.troc("exec", "--name", "first", "true")
+	dbPath := filepath.Join(s.configDir(), "troc.db")
+
+	good := filepath.Join(s.dir, "good.db")
+	if err := os.Rename(dbPath, good); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(dbPath + "-wal")
+	os.Remove(dbPath + "-shm")
+	os.WriteFile(dbPath, bytes.Repeat([]byte("not a database "), 1000), 0o600)
+	res := s.troc("exec", "--name", "spooled", "echo ran")
+	if res.code != 0 {
+		t.Fatalf("exit = %d, want 0\n%s", res.code, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "History database unavailable") || !strings.Contains(res.stderr, "Run spooled to ") {
+		t.Errorf("stderr does not say the run was spooled:\n%s", res.stderr)
+	}
+	r := res.run(t)
+	if r.ID != nil || r.Status != "Succeeded" || fileContent(t, *r.LogFile) != "ran\n" {
+		t.Errorf("run = %+v, want no id, Succeeded, logged", r)
+	}
+
+	// A database from the future is refused and left as it is.
+	os.Rename(good, dbPath)
+	db := s.history()
+	db.sql.Exec(`PRAGMA user_version = 99`)
+	db.Close()
+	before := fileContent(t, dbPath)
+	res = s.troc("exec", "--name", "spooled", "echo again")
+	if !strings.Contains(res.stderr, "database schema is newer than this troc") || res.code != 0 {
+		t.Errorf("exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+	if fileContent(t, dbPath) != before {
+		t.Error("the newer database was changed")
+	}
+
+	// Repaired: the next troc command replays both.
+	// openDB refuses a newer database, so set the version back by hand.
+	raw := openRaw(t, dbPath)
+	raw.Exec(`PRAGMA user_version = 1`)
+	raw.Close()
+	res = s.troc("exec", "--name", "after", "true")
+	if res.code != 0 || strings.Count(res.stderr, "Replayed spooled run of spooled") != 2 {
+		t.Errorf("exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+	var logs []string
+	for _, r := range s.runs() {
+		logs = append(logs, r.Job+":"+string(r.Status))
+	}
+	if got, want := strings.Join(logs, " "), "first:Succeeded spooled:Succeeded spooled:Succeeded after:Succeeded"; got != want {
+		t.Errorf("history = %s, want %s", got, want)
+	}
+	// Replaying again changes nothing.
+	if res := s.troc("exec", "--name", "after", "true"); strings.Contains(res.stderr, "Replayed") {
+		t.Errorf("replayed twice:\n%s", res.stderr)
+	}
+}
+
+func TestExecSymlinks(t *testing.T) {
+	t.Run("lock", func(t *testing.T) {
+		s := newSandbox(t)
+		target := filepath.Join(s.dir, "target")
+		os.WriteFile(target, []byte("precious"), 0o600)
+		os.Symlink(target, filepath.Join(s.tmp, "j.lock"))
+		res := s.troc("exec", "--name", "j", "echo should not run")
+		if res.code != exitSetup {
+			t.Errorf("exit = %d, want %d\n%s", res.code, exitSetup, res.stderr)
+		}
+		r := res.run(t)
+		if r.Status != "Failed" || !strings.Contains(deref(r.Note), "is a symlink") || r.PID != nil {
+			t.Errorf("run = %s, note %q, pid %v", r.Status, deref(r.Note), r.PID)
+		}
+		if fileContent(t, target) != "precious" {
+			t.Error("the symlink's target was changed")
+		}
+	})
+	t.Run("private directory", func(t *testing.T) {
+		// Under a shared, world-writable TMPDIR another user got to the
+		// private directory's name first, with a symlink.
+		s := newSandbox(t)
+		os.Chmod(s.tmp, 0o1777)
+		elsewhere := filepath.Join(s.dir, "elsewhere")
+		os.Mkdir(elsewhere, 0o777)
+		os.Symlink(elsewhere, filepath.Join(s.tmp, "troc-"+strconv.Itoa(os.Getuid())))
+		res := s.troc("exec", "--name", "j", "echo should not run")
+		if res.code != exitSetup || !strings.Contains(res.stderr, "is not a directory") {
+			t.Errorf("exit = %d, want %d\n%s", res.code, exitSetup, res.stderr)
+		}
+		if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+			t.Errorf("troc wrote through the symlink: %v", entries)
+		}
+	})
+	t.Run("shared tmp", func(t *testing.T) {
+		s := newSandbox(t)
+		os.Chmod(s.tmp, 0o1777)
+		res := s.troc("exec", "--name", "j", "echo hi")
+		r := res.run(t)
+		private := filepath.Join(s.tmp, "troc-"+strconv.Itoa(os.Getuid()))
+		if filepath.Dir(*r.LogFile) != private || filepath.Dir(*r.SystemLogFile) != private {
+			t.Errorf("logs %s, %s; want them in %s", *r.LogFile, *r.SystemLogFile, private)
+		}
+		for _, p := range []string{private, *r.LogFile, filepath.Join(private, "j.lock")} {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]os.FileMode{true: 0o700, false: 0o600}[fi.IsDir()]; fi.Mode().Perm() != want {
+				t.Errorf("%s mode = %04o, want %04o", p, fi.Mode().Perm(), want)
+			}
+		}
+	})
+}
+
+func TestExecBadConfig(t *testing.T) {
+	tests := []struct {
+		name   string
+		config string
+		mode   os.FileMode
+		want   string
+	}{
+		{"syntax", "database: [a, b]\n", 0o600, "config.yaml:1: "},
+		{"unknown key", "lockdir: /tmp\nnotify:\n  slak:\n    token: x\n", 0o600, `unknown key "notify.slak.token"`},
+		{"readable token", "notify:\n  slack:\n    token: xoxb-secret-value\n", 0o644, "chmod 600"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSandbox(t)
+			os.MkdirAll(s.configDir(), 0o700)
+			path := filepath.Join(s.configDir(), "config.yaml")
+			os.WriteFile(path, []byte(tt.config), tt.mode)
+			os.Chmod(path, tt.mode)
+			res := s.troc("exec", "--name", "j", "touch "+filepath.Join(s.dir, "ran"))
+			if res.code != exitConfig {
+				t.Errorf("exit = %d, want %d", res.code, exitConfig)
+			}
+			if !strings.Contains(res.stderr, tt.want) || !strings.Contains(res.stderr, path) {
+				t.Errorf("stderr = %q, want the path and %q", res.stderr, tt.want)
+			}
+			if strings.Contains(res.stderr, "secret-value") {
+				t.Errorf("stderr shows the token: %q", res.stderr)
+			}
+			if _, err := os.Stat(filepath.Join(s.dir, "ran")); err == nil {
+				t.Error("the job ran with a broken configuration")
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	s := newSandbox(t)
+	for _, arg := range []string{"--version", "version"} {
+		res := s.troc(arg)
+		if res.code != 0 || !strings.HasPrefix(res.stdout, "troc ") {
+			t.Errorf("%s: exit %d, stdout %q", arg, res.code, res.stdout)
+		}
+	}
+	if res := s.troc("frobnicate"); res.code != exitUsage || !strings.Contains(res.stderr, `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: exit %d, stderr %q", res.code, res.stderr)
+	}
+}

@@ -1,0 +1,65 @@
+// Locking rules.
+//
+// Each job has one lock file, LOCKDIR/NAME.lock, and a run holds an
+// exclusive flock(2) on it for its whole life. flock and not a PID file:
+// the kernel drops the lock when the holder dies, however it dies (even
+// SIGKILL), so there is no stale lock to clean up and no PID to mistake
+// for someone else's. For the same reason the file is never deleted:
+// deleting a lock file while another process waits on it would let two
+// runs hold "the" lock on two different inodes.
+//
+// The lock is taken without blocking: a cron job whose previous run is
+// still going is recorded as Skipped, not queued. The descriptor is
+// close-on-exec so the job and its children never inherit the lock and
+// cannot keep it alive after troc is gone.
+//
+// The file is opened O_NOFOLLOW in a private directory (see privateDir),
+// so a symlink planted at the lock path is refused, never followed.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// errLocked says that another run of the job holds its lock.
+var errLocked = errors.New("another run of this job holds its lock")
+
+// lockJob takes the job's lock in dir without waiting. It returns
+// errLocked when another process holds it. Closing the file releases it.
+func lockJob(dir, name string) (*os.File, error) {
+	path := filepath.Join(dir, name+".lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0o600)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("lock file %s is a symlink; refusing to follow it", path)
+		}
+		return nil, fmt.Errorf("open lock file: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("lock file %s is not a regular file", path)
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, errLocked
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return f, nil
+}

@@ -1,0 +1,279 @@
+// Log capture rules.
+//
+// A run's log holds the job's stdout and stderr. Without --tee both go
+// into one pipe, so the log keeps the exact order the job wrote them in,
+// and troc moves the data from the pipe to the file with splice(2): the
+// kernel copies pages, troc never reads a byte. With --tee each stream has
+// its own pipe (troc must know which bytes were stderr to copy them to its
+// own stderr), so output written to the two streams within the same
+// instant may interleave in the log slightly differently than the job
+// wrote it.
+//
+// The log never harms the job. If the file cannot be written (disk full,
+// quota, I/O error), troc keeps reading and discarding the job's output so
+// it never blocks on a full pipe, and the run's note says where the log
+// was cut.
+//
+// troc stops reading when the job it started exits, not when the last
+// writer closes the pipe: a background process (`sleep 300 &`) that
+// inherited the job's stdout must not keep troc, and the lock, waiting.
+// What was in the pipe when the job exited is kept; what such a process
+// writes later is not (its writes fail with EPIPE).
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// pipeSize is the capacity asked for each pipe: the most an unprivileged
+// process may set by default (/proc/sys/fs/pipe-max-size). A larger pipe
+// means fewer wake-ups for a job that writes a lot.
+const pipeSize = 1 << 20
+
+// capture carries a job's output from its pipes into the run's log.
+type capture struct {
+	log     *os.File // nil when there is no log: the output is only drained
+	logFd   int
+	logPath string
+	streams []*stream
+	splice  bool // one stream, no tee: let the kernel move the data
+
+	mu        sync.Mutex
+	logged    int64 // bytes in the log
+	total     int64 // bytes the job wrote
+	logErr    error // why the log was cut, if it was
+	childEnds []*os.File
+	wg        sync.WaitGroup
+}
+
+// stream is one pipe from the job.
+type stream struct {
+	r   *os.File  // troc's end, non-blocking and polled by the runtime
+	tee io.Writer // where --tee copies this stream; nil without --tee
+	buf []byte
+}
+
+// newCapture makes the pipes for a job's output. log may be nil. With tee,
+// stdout and stderr get their own pipes and are copied to teeOut and
+// teeErr as they arrive.
+func newCapture(log *os.File, logPath string, tee bool, teeOut, teeErr io.Writer) (*capture, error) {
+	c := &capture{log: log, logPath: logPath}
+	tees := []io.Writer{nil}
+	if tee {
+		tees = []io.Writer{teeOut, teeErr}
+	}
+	for _, w := range tees {
+		r, childEnd, err := newPipe()
+		if err != nil {
+			c.close()
+			return nil, fmt.Errorf("make output pipe: %w", err)
+		}
+		c.streams = append(c.streams, &stream{r: r, tee: w})
+		c.childEnds = append(c.childEnds, childEnd)
+	}
+	if log != nil {
+		c.logFd = int(log.Fd())
+		c.splice = !tee
+	}
+	return c, nil
+}
+
+// newPipe returns a pipe whose read end is non-blocking (so the Go runtime
+// polls it) and whose write end is blocking, as programs expect their
+// stdout to be.
+func newPipe() (r, w *os.File, err error) {
+	var fds [2]int
+	if err := syscall.Pipe2(fds[:], syscall.O_CLOEXEC); err != nil {
+		return nil, nil, err
+	}
+	// Best effort: a smaller pipe only costs more wake-ups.
+	syscall.Syscall(syscall.SYS_FCNTL, uintptr(fds[1]), syscall.F_SETPIPE_SZ, pipeSize)
+	if err := syscall.SetNonblock(fds[0], true); err != nil {
+		syscall.Close(fds[0])
+		syscall.Close(fds[1])
+		return nil, nil, err
+	}
+	return os.NewFile(uintptr(fds[0]), "|0"), os.NewFile(uintptr(fds[1]), "|1"), nil
+}
+
+// stdout and stderr are the files to give the job.
+func (c *capture) stdout() *os.File { return c.childEnds[0] }
+func (c *capture) stderr() *os.File { return c.childEnds[len(c.childEnds)-1] }
+
+// start begins copying. Call it once the job has started: it closes troc's
+// copies of the job's ends so that the pipes see end-of-file when the job
+// and its children are done with them.
+func (c *capture) start() {
+	for _, f := range c.childEnds {
+		f.Close()
+	}
+	c.childEnds = nil
+	for _, s := range c.streams {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.pump(s, false)
+		}()
+	}
+}
+
+// finish stops copying once the job has exited: it takes what is still in
+// the pipes, and no more, and closes them. It returns the number of bytes
+// the job wrote and, when the log is incomplete, a note saying so.
+func (c *capture) finish() (total int64, note string) {
+	// Wake the copiers out of their wait for more data; then take what the
+	// pipes hold right now. Data is never lost between the two: a copier
+	// only waits once its pipe is empty.
+	now := time.Now()
+	for _, s := range c.streams {
+		s.r.SetReadDeadline(now)
+	}
+	c.wg.Wait()
+	for _, s := range c.streams {
+		s.r.SetReadDeadline(time.Time{})
+		c.pump(s, true)
+	}
+	c.close()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.logErr != nil {
+		note = fmt.Sprintf("log cut at %d of %d bytes: %v", c.logged, c.total, c.logErr)
+	}
+	return c.total, note
+}
+
+func (c *capture) close() {
+	for _, f := range c.childEnds {
+		f.Close()
+	}
+	for _, s := range c.streams {
+		s.r.Close()
+	}
+	if c.log != nil {
+		c.log.Close()
+	}
+}
+
+// pump moves data from a stream to the log until end-of-file. With final
+// set it moves only what the pipe holds now and returns.
+func (c *capture) pump(s *stream, final bool) {
+	rc, err := s.r.SyscallConn()
+	if err != nil {
+		return
+	}
+	left := int64(-1)
+	if final {
+		left = pipeBuffered(rc)
+	}
+	rc.Read(func(fd uintptr) bool {
+		for left != 0 {
+			n, err := c.move(int(fd), s, left)
+			switch {
+			case err == syscall.EINTR:
+				continue
+			case err == syscall.EAGAIN:
+				return final // empty: wait for more, unless this is the last pass
+			case err != nil || n == 0:
+				return true // end of file, or the pipe itself failed
+			}
+			if left > 0 {
+				left -= n
+			}
+		}
+		return true
+	})
+}
+
+// pipeBuffered returns how many bytes wait in the pipe.
+func pipeBuffered(rc syscall.RawConn) int64 {
+	var n int32
+	rc.Control(func(fd uintptr) {
+		_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n)))
+		if errno != 0 {
+			n = 0
+		}
+	})
+	return int64(n)
+}
+
+// move moves one chunk of at most max bytes (no limit when max < 0) from
+// the pipe fd into the log, and to the tee. It returns what it took from
+// the pipe: a log that fails does not stop the draining.
+func (c *capture) move(fd int, s *stream, max int64) (int64, error) {
+	const chunk = pipeSize
+	want := int64(chunk)
+	if max > 0 && max < want {
+		want = max
+	}
+	if c.splice {
+		n, err := syscall.Splice(fd, nil, c.logFd, nil, int(want), spliceMove|spliceNonblock)
+		if err == nil || err == syscall.EAGAIN || err == syscall.EINTR {
+			c.count(n, n, nil)
+			return n, err
+		}
+		// The file system may not support splice, or the file write
+		// failed: let the buffered path below find out which, and keep
+		// to it. Only one goroutine ever pumps a single stream, so this
+		// needs no lock.
+		c.splice = false
+	}
+	if s.buf == nil {
+		s.buf = make([]byte, 64<<10)
+	}
+	if want > int64(len(s.buf)) {
+		want = int64(len(s.buf))
+	}
+	n, err := syscall.Read(fd, s.buf[:want])
+	if n <= 0 {
+		return 0, err
+	}
+	p := s.buf[:n]
+	if s.tee != nil {
+		if _, err := s.tee.Write(p); err != nil {
+			s.tee = nil // troc's own output is gone; the log still matters
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var written int
+	var werr error
+	if c.log != nil && c.logErr == nil {
+		written, werr = c.log.Write(p)
+		if werr != nil {
+			werr = fmt.Errorf("write %s: %w", c.logPath, errors.Unwrap(werr))
+		}
+	}
+	c.countLocked(int64(n), int64(written), werr)
+	return int64(n), nil
+}
+
+func (c *capture) count(read, logged int64, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.countLocked(read, logged, err)
+}
+
+func (c *capture) countLocked(read, logged int64, err error) {
+	if read > 0 {
+		c.total += read
+	}
+	if logged > 0 {
+		c.logged += logged
+	}
+	if err != nil && c.logErr == nil {
+		c.logErr = err
+	}
+}
+
+// Flags of splice(2), which package syscall does not name.
+const (
+	spliceMove     = 0x1
+	spliceNonblock = 0x2
+)

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The end-to-end tests run troc as users do: as a separate process, with
+// real jobs, signals, files and databases. The test binary is that
+// process: run with TROC_TEST_MAIN=1 it is troc (the same main), which
+// keeps -race and coverage working across the process boundary.
+func TestMain(m *testing.M) {
+	if os.Getenv("TROC_TEST_MAIN") == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+// sandbox is a fresh home for troc: its own HOME, config directory,
+// TMPDIR and so database, locks and logs.
+type sandbox struct {
+	t    *testing.T
+	dir  string
+	home string
+	tmp  string
+	env  []string // extra variables, KEY=VALUE, added after the defaults
+}
+
+func newSandbox(t *testing.T) *sandbox {
+	t.Helper()
+	dir := t.TempDir()
+	s := &sandbox{t: t, dir: dir, home: filepath.Join(dir, "home"), tmp: filepath.Join(dir, "tmp")}
+	for _, d := range []string{s.home, s.tmp} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// configDir is where troc keeps its config and database by default.
+func (s *sandbox) configDir() string { return filepath.Join(s.home, ".config", "troc") }
+
+// environ is the environment troc runs with: the test's own, less any
+// TROC_ or XDG_ variable, plus the sandbox's.
+func (s *sandbox) environ() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "TROC_") || strings.HasPrefix(kv, "XDG_") ||
+			strings.HasPrefix(kv, "HOME=") || strings.HasPrefix(kv, "TMPDIR=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	env = append(env, "TROC_TEST_MAIN=1", "HOME="+s.home, "TMPDIR="+s.tmp)
+	return append(env, s.env...)
+}
+
+// command returns troc with args, ready to start.
+func (s *sandbox) command(args ...string) *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = s.environ()
+	cmd.Dir = s.dir
+	return cmd
+}
+
+// result is what a finished troc said and how it ended.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// troc runs troc with args to completion.
+func (s *sandbox) troc(args ...string) result {
+	s.t.Helper()
+	cmd := s.command(args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		s.t.Fatalf("troc %q: %v", args, err)
+	}
+	return result{stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
+}
+
+// jsonRun is troc exec's output as a script reads it.
+type jsonRun struct {
+	ID            *int64  `json:"id"`
+	Job           string  `json:"job"`
+	Status        string  `json:"status"`
+	ExitCode      *int    `json:"exit_code"`
+	Signal        *string `json:"signal"`
+	StartTime     *string `json:"start_time"`
+	EndTime       *string `json:"end_time"`
+	DurationMS    *int64  `json:"duration_ms"`
+	LogFile       *string `json:"log_file"`
+	SystemLogFile *string `json:"system_log_file"`
+	PID           *int    `json:"pid"`
+	Host          string  `json:"host"`
+	Command       string  `json:"command"`
+	OutputBytes   int64   `json:"output_bytes"`
+	Note          *string `json:"note"`
+}
+
+// run parses troc exec's stdout, which must be exactly one JSON object.
+func (r result) run(t *testing.T) jsonRun {
+	t.Helper()
+	var v jsonRun
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("stdout is not a run: %v\nstdout:\n%.2000s\nstderr:\n%.2000s", err, r.stdout, r.stderr)
+	}
+	if rest, _ := io.ReadAll(dec.Buffered()); strings.TrimSpace(string(rest)) != "" {
+		t.Fatalf("stdout has more than the run: %q", rest)
+	}
+	return v
+}
+
+// history opens the sandbox's database as troc would.
+func (s *sandbox) history() *DB {
+	s.t.Helper()
+	db, err := openDB(filepath.Join(s.configDir(), "troc.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// openRaw opens a database file without troc's migrations.
+func openRaw(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// runs returns every run in the history, oldest first.
+func (s *sandbox) runs() []*Run {
+	s.t.Helper()
+	db := s.history()
+	rows, err := db.sql.Query(`SELECT id FROM runs ORDER BY id`)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	var runs []*Run
+	for _, id := range ids {
+		r, err := db.getRun(context.Background(), id)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		runs = append(runs, r)
+	}
+	return runs
+}
+
+// waitFor polls cond until it holds, failing the test after a generous
+// deadline (the machine may be slow; the condition is what matters).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// alive reports whether process pid exists (and is not a zombie).
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i > 0 && len(b) > i+2 && b[i+2] != 'Z'
+}
+
+// fileContent returns the file's content, failing the test if it cannot.
+func fileContent(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// signalOf returns the signal a process died of, or 0.
+func signalOf(state *os.ProcessState) syscall.Signal {
+	ws := state.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return ws.Signal()
+	}
+	return 0
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"syscall"
+	"time"
+)
+
+// Status is the state of a run as stored in the history and shown to users.
+// The spellings are the ones the original troc used; scripts match on them.
+type Status string
+
+const (
+	StatusRunning    Status = "Running"
+	StatusSkipped    Status = "Skipped"
+	StatusSucceeded  Status = "Succeeded"
+	StatusFailed     Status = "Failed"
+	StatusTerminated Status = "Terminated"
+	StatusTimedOut   Status = "TimedOut"
+)
+
+// Statuses lists every status in the order they are documented.
+var Statuses = []Status{
+	StatusRunning, StatusSkipped, StatusSucceeded,
+	StatusFailed, StatusTerminated, StatusTimedOut,
+}
+
+// Run is one run of a job, as recorded in the history.
+type Run struct {
+	ID            int64 // 0 until the history has it
+	Job           string
+	Status        Status
+	Start         time.Time
+	End           time.Time // zero while running
+	ExitCode      *int      // nil unless the job exited by itself
+	Signal        syscall.Signal
+	PID           int
+	PIDStart      int64 // the pid's start time, in clock ticks after boot
+	Host          string
+	Command       string
+	LogFile       string
+	SystemLogFile string
+	OutputBytes   int64
+	Note          string
+	SpoolKey      string // set while the run lives in a spool file
+}
+
+// finished reports whether the run has reached a final state.
+func (r *Run) finished() bool { return r.Status != StatusRunning }
+
+// addNote appends a sentence to the run's note.
+func (r *Run) addNote(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	if r.Note != "" {
+		r.Note += "; "
+	}
+	r.Note += s
+}
+
+// runJSON is the run as troc prints it for people and scripts. Its keys
+// are a promise: scripts parse them.
+type runJSON struct {
+	ID            *int64  `json:"id"`
+	Job           string  `json:"job"`
+	Status        Status  `json:"status"`
+	ExitCode      *int    `json:"exit_code"`
+	Signal        *string `json:"signal"`
+	StartTime     *string `json:"start_time"`
+	EndTime       *string `json:"end_time"`
+	DurationMS    *int64  `json:"duration_ms"`
+	LogFile       *string `json:"log_file"`
+	SystemLogFile *string `json:"system_log_file"`
+	PID           *int    `json:"pid"`
+	Host          string  `json:"host"`
+	Command       string  `json:"command"`
+	OutputBytes   int64   `json:"output_bytes"`
+	Note          *string `json:"note"`
+}
+
+// timeLayout is RFC 3339 with milliseconds, always the same width.
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// jsonView returns the run as printed, with times in loc.
+func (r *Run) jsonView(loc *time.Location) runJSON {
+	v := runJSON{
+		Job:           r.Job,
+		Status:        r.Status,
+		ExitCode:      r.ExitCode,
+		Host:          r.Host,
+		Command:       r.Command,
+		OutputBytes:   r.OutputBytes,
+		LogFile:       nonEmpty(r.LogFile),
+		SystemLogFile: nonEmpty(r.SystemLogFile),
+		Note:          nonEmpty(r.Note),
+	}
+	if r.ID != 0 {
+		v.ID = &r.ID
+	}
+	if r.Signal != 0 {
+		name := signalName(r.Signal)
+		v.Signal = &name
+	}
+	if r.PID != 0 {
+		v.PID = &r.PID
+	}
+	if !r.Start.IsZero() {
+		s := r.Start.In(loc).Format(timeLayout)
+		v.StartTime = &s
+	}
+	if !r.End.IsZero() {
+		e := r.End.In(loc).Format(timeLayout)
+		v.EndTime = &e
+		d := r.End.Sub(r.Start).Milliseconds()
+		v.DurationMS = &d
+	}
+	return v
+}
+
+// writeJSON prints the run as indented JSON.
+func (r *Run) writeJSON(w io.Writer, loc *time.Location) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // commands are full of & and >
+	enc.SetIndent("", "    ")
+	return enc.Encode(r.jsonView(loc))
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
