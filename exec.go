@@ -198,10 +198,8 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	if lock != nil {
 		defer lock.Close()
 	}
+	// The history is deliberately not closed: see leaveOpen in db.go.
 	e.db = e.openHistory(ctx)
-	if e.db != nil {
-		defer e.db.Close()
-	}
 	job := e.ensureJob(ctx)
 
 	switch {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -245,6 +246,11 @@ func TestExecSignalToTroc(t *testing.T) {
 				return strings.HasSuffix(string(b), "\n")
 			})
 			child, _ := strconv.Atoi(strings.TrimSpace(fileContent(t, pidFile)))
+			// While it runs, the history names the job's process exactly.
+			runs := s.runs()
+			if len(runs) != 1 || runs[0].Status != StatusRunning || !processAlive(runs[0].PID, runs[0].PIDStart) {
+				t.Errorf("history while running = %+v", runs[0])
+			}
 			cmd.Process.Signal(sig)
 			cmd.Wait()
 			if got, want := cmd.ProcessState.ExitCode(), 128+int(sig); got != want {
@@ -543,11 +549,9 @@ func TestExecHistoryUnavailable(t *testing.T) {
 	dbPath := filepath.Join(s.configDir(), "troc.db")
 
 	good := filepath.Join(s.dir, "good.db")
-	if err := os.Rename(dbPath, good); err != nil {
-		t.Fatal(err)
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Rename(dbPath+suffix, good+suffix)
 	}
-	os.Remove(dbPath + "-wal")
-	os.Remove(dbPath + "-shm")
 	os.WriteFile(dbPath, bytes.Repeat([]byte("not a database "), 1000), 0o600)
 	res := s.troc("exec", "--name", "spooled", "echo ran")
 	if res.code != 0 {
@@ -562,7 +566,10 @@ func TestExecHistoryUnavailable(t *testing.T) {
 	}
 
 	// A database from the future is refused and left as it is.
-	os.Rename(good, dbPath)
+	os.Remove(dbPath)
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Rename(good+suffix, dbPath+suffix)
+	}
 	db := s.history()
 	db.sql.Exec(`PRAGMA user_version = 99`)
 	db.Close()
@@ -697,5 +704,32 @@ func TestVersion(t *testing.T) {
 	}
 	if res := s.troc("frobnicate"); res.code != exitUsage || !strings.Contains(res.stderr, `unknown command "frobnicate"`) {
 		t.Errorf("unknown command: exit %d, stderr %q", res.code, res.stderr)
+	}
+}
+
+func TestExecLockNotInherited(t *testing.T) {
+	s := newSandbox(t)
+	// The job lists its open files: the lock must not be among them.
+	res := s.troc("exec", "--name", "fds", "ls -l /proc/$$/fd/")
+	r := res.run(t)
+	if log := fileContent(t, *r.LogFile); strings.Contains(log, ".lock") || !strings.Contains(log, "pipe:") {
+		t.Errorf("the job's open files:\n%s", log)
+	}
+}
+
+func TestExecLogJSON(t *testing.T) {
+	s := newSandbox(t)
+	s.env = append(s.env, "TROC_LOGJSON=true")
+	res := s.troc("exec", "--name", "j", "true")
+	lines := strings.Split(strings.TrimSpace(res.stderr), "\n")
+	for _, line := range lines {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(line), &v); err != nil || v["msg"] == nil || v["level"] == nil {
+			t.Errorf("stderr line is not a JSON log record: %q", line)
+		}
+	}
+	r := res.run(t)
+	if sys := fileContent(t, *r.SystemLogFile); strings.Count(sys, "\n") != len(lines) || !strings.HasPrefix(sys, "{") {
+		t.Errorf("system log:\n%s\nwant the %d lines of stderr", sys, len(lines))
 	}
 }
