@@ -733,3 +733,64 @@ func TestExecLogJSON(t *testing.T) {
 		t.Errorf("system log:\n%s\nwant the %d lines of stderr", sys, len(lines))
 	}
 }
+
+// TestExecHistoryUnwritable makes the database files immutable, which
+// stops even root from writing them: the run is spooled, then replayed.
+func TestExecHistoryUnwritable(t *testing.T) {
+	s := newSandbox(t)
+	s.troc("exec", "--name", "first", "true")
+	files, _ := filepath.Glob(filepath.Join(s.configDir(), "troc.db*"))
+	for _, f := range files {
+		if out, err := exec.Command("chattr", "+i", f).CombinedOutput(); err != nil {
+			t.Skipf("cannot make files immutable here: %v: %s", err, out)
+		}
+		defer exec.Command("chattr", "-i", f).Run()
+	}
+	res := s.troc("exec", "--name", "blocked", "echo ran; exit 3")
+	if res.code != 3 || !strings.Contains(res.stderr, "Run spooled to ") {
+		t.Fatalf("exit %d, want 3 and a spooled run\n%s", res.code, res.stderr)
+	}
+	if r := res.run(t); r.Status != "Failed" || fileContent(t, *r.LogFile) != "ran\n" {
+		t.Errorf("status %s, log %q", r.Status, fileContent(t, *r.LogFile))
+	}
+	for _, f := range files {
+		exec.Command("chattr", "-i", f).Run()
+	}
+	res = s.troc("exec", "--name", "first", "true")
+	if !strings.Contains(res.stderr, "Replayed spooled run of blocked") {
+		t.Errorf("no replay:\n%s", res.stderr)
+	}
+	runs := s.runs()
+	if len(runs) != 3 || runs[1].Job != "blocked" || runs[1].Status != StatusFailed || *runs[1].ExitCode != 3 {
+		t.Errorf("history = %+v", runs)
+	}
+}
+
+// TestExecHistoryLocked holds the database's write lock for longer than
+// troc waits: the run goes to the spool and the job is not delayed past
+// that wait.
+func TestExecHistoryLocked(t *testing.T) {
+	s := newSandbox(t)
+	s.troc("exec", "--name", "locked", "true")
+	db := s.history()
+	conn, err := db.sql.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(t.Context(), "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	res := s.troc("exec", "--name", "locked", "echo ran")
+	conn.ExecContext(t.Context(), "ROLLBACK")
+	conn.Close()
+	if res.code != 0 || !strings.Contains(res.stderr, "database is locked") || !strings.Contains(res.stderr, "Run spooled to ") {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	res = s.troc("exec", "--name", "locked", "true")
+	if !strings.Contains(res.stderr, "Replayed spooled run of locked") {
+		t.Errorf("no replay:\n%s", res.stderr)
+	}
+	if runs := s.runs(); len(runs) != 3 || runs[1].LogFile == "" || runs[1].OutputBytes != 4 {
+		t.Errorf("history = %+v", runs)
+	}
+}
