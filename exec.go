@@ -196,7 +196,13 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	e.openSystemLog()
 	lock, lockErr := e.lock()
 	if lock != nil {
-		defer lock.Close()
+		// Released as soon as the run's end is recorded, below; this is
+		// for the paths that return before that.
+		defer func() {
+			if lock != nil {
+				lock.Close()
+			}
+		}()
 	}
 	// The history is deliberately not closed: see leaveOpen in db.go.
 	e.db = e.openHistory(ctx)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +44,17 @@ func TestExecFirstRun(t *testing.T) {
 		if got := fi.Mode().Perm(); got != 0o600 {
 			t.Errorf("%s mode = %04o, want 0600", f, got)
 		}
+	}
+
+	// The keys are a promise to scripts: exactly these, in this order.
+	keys := regexp.MustCompile(`(?m)^    "([a-z_]+)":`).FindAllStringSubmatch(res.stdout, -1)
+	var got []string
+	for _, k := range keys {
+		got = append(got, k[1])
+	}
+	want := "id job status exit_code signal start_time end_time duration_ms log_file system_log_file pid host command output_bytes note"
+	if strings.Join(got, " ") != want {
+		t.Errorf("keys = %v, want %s", got, want)
 	}
 
 	r := res.run(t)
@@ -91,7 +103,7 @@ func TestExecStatuses(t *testing.T) {
 		name     string
 		args     []string
 		code     int
-		status   string
+		status   Status
 		exitCode int // -1: null
 		signal   string
 	}{
@@ -461,7 +473,7 @@ func TestExecTee(t *testing.T) {
 	if !strings.Contains(res.stderr, "err\n") {
 		t.Errorf("stderr = %q, want the job's stderr", res.stderr)
 	}
-	var r jsonRun
+	var r runJSON
 	res.stdout = strings.TrimPrefix(res.stdout, "out\n")
 	r = res.run(t)
 	if got := fileContent(t, *r.LogFile); got != "out\nerr\n" && got != "err\nout\n" {

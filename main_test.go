@@ -101,29 +101,10 @@ func (s *sandbox) troc(args ...string) result {
 	return result{stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
 }
 
-// jsonRun is troc exec's output as a script reads it.
-type jsonRun struct {
-	ID            *int64  `json:"id"`
-	Job           string  `json:"job"`
-	Status        string  `json:"status"`
-	ExitCode      *int    `json:"exit_code"`
-	Signal        *string `json:"signal"`
-	StartTime     *string `json:"start_time"`
-	EndTime       *string `json:"end_time"`
-	DurationMS    *int64  `json:"duration_ms"`
-	LogFile       *string `json:"log_file"`
-	SystemLogFile *string `json:"system_log_file"`
-	PID           *int    `json:"pid"`
-	Host          string  `json:"host"`
-	Command       string  `json:"command"`
-	OutputBytes   int64   `json:"output_bytes"`
-	Note          *string `json:"note"`
-}
-
 // run parses troc exec's stdout, which must be exactly one JSON object.
-func (r result) run(t *testing.T) jsonRun {
+func (r result) run(t *testing.T) runJSON {
 	t.Helper()
-	var v jsonRun
+	var v runJSON
 	dec := json.NewDecoder(strings.NewReader(r.stdout))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&v); err != nil {

@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# bench/exec.sh measures what `troc exec` costs next to plain sh, all in one
+# run on this machine, and prints each figure beside its baseline, its ratio
+# and the target from the issue, marked ok or OVER. It reports; it never fails
+# on a number: it exits non-zero only when something broke.
+#
+#   exec overhead   `troc exec --name b true` against `sh -c true`, N times
+#                   each, interleaved after a warm-up: median and p95 of troc
+#                   minus those of sh.
+#   1M-run history  the same run against a history seeded with 1,000 jobs and
+#                   1,000,000 runs, interleaved with the two above: its
+#                   overhead against the empty history's, then the database
+#                   size per run.
+#   1 GB of output  a job writing 1 GB to stdout, with and without --tee,
+#                   against `sh -c 'head ... > FILE'`, REPS times each,
+#                   interleaved: median wall times and ratios.
+#   max RSS         troc's peak memory for 1 GB and for a small output.
+#
+# Run it from anywhere in the repository; it builds troc itself:
+#   bench/exec.sh          # N=300 REPS=5, about 2 minutes on 2 cores
+#   N=50 bench/exec.sh     # a quick look, under a minute
+#
+# Every scenario runs in its own `mktemp -d` under $TMPDIR, deleted at exit.
+# The 1 GB part needs 2 GB free there and is skipped with a message if not.
+# Needs go; sqlite3 for the seeded history and GNU time (/usr/bin/time, Debian
+# package `time`) for max RSS: a figure whose tool is missing is skipped.
+set -euo pipefail
+export LC_ALL=C # a '.' in $EPOCHREALTIME and in awk's numbers
+cd "$(dirname "$0")/.."
+
+N=${N:-300}
+REPS=${REPS:-5}
+WARMUP=${WARMUP:-20}
+GB=1000000000
+
+scratch=() # directories deleted at exit
+trap 'rm -rf "${scratch[@]}"' EXIT
+
+# newdir VAR sets VAR to a fresh temporary directory, deleted at exit.
+newdir() {
+	local -n dir=$1
+	dir=$(mktemp -d)
+	scratch+=("$dir")
+}
+
+# fail STATUS CMD... says which command broke, with the end of the stderr
+# collected so far, and exits.
+fail() {
+	local rc=$1
+	shift
+	echo "bench: '$*' exited $rc; end of stderr:" >&2
+	tail -n 20 "$errlog" >&2
+	exit 1
+}
+
+# quietly CMD... runs CMD with stdout to /dev/null and stderr to $errlog.
+quietly() {
+	"$@" >/dev/null 2>>"$errlog" || fail $? "$@"
+}
+
+# troc_in DIR ARGS... runs troc with its config, history, locks and logs in DIR.
+troc_in() {
+	local d=$1
+	shift
+	TROC_CONFIG_PATH=$d TMPDIR=$d "$trocbin" "$@"
+}
+
+# time_once OUT CMD... runs CMD quietly once and appends its wall time in
+# microseconds to the file OUT.
+time_once() {
+	local out=$1 t0 t1
+	shift
+	t0=$EPOCHREALTIME
+	quietly "$@"
+	t1=$EPOCHREALTIME
+	echo $((${t1/./} - ${t0/./})) >>"$out"
+}
+
+# interleave ROUNDS OUTDIR NAME... runs the commands held in the arrays
+# NAME... in turn (A B A B ...), so that drift hits them all alike, timing
+# each into OUTDIR/NAME. The command named by $after, if set, runs untimed
+# after each one.
+interleave() {
+	local rounds=$1 out=$2 i name cmd
+	shift 2
+	mkdir -p "$out"
+	for ((i = 0; i < rounds; i++)); do
+		for name; do
+			cmd="$name[@]"
+			time_once "$out/$name" "${!cmd}"
+			${after:-}
+		done
+	done
+}
+
+# stats FILE prints the median and the 95th percentile (nearest rank) of
+# FILE's microseconds, in milliseconds.
+stats() {
+	sort -n "$1" | awk '{ v[NR] = $1 } END {
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		p = int(0.95 * NR); if (p < 0.95 * NR) p++
+		printf "%.3f %.3f\n", m / 1000, v[p] / 1000 }'
+}
+
+# calc EXPR prints awk's value of EXPR.
+calc() {
+	awk "BEGIN { print $1 }"
+}
+
+# verdict COND prints ok when awk finds COND true, else OVER.
+verdict() {
+	awk "BEGIN { print ($1) ? \"ok\" : \"OVER\" }"
+}
+
+# line LABEL FIGURES TARGET VERDICT prints one figure in the report's columns.
+line() {
+	printf '%-16s %-58s %-20s %s\n' "$@"
+}
+
+# max_rss_mib DIR ARGS... runs troc as troc_in does, under GNU time, and
+# prints its peak resident memory in MiB.
+max_rss_mib() {
+	local d=$1
+	shift
+	TROC_CONFIG_PATH=$d TMPDIR=$d quietly /usr/bin/time -f %M -o "$d/rss" "$trocbin" "$@"
+	awk 'END { printf "%.1f", $1 / 1024 }' "$d/rss"
+}
+
+# seed DIR fills DIR's history with 1,000 jobs and 1,000,000 runs that look
+# real: a run every ~32 s over the past year, mostly Succeeded, with host,
+# command, log paths, pid and output size.
+seed() {
+	quietly troc_in "$1" exec --name warm true # creates the schema
+	quietly sqlite3 "$1/troc.db" <<'EOF'
+BEGIN;
+WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 1000)
+INSERT INTO jobs (name, created_ms)
+SELECT printf('job-%04d', i), (strftime('%s', 'now') - 366 * 86400) * 1000 FROM k;
+
+WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 1000000),
+r AS (
+	SELECT i, printf('job-%04d', i % 1000 + 1) AS job,
+		(strftime('%s', 'now') - 365 * 86400) * 1000 + i * 31536 AS start,
+		CASE
+			WHEN i * 7919 % 1000 < 900 THEN 'Succeeded'
+			WHEN i * 7919 % 1000 < 960 THEN 'Failed'
+			WHEN i * 7919 % 1000 < 980 THEN 'Skipped'
+			WHEN i * 7919 % 1000 < 990 THEN 'TimedOut'
+			ELSE 'Terminated'
+		END AS status,
+		lower(hex(randomblob(3))) AS rnd
+	FROM k
+)
+INSERT INTO runs (job_id, status, start_ms, end_ms, exit_code, signal, pid,
+	pid_start, host, command, log_file, system_log_file, output_bytes)
+SELECT (SELECT id FROM jobs WHERE name = job), status, start,
+	start + CASE status WHEN 'Skipped' THEN 0 ELSE i * 37 % 60000 END,
+	CASE status WHEN 'Succeeded' THEN 0 WHEN 'Failed' THEN 1 END,
+	CASE WHEN status IN ('TimedOut', 'Terminated') THEN 15 END,
+	CASE WHEN status <> 'Skipped' THEN 1000 + i * 13 % 4000000 END,
+	CASE WHEN status <> 'Skipped' THEN i * 97 % 1000000000 END,
+	'web1', '/usr/local/bin/' || job || ' --quiet',
+	printf('/tmp/troc-1000/%s.%s.%s.log', job,
+		strftime('%Y%m%dT%H%M%SZ', start / 1000, 'unixepoch'), rnd),
+	printf('/tmp/troc-1000/trocsys_%s_%s.%s.log', job,
+		strftime('%Y%m%dT%H%M%SZ', start / 1000, 'unixepoch'), rnd),
+	CASE WHEN status <> 'Skipped' THEN i * 101 % 100000 END
+FROM r;
+COMMIT;
+PRAGMA wal_checkpoint(TRUNCATE);
+EOF
+}
+
+# bench_exec times troc running `true` against sh, and against a troc whose
+# history holds a million runs when sqlite3 is there.
+bench_exec() {
+	local empty full d
+	newdir empty
+	local sh=(sh -c true) troc=(troc_in "$empty" exec --name b true) names=(sh troc)
+	if command -v sqlite3 >/dev/null; then
+		newdir full
+		local t0=$EPOCHREALTIME
+		seed "$full"
+		echo "seeded 1,000,000 runs in $(calc "${EPOCHREALTIME/./} / 1e6 - ${t0/./} / 1e6") s"
+		local troc_1m=(troc_in "$full" exec --name b true)
+		names+=(troc_1m)
+	fi
+	newdir d
+	interleave "$WARMUP" "$d/warmup" "${names[@]}"
+	interleave "$N" "$d" "${names[@]}"
+
+	local sh_med sh_p95 troc_med troc_p95 med p95
+	read -r sh_med sh_p95 < <(stats "$d/sh")
+	read -r troc_med troc_p95 < <(stats "$d/troc")
+	med=$(calc "$troc_med - $sh_med")
+	p95=$(calc "$troc_p95 - $sh_p95")
+	line "exec overhead" \
+		"$(printf 'median %.1f ms (troc %.1f / sh %.1f)  p95 %.1f ms (troc %.1f / sh %.1f)' \
+			"$med" "$troc_med" "$sh_med" "$p95" "$troc_p95" "$sh_p95")" \
+		"target ≤5 / <10 ms" "$(verdict "$med <= 5 && $p95 < 10")"
+
+	if [[ -z ${full:-} ]]; then
+		echo "1M-run history: skipped, no sqlite3 (apt-get install -y sqlite3)"
+		return
+	fi
+	local full_med full_p95 full_over ratio runs bytes
+	read -r full_med full_p95 < <(stats "$d/troc_1m")
+	full_over=$(calc "$full_med - $sh_med")
+	ratio=$(calc "$full_over / $med")
+	line "1M-run history" \
+		"$(printf 'ratio %.2f (overhead %.1f / %.1f ms; troc %.1f / %.1f)' \
+			"$ratio" "$full_over" "$med" "$full_med" "$troc_med")" \
+		"target ≤1.10" "$(verdict "$ratio <= 1.10")"
+
+	quietly sqlite3 "$full/troc.db" 'PRAGMA wal_checkpoint(TRUNCATE)'
+	runs=$(sqlite3 "$full/troc.db" 'SELECT count(*) FROM runs')
+	bytes=$(stat -c %s "$full/troc.db")
+	line "history size" \
+		"$(printf '%.0f bytes/run (%d runs, %.1f MB)' \
+			"$(calc "$bytes / $runs")" "$runs" "$(calc "$bytes / 1e6")")" \
+		"target ≤300" "$(verdict "$bytes / $runs <= 300")"
+	rm -rf "$empty" "$full" "$d"
+}
+
+# bench_output times a job writing 1 GB to stdout, with and without --tee,
+# against sh writing it to a file.
+bench_output() {
+	local d free
+	newdir d
+	free=$(df -Pk "$d" | awk 'NR == 2 { print $4 }')
+	if ((free < 2 * 1024 * 1024)); then
+		echo "1 GB output: skipped, $((free / 1024)) MiB free in $d, need 2 GiB"
+		return
+	fi
+	local job="head -c $GB /dev/zero"
+	local sh=(sh -c "$job > $d/out")
+	local troc=(troc_in "$d" exec --name big "$job")
+	local troc_tee=(troc_in "$d" exec --name big --tee "$job")
+	after=rm_output interleave 1 "$d/warmup" sh troc troc_tee
+	after=rm_output interleave "$REPS" "$d" sh troc troc_tee
+
+	local sh_s troc_s tee_s ratio _
+	read -r sh_s _ < <(stats "$d/sh")
+	read -r troc_s _ < <(stats "$d/troc")
+	read -r tee_s _ < <(stats "$d/troc_tee")
+	ratio=$(calc "$troc_s / $sh_s")
+	line "1 GB no tee" \
+		"$(printf 'ratio %.2f (troc %.2f s / sh %.2f s)' "$ratio" "$(calc "$troc_s / 1000")" "$(calc "$sh_s / 1000")")" \
+		"target ≤1.05" "$(verdict "$ratio <= 1.05")"
+	ratio=$(calc "$tee_s / $sh_s")
+	line "1 GB --tee" \
+		"$(printf 'ratio %.2f (troc %.2f s / sh %.2f s)' "$ratio" "$(calc "$tee_s / 1000")" "$(calc "$sh_s / 1000")")" \
+		"target ≤1.3" "$(verdict "$ratio <= 1.3")"
+
+	if [[ ! -x /usr/bin/time ]]; then
+		echo "max RSS: skipped, no GNU time (apt-get install -y time)"
+		rm -rf "$d"
+		return
+	fi
+	local big tee small
+	big=$(max_rss_mib "$d" exec --name big "$job")
+	rm_output
+	tee=$(max_rss_mib "$d" exec --name big --tee "$job")
+	rm_output
+	small=$(max_rss_mib "$d" exec --name small "seq 1000")
+	line "max RSS 1 GB" "$big MiB (--tee $tee MiB)" "target <20 MiB" "$(verdict "$big < 20 && $tee < 20")"
+	line "max RSS small" "$small MiB" "target <20 MiB" "$(verdict "$small < 20")"
+	rm -rf "$d"
+}
+
+# rm_output deletes the 1 GB outputs of bench_output's last command.
+rm_output() {
+	rm -f "$d/out" "$d"/big.*.log
+}
+
+newdir bin
+errlog=$bin/stderr
+quietly ./build "$bin"
+trocbin=$bin/troc
+echo "bench/exec.sh  $(date -u '+%Y-%m-%d %H:%M UTC')  $("$trocbin" version)  $(nproc) CPUs  Linux $(uname -r)  N=$N REPS=$REPS"
+bench_exec
+bench_output
