@@ -114,7 +114,7 @@ verdict() {
 
 # line LABEL FIGURES TARGET VERDICT prints one figure in the report's columns.
 line() {
-	printf '%-16s %-58s %-20s %s\n' "$@"
+	printf '%-16s %-64s %-20s %s\n' "$@"
 }
 
 # max_rss_mib DIR ARGS... runs troc as troc_in does, under GNU time, and
@@ -181,7 +181,7 @@ bench_exec() {
 		newdir full
 		local t0=$EPOCHREALTIME
 		seed "$full"
-		echo "seeded 1,000,000 runs in $(calc "${EPOCHREALTIME/./} / 1e6 - ${t0/./} / 1e6") s"
+		printf "seeded 1,000,000 runs in %.1f s\n" "$(calc "(${EPOCHREALTIME/./} - ${t0/./}) / 1e6")"
 		local troc_1m=(troc_in "$full" exec --name b true)
 		names+=(troc_1m)
 	fi
@@ -197,7 +197,7 @@ bench_exec() {
 	line "exec overhead" \
 		"$(printf 'median %.1f ms (troc %.1f / sh %.1f)  p95 %.1f ms (troc %.1f / sh %.1f)' \
 			"$med" "$troc_med" "$sh_med" "$p95" "$troc_p95" "$sh_p95")" \
-		"target ≤5 / <10 ms" "$(verdict "$med <= 5 && $p95 < 10")"
+		"target <=5 / <10 ms" "$(verdict "$med <= 5 && $p95 < 10")"
 
 	if [[ -z ${full:-} ]]; then
 		echo "1M-run history: skipped, no sqlite3 (apt-get install -y sqlite3)"
@@ -210,7 +210,7 @@ bench_exec() {
 	line "1M-run history" \
 		"$(printf 'ratio %.2f (overhead %.1f / %.1f ms; troc %.1f / %.1f)' \
 			"$ratio" "$full_over" "$med" "$full_med" "$troc_med")" \
-		"target ≤1.10" "$(verdict "$ratio <= 1.10")"
+		"target <=1.10" "$(verdict "$ratio <= 1.10")"
 
 	quietly sqlite3 "$full/troc.db" 'PRAGMA wal_checkpoint(TRUNCATE)'
 	runs=$(sqlite3 "$full/troc.db" 'SELECT count(*) FROM runs')
@@ -218,7 +218,7 @@ bench_exec() {
 	line "history size" \
 		"$(printf '%.0f bytes/run (%d runs, %.1f MB)' \
 			"$(calc "$bytes / $runs")" "$runs" "$(calc "$bytes / 1e6")")" \
-		"target ≤300" "$(verdict "$bytes / $runs <= 300")"
+		"target <=300" "$(verdict "$bytes / $runs <= 300")"
 	rm -rf "$empty" "$full" "$d"
 }
 
@@ -246,11 +246,11 @@ bench_output() {
 	ratio=$(calc "$troc_s / $sh_s")
 	line "1 GB no tee" \
 		"$(printf 'ratio %.2f (troc %.2f s / sh %.2f s)' "$ratio" "$(calc "$troc_s / 1000")" "$(calc "$sh_s / 1000")")" \
-		"target ≤1.05" "$(verdict "$ratio <= 1.05")"
+		"target <=1.05" "$(verdict "$ratio <= 1.05")"
 	ratio=$(calc "$tee_s / $sh_s")
 	line "1 GB --tee" \
 		"$(printf 'ratio %.2f (troc %.2f s / sh %.2f s)' "$ratio" "$(calc "$tee_s / 1000")" "$(calc "$sh_s / 1000")")" \
-		"target ≤1.3" "$(verdict "$ratio <= 1.3")"
+		"target <=1.3" "$(verdict "$ratio <= 1.3")"
 
 	if [[ ! -x /usr/bin/time ]]; then
 		echo "max RSS: skipped, no GNU time (apt-get install -y time)"
