@@ -7,6 +7,8 @@
 #   exec overhead   `troc exec --name b true` against `sh -c true`, N times
 #                   each, interleaved after a warm-up: median and p95 of troc
 #                   minus those of sh.
+#   troc startup    `troc version` against `sh -c true` alongside, to show how
+#                   much of the overhead is only starting the binary.
 #   1M-run history  the same run against a history seeded with 1,000 jobs and
 #                   1,000,000 runs, interleaved with the two above: its
 #                   overhead against the empty history's, then the database
@@ -17,8 +19,8 @@
 #   max RSS         troc's peak memory for 1 GB and for a small output.
 #
 # Run it from anywhere in the repository; it builds troc itself:
-#   bench/exec.sh          # N=300 REPS=5, about 2 minutes on 2 cores
-#   N=50 bench/exec.sh     # a quick look, under a minute
+#   bench/exec.sh          # N=300 REPS=5: about 70 s on 2 cores
+#   N=50 bench/exec.sh     # a quick look: about 45 s (seeding and 1 GB stay)
 #
 # Every scenario runs in its own `mktemp -d` under $TMPDIR, deleted at exit.
 # The 1 GB part needs 2 GB free there and is skipped with a message if not.
@@ -114,7 +116,7 @@ verdict() {
 
 # line LABEL FIGURES TARGET VERDICT prints one figure in the report's columns.
 line() {
-	printf '%-16s %-64s %-20s %s\n' "$@"
+	printf '%-16s %-68s %-20s %s\n' "$@"
 }
 
 # max_rss_mib DIR ARGS... runs troc as troc_in does, under GNU time, and
@@ -176,7 +178,8 @@ EOF
 bench_exec() {
 	local empty full d
 	newdir empty
-	local sh=(sh -c true) troc=(troc_in "$empty" exec --name b true) names=(sh troc)
+	local sh=(sh -c true) troc=(troc_in "$empty" exec --name b true)
+	local version=(troc_in "$empty" version) names=(sh troc version)
 	if command -v sqlite3 >/dev/null; then
 		newdir full
 		local t0=$EPOCHREALTIME
@@ -198,6 +201,13 @@ bench_exec() {
 		"$(printf 'median %.1f ms (troc %.1f / sh %.1f)  p95 %.1f ms (troc %.1f / sh %.1f)' \
 			"$med" "$troc_med" "$sh_med" "$p95" "$troc_p95" "$sh_p95")" \
 		"target <=5 / <10 ms" "$(verdict "$med <= 5 && $p95 < 10")"
+	# How much of that is only starting a Go binary, for reading the above.
+	local version_med _
+	read -r version_med _ < <(stats "$d/version")
+	line "troc startup" \
+		"$(printf 'median %.1f ms (troc version %.1f / sh %.1f)' \
+			"$(calc "$version_med - $sh_med")" "$version_med" "$sh_med")" \
+		"no target" "-"
 
 	if [[ -z ${full:-} ]]; then
 		echo "1M-run history: skipped, no sqlite3 (apt-get install -y sqlite3)"
