@@ -231,19 +231,18 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	if err != nil {
 		return e.failSetup(ctx, err.Error())
 	}
-	cmd := opts.cmd(a.stdin)
-	cmd.Stdout, cmd.Stderr = capture.stdout(), capture.stderr()
-	if err := cmd.Start(); err != nil {
+	pid, err := opts.start(a.stdin, capture.stdout(), capture.stderr())
+	if err != nil {
 		capture.close()
 		return e.failStart(ctx, err)
 	}
 	capture.start()
-	e.run.PID = cmd.Process.Pid
-	e.run.PIDStart, _ = procStartTime(cmd.Process.Pid)
+	e.run.PID = pid
+	e.run.PIDStart, _ = procStartTime(pid)
 	e.run.Status = StatusRunning
 	e.recordStart(ctx)
 
-	st := e.wait(cmd, sigs, timeout)
+	st := e.wait(pid, sigs, timeout)
 	e.run.End = nowMS()
 	var note string
 	e.run.OutputBytes, note = capture.finish()
@@ -285,23 +284,41 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// cmd returns the job's command, set up to run in its own process group.
-func (o *execOptions) cmd(stdin io.Reader) *exec.Cmd {
-	var cmd *exec.Cmd
-	if o.argv == nil {
-		cmd = exec.Command("/bin/sh", "-c", o.command)
-	} else {
-		cmd = exec.Command(o.argv[0], o.argv[1:]...)
-		// exec.Command looks the program up in PATH; a lookup failure is
-		// reported by Start, with the status a shell would give.
+// start starts the job in a process group of its own and returns its pid.
+//
+// It uses syscall.ForkExec rather than os/exec: troc needs nothing of
+// exec.Cmd but the fork, and os/exec's first start forks a throwaway child
+// to probe for pidfd support, a cost paid on every troc exec.
+func (o *execOptions) start(stdin io.Reader, stdout, stderr *os.File) (int, error) {
+	path, argv := "/bin/sh", []string{"/bin/sh", "-c", o.command}
+	if o.argv != nil {
+		var err error
+		if path, err = exec.LookPath(o.argv[0]); err != nil {
+			return 0, err
+		}
+		argv = o.argv
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// A job in a process group of its own that reads from a terminal would
 	// be stopped (SIGTTIN) and hang: on a terminal it reads /dev/null.
-	if f, ok := stdin.(*os.File); ok && !isTerminal(f) {
-		cmd.Stdin = f
+	in, ok := stdin.(*os.File)
+	if !ok || isTerminal(in) {
+		null, err := os.Open(os.DevNull)
+		if err != nil {
+			return 0, err
+		}
+		defer null.Close()
+		in = null
 	}
-	return cmd
+	attr := &syscall.ProcAttr{
+		Env:   os.Environ(),
+		Files: []uintptr{in.Fd(), stdout.Fd(), stderr.Fd()},
+		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	}
+	pid, err := syscall.ForkExec(path, argv, attr)
+	if err != nil {
+		return 0, &os.PathError{Op: "exec", Path: path, Err: err}
+	}
+	return pid, nil
 }
 
 // openSystemLog creates logdir/trocsys_JOB_TIME_RAND.log and starts
@@ -493,7 +510,7 @@ func (e *execution) failStart(ctx context.Context, err error) error {
 
 // jobEnd is how the job ended.
 type jobEnd struct {
-	state    *os.ProcessState
+	status   syscall.WaitStatus
 	received os.Signal // the first signal troc received and forwarded
 	timedOut bool
 	killed   bool // troc sent SIGKILL after the kill-after delay
@@ -518,8 +535,7 @@ func watchSignals() chan os.Signal {
 
 // wait waits for the job to exit, forwarding signals and enforcing the
 // timeout, and reaps it.
-func (e *execution) wait(cmd *exec.Cmd, sigs chan os.Signal, timeout time.Duration) jobEnd {
-	pid := cmd.Process.Pid
+func (e *execution) wait(pid int, sigs chan os.Signal, timeout time.Duration) jobEnd {
 	exited := make(chan struct{})
 	go func() {
 		waitExited(pid)
@@ -564,8 +580,12 @@ loop:
 			killC = nil
 		}
 	}
-	cmd.Wait()
-	end.state = cmd.ProcessState
+	for {
+		_, err := syscall.Wait4(pid, &end.status, 0, nil)
+		if err != syscall.EINTR {
+			break
+		}
+	}
 	return end
 }
 
@@ -587,7 +607,7 @@ const wNoWait = 0x1000000 // WNOWAIT, which package syscall does not name
 // settle sets the run's final status from how the job ended.
 func (e *execution) settle(end jobEnd) {
 	r := &e.run
-	ws := end.state.Sys().(syscall.WaitStatus)
+	ws := end.status
 	if ws.Signaled() {
 		r.Signal = ws.Signal()
 	} else {
@@ -632,7 +652,7 @@ func interruptSignal(sig syscall.Signal) bool {
 
 // exitCode is troc exec's exit status for a job that ran.
 func (e *execution) exitCode(end jobEnd) int {
-	ws := end.state.Sys().(syscall.WaitStatus)
+	ws := end.status
 	switch {
 	case end.timedOut:
 		return exitTimedOut
