@@ -75,7 +75,7 @@ func openDB(path string, log *slog.Logger) (*DB, error) {
 		}
 	}
 	q := "_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")" +
-		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
+		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
 		"&_pragma=wal_autocheckpoint(100)" +
 		"&_txlock=immediate"
 	sqldb, err := sql.Open("sqlite", "file:"+escapeURIPath(path)+"?"+q)
@@ -145,6 +145,14 @@ func (db *DB) migrate(log *slog.Logger) error {
 	if current > len(ms) {
 		return fmt.Errorf("%w: %s is at version %d, this troc (%s) knows up to %d; use a newer troc",
 			errTooNew, db.path, current, version, len(ms))
+	}
+	if current == 0 {
+		// WAL is a property of the file, set once when it is new rather
+		// than asked for by every connection (which costs a read of the
+		// file's header on every troc exec).
+		if _, err := db.sql.ExecContext(ctx, `PRAGMA journal_mode = WAL`); err != nil {
+			return fmt.Errorf("set up database %s: %w", db.path, err)
+		}
 	}
 	for _, m := range ms[current:] {
 		if err := db.apply(ctx, m, log); err != nil {

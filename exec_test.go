@@ -82,6 +82,12 @@ func TestExecFirstRun(t *testing.T) {
 		t.Errorf("log %s is in a private subdirectory of a private TMPDIR", *r.LogFile)
 	}
 
+	var mode string
+	openRaw(t, filepath.Join(s.configDir(), "troc.db")).QueryRow(`PRAGMA journal_mode`).Scan(&mode)
+	if mode != "wal" {
+		t.Errorf("journal_mode = %q, want wal", mode)
+	}
+
 	// The history agrees with what was printed.
 	runs := s.runs()
 	if len(runs) != 1 || runs[0].Status != StatusSucceeded || runs[0].PIDStart == 0 || runs[0].LogFile != *r.LogFile {
