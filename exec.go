@@ -231,6 +231,14 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	if err != nil {
 		return e.failSetup(ctx, err.Error())
 	}
+	// A signal that came while troc was setting up (waiting for the
+	// database, say) means the job should not start at all.
+	select {
+	case sig := <-sigs:
+		capture.close()
+		return e.stopBeforeStart(ctx, sig.(syscall.Signal))
+	default:
+	}
 	pid, err := opts.start(a.stdin, capture.stdout(), capture.stderr())
 	if err != nil {
 		capture.close()
@@ -506,6 +514,19 @@ func (e *execution) failStart(ctx context.Context, err error) error {
 	e.run.addNote("cannot start: %v", err)
 	e.record(ctx)
 	return e.report(code)
+}
+
+// stopBeforeStart records a run that troc was told to stop before the job
+// started: Terminated, with the signal, and troc exits as if the job had
+// died of it.
+func (e *execution) stopBeforeStart(ctx context.Context, sig syscall.Signal) error {
+	e.log.Info(fmt.Sprintf("Received %s before the job started: not starting it", signalName(sig)))
+	e.run.Status = StatusTerminated
+	e.run.Signal = sig
+	e.run.End = nowMS()
+	e.run.addNote("troc received %s before the job started", signalName(sig))
+	e.record(ctx)
+	return e.report(128 + int(sig))
 }
 
 // jobEnd is how the job ended.

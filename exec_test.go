@@ -896,3 +896,62 @@ func TestSignalName(t *testing.T) {
 		}
 	}
 }
+
+// TestExecSignalDuringSetup sends SIGTERM while troc waits for a locked
+// history: the job must not start at all.
+func TestExecSignalDuringSetup(t *testing.T) {
+	s := newSandbox(t)
+	s.troc("exec", "--name", "j", "true")
+	db := s.history()
+	conn, err := db.sql.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// A new job needs a write before it can start: that write waits.
+	if _, err := conn.ExecContext(t.Context(), "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(s.dir, "ran")
+	cmd := s.command("exec", "--name", "new-job", "touch "+marker)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "troc to reach the history", func() bool { return strings.Contains(errb.String(), "Logging to") })
+	cmd.Process.Signal(syscall.SIGTERM)
+	conn.ExecContext(t.Context(), "ROLLBACK")
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 128+15 {
+		t.Errorf("exit = %d, want %d\n%s", code, 128+15, errb.String())
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the job ran after troc was told to stop")
+	}
+	r := result{stdout: out.String()}.run(t)
+	if r.Status != StatusTerminated || deref(r.Signal) != "SIGTERM" || r.PID != nil {
+		t.Errorf("run = %s, signal %s, pid %v", r.Status, deref(r.Signal), r.PID)
+	}
+}
+
+func TestExecNoLogDirectory(t *testing.T) {
+	s := newSandbox(t)
+	notDir := filepath.Join(s.dir, "file")
+	os.WriteFile(notDir, nil, 0o600)
+	s.env = append(s.env, "TROC_LOGDIR="+notDir)
+	res := s.troc("exec", "--name", "j", "head -c 3000000 /dev/zero; exit 2")
+	if res.code != 2 {
+		t.Fatalf("exit = %d, want 2\n%s", res.code, res.stderr)
+	}
+	r := res.run(t)
+	if r.Status != StatusFailed || r.LogFile != nil || r.SystemLogFile != nil || r.OutputBytes != 3000000 {
+		t.Errorf("run = %+v", r)
+	}
+	if !strings.Contains(deref(r.Note), "no log") || !strings.Contains(res.stderr, "Cannot use log directory") {
+		t.Errorf("note %q, stderr:\n%s", deref(r.Note), res.stderr)
+	}
+	if runs := s.runs(); len(runs) != 1 || runs[0].Status != StatusFailed {
+		t.Errorf("history = %+v", runs)
+	}
+}
