@@ -955,3 +955,21 @@ func TestExecNoLogDirectory(t *testing.T) {
 		t.Errorf("history = %+v", runs)
 	}
 }
+
+// FuzzCheckJobName holds checkJobName to the documented rule, which job
+// names become file names under.
+func FuzzCheckJobName(f *testing.F) {
+	for _, s := range []string{"daily-sync", "a", "../x", "a/b", "", ".x", "-x", "a b", "a\x00", strings.Repeat("z", 65), "A.b_c-9"} {
+		f.Add(s)
+	}
+	rule := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	f.Fuzz(func(t *testing.T, name string) {
+		err := checkJobName(name)
+		if got, want := err == nil, rule.MatchString(name); got != want {
+			t.Fatalf("checkJobName(%q) = %v, want accepted = %v", name, err, want)
+		}
+		if err != nil && strings.ContainsAny(err.Error(), "\n\r") {
+			t.Fatalf("error is not one line: %q", err)
+		}
+	})
+}
