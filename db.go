@@ -290,7 +290,12 @@ func (db *DB) insertRun(ctx context.Context, r *Run) error {
 	return tx.Commit()
 }
 
-// finishRun records the end of a run that insertRun recorded.
+// errRunNotFound says the history has no such run.
+var errRunNotFound = errors.New("run not in the history")
+
+// finishRun records the end of a run that insertRun recorded. The start
+// time must match too: a run id alone could name another run in a history
+// that was replaced since (restored from a backup, say).
 func (db *DB) finishRun(ctx context.Context, r *Run) error {
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
@@ -300,15 +305,15 @@ func (db *DB) finishRun(ctx context.Context, r *Run) error {
 	res, err := tx.ExecContext(ctx, `
 		UPDATE runs SET status = ?, end_ms = ?, exit_code = ?, signal = ?,
 			output_bytes = ?, note = ?
-		WHERE id = ?`,
+		WHERE id = ? AND start_ms = ?`,
 		r.Status, nullTime(r.End), r.ExitCode, nullInt(int64(r.Signal)),
-		r.OutputBytes, nullStr(r.Note), r.ID)
+		r.OutputBytes, nullStr(r.Note), r.ID, r.Start.UnixMilli())
 	if err != nil {
 		return err
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		if err == nil {
-			err = fmt.Errorf("run %d is not in the history", r.ID)
+			err = fmt.Errorf("%w: run %d started %s", errRunNotFound, r.ID, r.Start.UTC().Format(timeLayout))
 		}
 		return err
 	}

@@ -108,17 +108,26 @@ func replayOne(ctx context.Context, db *DB, path string, log *slog.Logger) error
 	}
 	if r.ID != 0 {
 		// The start is in the history; the end is what was spooled.
-		if err := db.finishRun(ctx, &r); err != nil {
-			return err
+		err := db.finishRun(ctx, &r)
+		if !errors.Is(err, errRunNotFound) {
+			if err != nil {
+				return err
+			}
+			return finishReplay(path, &r, log)
 		}
-	} else {
-		if _, _, err := db.ensureJob(ctx, r.Job, r.Start); err != nil {
-			return err
-		}
-		if err := db.insertRun(ctx, &r); err != nil {
-			return err
-		}
+		r.ID = 0 // this history never saw the start: record the whole run
 	}
+	if _, _, err := db.ensureJob(ctx, r.Job, r.Start); err != nil {
+		return err
+	}
+	if err := db.insertRun(ctx, &r); err != nil {
+		return err
+	}
+	return finishReplay(path, &r, log)
+}
+
+// finishReplay deletes a spool file whose run is now in the history.
+func finishReplay(path string, r *Run, log *slog.Logger) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
