@@ -37,12 +37,6 @@ type app struct {
 	env    func(string) (string, bool)
 }
 
-// getenv returns the variable's value, or "" when it is unset.
-func (a *app) getenv(key string) string {
-	v, _ := a.env(key)
-	return v
-}
-
 // usageError is a bad command line. It exits 2.
 type usageError struct{ msg string }
 
