@@ -12,11 +12,13 @@
 // Until the reap the pid, and so the group id, cannot be reused by an
 // unrelated process.
 //
-// The run's start is recorded once the job has started (its pid and the
-// pid's start time from /proc are part of the row); its end as soon as the
-// job has exited and its output is drained, before the lock is released.
-// If the history cannot take either write the run goes to the spool
-// (spool.go): the job's run never depends on the database.
+// The job starts as soon as troc holds its lock; the history opens
+// meanwhile, so a busy database never delays a job. The run's start is
+// recorded once the job has started (its pid and the pid's start time from
+// /proc are part of the row); its end as soon as the job has exited and
+// its output is drained, before the lock is released. If the history
+// cannot take either write the run goes to the spool (spool.go): the
+// job's run never depends on the database.
 package main
 
 import (
@@ -204,12 +206,19 @@ func (a *app) exec(ctx context.Context, args []string) error {
 			}
 		}()
 	}
-	// The history is deliberately not closed: see leaveOpen in db.go.
-	e.db = e.openHistory(ctx)
-	job := e.ensureJob(ctx)
+	// The history opens while the job starts: the job never waits for the
+	// database, which may be busy for seconds. history yields the job's
+	// settings once e.db is set (or known to be unavailable). The history
+	// is deliberately not closed: see leaveOpen in db.go.
+	history := make(chan Job, 1)
+	go func() {
+		e.db = e.openHistory(ctx)
+		history <- e.ensureJob(ctx)
+	}()
 
 	switch {
 	case errors.Is(lockErr, errLocked):
+		<-history
 		e.run.Status = StatusSkipped
 		e.run.End = e.run.Start
 		e.run.Note = "another run of this job holds its lock"
@@ -217,40 +226,46 @@ func (a *app) exec(ctx context.Context, args []string) error {
 		e.record(ctx)
 		return e.report(exitSkipped)
 	case lockErr != nil:
+		<-history
 		e.log.Error("Cannot take the job's lock: " + lockErr.Error())
 		return e.failSetup(ctx, "cannot take the job's lock: "+lockErr.Error())
-	}
-
-	timeout := opts.timeout
-	if timeout == 0 {
-		timeout = job.Timeout
 	}
 
 	logFile := e.createRunLog()
 	capture, err := newCapture(logFile, e.run.LogFile, opts.tee, a.stdout, a.stderr)
 	if err != nil {
+		<-history
 		return e.failSetup(ctx, err.Error())
 	}
-	// A signal that came while troc was setting up (waiting for the
-	// database, say) means the job should not start at all.
+	// A signal that came while troc was setting up means the job should
+	// not start at all.
 	select {
 	case sig := <-sigs:
 		capture.close()
+		<-history
 		return e.stopBeforeStart(ctx, sig.(syscall.Signal))
 	default:
 	}
 	pid, err := opts.start(a.stdin, capture.stdout(), capture.stderr())
+	started := time.Now()
 	if err != nil {
 		capture.close()
+		<-history
 		return e.failStart(ctx, err)
 	}
 	capture.start()
 	e.run.PID = pid
 	e.run.PIDStart, _ = procStartTime(pid)
 	e.run.Status = StatusRunning
+
+	job := <-history
+	timeout := opts.timeout
+	if timeout == 0 {
+		timeout = job.Timeout
+	}
 	e.recordStart(ctx)
 
-	st := e.wait(pid, sigs, timeout)
+	st := e.wait(pid, sigs, started, timeout)
 	e.run.End = nowMS()
 	var note string
 	e.run.OutputBytes, note = capture.finish()
@@ -556,7 +571,7 @@ func watchSignals() chan os.Signal {
 
 // wait waits for the job to exit, forwarding signals and enforcing the
 // timeout, and reaps it.
-func (e *execution) wait(pid int, sigs chan os.Signal, timeout time.Duration) jobEnd {
+func (e *execution) wait(pid int, sigs chan os.Signal, started time.Time, timeout time.Duration) jobEnd {
 	exited := make(chan struct{})
 	go func() {
 		waitExited(pid)
@@ -565,7 +580,7 @@ func (e *execution) wait(pid int, sigs chan os.Signal, timeout time.Duration) jo
 	var end jobEnd
 	var timeoutC, killC <-chan time.Time
 	if timeout > 0 {
-		t := time.NewTimer(timeout)
+		t := time.NewTimer(time.Until(started.Add(timeout)))
 		defer t.Stop()
 		timeoutC = t.C
 	}

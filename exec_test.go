@@ -798,9 +798,22 @@ func TestExecHistoryLocked(t *testing.T) {
 	if _, err := conn.ExecContext(t.Context(), "BEGIN EXCLUSIVE"); err != nil {
 		t.Fatal(err)
 	}
-	res := s.troc("exec", "--name", "locked", "echo ran")
+	// The job starts at once, while troc still waits for the database.
+	marker := filepath.Join(s.dir, "started")
+	cmd := s.command("exec", "--name", "locked", "touch "+marker+"; echo ran")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the job to start", func() bool { _, err := os.Stat(marker); return err == nil })
+	if strings.Contains(errb.String(), "Run spooled") {
+		t.Error("the job started only after troc gave up on the database")
+	}
+	cmd.Wait()
 	conn.ExecContext(t.Context(), "ROLLBACK")
 	conn.Close()
+	res := result{stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
 	if res.code != 0 || !strings.Contains(res.stderr, "database is locked") || !strings.Contains(res.stderr, "Run spooled to ") {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}
@@ -897,31 +910,39 @@ func TestSignalName(t *testing.T) {
 	}
 }
 
-// TestExecSignalDuringSetup sends SIGTERM while troc waits for a locked
-// history: the job must not start at all.
+// TestExecSignalDuringSetup sends SIGTERM while troc is still setting up
+// (here: reading a config file that is a FIFO, so troc waits on it): the
+// job must not start at all.
 func TestExecSignalDuringSetup(t *testing.T) {
 	s := newSandbox(t)
-	s.troc("exec", "--name", "j", "true")
-	db := s.history()
-	conn, err := db.sql.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	// A new job needs a write before it can start: that write waits.
-	if _, err := conn.ExecContext(t.Context(), "BEGIN EXCLUSIVE"); err != nil {
+	os.MkdirAll(s.configDir(), 0o700)
+	fifo := filepath.Join(s.configDir(), "config.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	marker := filepath.Join(s.dir, "ran")
-	cmd := s.command("exec", "--name", "new-job", "touch "+marker)
+	cmd := s.command("exec", "--name", "j", "touch "+marker)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "troc to reach the history", func() bool { return strings.Contains(errb.String(), "Logging to") })
+	// Opening a FIFO's write end without blocking succeeds only once a
+	// reader has it open: then troc is reading its config, and has long
+	// been watching for signals.
+	var w *os.File
+	waitFor(t, "troc to open its config", func() bool {
+		var err error
+		w, err = os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+		return err == nil
+	})
 	cmd.Process.Signal(syscall.SIGTERM)
-	conn.ExecContext(t.Context(), "ROLLBACK")
+	waitFor(t, "troc to take the signal", func() bool {
+		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+		return bytes.Contains(status, []byte("\nShdPnd:\t0000000000000000\n"))
+	})
+	w.WriteString("localtime: false\n")
+	w.Close()
 	cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 128+15 {
 		t.Errorf("exit = %d, want %d\n%s", code, 128+15, errb.String())
@@ -930,8 +951,8 @@ func TestExecSignalDuringSetup(t *testing.T) {
 		t.Error("the job ran after troc was told to stop")
 	}
 	r := result{stdout: out.String()}.run(t)
-	if r.Status != StatusTerminated || deref(r.Signal) != "SIGTERM" || r.PID != nil {
-		t.Errorf("run = %s, signal %s, pid %v", r.Status, deref(r.Signal), r.PID)
+	if r.Status != StatusTerminated || deref(r.Signal) != "SIGTERM" || r.PID != nil || !strings.HasSuffix(*r.StartTime, "Z") {
+		t.Errorf("run = %s, signal %s, pid %v, start %s", r.Status, deref(r.Signal), r.PID, *r.StartTime)
 	}
 }
 
