@@ -265,8 +265,12 @@ func TestExecSignalToTroc(t *testing.T) {
 			})
 			child, _ := strconv.Atoi(strings.TrimSpace(fileContent(t, pidFile)))
 			// While it runs, the history names the job's process exactly.
-			runs := s.runs()
-			if len(runs) != 1 || runs[0].Status != StatusRunning || !processAlive(runs[0].PID, runs[0].PIDStart) {
+			var runs []*Run
+			waitFor(t, "the run's start in the history", func() bool {
+				runs = s.runs()
+				return len(runs) == 1
+			})
+			if runs[0].Status != StatusRunning || !processAlive(runs[0].PID, runs[0].PIDStart) {
 				t.Errorf("history while running = %+v", runs[0])
 			}
 			cmd.Process.Signal(sig)
