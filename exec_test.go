@@ -805,7 +805,7 @@ func TestExecHistoryLocked(t *testing.T) {
 	// The job starts at once, while troc still waits for the database.
 	marker := filepath.Join(s.dir, "started")
 	cmd := s.command("exec", "--name", "locked", "touch "+marker+"; echo ran")
-	var out, errb bytes.Buffer
+	var out, errb syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
