@@ -998,3 +998,32 @@ func FuzzCheckJobName(f *testing.F) {
 		}
 	})
 }
+
+// TestExecSignalDispositions: the job starts with the signal dispositions
+// troc was given (nohup's ignored SIGHUP stays ignored), and with none of
+// troc's own (SIGPIPE and SIGXFSZ, which troc catches, are default again).
+func TestExecSignalDispositions(t *testing.T) {
+	s := newSandbox(t)
+	exe, _ := os.Executable()
+	cmd := exec.Command("sh", "-c", `trap "" HUP; exec "$0" exec --name sig "grep SigIgn /proc/self/status"`, exe)
+	cmd.Env = s.environ()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := result{stdout: string(out)}.run(t)
+	line := strings.TrimSpace(fileContent(t, *r.LogFile))
+	mask, err := strconv.ParseUint(strings.TrimSpace(strings.TrimPrefix(line, "SigIgn:")), 16, 64)
+	if err != nil {
+		t.Fatalf("cannot read the job's ignored signals from %q", line)
+	}
+	ignored := func(sig syscall.Signal) bool { return mask&(1<<(sig-1)) != 0 }
+	if !ignored(syscall.SIGHUP) {
+		t.Error("SIGHUP, ignored by troc's parent, is not ignored by the job")
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGPIPE, syscall.SIGXFSZ, syscall.SIGTERM, syscall.SIGINT} {
+		if ignored(sig) {
+			t.Errorf("the job ignores %s", signalName(sig))
+		}
+	}
+}
