@@ -195,6 +195,17 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	host, _ := os.Hostname()
 	e.run = Run{Job: opts.name, Host: host, Command: opts.commandLine(), Start: nowMS()}
 
+	e.logDir = e.privateLogDir()
+	// The history opens while troc sets up and starts the job: the job
+	// never waits for the database, which may be busy for seconds. history
+	// yields the job's settings once e.db is set (or known to be
+	// unavailable). The history is deliberately not closed: see leaveOpen
+	// in db.go.
+	history := make(chan Job, 1)
+	go func() {
+		e.db = e.openHistory(ctx)
+		history <- e.ensureJob(ctx)
+	}()
 	e.openSystemLog()
 	lock, lockErr := e.lock()
 	if lock != nil {
@@ -206,16 +217,6 @@ func (a *app) exec(ctx context.Context, args []string) error {
 			}
 		}()
 	}
-	// The history opens while the job starts: the job never waits for the
-	// database, which may be busy for seconds. history yields the job's
-	// settings once e.db is set (or known to be unavailable). The history
-	// is deliberately not closed: see leaveOpen in db.go.
-	history := make(chan Job, 1)
-	go func() {
-		e.db = e.openHistory(ctx)
-		history <- e.ensureJob(ctx)
-	}()
-
 	switch {
 	case errors.Is(lockErr, errLocked):
 		<-history
@@ -344,16 +345,24 @@ func (o *execOptions) start(stdin io.Reader, stdout, stderr *os.File) (int, erro
 	return pid, nil
 }
 
-// openSystemLog creates logdir/trocsys_JOB_TIME_RAND.log and starts
-// copying troc's own lines into it.
-func (e *execution) openSystemLog() {
+// privateLogDir returns the private log directory, or "" (and says why)
+// when there is none to be had.
+func (e *execution) privateLogDir() string {
 	dir, err := privateDir(e.cfg.LogDir)
 	if err != nil {
 		e.log.Warn(fmt.Sprintf("Cannot use log directory %s: %v; the job runs without logs", e.cfg.LogDir, err))
+		return ""
+	}
+	return dir
+}
+
+// openSystemLog creates logdir/trocsys_JOB_TIME_RAND.log and starts
+// copying troc's own lines into it.
+func (e *execution) openSystemLog() {
+	if e.logDir == "" {
 		return
 	}
-	e.logDir = dir
-	f, path, err := createUnique(dir, "trocsys_"+e.opts.name+"_"+stamp(e.run.Start), ".log")
+	f, path, err := createUnique(e.logDir, "trocsys_"+e.opts.name+"_"+stamp(e.run.Start), ".log")
 	if err != nil {
 		e.log.Warn("Cannot create the system log: " + err.Error())
 		return
