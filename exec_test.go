@@ -1027,3 +1027,24 @@ func TestExecSignalDispositions(t *testing.T) {
 		}
 	}
 }
+
+// TestExecFileSizeLimit runs troc under `ulimit -f`: the log stops at the
+// limit, troc survives (no SIGXFSZ death) and the job knows nothing of it.
+func TestExecFileSizeLimit(t *testing.T) {
+	s := newSandbox(t)
+	s.troc("exec", "--name", "warm", "true") // the database grows before the limit applies
+	exe, _ := os.Executable()
+	cmd := exec.Command("sh", "-c", `ulimit -f 64; exec "$0" exec --name capped "head -c 200000 /dev/zero"`, exe)
+	cmd.Env = s.environ()
+	out, _ := cmd.Output()
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit = %d, want 0", code)
+	}
+	r := result{stdout: string(out)}.run(t)
+	if r.Status != StatusSucceeded || r.OutputBytes != 200000 || !strings.Contains(deref(r.Note), "file too large") {
+		t.Errorf("status %s, output_bytes %d, note %q", r.Status, r.OutputBytes, deref(r.Note))
+	}
+	if fi, err := os.Stat(*r.LogFile); err != nil || fi.Size() != 64*512 {
+		t.Errorf("log size = %v, want %d (%v)", fi.Size(), 64*512, err)
+	}
+}
