@@ -57,6 +57,14 @@ func (d *diag) setFile(f *os.File) {
 	d.early.Reset()
 }
 
+// fileError returns why the system log file could not be written, if it
+// could not.
+func (d *diag) fileError() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.fileErr
+}
+
 // close closes the system log file.
 func (d *diag) close() {
 	d.mu.Lock()

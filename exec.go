@@ -275,6 +275,9 @@ func (a *app) exec(ctx context.Context, args []string) error {
 		e.log.Warn("Log incomplete: " + note)
 	}
 	e.settle(st)
+	if err := e.diag.fileError(); err != nil {
+		e.run.addNote("system log incomplete: %v", err)
+	}
 	e.record(ctx)
 	// The run's end is in the history (or the spool): let the next run in.
 	if lock != nil {
