@@ -17,6 +17,9 @@
 #                   against `sh -c 'head ... > FILE'`, REPS times each,
 #                   interleaved: median wall times and ratios.
 #   max RSS         troc's peak memory for 1 GB and for a small output.
+#   platform floor  a Go program that links modernc.org/sqlite and only runs
+#                   `sh -c true`, against sh: the least any troc built on
+#                   this stack can cost, for reading the exec overhead.
 #
 # Run it from anywhere in the repository; it builds troc itself:
 #   bench/exec.sh          # N=300 REPS=5: about 70 s on 2 cores
@@ -179,7 +182,7 @@ bench_exec() {
 	local empty full d
 	newdir empty
 	local sh=(sh -c true) troc=(troc_in "$empty" exec --name b true)
-	local version=(troc_in "$empty" version) names=(sh troc version)
+	local version=(troc_in "$empty" version) floor=("$floorbin") names=(sh troc version floor)
 	if command -v sqlite3 >/dev/null; then
 		newdir full
 		local t0=$EPOCHREALTIME
@@ -207,6 +210,13 @@ bench_exec() {
 	line "troc startup" \
 		"$(printf 'median %.1f ms (troc version %.1f / sh %.1f)' \
 			"$(calc "$version_med - $sh_med")" "$version_med" "$sh_med")" \
+		"no target" "-"
+
+	local floor_med
+	read -r floor_med _ < <(stats "$d/floor")
+	line "platform floor" \
+		"$(printf 'median %.1f ms (Go + sqlite running sh -c true %.1f / sh %.1f)' \
+			"$(calc "$floor_med - $sh_med")" "$floor_med" "$sh_med")" \
 		"no target" "-"
 
 	if [[ -z ${full:-} ]]; then
@@ -283,10 +293,42 @@ rm_output() {
 	rm -f "$d/out" "$d"/big.*.log
 }
 
+# build_floor builds, into DIR/floor, the least a Go program linking
+# modernc.org/sqlite can do for troc exec: start, run sh -c true, wait. Its
+# overhead over sh is what no troc built on this stack can go below.
+build_floor() {
+	local d=$1/floor-src
+	mkdir -p "$d"
+	cp go.mod go.sum "$d"
+	cat >"$d/main.go" <<'EOF'
+package main
+
+import (
+	"os"
+	"syscall"
+
+	_ "modernc.org/sqlite"
+)
+
+func main() {
+	pid, err := syscall.ForkExec("/bin/sh", []string{"sh", "-c", "true"},
+		&syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{0, 1, 2}})
+	if err != nil {
+		os.Exit(1)
+	}
+	var ws syscall.WaitStatus
+	syscall.Wait4(pid, &ws, 0, nil)
+}
+EOF
+	(cd "$d" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$1/floor" .)
+}
+
 newdir bin
 errlog=$bin/stderr
 quietly ./build "$bin"
 trocbin=$bin/troc
+quietly build_floor "$bin"
+floorbin=$bin/floor
 echo "bench/exec.sh  $(date -u '+%Y-%m-%d %H:%M UTC')  $("$trocbin" version)  $(nproc) CPUs  Linux $(uname -r)  N=$N REPS=$REPS"
 bench_exec
 bench_output
