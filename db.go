@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -63,6 +64,7 @@ var errTooNew = errors.New("database schema is newer than this troc")
 // openDB opens the history at path, creating it and its directory if need
 // be, and brings its schema up to date, logging each migration.
 func openDB(path string, log *slog.Logger) (*DB, error) {
+	wal := inWAL(path)
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("create database directory: %w", err)
@@ -86,7 +88,7 @@ func openDB(path string, log *slog.Logger) (*DB, error) {
 	// time, and a second connection would only add a second set of locks.
 	sqldb.SetMaxOpenConns(1)
 	db := &DB{sql: sqldb, path: path}
-	if err := db.migrate(log); err != nil {
+	if err := db.migrate(log, wal); err != nil {
 		sqldb.Close()
 		return nil, err
 	}
@@ -128,11 +130,28 @@ func migrations() ([]migration, error) {
 	return ms, nil
 }
 
+// inWAL reports whether the database file at path is in WAL mode. It reads
+// the file's header (bytes 18 and 19 are 2 in WAL mode) rather than asking
+// SQLite, which would cost a query on every troc exec for a setting that
+// changes once in a database's life.
+func inWAL(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var h [20]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		return false
+	}
+	return h[18] == 2 && h[19] == 2
+}
+
 // migrate applies the migrations the database lacks, each in its own
 // transaction with its version bump, so a failure leaves the database at
-// the last complete version. A database newer than this binary is left
-// untouched.
-func (db *DB) migrate(log *slog.Logger) error {
+// the last complete version, and puts it in WAL mode unless wal says it is
+// already. A database newer than this binary is left untouched.
+func (db *DB) migrate(log *slog.Logger, wal bool) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
@@ -146,10 +165,9 @@ func (db *DB) migrate(log *slog.Logger) error {
 		return fmt.Errorf("%w: %s is at version %d, this troc (%s) knows up to %d; use a newer troc",
 			errTooNew, db.path, current, version, len(ms))
 	}
-	if current == 0 {
-		// WAL is a property of the file, set once when it is new rather
-		// than asked for by every connection (which costs a read of the
-		// file's header on every troc exec).
+	if !wal {
+		// WAL is a property of the file: set once, when the file is new
+		// (or was made by another tool), not asked for by every connection.
 		if _, err := db.sql.ExecContext(ctx, `PRAGMA journal_mode = WAL`); err != nil {
 			return fmt.Errorf("set up database %s: %w", db.path, err)
 		}

@@ -1048,3 +1048,29 @@ func TestExecFileSizeLimit(t *testing.T) {
 		t.Errorf("log size = %v, want %d (%v)", fi.Size(), 64*512, err)
 	}
 }
+
+// TestExecConvertsToWAL: a history in rollback-journal mode (made by the
+// sqlite3 tool, say) is switched to WAL by the next troc.
+func TestExecConvertsToWAL(t *testing.T) {
+	s := newSandbox(t)
+	s.troc("exec", "--name", "j", "true")
+	path := filepath.Join(s.configDir(), "troc.db")
+	raw := openRaw(t, path)
+	mode := func() string {
+		var m string
+		raw.QueryRow(`PRAGMA journal_mode`).Scan(&m)
+		return m
+	}
+	raw.Exec(`PRAGMA journal_mode = DELETE`)
+	if m := mode(); m != "delete" {
+		t.Fatalf("journal_mode = %q, want delete to start with", m)
+	}
+	raw.Close()
+	if res := s.troc("exec", "--name", "j", "true"); res.code != 0 {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	raw = openRaw(t, path)
+	if m := mode(); m != "wal" {
+		t.Errorf("journal_mode = %q, want wal", m)
+	}
+}
