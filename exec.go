@@ -12,8 +12,8 @@
 // Until the reap the pid, and so the group id, cannot be reused by an
 // unrelated process.
 //
-// The job starts as soon as troc holds its lock; the history opens
-// meanwhile, so a busy database never delays a job. The run's start is
+// The job starts as soon as troc holds its lock; troc opens the history
+// only then, while the job runs, so a busy database never delays a job. The run's start is
 // recorded once the job has started (its pid and the pid's start time from
 // /proc are part of the row); its end as soon as the job has exited and
 // its output is drained, before the lock is released. If the history
@@ -196,16 +196,6 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	e.run = Run{Job: opts.name, Host: host, Command: opts.commandLine(), Start: nowMS()}
 
 	e.logDir = e.privateLogDir()
-	// The history opens while troc sets up and starts the job: the job
-	// never waits for the database, which may be busy for seconds. history
-	// yields the job's settings once e.db is set (or known to be
-	// unavailable). The history is deliberately not closed: see leaveOpen
-	// in db.go.
-	history := make(chan Job, 1)
-	go func() {
-		e.db = e.openHistory(ctx)
-		history <- e.ensureJob(ctx)
-	}()
 	e.openSystemLog()
 	lock, lockErr := e.lock()
 	if lock != nil {
@@ -219,7 +209,7 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	}
 	switch {
 	case errors.Is(lockErr, errLocked):
-		<-history
+		e.openHistory(ctx)
 		e.run.Status = StatusSkipped
 		e.run.End = e.run.Start
 		e.run.Note = "another run of this job holds its lock"
@@ -227,7 +217,7 @@ func (a *app) exec(ctx context.Context, args []string) error {
 		e.record(ctx)
 		return e.report(exitSkipped)
 	case lockErr != nil:
-		<-history
+		e.openHistory(ctx)
 		e.log.Error("Cannot take the job's lock: " + lockErr.Error())
 		return e.failSetup(ctx, "cannot take the job's lock: "+lockErr.Error())
 	}
@@ -235,7 +225,7 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	logFile := e.createRunLog()
 	capture, err := newCapture(logFile, e.run.LogFile, opts.tee, a.stdout, a.stderr)
 	if err != nil {
-		<-history
+		e.openHistory(ctx)
 		return e.failSetup(ctx, err.Error())
 	}
 	// A signal that came while troc was setting up means the job should
@@ -243,7 +233,7 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	select {
 	case sig := <-sigs:
 		capture.close()
-		<-history
+		e.openHistory(ctx)
 		return e.stopBeforeStart(ctx, sig.(syscall.Signal))
 	default:
 	}
@@ -251,7 +241,7 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	started := time.Now()
 	if err != nil {
 		capture.close()
-		<-history
+		e.openHistory(ctx)
 		return e.failStart(ctx, err)
 	}
 	capture.start()
@@ -259,7 +249,9 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	e.run.PIDStart, _ = procStartTime(pid)
 	e.run.Status = StatusRunning
 
-	job := <-history
+	// Only now, with the job running, does troc open the history: a busy
+	// database never delays the job.
+	job := e.openHistory(ctx)
 	timeout := opts.timeout
 	if timeout == 0 {
 		timeout = job.Timeout
@@ -425,18 +417,21 @@ func (e *execution) lock() (*os.File, error) {
 	return lockJob(dir, e.opts.name)
 }
 
-// openHistory opens the database and replays the spool, or logs why it
-// cannot and returns nil.
-func (e *execution) openHistory(ctx context.Context) *DB {
+// openHistory opens the database (deliberately never closed: see
+// leaveOpen in db.go), replays the spool and returns the job's settings,
+// creating the job if it is new. When the history cannot be had it logs
+// why, leaves e.db nil, and the job has default settings.
+func (e *execution) openHistory(ctx context.Context) Job {
 	db, err := openDB(e.cfg.Database, e.log)
 	if err != nil {
 		e.historyFailed(err)
-		return nil
+		return Job{Name: e.opts.name}
 	}
+	e.db = db
 	if e.logDir != "" {
 		replaySpool(ctx, db, e.spoolDir(), e.log)
 	}
-	return db
+	return e.ensureJob(ctx)
 }
 
 func (e *execution) spoolDir() string { return filepath.Join(e.logDir, "spool") }
