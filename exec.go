@@ -114,6 +114,10 @@ func (a *app) parseExecArgs(args []string) (*execOptions, error) {
 	case len(o.argv) == 0:
 		return nil, withHint(usagef("no command to run"), `troc exec --name NAME "COMMAND" or troc exec --name NAME -- PROG ARGS`)
 	}
+	if o.tee && o.quiet {
+		// -q promises silence on success; --tee prints as the job runs.
+		return nil, usagef("--tee and -q cannot be used together")
+	}
 	var err error
 	if *timeout != "" {
 		if o.timeout, err = parseDuration(*timeout); err != nil {

@@ -215,6 +215,7 @@ func TestExecUsageErrors(t *testing.T) {
 		{"bad timeout", []string{"--name", "x", "--timeout", "soon", "true"}, "--timeout"},
 		{"zero timeout", []string{"--name", "x", "--timeout", "0s", "true"}, "--timeout: must be more than 0"},
 		{"bad kill-after", []string{"--name", "x", "--kill-after", "-1s", "true"}, "--kill-after"},
+		{"tee and quiet", []string{"--name", "x", "--tee", "-q", "true"}, "--tee and -q cannot be used together"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
