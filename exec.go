@@ -73,7 +73,7 @@ func (a *app) parseExecArgs(args []string) (*execOptions, error) {
 	fs.BoolVar(&o.tee, "tee", false, "also copy the job's stdout and stderr to troc's, live")
 	fs.BoolVar(&o.quiet, "q", false, "print nothing unless the run needs attention (as cronic)")
 	fs.BoolVar(&o.quiet, "quiet", false, "same as -q")
-	fs.BoolVar(&o.notify, "notify", false, "send notifications for this run")
+	fs.BoolVar(&o.notify, "notify", false, "ask for notifications (accepted; this version sends none yet)")
 	timeout := fs.String("timeout", "", "end the job after `DURATION` (e.g. 90s, 1h30m); default: the job's setting")
 	killAfter := fs.String("kill-after", "", "after SIGTERM, wait `DURATION` before SIGKILL (default 10s)")
 
