@@ -470,12 +470,12 @@ func (e *execution) historyFailed(err error) {
 // a troc killed mid-run still leaves a trace.
 func (e *execution) recordStart(ctx context.Context) {
 	if e.db != nil {
-		if err := e.db.insertRun(ctx, &e.run); err == nil {
+		err := e.db.insertRun(ctx, &e.run)
+		if err == nil {
 			e.log.Info(fmt.Sprintf("Run created with ID %d", e.run.ID))
 			return
-		} else {
-			e.historyFailed(err)
 		}
+		e.historyFailed(err)
 	}
 	e.spool()
 }
