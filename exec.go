@@ -166,6 +166,8 @@ type execution struct {
 	log    *slog.Logger
 	diag   *diag
 	db     *DB    // nil when the history is unavailable
+	opened bool   // the history was opened (or found unavailable)
+	job    Job    // the job's settings, once opened
 	logDir string // private log directory; "" if unusable
 	run    Run
 	loc    *time.Location
@@ -213,7 +215,6 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	}
 	switch {
 	case errors.Is(lockErr, errLocked):
-		e.openHistory(ctx)
 		e.run.Status = StatusSkipped
 		e.run.End = e.run.Start
 		e.run.Note = "another run of this job holds its lock"
@@ -221,7 +222,6 @@ func (a *app) exec(ctx context.Context, args []string) error {
 		e.record(ctx)
 		return e.report(exitSkipped)
 	case lockErr != nil:
-		e.openHistory(ctx)
 		e.log.Error("Cannot take the job's lock: " + lockErr.Error())
 		return e.failSetup(ctx, "cannot take the job's lock: "+lockErr.Error())
 	}
@@ -229,7 +229,6 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	logFile := e.createRunLog()
 	capture, err := newCapture(logFile, e.run.LogFile, opts.tee, a.stdout, a.stderr)
 	if err != nil {
-		e.openHistory(ctx)
 		return e.failSetup(ctx, err.Error())
 	}
 	// A signal that came while troc was setting up means the job should
@@ -237,7 +236,6 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	select {
 	case sig := <-sigs:
 		capture.close()
-		e.openHistory(ctx)
 		return e.stopBeforeStart(ctx, sig.(syscall.Signal))
 	default:
 	}
@@ -245,7 +243,6 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	started := time.Now()
 	if err != nil {
 		capture.close()
-		e.openHistory(ctx)
 		return e.failStart(ctx, err)
 	}
 	capture.start()
@@ -255,7 +252,7 @@ func (a *app) exec(ctx context.Context, args []string) error {
 
 	// Only now, with the job running, does troc open the history: a busy
 	// database never delays the job.
-	job := e.openHistory(ctx)
+	job := e.history(ctx)
 	timeout := opts.timeout
 	if timeout == 0 {
 		timeout = job.Timeout
@@ -421,41 +418,40 @@ func (e *execution) lock() (*os.File, error) {
 	return lockJob(dir, e.opts.name)
 }
 
-// openHistory opens the database (deliberately never closed: see
-// leaveOpen in db.go), replays the spool and returns the job's settings,
-// creating the job if it is new. When the history cannot be had it logs
-// why, leaves e.db nil, and the job has default settings.
-func (e *execution) openHistory(ctx context.Context) Job {
+// history opens the history on first use (the database is deliberately
+// never closed: see leaveOpen in db.go), replays the spool, and returns the
+// job's settings, creating the job if it is new. Every path that records a
+// run goes through it, so the history is opened once and only when needed.
+// When it cannot be had, history logs why, leaves e.db nil, and the job has
+// default settings.
+func (e *execution) history(ctx context.Context) Job {
+	if e.opened {
+		return e.job
+	}
+	e.opened = true
+	e.job = Job{Name: e.opts.name}
 	db, err := openDB(e.cfg.Database, e.log)
 	if err != nil {
 		e.historyFailed(err)
-		return Job{Name: e.opts.name}
+		return e.job
 	}
 	e.db = db
 	if e.logDir != "" {
 		replaySpool(ctx, db, e.spoolDir(), e.log)
 	}
-	return e.ensureJob(ctx)
-}
-
-func (e *execution) spoolDir() string { return filepath.Join(e.logDir, "spool") }
-
-// ensureJob returns the job's settings, creating the job if it is new.
-// Without a history the job has default settings.
-func (e *execution) ensureJob(ctx context.Context) Job {
-	if e.db == nil {
-		return Job{Name: e.opts.name}
-	}
-	job, created, err := e.db.ensureJob(ctx, e.opts.name, e.run.Start)
+	job, created, err := db.ensureJob(ctx, e.opts.name, e.run.Start)
 	if err != nil {
 		e.historyFailed(err)
-		return Job{Name: e.opts.name}
+		return e.job
 	}
 	if created {
 		e.log.Info("Job not registered. Created new job " + e.opts.name)
 	}
-	return job
+	e.job = job
+	return e.job
 }
+
+func (e *execution) spoolDir() string { return filepath.Join(e.logDir, "spool") }
 
 // historyFailed logs that the history cannot be used and stops using it.
 func (e *execution) historyFailed(err error) {
@@ -469,6 +465,7 @@ func (e *execution) historyFailed(err error) {
 // recordStart records the running run. On failure it spools it, so that
 // a troc killed mid-run still leaves a trace.
 func (e *execution) recordStart(ctx context.Context) {
+	e.history(ctx)
 	if e.db != nil {
 		err := e.db.insertRun(ctx, &e.run)
 		if err == nil {
@@ -483,6 +480,7 @@ func (e *execution) recordStart(ctx context.Context) {
 // record writes the run's current state: an update of the row recordStart
 // made, a new row, or a spool file.
 func (e *execution) record(ctx context.Context) {
+	e.history(ctx)
 	if e.db != nil {
 		var err error
 		if e.run.ID != 0 {
