@@ -411,9 +411,12 @@ func createUnique(dir, prefix, suffix string) (*os.File, string, error) {
 
 // lock takes the job's lock in the private lock directory.
 func (e *execution) lock() (*os.File, error) {
-	dir, err := privateDir(e.cfg.LockDir)
-	if err != nil {
-		return nil, fmt.Errorf("lock directory %s: %w", e.cfg.LockDir, err)
+	dir := e.logDir // by default both are $TMPDIR: checked once already
+	if e.cfg.LockDir != e.cfg.LogDir || dir == "" {
+		var err error
+		if dir, err = privateDir(e.cfg.LockDir); err != nil {
+			return nil, fmt.Errorf("lock directory %s: %w", e.cfg.LockDir, err)
+		}
 	}
 	return lockJob(dir, e.opts.name)
 }
