@@ -64,8 +64,8 @@ var errTooNew = errors.New("database schema is newer than this troc")
 // openDB opens the history at path, creating it and its directory if need
 // be, and brings its schema up to date, logging each migration.
 func openDB(path string, log *slog.Logger) (*DB, error) {
-	wal := inWAL(path)
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+	exists, wal := readHeader(path)
+	if !exists {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
@@ -130,21 +130,21 @@ func migrations() ([]migration, error) {
 	return ms, nil
 }
 
-// inWAL reports whether the database file at path is in WAL mode. It reads
-// the file's header (bytes 18 and 19 are 2 in WAL mode) rather than asking
-// SQLite, which would cost a query on every troc exec for a setting that
-// changes once in a database's life.
-func inWAL(path string) bool {
+// readHeader reports whether the database file at path exists and
+// whether it is in WAL mode. It reads the file's header (bytes 18 and 19
+// are 2 in WAL mode) rather than asking SQLite, which would cost a query
+// on every troc exec for a setting that changes once in a database's life.
+func readHeader(path string) (exists, wal bool) {
 	f, err := os.Open(path)
 	if err != nil {
-		return false
+		return !errors.Is(err, fs.ErrNotExist), false
 	}
 	defer f.Close()
 	var h [20]byte
 	if _, err := io.ReadFull(f, h[:]); err != nil {
-		return false
+		return true, false
 	}
-	return h[18] == 2 && h[19] == 2
+	return true, h[18] == 2 && h[19] == 2
 }
 
 // migrate applies the migrations the database lacks, each in its own

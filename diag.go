@@ -65,6 +65,14 @@ func (d *diag) fileError() error {
 	return d.fileErr
 }
 
+// quietReport returns whether anything at warning level or above was
+// logged, and every line logged so far (kept in quiet mode only).
+func (d *diag) quietReport() (warned bool, lines string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.warned, d.all.String()
+}
+
 // close closes the system log file.
 func (d *diag) close() {
 	d.mu.Lock()

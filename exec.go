@@ -719,9 +719,7 @@ func (e *execution) report(code int) error {
 		e.run.writeJSON(e.a.stdout, e.loc)
 		return exitStatus(code)
 	}
-	e.diag.mu.Lock()
-	warned, lines := e.diag.warned, e.diag.all.String()
-	e.diag.mu.Unlock()
+	warned, lines := e.diag.quietReport()
 	ok := e.run.Status == StatusSucceeded || e.run.Status == StatusSkipped
 	if ok && !warned {
 		return exitStatus(code)
