@@ -461,7 +461,18 @@ func TestExecQuiet(t *testing.T) {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 0 and nothing", args, res.code, res.stdout, res.stderr)
 		}
 	}
-	res := s.troc("exec", "--name", "bad", "-q", "for i in $(seq 1 30); do echo line $i; done; exit 5")
+	// A skipped run is quiet too (this test holds the job's lock).
+	held, err := lockJob(s.tmp, "busy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := s.troc("exec", "-q", "--name", "busy", "true")
+	held.Close()
+	if res.code != exitSkipped || res.stdout != "" || res.stderr != "" {
+		t.Errorf("skipped: exit %d, stdout %q, stderr %q; want %d and nothing", res.code, res.stdout, res.stderr, exitSkipped)
+	}
+
+	res = s.troc("exec", "--name", "bad", "-q", "for i in $(seq 1 30); do echo line $i; done; exit 5")
 	if res.code != 5 || res.stderr != "" {
 		t.Errorf("exit %d, stderr %q; want 5 and nothing", res.code, res.stderr)
 	}
