@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -168,7 +169,7 @@ func (db *DB) migrate(log *slog.Logger, wal bool) error {
 	if !wal {
 		// WAL is a property of the file: set once, when the file is new
 		// (or was made by another tool), not asked for by every connection.
-		if _, err := db.sql.ExecContext(ctx, `PRAGMA journal_mode = WAL`); err != nil {
+		if err := db.setWAL(ctx); err != nil {
 			return fmt.Errorf("set up database %s: %w", db.path, err)
 		}
 	}
@@ -179,6 +180,36 @@ func (db *DB) migrate(log *slog.Logger, wal bool) error {
 	}
 	return nil
 }
+
+// setWAL puts the database in WAL mode. SQLite does not wait on its busy
+// handler for this change, and a hundred trocs may find a new database in
+// the same instant: while another holds a lock, it retries, until the
+// mode is WAL (whoever set it) or busyTimeout has passed.
+func (db *DB) setWAL(ctx context.Context) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		var mode string
+		err := db.sql.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode)
+		if err == nil && mode == "wal" {
+			return nil
+		}
+		if err == nil {
+			err = fmt.Errorf("journal mode is %s, not wal", mode)
+		}
+		if !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(time.Duration(1+rand.IntN(10)) * time.Millisecond)
+	}
+}
+
+// isBusy reports whether err is SQLite's "database is locked".
+func isBusy(err error) bool {
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code()&0xff == sqliteBusy
+}
+
+const sqliteBusy = 5 // SQLITE_BUSY, the primary result code
 
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
