@@ -260,7 +260,10 @@ type Job struct {
 	Name        string
 	Description string
 	Timeout     time.Duration // 0: none
-	NotifyLog   bool
+	NotifyLog   bool          // include the log's tail in notifications
+	Notify      bool          // notify after every run, as if exec had --notify
+	NotifyOn    []Status      // statuses that notify; nil: the config's notify.on
+	LastSuccess time.Time     // end of the latest Succeeded run; zero: none
 }
 
 // ensureJob returns the named job, creating it with default settings if
@@ -296,13 +299,33 @@ func (db *DB) ensureJob(ctx context.Context, name string, now time.Time) (job Jo
 // job returns the named job, or sql.ErrNoRows.
 func (db *DB) job(ctx context.Context, name string) (Job, error) {
 	var j Job
-	var timeoutMS sql.NullInt64
+	var timeoutMS, lastSuccess sql.NullInt64
+	var notifyOn sql.NullString
 	err := db.sql.QueryRowContext(ctx, `
-		SELECT id, name, description, timeout_ms, notify_log
+		SELECT id, name, description, timeout_ms, notify_log, notify, notify_on, last_success_ms
 		FROM jobs WHERE name = ?`, name).
-		Scan(&j.ID, &j.Name, &j.Description, &timeoutMS, &j.NotifyLog)
+		Scan(&j.ID, &j.Name, &j.Description, &timeoutMS, &j.NotifyLog, &j.Notify, &notifyOn, &lastSuccess)
 	j.Timeout = time.Duration(timeoutMS.Int64) * time.Millisecond
+	if notifyOn.Valid {
+		j.NotifyOn = parseStoredStatuses(notifyOn.String)
+	}
+	if lastSuccess.Valid {
+		j.LastSuccess = time.UnixMilli(lastSuccess.Int64).UTC()
+	}
 	return j, err
+}
+
+// parseStoredStatuses reads a comma-separated status list as stored in the
+// database, where only valid names are ever written. An empty list is an
+// empty, non-nil slice: nothing notifies.
+func parseStoredStatuses(s string) []Status {
+	out := []Status{}
+	for _, f := range strings.Split(s, ",") {
+		if f != "" {
+			out = append(out, Status(f))
+		}
+	}
+	return out
 }
 
 // insertRun records a new run of an existing job and sets r.ID. A run

@@ -618,8 +618,12 @@ func TestExecHistoryUnavailable(t *testing.T) {
 
 	// Repaired: the next troc command replays both.
 	// openDB refuses a newer database, so set the version back by hand.
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
 	raw := openRaw(t, dbPath)
-	raw.Exec(`PRAGMA user_version = 1`)
+	raw.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, len(ms)))
 	raw.Close()
 	res = s.troc("exec", "--name", "after", "true")
 	if res.code != 0 || strings.Count(res.stderr, "Replayed spooled run of spooled") != 2 {
