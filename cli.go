@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -102,9 +104,13 @@ records every run in a local history.
 Usage:
   troc exec --name NAME [flags] "COMMAND"     run COMMAND with /bin/sh -c
   troc exec --name NAME [flags] -- PROG ARG... run PROG directly
+  troc run list|show|log|watch|term|kill      query and control runs
+  troc job add|update|list|show|rm            manage jobs and their settings
+  troc prune [--older-than DUR] [--keep N]    delete old runs and their logs
+  troc notify test [--channel NAME]           send a test notification
   troc version                                print troc's version
 
-Run "troc exec -h" for the flags of exec.
+Run "troc exec -h", "troc run help" or "troc job help" for more.
 `
 
 // run dispatches on the first argument.
@@ -122,6 +128,14 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return nil
 	case "exec":
 		return a.exec(ctx, args[1:])
+	case "run":
+		return a.runCmd(ctx, args[1:])
+	case "job":
+		return a.jobCmd(ctx, args[1:])
+	case "prune":
+		return a.prune(ctx, args[1:])
+	case "notify":
+		return a.notifyCmd(ctx, args[1:])
 	}
 	return withHint(usagef("unknown command %q", args[0]), "run 'troc help' for the list of commands")
 }
@@ -156,4 +170,64 @@ func (a *app) printUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
+}
+
+// parseArgs parses a command line whose flags may come before or after
+// its positional arguments ("troc run show 5 --json"), and returns the
+// positional ones.
+func (a *app) parseArgs(fs *flag.FlagSet, synopsis string, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := a.parseFlags(fs, synopsis, args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+// noPositional parses a command line that takes flags only.
+func (a *app) noPositional(fs *flag.FlagSet, synopsis string, args []string) error {
+	positional, err := a.parseArgs(fs, synopsis, args)
+	if err == nil && len(positional) > 0 {
+		a.printUsage(a.stderr, fs, synopsis)
+		err = usagef("unexpected argument %q", positional[0])
+	}
+	return err
+}
+
+// dispatch runs the subcommand of group ("run", "job") that args name.
+func (a *app) dispatch(ctx context.Context, group, usage string, args []string, cmds map[string]func(context.Context, []string) error) error {
+	if len(args) == 0 {
+		fmt.Fprint(a.stderr, usage)
+		return exitStatus(exitUsage)
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(a.stdout, usage)
+		return nil
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		return withHint(usagef("unknown command \"%s %s\"", group, args[0]), fmt.Sprintf("run 'troc %s help' for the list", group))
+	}
+	return cmd(ctx, args[1:])
+}
+
+// confirm asks question on a terminal and reports whether the answer was
+// yes. Without a terminal on stdin (cron, a script) there is nobody to ask,
+// and the answer is yes: scripts say --force only to be explicit.
+func (a *app) confirm(question string) bool {
+	in, ok := a.stdin.(*os.File)
+	if !ok || !isTerminal(in) {
+		return true
+	}
+	fmt.Fprintf(a.stderr, "%s [y/N] ", question)
+	answer, _ := bufio.NewReader(in).ReadString('\n')
+	answer = strings.ToLower(strings.TrimSpace(answer))
+	return answer == "y" || answer == "yes"
 }

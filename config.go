@@ -51,17 +51,63 @@ type Config struct {
 	LogJSON   bool   // write troc's own system log as JSON lines instead of text
 	Notify    NotifyConfig
 	Display   DisplayConfig
+	Retention RetentionConfig
 }
 
-// NotifyConfig says where and how run notifications are sent.
+// NotifyConfig says where and how run notifications are sent. Each
+// channel is used when its main key is set (the Slack token or webhook,
+// a URL, an address, a command); newRunNotifier, in notify.go, checks
+// that it has everything else it needs.
 type NotifyConfig struct {
-	Hostname string          // names this host in notifications: job@hostname
-	Slack    SlackConfig     // empty token or channel: no Slack notifications
-	Status   map[Status]bool // whether a notification of that status tags @channel
+	Hostname      string          // names this host in notifications: job@hostname
+	On            []Status        // statuses whose runs notify, unless the job has its own list
+	Recovery      bool            // say when a job succeeds after failures that were notified
+	AfterFailures int             // notify of failures only from this many in a row
+	Repeat        time.Duration   // while a job keeps failing, notify at most this often; 0: every failure
+	Timeout       time.Duration   // how long one channel may take over one notification, retries included
+	Slack         SlackConfig     // empty token and webhook: no Slack notifications
+	Webhook       WebhookConfig   // empty URL: no webhook
+	Ping          string          // healthchecks.io-style ping URL; empty: no pings
+	Email         EmailConfig     // empty To: no mail
+	Command       string          // run for each notification; empty: none
+	Status        map[Status]bool // whether a notification of that status tags @channel
 }
 
-// SlackConfig is the Slack app used for notifications.
-type SlackConfig struct{ Token, Channel string }
+// SlackConfig is the Slack app, or incoming webhook, used for notifications.
+type SlackConfig struct {
+	Token, Channel string // Web API token and channel, for chat.postMessage
+	Webhook        string // incoming-webhook URL, instead of a token
+	APIURL         string // base URL of the Web API
+}
+
+// WebhookConfig is a URL that receives each notification as JSON.
+type WebhookConfig struct {
+	URL     string
+	Headers string // extra request headers: "Name: value; Name2: value2"
+}
+
+// EmailConfig says where notification mail goes and how it leaves: by
+// SMTP when SMTP.Host is set, else through the sendmail program.
+type EmailConfig struct {
+	To, From string
+	Sendmail string
+	SMTP     SMTPConfig
+}
+
+// SMTPConfig is the mail server that notifications are sent through.
+type SMTPConfig struct {
+	Host           string
+	Port           int
+	User, Password string // empty User: no authentication
+	STARTTLS       bool   // require STARTTLS before authenticating and sending
+}
+
+// RetentionConfig limits how much history each job keeps: troc exec
+// deletes a job's runs (and their logs) past either limit after each run.
+type RetentionConfig struct {
+	MaxAge time.Duration // delete runs that started longer ago; 0: no limit
+	Keep   int           // keep the newest Keep runs of each job; 0: no limit
+}
 
 // DisplayConfig is how troc shows runs in a terminal.
 type DisplayConfig struct {
@@ -79,6 +125,7 @@ const (
 	kindInt                     // a decimal integer
 	kindDuration                // see parseDuration
 	kindColor                   // a colour name: see colorCode
+	kindStatuses                // comma-separated statuses: see parseStatusList
 )
 
 // configKey describes one setting. Fields, in the order the table uses:
@@ -107,8 +154,27 @@ var configKeys = slices.Concat(
 		{"logdir", kindPath, false, "$TMPDIR", "Directory of job log files ($TMPDIR is /tmp when unset).", field(func(c *Config) *string { return &c.LogDir })},
 		{"logjson", kindBool, false, "false", "Write troc's own system log as JSON lines instead of text.", field(func(c *Config) *bool { return &c.LogJSON })},
 		{"notify.hostname", kindString, false, "", "Name of this host in notifications (job@hostname); empty means the output of hostname.", field(func(c *Config) *string { return &c.Notify.Hostname })},
+		{"notify.on", kindStatuses, false, "failed,terminated,timedout", "Statuses whose runs notify, comma-separated, or none (running: as a run starts); a job's own list wins.", field(func(c *Config) *[]Status { return &c.Notify.On })},
+		{"notify.recovery", kindBool, false, "true", "Say so when a job succeeds again after failures that were notified.", field(func(c *Config) *bool { return &c.Notify.Recovery })},
+		{"notify.after_failures", kindInt, false, "1", "Notify of failures only once a job has failed this many times in a row.", field(func(c *Config) *int { return &c.Notify.AfterFailures })},
+		{"notify.repeat", kindDuration, false, "0", "While a job keeps failing, notify at most once per this long; 0 means at every failure.", field(func(c *Config) *time.Duration { return &c.Notify.Repeat })},
+		{"notify.timeout", kindDuration, false, "10s", "How long each channel may take to deliver a notification, retries included.", field(func(c *Config) *time.Duration { return &c.Notify.Timeout })},
 		{"notify.slack.token", kindString, true, "", "Token of the Slack app (xoxb-...); set it here only if this file is chmod 600.", field(func(c *Config) *string { return &c.Notify.Slack.Token })},
 		{"notify.slack.channel", kindString, false, "", "Slack channel that notifications are posted to.", field(func(c *Config) *string { return &c.Notify.Slack.Channel })},
+		{"notify.slack.webhook", kindString, true, "", "Slack incoming-webhook URL, instead of a token and channel (secret, like the token).", field(func(c *Config) *string { return &c.Notify.Slack.Webhook })},
+		{"notify.slack.api_url", kindString, false, slackAPIURL, "Base URL of the Slack Web API; change it only for a Slack-compatible server.", field(func(c *Config) *string { return &c.Notify.Slack.APIURL })},
+		{"notify.webhook.url", kindString, true, "", "URL that receives each notification as a JSON POST of the run (secret).", field(func(c *Config) *string { return &c.Notify.Webhook.URL })},
+		{"notify.webhook.headers", kindString, true, "", `Extra headers sent to notify.webhook.url, quoted: "Name: value; Name2: value2" (secret).`, field(func(c *Config) *string { return &c.Notify.Webhook.Headers })},
+		{"notify.ping.url", kindString, true, "", "Ping URL, healthchecks.io style: URL/start as a run starts, URL on success, URL/fail or URL/<exit code> on failure (secret).", field(func(c *Config) *string { return &c.Notify.Ping })},
+		{"notify.email.to", kindString, false, "", "Addresses that notifications are mailed to, comma-separated.", field(func(c *Config) *string { return &c.Notify.Email.To })},
+		{"notify.email.from", kindString, false, "", "Sender of notification mail; empty: sendmail's default, or troc@ this host over SMTP.", field(func(c *Config) *string { return &c.Notify.Email.From })},
+		{"notify.email.sendmail", kindPath, false, "/usr/sbin/sendmail", "Program that delivers notification mail when notify.email.smtp.host is empty.", field(func(c *Config) *string { return &c.Notify.Email.Sendmail })},
+		{"notify.email.smtp.host", kindString, false, "", "SMTP server that notification mail is sent through; empty: use notify.email.sendmail.", field(func(c *Config) *string { return &c.Notify.Email.SMTP.Host })},
+		{"notify.email.smtp.port", kindInt, false, "587", "Port of the SMTP server: 587, submission with STARTTLS (465, TLS from the start, is not supported).", field(func(c *Config) *int { return &c.Notify.Email.SMTP.Port })},
+		{"notify.email.smtp.user", kindString, false, "", "User name for SMTP authentication; empty: none.", field(func(c *Config) *string { return &c.Notify.Email.SMTP.User })},
+		{"notify.email.smtp.password", kindString, true, "", "Password for SMTP authentication.", field(func(c *Config) *string { return &c.Notify.Email.SMTP.Password })},
+		{"notify.email.smtp.starttls", kindBool, false, "true", "Require STARTTLS before authenticating and sending (false: plain text, for a server on this host).", field(func(c *Config) *bool { return &c.Notify.Email.SMTP.STARTTLS })},
+		{"notify.command", kindString, false, "", "Command run with /bin/sh -c for each notification, given the run as JSON on stdin and as TROC_* variables.", field(func(c *Config) *string { return &c.Notify.Command })},
 	},
 	perStatus("notify.status", kindBool, "Tag @channel in notifications of %s runs.",
 		map[Status]string{StatusFailed: "true", StatusTerminated: "true", StatusTimedOut: "true"}, "false",
@@ -119,6 +185,10 @@ var configKeys = slices.Concat(
 	perStatus("display.color.status", kindColor, "Color of %s runs: black, red, green, yellow, blue, magenta, cyan, white, bright-<color>, default or none.",
 		map[Status]string{StatusRunning: "cyan", StatusSkipped: "yellow", StatusSucceeded: "green", StatusFailed: "red", StatusTerminated: "magenta", StatusTimedOut: "red"}, "default",
 		func(c *Config) map[Status]string { return c.Display.Color }),
+	[]configKey{
+		{"retention.max_age", kindDuration, false, "90d", "After each run, delete the job's runs (and logs) that started longer ago than this; 0 keeps them all.", field(func(c *Config) *time.Duration { return &c.Retention.MaxAge })},
+		{"retention.keep", kindInt, false, "0", "After each run, keep only the job's newest N runs (and logs); 0 keeps them all.", field(func(c *Config) *int { return &c.Retention.Keep })},
+	},
 )
 
 // accessor reads and sets one setting's value in a Config. The value's Go
@@ -494,6 +564,8 @@ func (l *loader) parse(k *configKey, text string) (any, error) {
 			return nil, fmt.Errorf("unknown color %q (want one of %s)", text, strings.Join(names, ", "))
 		}
 		return strings.ToLower(text), nil
+	case kindStatuses:
+		return parseStatusList(text)
 	}
 	panic(fmt.Sprintf("config key %s has unknown kind %d", k.name, k.kind))
 }

@@ -305,6 +305,12 @@ func (db *DB) job(ctx context.Context, name string) (Job, error) {
 		SELECT id, name, description, timeout_ms, notify_log, notify, notify_on, last_success_ms
 		FROM jobs WHERE name = ?`, name).
 		Scan(&j.ID, &j.Name, &j.Description, &timeoutMS, &j.NotifyLog, &j.Notify, &notifyOn, &lastSuccess)
+	j.fill(timeoutMS, notifyOn, lastSuccess)
+	return j, err
+}
+
+// fill sets the job's fields that are stored in another form.
+func (j *Job) fill(timeoutMS sql.NullInt64, notifyOn sql.NullString, lastSuccess sql.NullInt64) {
 	j.Timeout = time.Duration(timeoutMS.Int64) * time.Millisecond
 	if notifyOn.Valid {
 		j.NotifyOn = parseStoredStatuses(notifyOn.String)
@@ -312,7 +318,6 @@ func (db *DB) job(ctx context.Context, name string) (Job, error) {
 	if lastSuccess.Valid {
 		j.LastSuccess = time.UnixMilli(lastSuccess.Int64).UTC()
 	}
-	return j, err
 }
 
 // parseStoredStatuses reads a comma-separated status list as stored in the
@@ -369,17 +374,21 @@ var errRunNotFound = errors.New("run not in the history")
 // time must match too: a run id alone could name another run in a history
 // that was replaced since (restored from a backup, say).
 func (db *DB) finishRun(ctx context.Context, r *Run) error {
+	return db.updateRun(ctx, r, `status = ?, end_ms = ?, exit_code = ?, signal = ?, output_bytes = ?, note = ?`,
+		r.Status, nullTime(r.End), r.ExitCode, nullInt(int64(r.Signal)), r.OutputBytes, nullStr(r.Note))
+}
+
+// updateRun sets columns of the run r names, by id and start time (see
+// finishRun), in a transaction of its own: set is the SET clause, args
+// its values. A run that is not there is errRunNotFound.
+func (db *DB) updateRun(ctx context.Context, r *Run, set string, args ...any) error {
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `
-		UPDATE runs SET status = ?, end_ms = ?, exit_code = ?, signal = ?,
-			output_bytes = ?, note = ?
-		WHERE id = ? AND start_ms = ?`,
-		r.Status, nullTime(r.End), r.ExitCode, nullInt(int64(r.Signal)),
-		r.OutputBytes, nullStr(r.Note), r.ID, r.Start.UnixMilli())
+	res, err := tx.ExecContext(ctx, `UPDATE runs SET `+set+` WHERE id = ? AND start_ms = ?`,
+		append(args, r.ID, r.Start.UnixMilli())...)
 	if err != nil {
 		return err
 	}
@@ -392,25 +401,27 @@ func (db *DB) finishRun(ctx context.Context, r *Run) error {
 	return tx.Commit()
 }
 
-// getRun returns the run with the given id, or sql.ErrNoRows.
-func (db *DB) getRun(ctx context.Context, id int64) (*Run, error) {
+// runColumns are the columns scanRun reads, in its order; r is runs and
+// j is jobs.
+const runColumns = `r.id, j.name, r.status, r.start_ms, r.end_ms, r.exit_code, r.signal,
+	r.pid, r.pid_start, r.host, r.command, r.log_file, r.system_log_file,
+	r.output_bytes, r.note, r.spool_key`
+
+// scanRun reads one row of runColumns, after the columns that first
+// points to. All the run's columns NULL (an outer join that found no run)
+// give a nil run.
+func scanRun(row interface{ Scan(...any) error }, first ...any) (*Run, error) {
 	var r Run
-	var end, exit, sig, pid, pidStart, outBytes sql.NullInt64
-	var logFile, sysLog, note, spoolKey sql.NullString
-	var start int64
-	err := db.sql.QueryRowContext(ctx, `
-		SELECT r.id, j.name, r.status, r.start_ms, r.end_ms, r.exit_code, r.signal,
-			r.pid, r.pid_start, r.host, r.command, r.log_file, r.system_log_file,
-			r.output_bytes, r.note, r.spool_key
-		FROM runs r JOIN jobs j ON j.id = r.job_id
-		WHERE r.id = ?`, id).
-		Scan(&r.ID, &r.Job, &r.Status, &start, &end, &exit, &sig,
-			&pid, &pidStart, &r.Host, &r.Command, &logFile, &sysLog,
-			&outBytes, &note, &spoolKey)
-	if err != nil {
+	var id, start, end, exit, sig, pid, pidStart, outBytes sql.NullInt64
+	var status, host, command, logFile, sysLog, note, spoolKey sql.NullString
+	err := row.Scan(append(first, &id, &r.Job, &status, &start, &end, &exit, &sig,
+		&pid, &pidStart, &host, &command, &logFile, &sysLog,
+		&outBytes, &note, &spoolKey)...)
+	if err != nil || !id.Valid {
 		return nil, err
 	}
-	r.Start = time.UnixMilli(start).UTC()
+	r.ID, r.Status, r.Host, r.Command = id.Int64, Status(status.String), host.String, command.String
+	r.Start = time.UnixMilli(start.Int64).UTC()
 	if end.Valid {
 		r.End = time.UnixMilli(end.Int64).UTC()
 	}
@@ -425,6 +436,405 @@ func (db *DB) getRun(ctx context.Context, id int64) (*Run, error) {
 	r.OutputBytes = outBytes.Int64
 	r.Note, r.SpoolKey = note.String, spoolKey.String
 	return &r, nil
+}
+
+// scanRuns reads every row of a runColumns query.
+func scanRuns(rows *sql.Rows, err error) ([]*Run, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var runs []*Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, r)
+	}
+	return runs, rows.Err()
+}
+
+// getRun returns the run with the given id, or errRunNotFound.
+func (db *DB) getRun(ctx context.Context, id int64) (*Run, error) {
+	r, err := scanRun(db.sql.QueryRowContext(ctx, `
+		SELECT `+runColumns+`
+		FROM runs r JOIN jobs j ON j.id = r.job_id
+		WHERE r.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: no run %d", errRunNotFound, id)
+	}
+	return r, err
+}
+
+// runFilter selects runs for listRuns. Zero fields select everything.
+type runFilter struct {
+	JobID    int64    // 0: every job
+	Statuses []Status // nil: every status
+	Since    time.Time
+	Limit    int // 0: no limit
+}
+
+// listRuns returns the runs f selects, newest first. Run ids grow with
+// time, so "newest first" walks the primary key, or the runs_job index
+// backwards for one job, and a limit stops the walk early.
+func (db *DB) listRuns(ctx context.Context, f runFilter) ([]*Run, error) {
+	q := `SELECT ` + runColumns + ` FROM runs r JOIN jobs j ON j.id = r.job_id WHERE 1`
+	var args []any
+	if f.JobID != 0 {
+		q += ` AND r.job_id = ?`
+		args = append(args, f.JobID)
+	}
+	if len(f.Statuses) > 0 {
+		q += ` AND r.status IN (?` + strings.Repeat(`, ?`, len(f.Statuses)-1) + `)`
+		for _, st := range f.Statuses {
+			args = append(args, string(st))
+		}
+	}
+	if !f.Since.IsZero() {
+		q += ` AND r.start_ms >= ?`
+		args = append(args, f.Since.UnixMilli())
+	}
+	q += ` ORDER BY r.id DESC`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	return scanRuns(db.sql.QueryContext(ctx, q, args...))
+}
+
+// JobSummary is a job with the figures troc job list shows.
+type JobSummary struct {
+	Job
+	Created  time.Time
+	LastRun  *Run // nil: never ran
+	Runs     int64
+	Failures int64 // Failed, TimedOut and Terminated runs
+}
+
+// jobSummaries returns the named job (every job when name is empty), by
+// name, with its latest run and its tallies of runs that started on or
+// after since's UTC day. Each figure is an index lookup or a few job_days
+// rows per job, however long the history.
+func (db *DB) jobSummaries(ctx context.Context, name string, since time.Time) ([]JobSummary, error) {
+	// The two tallies come out of one subquery, packed in one integer
+	// (runs in the high bits): half the index lookups of two.
+	q := `
+		SELECT j.id, j.name, j.description, j.timeout_ms, j.notify_log, j.notify,
+			j.notify_on, j.last_success_ms, j.created_ms,
+			(SELECT coalesce(sum(d.runs), 0) << 32 | coalesce(sum(d.failures), 0)
+				FROM job_days d WHERE d.job_id = j.id AND d.day >= ?1),
+			` + runColumns + `
+		FROM jobs j LEFT JOIN runs r ON r.id = j.last_run_id
+		WHERE ?2 = '' OR j.name = ?2
+		ORDER BY j.name`
+	rows, err := db.sql.QueryContext(ctx, q, since.UnixMilli()/86400000, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []JobSummary
+	for rows.Next() {
+		var s JobSummary
+		var timeoutMS, lastSuccess sql.NullInt64
+		var notifyOn sql.NullString
+		var created, tallies int64
+		s.LastRun, err = scanRun(rows, &s.ID, &s.Name, &s.Description, &timeoutMS, &s.NotifyLog, &s.Notify,
+			&notifyOn, &lastSuccess, &created, &tallies)
+		if err != nil {
+			return nil, err
+		}
+		s.Runs, s.Failures = tallies>>32, tallies&(1<<32-1)
+		s.Job.fill(timeoutMS, notifyOn, lastSuccess)
+		s.Created = time.UnixMilli(created).UTC()
+		if s.LastRun != nil {
+			s.LastRun.Job = s.Name
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Errors of the job operations.
+var (
+	errJobNotFound = errors.New("no such job")
+	errJobExists   = errors.New("job already exists")
+)
+
+// jobBusyError says a job cannot be deleted: a run of it is in progress.
+type jobBusyError struct{ run int64 }
+
+func (e *jobBusyError) Error() string { return fmt.Sprintf("run %d is in progress", e.run) }
+
+// jobChange is a change to a job's settings; nil fields stay as they are.
+type jobChange struct {
+	Rename      *string
+	Description *string
+	Timeout     *time.Duration // 0: none
+	NotifyLog   *bool
+	Notify      *bool
+	NotifyOn    *[]Status // a nil slice: back to the config's notify.on
+}
+
+// addJob creates a job with the given settings, or returns errJobExists.
+func (db *DB) addJob(ctx context.Context, name string, c jobChange, now time.Time) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO jobs (name, created_ms) VALUES (?, ?)
+		ON CONFLICT (name) DO NOTHING`, name, now.UnixMilli())
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err == nil {
+			err = fmt.Errorf("%w: %s", errJobExists, name)
+		}
+		return err
+	}
+	if err := applyJobChange(ctx, tx, name, c); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// updateJob changes a job's settings, or returns errJobNotFound, or
+// errJobExists for a rename to a name that is taken.
+func (db *DB) updateJob(ctx context.Context, name string, c jobChange) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := applyJobChange(ctx, tx, name, c); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// applyJobChange writes c to the job called name, within tx.
+func applyJobChange(ctx context.Context, tx *sql.Tx, name string, c jobChange) error {
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM jobs WHERE name = ?`, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %s", errJobNotFound, name)
+	}
+	if err != nil {
+		return err
+	}
+	set := func(column string, v any) error {
+		_, err := tx.ExecContext(ctx, `UPDATE jobs SET `+column+` = ? WHERE id = ?`, v, id)
+		return err
+	}
+	if c.Rename != nil {
+		err := set("name", *c.Rename)
+		if isConstraint(err) {
+			return fmt.Errorf("%w: %s", errJobExists, *c.Rename)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if c.Description != nil {
+		if err := set("description", *c.Description); err != nil {
+			return err
+		}
+	}
+	if c.Timeout != nil {
+		if err := set("timeout_ms", nullInt(c.Timeout.Milliseconds())); err != nil {
+			return err
+		}
+	}
+	if c.NotifyLog != nil {
+		if err := set("notify_log", *c.NotifyLog); err != nil {
+			return err
+		}
+	}
+	if c.Notify != nil {
+		if err := set("notify", *c.Notify); err != nil {
+			return err
+		}
+	}
+	if c.NotifyOn != nil {
+		var v any // NULL: the config's
+		if *c.NotifyOn != nil {
+			names := make([]string, len(*c.NotifyOn))
+			for i, st := range *c.NotifyOn {
+				names[i] = string(st)
+			}
+			v = strings.Join(names, ",")
+		}
+		if err := set("notify_on", v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isConstraint reports whether err is SQLite's constraint violation.
+func isConstraint(err error) bool {
+	var e interface{ Code() int }
+	return errors.As(err, &e) && e.Code()&0xff == 19 // SQLITE_CONSTRAINT
+}
+
+// deleteJob deletes a job and its runs and returns the runs that were
+// deleted, for their files. It refuses while a run of the job
+// is Running: a *jobBusyError.
+func (db *DB) deleteJob(ctx context.Context, name string) ([]*Run, error) {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	runs, err := scanRuns(tx.QueryContext(ctx, `
+		SELECT `+runColumns+`
+		FROM runs r JOIN jobs j ON j.id = r.job_id
+		WHERE j.name = ?`, name))
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range runs {
+		if r.Status == StatusRunning {
+			return nil, &jobBusyError{run: r.ID}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `
+		DELETE FROM runs WHERE job_id = (SELECT id FROM jobs WHERE name = ?)`, name); err != nil {
+		return nil, err
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE name = ?`, name)
+	if err != nil {
+		return nil, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err == nil {
+			err = fmt.Errorf("%w: %s", errJobNotFound, name)
+		}
+		return nil, err
+	}
+	return runs, tx.Commit()
+}
+
+// jobIDs returns the ids of every job.
+func (db *DB) jobIDs(ctx context.Context) ([]int64, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT id FROM jobs ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// expiredRuns returns up to limit finished runs of a job, oldest first,
+// that are past the retention limits: started before olderThan (unless
+// zero), or older than the job's newest keep runs (unless keep is 0).
+// Both are index range scans that read only the runs they return.
+func (db *DB) expiredRuns(ctx context.Context, jobID int64, olderThan time.Time, keep, limit int) ([]*Run, error) {
+	var old, beyond []*Run
+	var err error
+	if !olderThan.IsZero() {
+		old, err = scanRuns(db.sql.QueryContext(ctx, `
+			SELECT `+runColumns+`
+			FROM runs r JOIN jobs j ON j.id = r.job_id
+			WHERE r.job_id = ? AND r.start_ms < ? AND r.status <> 'Running'
+			ORDER BY r.start_ms LIMIT ?`, jobID, olderThan.UnixMilli(), limit))
+		if err != nil {
+			return nil, err
+		}
+	}
+	if keep > 0 {
+		beyond, err = scanRuns(db.sql.QueryContext(ctx, `
+			SELECT `+runColumns+`
+			FROM runs r JOIN jobs j ON j.id = r.job_id
+			WHERE r.job_id = ?1 AND r.status <> 'Running' AND r.id < (
+				SELECT id FROM runs WHERE job_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)
+			ORDER BY r.id LIMIT ?3`, jobID, keep-1, limit))
+		if err != nil {
+			return nil, err
+		}
+	}
+	seen := make(map[int64]bool, len(old))
+	for _, r := range old {
+		seen[r.ID] = true
+	}
+	for _, r := range beyond {
+		if !seen[r.ID] {
+			old = append(old, r)
+		}
+	}
+	return old, nil
+}
+
+// deleteRuns deletes the given runs, except any that is Running, and
+// returns how many it deleted.
+func (db *DB) deleteRuns(ctx context.Context, runs []*Run) (int64, error) {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var n int64
+	for _, r := range runs {
+		res, err := tx.ExecContext(ctx, `DELETE FROM runs WHERE id = ? AND status <> 'Running'`, r.ID)
+		if err != nil {
+			return 0, err
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		n += k
+	}
+	return n, tx.Commit()
+}
+
+// runningRuns returns every run recorded as Running, through the partial
+// index that holds only those.
+func (db *DB) runningRuns(ctx context.Context) ([]*Run, error) {
+	return scanRuns(db.sql.QueryContext(ctx, `
+		SELECT `+runColumns+`
+		FROM runs r JOIN jobs j ON j.id = r.job_id
+		WHERE r.status = 'Running'`))
+}
+
+// errNotRunning says a run has already ended.
+var errNotRunning = errors.New("run is not running")
+
+// terminateRun records a Running run as Terminated at end, adding why to
+// its note. It changes nothing and returns errNotRunning if the run has
+// ended meanwhile: a real end always wins over a presumed one.
+func (db *DB) terminateRun(ctx context.Context, id int64, end time.Time, why string) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `
+		UPDATE runs SET status = 'Terminated', end_ms = ?,
+			note = CASE WHEN note IS NULL THEN ? ELSE note || '; ' || ? END
+		WHERE id = ? AND status = 'Running'`,
+		end.UnixMilli(), why, why, id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		if err == nil {
+			err = errNotRunning
+		}
+		return err
+	}
+	return tx.Commit()
 }
 
 func nullTime(t time.Time) any {
@@ -446,4 +856,70 @@ func nullStr(s string) any {
 		return nil
 	}
 	return s
+}
+
+// Notifications: the failure streaks and alerts that the rules in
+// notify.go read and write (schema/0003_notify.sql).
+
+// alertState is what the history tells of a job's failures when one of
+// its runs ends.
+type alertState struct {
+	failures    int       // Failed, TimedOut and Terminated runs before the run, back to lastSuccess
+	lastSuccess int64     // the job's latest Succeeded run before the run; 0: none
+	alertRun    int64     // the run that the latest failure alert was about; 0: none
+	alertTime   time.Time // when that alert was sent
+}
+
+// alertState returns the state of the named job as of its run runID:
+// the runs before that one back to its latest success (Skipped and
+// Running ones do not count), and its latest alert. Both walks are range
+// scans of the runs_job index: the first stops at the success, the
+// second reads only the streak.
+func (db *DB) alertState(ctx context.Context, job string, runID int64) (alertState, error) {
+	var st alertState
+	var sentMS int64
+	err := db.sql.QueryRowContext(ctx, `
+		WITH j AS (SELECT id FROM jobs WHERE name = ?1),
+		last AS (SELECT coalesce((
+			SELECT r.id FROM runs r, j
+			WHERE r.job_id = j.id AND r.id < ?2 AND r.status = 'Succeeded'
+			ORDER BY r.id DESC LIMIT 1), 0) AS id)
+		SELECT last.id,
+			(SELECT count(*) FROM runs r
+				WHERE r.job_id = j.id AND r.id > last.id AND r.id < ?2
+				AND r.status IN ('Failed', 'TimedOut', 'Terminated')),
+			coalesce(a.run_id, 0), coalesce(a.sent_ms, 0)
+		FROM j CROSS JOIN last LEFT JOIN notify_alerts a ON a.job_id = j.id`,
+		job, runID).Scan(&st.lastSuccess, &st.failures, &st.alertRun, &sentMS)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, fmt.Errorf("job %q does not exist", job)
+	}
+	if sentMS != 0 {
+		st.alertTime = time.UnixMilli(sentMS).UTC()
+	}
+	return st, err
+}
+
+// recordAlert records that a failure alert about run runID of the named
+// job was sent at sent.
+func (db *DB) recordAlert(ctx context.Context, job string, runID int64, sent time.Time) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO notify_alerts (job_id, run_id, sent_ms)
+		SELECT id, ?, ? FROM jobs WHERE name = ?
+		ON CONFLICT (job_id) DO UPDATE SET run_id = excluded.run_id, sent_ms = excluded.sent_ms`,
+		runID, sent.UnixMilli(), job); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// appendRunNote adds a sentence to the note of a recorded run, matched by
+// id and start time as finishRun matches it.
+func (db *DB) appendRunNote(ctx context.Context, r *Run, note string) error {
+	return db.updateRun(ctx, r, `note = CASE WHEN coalesce(note, '') = '' THEN ? ELSE note || '; ' || ? END`, note, note)
 }

@@ -73,7 +73,7 @@ func (a *app) parseExecArgs(args []string) (*execOptions, error) {
 	fs.BoolVar(&o.tee, "tee", false, "also copy the job's stdout and stderr to troc's, live")
 	fs.BoolVar(&o.quiet, "q", false, "print nothing unless the run needs attention (as cronic)")
 	fs.BoolVar(&o.quiet, "quiet", false, "same as -q")
-	fs.BoolVar(&o.notify, "notify", false, "ask for notifications (accepted; this version sends none yet)")
+	fs.BoolVar(&o.notify, "notify", false, "send notifications of this run through the configured channels (see notify.* in the config)")
 	timeout := fs.String("timeout", "", "end the job after `DURATION` (e.g. 90s, 1h30m); default: the job's setting")
 	killAfter := fs.String("kill-after", "", "after SIGTERM, wait `DURATION` before SIGKILL (default 10s)")
 
@@ -257,7 +257,17 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	if timeout == 0 {
 		timeout = job.Timeout
 	}
+	// Notifications are set up now that the job's own setting is known;
+	// a channel configured wrongly is logged and the job runs regardless.
+	var notifier *runNotifier
+	if opts.notify || job.Notify {
+		var err error
+		if notifier, err = newRunNotifier(cfg, job, e.log); err != nil {
+			e.log.Warn("Notifications: " + err.Error())
+		}
+	}
 	e.recordStart(ctx)
+	notifier.begin(ctx, &e.run)
 
 	st := e.wait(pid, sigs, started, timeout)
 	e.run.End = nowMS()
@@ -277,8 +287,11 @@ func (a *app) exec(ctx context.Context, args []string) error {
 		lock.Close()
 		lock = nil
 	}
-	if opts.notify {
-		e.log.Info("Notifications are not sent by this version of troc; --notify ignored")
+	// Only now, with the end recorded and the lock released, are people
+	// told: a slow or failing channel never delays or changes the run.
+	notifier.finish(ctx, e.db, &e.run, fileTail(e.run.LogFile))
+	if e.db != nil {
+		applyRetention(ctx, e.db, e.cfg, e.job, e.run.End, e.log)
 	}
 	return e.report(e.exitCode(st))
 }
@@ -330,7 +343,7 @@ func (o *execOptions) start(stdin io.Reader, stdout, stderr *os.File) (int, erro
 		in = null
 	}
 	attr := &syscall.ProcAttr{
-		Env:   os.Environ(),
+		Env:   withoutSecrets(os.Environ()), // TROC_NOTIFY_SLACK_TOKEN is troc's, not the job's
 		Files: []uintptr{in.Fd(), stdout.Fd(), stderr.Fd()},
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	}
@@ -817,31 +830,40 @@ func nthLastIndex(b []byte, c byte, n int) int {
 // boot (field 22 of /proc/PID/stat). With the pid it names one process for
 // good: a pid is reused, a pid and a start time are not.
 func procStartTime(pid int) (int64, error) {
+	_, start, err := procStat(pid)
+	return start, err
+}
+
+// procStat returns the state (field 3: R, S, Z, ...) and the start time of
+// process pid, from /proc/PID/stat.
+func procStat(pid int) (state byte, start int64, err error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// The command name (field 2) may hold spaces and parentheses: count
 	// fields after its closing parenthesis.
 	i := strings.LastIndexByte(string(b), ')')
 	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+		return 0, 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
 	}
 	fields := strings.Fields(string(b[i+1:]))
 	if len(fields) < 20 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+		return 0, 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
 	}
-	return strconv.ParseInt(fields[19], 10, 64) // field 22 is the 20th after the name
+	start, err = strconv.ParseInt(fields[19], 10, 64) // field 22 is the 20th after the name
+	return fields[0][0], start, err
 }
 
 // processAlive reports whether the process pid that started at start is
-// still there.
+// still there, and not a zombie: one that has exited but is not yet
+// reaped (its parent troc was killed, say) has ended for our purposes.
 func processAlive(pid int, start int64) bool {
 	if pid <= 0 {
 		return false
 	}
-	got, err := procStartTime(pid)
-	return err == nil && got == start
+	state, got, err := procStat(pid)
+	return err == nil && got == start && state != 'Z' && state != 'X'
 }
 
 // isTerminal reports whether f is a terminal.

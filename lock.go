@@ -63,3 +63,17 @@ func lockJob(dir, name string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// renameLock moves job old's lock file to new's name, for a job rename. A
+// run still holding the lock keeps it, now under the new name, so the
+// renamed job cannot start twice; the old name gets a fresh lock file when
+// a job of that name next runs. rename(2) moves the inode itself: unlike a
+// copy or a second link, nothing is ever shared between the two names
+// afterwards. A missing old file (the job never ran) is not an error.
+func renameLock(dir, old, new string) error {
+	err := os.Rename(filepath.Join(dir, old+".lock"), filepath.Join(dir, new+".lock"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -120,10 +121,58 @@ func (r *Run) jsonView(loc *time.Location) runJSON {
 
 // writeJSON prints the run as indented JSON.
 func (r *Run) writeJSON(w io.Writer, loc *time.Location) error {
+	return writeJSON(w, r.jsonView(loc))
+}
+
+// writeJSON writes v as indented JSON, as troc prints everything.
+func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false) // commands are full of & and >
 	enc.SetIndent("", "    ")
-	return enc.Encode(r.jsonView(loc))
+	return enc.Encode(v)
+}
+
+// writeJSONList writes items as a JSON array with one compact element per
+// line: as valid for jq as an indented array, greppable line by line, and
+// several times cheaper to produce for a thousand jobs.
+func writeJSONList[T any](w io.Writer, items []T) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // commands are full of & and >
+	buf.WriteString("[")
+	for i, item := range items {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString("\n    ")
+		if err := enc.Encode(item); err != nil {
+			return err
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+	}
+	buf.WriteString("\n]\n")
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// exitStatus is the exit status troc exec gave for the run: the job's own
+// status, 128+N for signal N, 124 for a timeout, 75 when skipped, and 1
+// for a run that ended with none of those (troc could not start it, or it
+// was marked Terminated).
+func (r *Run) exitStatus() int {
+	switch {
+	case r.Status == StatusSucceeded:
+		return exitOK
+	case r.Status == StatusSkipped:
+		return exitSkipped
+	case r.Status == StatusTimedOut:
+		return exitTimedOut
+	case r.ExitCode != nil:
+		return *r.ExitCode
+	case r.Signal != 0:
+		return 128 + int(r.Signal)
+	}
+	return exitError
 }
 
 func nonEmpty(s string) *string {

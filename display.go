@@ -1,0 +1,155 @@
+package main
+
+// How runs and jobs look to people: tables with statuses in colour and
+// emoji, times and durations short enough to scan. Scripts use --json and
+// never see any of it. Colour is used only when stdout is a terminal and
+// NO_COLOR (https://no-color.org) is unset, so a table piped into grep or
+// a file never carries escape codes.
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// statusEmoji is the emoji shown before a status. Each is two columns
+// wide in a terminal.
+var statusEmoji = map[Status]string{
+	StatusRunning:    "🔄",
+	StatusSkipped:    "⏩",
+	StatusSucceeded:  "✅",
+	StatusFailed:     "❌",
+	StatusTerminated: "🛑",
+	StatusTimedOut:   "⏰",
+}
+
+// display formats statuses, times and tables for a person.
+type display struct {
+	color bool // write ANSI colours
+	emoji bool
+	cfg   DisplayConfig
+	loc   *time.Location
+}
+
+// newDisplay returns the display for output to w, following the config.
+func (h *history) newDisplay(w io.Writer) display {
+	_, noColor := h.a.env("NO_COLOR")
+	f, isFile := w.(*os.File)
+	return display{
+		color: isFile && isTerminal(f) && !noColor,
+		emoji: h.cfg.Display.Emoji,
+		cfg:   h.cfg.Display,
+		loc:   h.loc,
+	}
+}
+
+// cell is one table cell: its text, and the ANSI code it is shown in.
+type cell struct {
+	text  string
+	color string
+}
+
+// status is a status's cell.
+func (d display) status(s Status) cell {
+	text := string(s)
+	if d.emoji && statusEmoji[s] != "" {
+		text = statusEmoji[s] + " " + text
+	}
+	c := cell{text: text}
+	if d.color {
+		c.color, _ = colorCode(d.cfg.Color[s])
+	}
+	return c
+}
+
+// time formats t to the second in the display's zone; "-" for none.
+func (d display) time(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.In(d.loc).Format("2006-01-02 15:04:05")
+}
+
+// formatDuration writes d the way a person reads it at a glance: 340ms,
+// 12.5s, 3m04s, 2h03m, 3d04h.
+func formatDuration(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "-" + formatDuration(-d)
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", d/time.Minute, d%time.Minute/time.Second)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", d/time.Hour, d%time.Hour/time.Minute)
+	}
+	return fmt.Sprintf("%dd%02dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
+}
+
+// writeTable writes rows under a header, columns two spaces apart, each
+// padded to its widest cell (emoji count two columns), colour codes added
+// after padding so they never shift a column.
+func writeTable(w io.Writer, header []string, rows [][]cell) error {
+	widths := make([]int, len(header))
+	for i, h := range header {
+		widths[i] = textWidth(h)
+	}
+	for _, row := range rows {
+		for i, c := range row {
+			widths[i] = max(widths[i], textWidth(c.text))
+		}
+	}
+	var b strings.Builder
+	line := func(cells []cell) {
+		for i, c := range cells {
+			text := c.text
+			if i < len(cells)-1 {
+				text += strings.Repeat(" ", widths[i]-textWidth(c.text)+2)
+			}
+			if c.color != "" {
+				text = "\x1b[" + c.color + "m" + strings.TrimRight(text, " ") + "\x1b[0m" +
+					text[len(strings.TrimRight(text, " ")):]
+			}
+			b.WriteString(text)
+		}
+		b.WriteByte('\n')
+	}
+	hc := make([]cell, len(header))
+	for i, h := range header {
+		hc[i] = cell{text: h}
+	}
+	line(hc)
+	for _, row := range rows {
+		line(row)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// textWidth is how many terminal columns s takes: one per rune, two for
+// the emoji troc shows. (Job names are ASCII; no other wide text appears
+// in its tables.)
+func textWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r >= 0x1F300 || r == '⏩' || r == '⏰' || r == '✅' || r == '❌' {
+			n++
+		}
+	}
+	return n
+}
+
+// truncate shortens s to at most n runes, marking the cut with "…".
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}

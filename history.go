@@ -1,0 +1,111 @@
+package main
+
+// Every command that reads or changes the history (everything but exec)
+// starts the same way, in openHistory: load the config, open the
+// database, add any spooled runs, and mark orphans. So a run that exec
+// could only spool shows up the next time anyone looks, and a run whose
+// troc died shows up as Terminated rather than Running forever: nobody
+// needs "troc run term" for a run of this host.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// orphanNote is the note of a run marked Terminated because its process
+// is gone and its troc never recorded an end.
+const orphanNote = "troc exited without recording an end"
+
+// history is an open history and what the commands that use it share.
+type history struct {
+	a   *app
+	cfg *Config
+	log *slog.Logger
+	db  *DB
+	loc *time.Location   // where times are shown
+	now func() time.Time // the clock; a field so tests could fix it
+}
+
+// openHistory loads the config and opens the history for a command other
+// than exec. Its log lines (migrations, replays) go to stderr.
+func (a *app) openHistory(ctx context.Context) (*history, error) {
+	var firstUse []string
+	cfg, err := LoadConfig(a.env, func(msg string) { firstUse = append(firstUse, msg) })
+	if err != nil {
+		return nil, err
+	}
+	d := &diag{stderr: a.stderr}
+	log := newLogger(d, cfg.LogJSON)
+	for _, msg := range firstUse {
+		log.Info(msg)
+	}
+	db, err := openDB(cfg.Database, log)
+	if err != nil {
+		return nil, fmt.Errorf("open history %s: %w", cfg.Database, err)
+	}
+	h := &history{a: a, cfg: cfg, log: log, db: db, loc: time.UTC, now: nowMS}
+	if cfg.LocalTime {
+		h.loc = time.Local
+	}
+	if dir, err := privateDir(cfg.LogDir); err == nil {
+		replaySpool(ctx, db, filepath.Join(dir, "spool"), log)
+	}
+	if err := h.markOrphans(ctx); err != nil {
+		log.Warn("Cannot check for orphaned runs: " + err.Error())
+	}
+	return h, nil
+}
+
+func (h *history) close() { h.db.Close() }
+
+// markOrphans marks Terminated every Running run of this host whose job
+// process is gone, or whose pid now names another process.
+func (h *history) markOrphans(ctx context.Context) error {
+	running, err := h.db.runningRuns(ctx)
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	for _, r := range running {
+		if r.Host != host || runAlive(r) {
+			continue
+		}
+		err := h.db.terminateRun(ctx, r.ID, h.now(), orphanNote)
+		if err == nil {
+			h.log.Info(fmt.Sprintf("Run %d of %s marked Terminated: %s", r.ID, r.Job, orphanNote))
+		}
+	}
+	return nil
+}
+
+// runAlive reports whether the run's job process is still there: its pid
+// exists and started when the run's did. Without a recorded start time
+// (one troc could not read) the pid alone has to do.
+func runAlive(r *Run) bool {
+	if r.PID <= 0 {
+		// Recorded before its process existed: only the troc that is
+		// starting it can be in that state, for an instant.
+		return time.Since(r.Start) < time.Minute
+	}
+	if r.PIDStart == 0 {
+		err := syscall.Kill(r.PID, 0)
+		return err == nil || err == syscall.EPERM
+	}
+	return processAlive(r.PID, r.PIDStart)
+}
+
+// findJob returns the named job, or an error saying there is no such job.
+func (h *history) findJob(ctx context.Context, name string) (Job, error) {
+	job, err := h.db.job(ctx, name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return job, withHint(fmt.Errorf("no job named %q", name), "troc job list shows the jobs")
+	}
+	return job, err
+}

@@ -1,0 +1,402 @@
+package main
+
+// troc job: add, update, list, show and rm jobs.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const jobUsage = `Usage:
+  troc job add --name NAME [--timeout DUR] [--notify] [--notify-log] [--notify-on S,S] [--description TEXT]
+  troc job update --name NAME [--rename NEW] [--timeout DUR] [--notify=BOOL] [--notify-log=BOOL]
+                  [--notify-on S,S|default|none] [--description TEXT]
+  troc job list [--json]
+  troc job show --name NAME [--json]
+  troc job rm --name NAME [--keep-logs] [--force]
+
+Run "troc job COMMAND -h" for the flags of one.
+`
+
+// tallyDays is how far back troc job list counts runs and failures.
+const tallyDays = 30
+
+// jobCmd dispatches troc job's subcommands.
+func (a *app) jobCmd(ctx context.Context, args []string) error {
+	return a.dispatch(ctx, "job", jobUsage, args, map[string]func(context.Context, []string) error{
+		"add":    a.jobAdd,
+		"update": a.jobUpdate,
+		"list":   a.jobList,
+		"show":   a.jobShow,
+		"rm":     a.jobRm,
+	})
+}
+
+// settingFlags are the flags of the settings job add and job update share.
+type settingFlags struct {
+	description, timeout, notifyOn string
+	notify, notifyLog              bool
+}
+
+func (s *settingFlags) define(fs *flag.FlagSet) {
+	fs.StringVar(&s.description, "description", "", "what the job does, for people")
+	fs.StringVar(&s.timeout, "timeout", "", "end runs after `DURATION` (90s, 1h30m, 2d) unless exec's --timeout says otherwise; 0 for none")
+	fs.BoolVar(&s.notify, "notify", false, "notify after every run, as if exec had --notify")
+	fs.BoolVar(&s.notifyLog, "notify-log", false, "include the tail of the log in notifications")
+	fs.StringVar(&s.notifyOn, "notify-on", "", "`STATUSES` that notify, comma-separated ("+statusNames()+"); default: the config's notify.on; none: never")
+}
+
+// change turns the flags that were given on the command line into a
+// jobChange.
+func (s *settingFlags) change(fs *flag.FlagSet) (jobChange, error) {
+	var c jobChange
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if err != nil {
+			return
+		}
+		switch f.Name {
+		case "description":
+			c.Description = &s.description
+		case "timeout":
+			var d time.Duration
+			if d, err = parseDuration(s.timeout); err != nil {
+				err = usagef("--timeout: %v", err)
+			}
+			c.Timeout = &d
+		case "notify":
+			c.Notify = &s.notify
+		case "notify-log":
+			c.NotifyLog = &s.notifyLog
+		case "notify-on":
+			var list []Status
+			switch strings.ToLower(s.notifyOn) {
+			case "default":
+			case "":
+				err = usagef("--notify-on is empty: give statuses, default or none")
+			default:
+				list, err = parseStatuses("--notify-on", s.notifyOn)
+			}
+			c.NotifyOn = &list
+		}
+	})
+	return c, err
+}
+
+// parseSettings defines the settings flags on fs, parses args, checks
+// the job name, and returns the settings given.
+func (a *app) parseSettings(fs *flag.FlagSet, synopsis string, args []string, name *string) (jobChange, error) {
+	var sf settingFlags
+	sf.define(fs)
+	if err := a.noPositional(fs, synopsis, args); err != nil {
+		return jobChange{}, err
+	}
+	if err := checkJobName(*name); err != nil {
+		return jobChange{}, err
+	}
+	return sf.change(fs)
+}
+
+// jobAdd is troc job add.
+func (a *app) jobAdd(ctx context.Context, args []string) error {
+	const synopsis = "  troc job add --name NAME [--timeout DUR] [--notify] [--notify-log] [--notify-on S,S] [--description TEXT]"
+	fs := newFlagSet("troc job add")
+	name := fs.String("name", "", "the job's `NAME`: letters, digits, '.', '_', '-'; at most 64")
+	c, err := a.parseSettings(fs, synopsis, args, name)
+	if err != nil {
+		return err
+	}
+	h, err := a.openHistory(ctx)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	if err := h.db.addJob(ctx, *name, c, h.now()); err != nil {
+		if errors.Is(err, errJobExists) {
+			return withHint(fmt.Errorf("job %q already exists", *name), "troc job update --name "+*name+" changes its settings")
+		}
+		return fmt.Errorf("add job: %w", err)
+	}
+	fmt.Fprintf(a.stdout, "job %s added\n", *name)
+	return nil
+}
+
+// jobUpdate is troc job update.
+func (a *app) jobUpdate(ctx context.Context, args []string) error {
+	const synopsis = "  troc job update --name NAME [--rename NEW] [--timeout DUR] [--notify=BOOL] [--notify-log=BOOL]\n                  [--notify-on S,S|default|none] [--description TEXT]"
+	fs := newFlagSet("troc job update")
+	name := fs.String("name", "", "the job's `NAME`")
+	rename := fs.String("rename", "", "the job's new `NAME`; its history, settings and any run in progress follow it")
+	c, err := a.parseSettings(fs, synopsis, args, name)
+	if err != nil {
+		return err
+	}
+	if *rename != "" {
+		if err := checkJobName(*rename); err != nil {
+			return usagef("--rename: %v", err)
+		}
+		c.Rename = rename
+	}
+	if c == (jobChange{}) {
+		a.printUsage(a.stderr, fs, synopsis)
+		return usagef("nothing to change: give a setting to update")
+	}
+	h, err := a.openHistory(ctx)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	switch err := h.db.updateJob(ctx, *name, c); {
+	case errors.Is(err, errJobNotFound):
+		return withHint(fmt.Errorf("no job named %q", *name), "troc job add --name "+*name+" creates it")
+	case errors.Is(err, errJobExists):
+		return fmt.Errorf("cannot rename %s to %s: a job of that name exists", *name, *rename)
+	case err != nil:
+		return fmt.Errorf("update job: %w", err)
+	}
+	if c.Rename != nil {
+		// A run of the job that is still going holds its lock under the
+		// old name: move the lock to the new one, so that run keeps the
+		// renamed job from starting twice.
+		dir, err := privateDir(h.cfg.LockDir)
+		if err == nil {
+			err = renameLock(dir, *name, *rename)
+		}
+		if err != nil {
+			h.log.Warn(fmt.Sprintf("Cannot move the lock file of %s to %s: %v; a run still going under the old name will not block the new one", *name, *rename, err))
+		}
+		fmt.Fprintf(a.stdout, "job %s renamed to %s\n", *name, *rename)
+		*name = *rename
+	}
+	fmt.Fprintf(a.stdout, "job %s updated\n", *name)
+	return nil
+}
+
+// jobSettingsJSON is a job's settings as troc prints them.
+type jobSettingsJSON struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	TimeoutMS   *int64   `json:"timeout_ms"`
+	Notify      bool     `json:"notify"`
+	NotifyLog   bool     `json:"notify_log"`
+	NotifyOn    []Status `json:"notify_on"` // null: the config's notify.on
+}
+
+func settingsJSON(j Job) jobSettingsJSON {
+	v := jobSettingsJSON{Name: j.Name, Description: j.Description, Notify: j.Notify, NotifyLog: j.NotifyLog, NotifyOn: j.NotifyOn}
+	if j.Timeout > 0 {
+		ms := j.Timeout.Milliseconds()
+		v.TimeoutMS = &ms
+	}
+	return v
+}
+
+// jobJSON is a job with its figures, as troc job list and show print it.
+type jobJSON struct {
+	jobSettingsJSON
+	CreatedTime string   `json:"created_time"`
+	LastRun     *runJSON `json:"last_run"`
+	LastSuccess *string  `json:"last_success_time"`
+	Runs30d     int64    `json:"runs_30d"`
+	Failures30d int64    `json:"failures_30d"`
+}
+
+func summaryJSON(s JobSummary, loc *time.Location) jobJSON {
+	v := jobJSON{
+		jobSettingsJSON: settingsJSON(s.Job),
+		CreatedTime:     s.Created.In(loc).Format(timeLayout),
+		Runs30d:         s.Runs,
+		Failures30d:     s.Failures,
+	}
+	if s.LastRun != nil {
+		r := s.LastRun.jsonView(loc)
+		v.LastRun = &r
+	}
+	if !s.LastSuccess.IsZero() {
+		t := s.LastSuccess.In(loc).Format(timeLayout)
+		v.LastSuccess = &t
+	}
+	return v
+}
+
+// summaries returns the named job's summary (every job's for ""), with
+// the tallies of the last tallyDays days.
+func (h *history) summaries(ctx context.Context, name string) ([]JobSummary, error) {
+	since := h.now().AddDate(0, 0, -(tallyDays - 1))
+	list, err := h.db.jobSummaries(ctx, name, since)
+	if err != nil {
+		return nil, fmt.Errorf("read jobs: %w", err)
+	}
+	return list, nil
+}
+
+// jobList is troc job list.
+func (a *app) jobList(ctx context.Context, args []string) error {
+	const synopsis = "  troc job list [--json]"
+	fs := newFlagSet("troc job list")
+	asJSON := fs.Bool("json", false, "print a JSON array of jobs")
+	if err := a.noPositional(fs, synopsis, args); err != nil {
+		return err
+	}
+	h, err := a.openHistory(ctx)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	list, err := h.summaries(ctx, "")
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		views := make([]jobJSON, len(list))
+		for i, s := range list {
+			views[i] = summaryJSON(s, h.loc)
+		}
+		return writeJSONList(a.stdout, views)
+	}
+	d := h.newDisplay(a.stdout)
+	rows := make([][]cell, len(list))
+	for i, s := range list {
+		last := []cell{{text: "-"}, {text: "-"}}
+		if s.LastRun != nil {
+			last = []cell{d.status(s.LastRun.Status), {text: d.time(s.LastRun.Start)}}
+		}
+		rows[i] = append(append([]cell{{text: s.Name}}, last...),
+			cell{text: d.time(s.LastSuccess)},
+			cell{text: strconv.FormatInt(s.Runs, 10)},
+			cell{text: strconv.FormatInt(s.Failures, 10)})
+	}
+	return writeTable(a.stdout, []string{"JOB", "LAST RUN", "STARTED", "LAST SUCCESS", "RUNS 30D", "FAILED 30D"}, rows)
+}
+
+// jobShowJSON is troc job show's output.
+type jobShowJSON struct {
+	jobJSON
+	Runs []runJSON `json:"runs"` // the latest, newest first
+}
+
+// jobShowRuns is how many of its latest runs troc job show lists.
+const jobShowRuns = 10
+
+// jobShow is troc job show.
+func (a *app) jobShow(ctx context.Context, args []string) error {
+	const synopsis = "  troc job show --name NAME [--json]"
+	fs := newFlagSet("troc job show")
+	name := fs.String("name", "", "the job's `NAME`")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := a.noPositional(fs, synopsis, args); err != nil {
+		return err
+	}
+	if err := checkJobName(*name); err != nil {
+		return err
+	}
+	h, err := a.openHistory(ctx)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	list, err := h.summaries(ctx, *name)
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		return withHint(fmt.Errorf("no job named %q", *name), "troc job list shows the jobs")
+	}
+	s := list[0]
+	runs, err := h.db.listRuns(ctx, runFilter{JobID: s.ID, Limit: jobShowRuns})
+	if err != nil {
+		return fmt.Errorf("list runs: %w", err)
+	}
+	if *asJSON {
+		v := jobShowJSON{jobJSON: summaryJSON(s, h.loc), Runs: make([]runJSON, len(runs))}
+		for i, r := range runs {
+			v.Runs[i] = r.jsonView(h.loc)
+		}
+		return writeJSON(a.stdout, v)
+	}
+	d := h.newDisplay(a.stdout)
+	w := bufio.NewWriter(a.stdout)
+	line := func(key, value string) { fmt.Fprintf(w, "%-14s %s\n", key+":", value) }
+	line("job", s.Name)
+	if s.Description != "" {
+		line("description", s.Description)
+	}
+	line("created", d.time(s.Created))
+	timeout := "none"
+	if s.Timeout > 0 {
+		timeout = formatDuration(s.Timeout)
+	}
+	line("timeout", timeout)
+	notifyOn := "the config's notify.on"
+	if s.NotifyOn != nil {
+		notifyOn = statusList(s.NotifyOn)
+	}
+	line("notify", fmt.Sprintf("%t (on %s; log tail %t)", s.Notify, notifyOn, s.NotifyLog))
+	line("last success", d.time(s.LastSuccess))
+	line("last 30 days", fmt.Sprintf("%d runs, %d failed", s.Runs, s.Failures))
+	fmt.Fprintln(w)
+	rows := make([][]cell, len(runs))
+	for i, r := range runs {
+		rows[i] = []cell{
+			{text: strconv.FormatInt(r.ID, 10)},
+			d.status(r.Status),
+			{text: d.time(r.Start)},
+			{text: runDuration(r, h.now())},
+			{text: runExit(r)},
+		}
+	}
+	writeTable(w, []string{"ID", "STATUS", "START", "DURATION", "EXIT"}, rows)
+	return w.Flush()
+}
+
+// jobRm is troc job rm.
+func (a *app) jobRm(ctx context.Context, args []string) error {
+	const synopsis = "  troc job rm --name NAME [--keep-logs] [--force]"
+	fs := newFlagSet("troc job rm")
+	name := fs.String("name", "", "the job's `NAME`")
+	keepLogs := fs.Bool("keep-logs", false, "leave the runs' log files on disk")
+	force := fs.Bool("force", false, "do not ask for confirmation on a terminal")
+	if err := a.noPositional(fs, synopsis, args); err != nil {
+		return err
+	}
+	if err := checkJobName(*name); err != nil {
+		return err
+	}
+	h, err := a.openHistory(ctx)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	if _, err := h.findJob(ctx, *name); err != nil {
+		return err
+	}
+	what := "its runs and their log files"
+	if *keepLogs {
+		what = "its runs (keeping their log files)"
+	}
+	if !*force && !a.confirm(fmt.Sprintf("Delete job %s, %s?", *name, what)) {
+		return errors.New("not confirmed; nothing deleted")
+	}
+	runs, err := h.db.deleteJob(ctx, *name)
+	var busy *jobBusyError
+	if errors.As(err, &busy) {
+		return withHint(fmt.Errorf("job %s has a run in progress (run %d): nothing deleted", *name, busy.run),
+			fmt.Sprintf("wait for it to end, or stop it: troc run kill -r %d", busy.run))
+	}
+	if err != nil {
+		return fmt.Errorf("delete job: %w", err)
+	}
+	msg := fmt.Sprintf("job %s deleted with %d runs", *name, len(runs))
+	if !*keepLogs {
+		files, bytes := removeRunFiles(runs, h.log)
+		msg += fmt.Sprintf("; %d files, %s freed", files, formatBytes(bytes))
+	}
+	fmt.Fprintln(a.stdout, msg)
+	return nil
+}

@@ -1,0 +1,1003 @@
+package main
+
+// Notifications tell people what happened to a run, through the channels
+// they use: Slack, a webhook, a ping URL, mail, a program of their own.
+// One file per channel (notify_slack.go, ...); this one holds what they
+// share. The rules, and why:
+//
+//   - A notification never changes or delays what is recorded about a run.
+//     troc exec records the run's end and releases the job's lock before
+//     finish is called. A channel that fails is logged and added to the
+//     run's note; troc's exit status stays the job's.
+//   - Each channel has notify.timeout per notification, retries included:
+//     at most maxAttempts tries with a doubling backoff, and Slack's
+//     Retry-After honoured when it fits in that time. Channels are tried
+//     independently and at once, so the slowest one bounds the extra time
+//     a troc exec takes, not the sum of them.
+//   - Secrets (tokens, webhook and ping URLs, passwords, headers) never
+//     appear in an error, a log line, the history or the environment of a
+//     program troc starts. HTTP requests are made in one place,
+//     poster.post, whose errors name the host and nothing else of the URL;
+//     every error is also scrubbed of the secrets' text (redact) before
+//     anyone sees it.
+//   - What notifies is decided by the run's status (notify.on, or the
+//     job's own list) and, for failures, by the job's streak as the
+//     history tells it: notify.after_failures in a row, then at most once
+//     per notify.repeat; a success after notified failures says it
+//     recovered. Without the history the status alone decides.
+//   - The ping channel is a heartbeat, not a message: it hears of every run
+//     that starts or ends, whatever notify.on says, so that the service
+//     watching it sees the successes as well.
+//   - A log's last lines leave the host only for a job that asked for them
+//     (its notify-log setting), through every channel alike: logs hold
+//     whatever the job printed.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// logTailLines is how many of the log's last lines a notification carries.
+const logTailLines = 20
+
+// maxAttempts is how often a channel tries to deliver one notification.
+const maxAttempts = 3
+
+// channelNames are the channels in the order they are built and reported.
+var channelNames = []string{"slack", "webhook", "ping", "email", "command"}
+
+// channel is one way of sending notifications.
+type channel interface {
+	name() string
+	// send delivers m, or says why it could not, before ctx is done.
+	send(ctx context.Context, m *notice) error
+}
+
+// The events a notice is about, as the webhook's "event" key and the
+// command's TROC_EVENT name them.
+const (
+	eventStart    = "start"    // the run started
+	eventEnd      = "end"      // the run ended; no streak to tell of
+	eventFailure  = "failure"  // the run failed: the first notice of this streak
+	eventReminder = "reminder" // the job is still failing
+	eventRecovery = "recovery" // the job succeeded after notified failures
+	eventTest     = "test"     // troc notify test
+)
+
+// notice is one notification: the run it is about, and what to say
+// beyond the run itself.
+type notice struct {
+	event    string
+	run      Run            // a copy: the caller's run may change meanwhile
+	host     string         // this host's name in notifications
+	tag      bool           // tag @channel
+	failures int            // failures in a row, this one included (or before a recovery); 0: unknown
+	tail     []string       // the log's last lines; nil: not included
+	loc      *time.Location // for times shown
+}
+
+// isFailure reports whether a run in state s counts as failed for the
+// streak rules.
+func isFailure(s Status) bool {
+	return s == StatusFailed || s == StatusTimedOut || s == StatusTerminated
+}
+
+// headline is the first line of every message: job@host, run, status.
+// The seed's format, kept: "daily-sync@web1: run 84 - ✅: Succeeded".
+func (m *notice) headline() string {
+	r := &m.run
+	if m.event == eventTest {
+		return fmt.Sprintf("%s@%s: test notification from troc %s", r.Job, m.host, version)
+	}
+	id := "not recorded"
+	if r.ID != 0 {
+		id = strconv.FormatInt(r.ID, 10)
+	}
+	s := fmt.Sprintf("%s@%s: run %s - %s: %s", r.Job, m.host, id, statusEmoji[r.Status], r.Status)
+	if what := m.exitText(); what != "" {
+		s += " (" + what + ")"
+	}
+	if r.finished() && r.Status != StatusSkipped && !r.End.IsZero() {
+		s += " after " + shortDuration(r.End.Sub(r.Start))
+	}
+	return s
+}
+
+// exitText says how an unsuccessful run ended: "exit 3", "SIGKILL", or "".
+func (m *notice) exitText() string {
+	r := &m.run
+	switch {
+	case r.Status == StatusSucceeded || !r.finished():
+		return ""
+	case r.Signal != 0:
+		return signalName(r.Signal)
+	case r.ExitCode != nil:
+		return "exit " + strconv.Itoa(*r.ExitCode)
+	}
+	return ""
+}
+
+// shortDuration rounds d to what a person wants to read: milliseconds
+// under a minute, seconds above.
+func shortDuration(d time.Duration) string {
+	if d < time.Minute {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+// lines is the message without the log: the headline, the streak, the
+// note, the log's path.
+func (m *notice) lines() []string {
+	out := []string{m.headline()}
+	switch {
+	case m.event == eventReminder:
+		out = append(out, fmt.Sprintf("Still failing: %d failures in a row", m.failures))
+	case m.event == eventFailure && m.failures > 1:
+		out = append(out, fmt.Sprintf("%d failures in a row", m.failures))
+	case m.event == eventRecovery:
+		out = append(out, "Recovered after "+plural(m.failures, "failure"))
+	}
+	if m.event == eventTest {
+		return out
+	}
+	if m.run.Note != "" {
+		out = append(out, "Note: "+m.run.Note)
+	}
+	if m.run.LogFile != "" {
+		out = append(out, "Log: "+m.run.LogFile)
+	}
+	return out
+}
+
+// text is the message as plain text, with the log's tail if it has one.
+func (m *notice) text() string {
+	s := strings.Join(m.lines(), "\n")
+	if len(m.tail) > 0 {
+		s += "\n\nLast lines of the log:\n" + strings.Join(fitTail(m.tail, 64<<10, 1000, nil), "\n")
+	}
+	return s
+}
+
+// plural says "1 failure", "3 failures".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
+}
+
+// noticeJSON is what the webhook receives and the command reads on stdin:
+// the run as troc exec prints it, and the notification's own keys.
+type noticeJSON struct {
+	runJSON
+	Event    string   `json:"event"`
+	Hostname string   `json:"hostname"` // this host's name in notifications (notify.hostname)
+	Text     string   `json:"text"`     // the message, as Slack-compatible receivers take it
+	Failures int      `json:"failures"` // failures in a row; 0: none or unknown
+	LogTail  []string `json:"log_tail"` // null unless the job's notify-log setting is on
+}
+
+// jsonView returns m as the webhook and the command receive it.
+func (m *notice) jsonView() noticeJSON {
+	return noticeJSON{
+		runJSON:  m.run.jsonView(m.loc),
+		Event:    m.event,
+		Hostname: m.host,
+		Text:     strings.Join(m.lines(), "\n"),
+		Failures: m.failures,
+		LogTail:  fitTail(m.tail, 64<<10, 1000, nil),
+	}
+}
+
+// fitTail returns the last lines of tail that fit in budget characters,
+// each line cut to maxLine characters and passed through esc (if not
+// nil), with a first line "... N earlier lines" when any were left out.
+// It returns nil for a nil tail.
+func fitTail(tail []string, budget, maxLine int, esc func(string) string) []string {
+	if tail == nil {
+		return nil
+	}
+	var kept []string
+	used := 0
+	for i := len(tail) - 1; i >= 0; i-- {
+		line := cutLine(strings.ToValidUTF8(tail[i], "\uFFFD"), maxLine)
+		if esc != nil {
+			line = esc(line)
+		}
+		n := utf8.RuneCountInString(line) + 1
+		const marker = 30 // room for "... N earlier lines"
+		if used+n > budget-marker && i > 0 || used+n > budget {
+			kept = append(kept, fmt.Sprintf("... %s", plural(i+1, "earlier line")))
+			break
+		}
+		used += n
+		kept = append(kept, line)
+	}
+	slices.Reverse(kept)
+	return kept
+}
+
+// cutLine shortens s to at most limit characters, saying how much it cut.
+func cutLine(s string, limit int) string {
+	if utf8.RuneCountInString(s) <= limit {
+		return s
+	}
+	r := []rune(s)
+	keep := max(limit-len(fmt.Sprintf(" [%d more characters]", len(r))), 0)
+	return string(r[:keep]) + fmt.Sprintf(" [%d more characters]", len(r)-keep)
+}
+
+// parseStatusList parses a comma-separated list of statuses in any case,
+// "failed,TimedOut", as notify.on and per-job settings take it; "none" is
+// the empty list. The result follows the order of Statuses, without
+// repeats. Errors name the bad value and list the valid ones.
+func parseStatusList(s string) ([]Status, error) {
+	out := []Status{}
+	if strings.EqualFold(strings.TrimSpace(s), "none") {
+		return out, nil
+	}
+	seen := map[Status]bool{}
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		i := slices.IndexFunc(Statuses, func(st Status) bool { return strings.EqualFold(string(st), f) })
+		if i < 0 {
+			names := make([]string, len(Statuses))
+			for i, st := range Statuses {
+				names[i] = strings.ToLower(string(st))
+			}
+			what := fmt.Sprintf("unknown status %q", f)
+			if f == "" {
+				what = fmt.Sprintf("empty status in %q", s)
+			}
+			return nil, fmt.Errorf("%s: want a comma-separated list of %s, or none", what, strings.Join(names, ", "))
+		}
+		seen[Statuses[i]] = true
+	}
+	for _, st := range Statuses {
+		if seen[st] {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+// channelSetup is one channel that the configuration mentions: ready to
+// send, or why not.
+type channelSetup struct {
+	name string
+	ch   channel // nil when err is set
+	err  error   // what is wrong with its settings, naming the key
+}
+
+// configuredChannels returns every channel that the configuration
+// mentions, in the order of channelNames.
+func configuredChannels(cfg *Config, p *poster) []channelSetup {
+	c := &cfg.Notify
+	var out []channelSetup
+	add := func(name string, ch channel, err error) {
+		if ch != nil || err != nil {
+			out = append(out, channelSetup{name: name, ch: ch, err: err})
+		}
+	}
+	ch, err := newSlackChannel(c, p)
+	add("slack", ch, err)
+	ch, err = newWebhookChannel(c, p)
+	add("webhook", ch, err)
+	ch, err = newPingChannel(c, p)
+	add("ping", ch, err)
+	ch, err = newEmailChannel(c, p)
+	add("email", ch, err)
+	ch, err = newCommandChannel(c)
+	add("command", ch, err)
+	return out
+}
+
+// errNoChannel says that no channel is configured at all.
+var errNoChannel = errors.New("no notification channel is configured " +
+	"(set notify.slack.token and notify.slack.channel, notify.slack.webhook, notify.webhook.url, " +
+	"notify.ping.url, notify.email.to or notify.command)")
+
+// checkNotifyRules checks the settings that every channel shares, and
+// returns their problems and the timeout to use.
+func checkNotifyRules(c *NotifyConfig) (problems []string, timeout time.Duration) {
+	timeout = c.Timeout
+	if timeout <= 0 {
+		problems = append(problems, "notify.timeout: must be more than 0 (using 10s)")
+		timeout = 10 * time.Second
+	}
+	if c.AfterFailures < 1 {
+		problems = append(problems, "notify.after_failures: must be at least 1 (using 1)")
+	}
+	return problems, timeout
+}
+
+// parseHTTPURL parses the URL in the setting key. Its errors name the
+// key and never quote the URL: it may be a secret.
+func parseHTTPURL(key, s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%s: not a valid URL", key)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("%s: not an http or https URL", key)
+	case u.Host == "":
+		return nil, fmt.Errorf("%s: the URL has no host", key)
+	}
+	return u, nil
+}
+
+// runNotifier sends the notifications of one run. Its methods do nothing
+// on a nil *runNotifier.
+type runNotifier struct {
+	cfg       *NotifyConfig
+	job       Job // the job's settings as known when built; finish reads them again
+	log       *slog.Logger
+	loc       *time.Location
+	channels  []channel    // the channels that take messages
+	ping      *pingChannel // nil: no ping URL
+	configErr error        // the channels left out, and why
+	timeout   time.Duration
+	secrets   []string
+	now       func() time.Time
+
+	started   chan struct{} // closed when begin's requests are done; nil before begin
+	beginErrs []string      // what begin could not send, for the note
+}
+
+// newRunNotifier returns the notifier of a run of job, with every channel
+// that the configuration sets up correctly. Its error names the key of
+// each problem it found (a token without a channel, an invalid URL), or
+// says that no channel is configured: the caller logs it and the job runs
+// anyway, notified through the channels that work, and finish adds the
+// problem to the run's note. The notifier is never nil.
+func newRunNotifier(cfg *Config, job Job, log *slog.Logger) (*runNotifier, error) {
+	p := newPoster()
+	problems, timeout := checkNotifyRules(&cfg.Notify)
+	n := &runNotifier{
+		cfg:     &cfg.Notify,
+		job:     job,
+		log:     log,
+		loc:     time.UTC,
+		timeout: timeout,
+		secrets: notifySecrets(&cfg.Notify),
+		now:     time.Now,
+	}
+	if cfg.LocalTime {
+		n.loc = time.Local
+	}
+	setups := configuredChannels(cfg, p)
+	for _, s := range setups {
+		switch ch := s.ch.(type) {
+		case nil:
+			problems = append(problems, s.err.Error())
+		case *pingChannel:
+			n.ping = ch
+		default:
+			n.channels = append(n.channels, ch)
+		}
+	}
+	if len(setups) == 0 {
+		problems = append(problems, errNoChannel.Error())
+	}
+	if len(problems) > 0 {
+		n.configErr = errors.New(n.redact(strings.Join(problems, "; ")))
+	}
+	return n, n.configErr
+}
+
+// notifyOn returns the statuses that notify for job: its own list, or
+// the configuration's.
+func (n *runNotifier) notifyOn(job Job) []Status {
+	if job.NotifyOn != nil {
+		return job.NotifyOn
+	}
+	return n.cfg.On
+}
+
+// newNotice returns a notice of event about a copy of run.
+func (n *runNotifier) newNotice(event string, run *Run) *notice {
+	return &notice{event: event, run: *run, host: n.cfg.Hostname, tag: n.cfg.Status[run.Status], loc: n.loc}
+}
+
+// begin tells the ping URL, and the message channels if the job's
+// statuses include Running, that run has started. It returns at once: the
+// requests go on in the background, and finish waits for them.
+func (n *runNotifier) begin(ctx context.Context, run *Run) {
+	if n == nil || n.started != nil {
+		return
+	}
+	n.started = make(chan struct{})
+	var targets []channel
+	if n.ping != nil {
+		targets = append(targets, n.ping)
+	}
+	if slices.Contains(n.notifyOn(n.job), StatusRunning) {
+		targets = append(targets, n.channels...)
+	}
+	if len(targets) == 0 {
+		close(n.started)
+		return
+	}
+	m := n.newNotice(eventStart, run)
+	go func() {
+		defer close(n.started)
+		noticeFor := func(channel) *notice { return m }
+		n.beginErrs = n.report(targets, n.sendAll(ctx, targets, noticeFor), noticeFor)
+	}()
+}
+
+// finish sends what the end of run calls for. It is called once the run's
+// final state is recorded and the job's lock released. It waits for
+// begin's requests, reads the job's settings and its streak of failures
+// from db (nil when the history is unavailable: then the run's status
+// alone decides), sends through every channel at once, and adds what
+// failed, and any configuration problem, to the run's note, in the history
+// and in run itself. logTail returns the log's last lines; it is called
+// only for a job whose notify-log setting is on.
+func (n *runNotifier) finish(ctx context.Context, db *DB, run *Run, logTail func(maxLines int) []string) {
+	if n == nil {
+		return
+	}
+	if n.started != nil {
+		<-n.started // bounded: begin's requests have their timeout
+	}
+	if run.ID == 0 {
+		db = nil // the run is not in the history (spooled): it cannot tell the streak
+	}
+	job := n.job
+	if db != nil {
+		if j, err := db.job(ctx, run.Job); err == nil {
+			job = j
+		} else {
+			n.log.Warn("Cannot read the job's notification settings: " + err.Error())
+		}
+	}
+
+	var m *notice
+	if len(n.channels) > 0 {
+		var why string
+		m, why = n.decide(ctx, db, job, run)
+		if m == nil {
+			n.log.Info("No notification: " + why)
+		}
+	}
+	var pm *notice
+	if n.ping != nil && run.Status != StatusSkipped {
+		pm = n.newNotice(eventEnd, run)
+	}
+	if job.NotifyLog && logTail != nil && (m != nil || pm != nil) {
+		tail := logTail(logTailLines)
+		if tail == nil {
+			tail = []string{}
+		}
+		for _, x := range []*notice{m, pm} {
+			if x != nil {
+				x.tail = tail
+			}
+		}
+	}
+
+	var targets []channel
+	if pm != nil {
+		targets = append(targets, n.ping)
+	}
+	if m != nil {
+		targets = append(targets, n.channels...)
+	}
+	noticeFor := func(ch channel) *notice {
+		if _, ok := ch.(*pingChannel); ok {
+			return pm
+		}
+		return m
+	}
+	results := n.sendAll(ctx, targets, noticeFor)
+	delivered := false
+	for i, ch := range targets {
+		_, ping := ch.(*pingChannel)
+		delivered = delivered || !ping && results[i] == nil
+	}
+	if delivered && db != nil && (m.event == eventFailure || m.event == eventReminder) {
+		// A message went out: this streak has been told of.
+		if err := db.recordAlert(ctx, run.Job, run.ID, n.now()); err != nil {
+			n.log.Warn("Cannot record the notification in the history: " + err.Error())
+		}
+	}
+
+	var notes []string
+	if n.configErr != nil {
+		notes = append(notes, "notification settings: "+n.configErr.Error())
+	}
+	notes = append(notes, n.beginErrs...)
+	notes = append(notes, n.report(targets, results, noticeFor)...)
+	if len(notes) == 0 {
+		return
+	}
+	note := strings.Join(notes, "; ")
+	run.addNote("%s", note)
+	if db != nil {
+		if err := db.appendRunNote(ctx, run, note); err != nil {
+			n.log.Warn("Cannot add the notification failures to the run's note: " + err.Error())
+		}
+	}
+}
+
+// decide returns the notice that the end of run calls for, or nil and
+// why there is none.
+func (n *runNotifier) decide(ctx context.Context, db *DB, job Job, run *Run) (*notice, string) {
+	on, from := n.cfg.On, "notify.on"
+	if job.NotifyOn != nil {
+		on, from = job.NotifyOn, "the job's notify-on list"
+	}
+	wanted := slices.Contains(on, run.Status)
+	m := n.newNotice(eventEnd, run)
+
+	var st alertState
+	known := false
+	if db != nil && (isFailure(run.Status) || run.Status == StatusSucceeded && n.cfg.Recovery) {
+		var err error
+		st, err = db.alertState(ctx, run.Job, run.ID)
+		if err != nil {
+			n.log.Warn("Cannot read the job's failures from the history, notifying on its status alone: " + err.Error())
+		}
+		known = err == nil
+	}
+	// An alert went out during the current streak of failures.
+	alerted := known && st.alertRun > st.lastSuccess
+
+	notOn := fmt.Sprintf("%s is not in %s (%s)", run.Status, from, statusList(on))
+	switch {
+	case isFailure(run.Status):
+		if !wanted {
+			return nil, notOn
+		}
+		m.event = eventFailure
+		if !known {
+			return m, ""
+		}
+		m.failures = st.failures + 1
+		after := max(n.cfg.AfterFailures, 1)
+		switch {
+		case m.failures < after:
+			return nil, fmt.Sprintf("%s in a row, notify.after_failures is %d", plural(m.failures, "failure"), after)
+		case !alerted:
+			return m, ""
+		case n.cfg.Repeat > 0 && n.now().Sub(st.alertTime) < n.cfg.Repeat:
+			return nil, fmt.Sprintf("still failing (%s in a row), last notified %s ago, notify.repeat is %s",
+				plural(m.failures, "failure"), shortDuration(n.now().Sub(st.alertTime)), n.cfg.Repeat)
+		}
+		m.event = eventReminder
+		return m, ""
+	case run.Status == StatusSucceeded && n.cfg.Recovery && alerted && st.failures > 0:
+		m.event = eventRecovery
+		m.failures = st.failures
+		return m, ""
+	case wanted:
+		return m, ""
+	}
+	return nil, notOn
+}
+
+// statusList writes statuses as notify.on takes them.
+func statusList(list []Status) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	names := make([]string, len(list))
+	for i, s := range list {
+		names[i] = strings.ToLower(string(s))
+	}
+	return strings.Join(names, ",")
+}
+
+// sendAll sends through every target at once, each within the timeout,
+// and returns each one's error.
+func (n *runNotifier) sendAll(ctx context.Context, targets []channel, notice func(channel) *notice) []error {
+	results := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, ch := range targets {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(ctx, n.timeout)
+			defer cancel()
+			results[i] = ch.send(ctx, notice(ch))
+		})
+	}
+	wg.Wait()
+	return results
+}
+
+// report logs the outcome of sendAll, and returns what failed as
+// sentences for the run's note, redacted.
+func (n *runNotifier) report(targets []channel, results []error, notice func(channel) *notice) []string {
+	var failed []string
+	for i, ch := range targets {
+		m := notice(ch)
+		if results[i] == nil {
+			n.log.Info(fmt.Sprintf("Notification sent by %s (%s)", ch.name(), m.event))
+			continue
+		}
+		msg := fmt.Sprintf("%s notification by %s failed: %s", m.event, ch.name(), n.redact(results[i].Error()))
+		n.log.Warn(strings.ToUpper(msg[:1]) + msg[1:])
+		failed = append(failed, msg)
+	}
+	return failed
+}
+
+// notifySecrets returns the text of every secret in c, and of the parts
+// of secret URLs that could appear on their own (a path, a query, a
+// password, a long path segment), for redact.
+func notifySecrets(c *NotifyConfig) []string {
+	var out []string
+	for _, k := range configKeys {
+		if !k.secret || !strings.HasPrefix(k.name, "notify.") {
+			continue
+		}
+		s, _ := k.ref.get(&Config{Notify: *c}).(string)
+		if s == "" {
+			continue
+		}
+		out = append(out, s)
+		if u, err := url.Parse(s); err == nil && u.Host != "" {
+			out = append(out, u.RawQuery, u.EscapedPath(), u.Path)
+			if pw, ok := u.User.Password(); ok {
+				out = append(out, pw)
+			}
+			for _, seg := range strings.Split(u.Path, "/") {
+				if len(seg) >= 10 {
+					out = append(out, seg)
+				}
+			}
+		}
+		if k.name == "notify.webhook.headers" {
+			for _, h := range strings.Split(s, ";") {
+				if _, v, ok := strings.Cut(h, ":"); ok {
+					out = append(out, strings.TrimSpace(v))
+				}
+			}
+		}
+	}
+	out = append(out, smtpAuthSecret(c.Email.SMTP))
+	// Longest first, so that a secret's parts do not break it up before
+	// it is replaced whole.
+	out = slices.DeleteFunc(out, func(s string) bool { return len(s) < 4 || s == "/" })
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return out
+}
+
+// redact replaces every secret in s with "[secret]".
+func (n *runNotifier) redact(s string) string { return redact(n.secrets, s) }
+
+func redact(secrets []string, s string) string {
+	for _, sec := range secrets {
+		s = strings.ReplaceAll(s, sec, "[secret]")
+	}
+	return s
+}
+
+// withoutSecrets returns environ less the TROC_* variables that hold
+// secrets (TROC_NOTIFY_SLACK_TOKEN, ...): the programs troc starts, the
+// job among them, have no business with them.
+func withoutSecrets(environ []string) []string {
+	secret := map[string]bool{}
+	for _, k := range configKeys {
+		if k.secret {
+			secret[k.envName()] = true
+		}
+	}
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !secret[name] {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// fileTail returns a logTail for finish that reads the log file at path.
+func fileTail(path string) func(maxLines int) []string {
+	return func(maxLines int) []string {
+		if path == "" {
+			return nil
+		}
+		b, err := tailLines(path, maxLines)
+		if err != nil {
+			return []string{fmt.Sprintf("(cannot read the log: %v)", err)}
+		}
+		s := strings.TrimSuffix(string(b), "\n")
+		if s == "" {
+			return []string{}
+		}
+		lines := strings.Split(s, "\n")
+		if len(lines) > maxLines {
+			lines = lines[len(lines)-maxLines:]
+		}
+		return lines
+	}
+}
+
+// retryableError is a failure that another attempt may not have: a
+// network error, HTTP 429 or 5xx. after is how long the server asked us
+// to wait (Retry-After); 0: the usual backoff.
+type retryableError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryableError) Error() string { return e.err.Error() }
+func (e *retryableError) Unwrap() error { return e.err }
+
+// poster makes the notifications' network requests. post is the one place
+// where HTTP requests are made, so the one place that redacts their
+// errors.
+type poster struct {
+	client  *http.Client
+	backoff time.Duration // the wait before the second attempt; doubled for each one after
+}
+
+func newPoster() *poster {
+	return &poster{
+		client: &http.Client{
+			// A redirect would take the body, secrets and all, elsewhere:
+			// the response is taken as it is, and fails as a 3xx.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		backoff: 500 * time.Millisecond,
+	}
+}
+
+// retry calls attempt until it succeeds, fails for good, or maxAttempts
+// tries or ctx run out. Only a *retryableError is tried again.
+func (p *poster) retry(ctx context.Context, attempt func(ctx context.Context) error) error {
+	wait := p.backoff
+	for try := 1; ; try++ {
+		err := attempt(ctx)
+		var re *retryableError
+		if err == nil || !errors.As(err, &re) {
+			return err
+		}
+		if try == maxAttempts {
+			return fmt.Errorf("%w (%d attempts)", err, try)
+		}
+		d := wait
+		if re.after > 0 {
+			d = re.after
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
+			return fmt.Errorf("%w (no time left for attempt %d after %s)", err, try+1, d)
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (no time left for attempt %d)", err, try+1)
+		case <-t.C:
+		}
+		wait *= 2
+	}
+}
+
+// post sends body to u and hands each response to check, which returns
+// nil when the notification is delivered. It retries network errors,
+// HTTP 429 (after its Retry-After) and 5xx. Its errors name the method
+// and the host, never the rest of the URL: a webhook's path is its secret.
+func (p *poster) post(ctx context.Context, u *url.URL, header http.Header, body []byte, check func(resp *http.Response, body []byte) error) error {
+	where := "POST " + u.Host
+	return p.retry(ctx, func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+		if err != nil {
+			return fmt.Errorf("%s: cannot make the request", where)
+		}
+		for k, v := range header {
+			req.Header[k] = v
+		}
+		req.Header.Set("User-Agent", "troc/"+version)
+		resp, err := p.client.Do(req)
+		if err != nil {
+			// *url.Error's message holds the whole URL: keep only its cause.
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("%s: timed out", where)
+			}
+			return &retryableError{err: fmt.Errorf("%s: %v", where, err)}
+		}
+		defer resp.Body.Close()
+		b, err := readLimited(resp.Body, 64<<10)
+		if err != nil && ctx.Err() != nil {
+			return fmt.Errorf("%s: timed out reading the response", where)
+		}
+		if err := check(resp, b); err != nil {
+			var se *statusError
+			if errors.As(err, &se) {
+				err = se.classify()
+			}
+			var re *retryableError
+			if errors.As(err, &re) {
+				return &retryableError{err: fmt.Errorf("%s: %w", where, re.err), after: re.after}
+			}
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		return nil
+	})
+}
+
+// statusError is an HTTP response that did not deliver the notification.
+type statusError struct {
+	code       int
+	retryAfter time.Duration
+	detail     string // a short excerpt of the response body
+}
+
+func (e *statusError) Error() string {
+	s := "HTTP " + strconv.Itoa(e.code)
+	if t := http.StatusText(e.code); t != "" {
+		s += " " + t
+	}
+	if e.detail != "" {
+		s += ": " + e.detail
+	}
+	return s
+}
+
+// classify returns e, wrapped as retryable when another attempt may
+// succeed.
+func (e *statusError) classify() error {
+	if e.code == http.StatusTooManyRequests || e.code == http.StatusRequestTimeout || e.code >= 500 {
+		return &retryableError{err: e, after: e.retryAfter}
+	}
+	return e
+}
+
+// checkStatus accepts any 2xx response.
+func checkStatus(resp *http.Response, body []byte) error {
+	if resp.StatusCode/100 == 2 {
+		return nil
+	}
+	return newStatusError(resp, body)
+}
+
+// newStatusError describes a response that failed, with the server's
+// Retry-After (seconds or a date) and the start of its body.
+func newStatusError(resp *http.Response, body []byte) *statusError {
+	e := &statusError{code: resp.StatusCode, detail: excerpt(body)}
+	if ra := resp.Header.Get("Retry-After"); ra != "" {
+		if secs, err := strconv.Atoi(ra); err == nil && secs >= 0 {
+			e.retryAfter = time.Duration(secs) * time.Second
+		} else if t, err := http.ParseTime(ra); err == nil {
+			e.retryAfter = time.Until(t)
+		}
+		e.retryAfter = max(e.retryAfter, time.Millisecond)
+	}
+	if resp.StatusCode/100 == 3 {
+		e.detail = "redirected; give the final URL"
+	}
+	return e
+}
+
+// readLimited reads r to its end, keeping at most n bytes.
+func readLimited(r io.Reader, n int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, n))
+	if err == nil {
+		io.Copy(io.Discard, io.LimitReader(r, 1<<20)) // so the connection can be reused
+	}
+	return b, err
+}
+
+// excerpt returns the start of a response body on one line.
+func excerpt(b []byte) string {
+	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "\uFFFD")), " ")
+	if utf8.RuneCountInString(s) > 200 {
+		s = string([]rune(s)[:200]) + "..."
+	}
+	return s
+}
+
+const notifySynopsis = `  troc notify test [--channel NAME]
+
+Sends a test notification through every configured channel, or only
+through NAME (slack, webhook, ping, email or command), and prints one line
+per channel: "slack: ok" or "slack: failed: why". The ping URL gets the
+test at URL/log, which healthchecks.io records without changing the
+check's state. Exits 0 when every channel worked, 1 otherwise.`
+
+// notifyCmd is troc notify.
+func (a *app) notifyCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintf(a.stderr, "Usage:\n%s\n", notifySynopsis)
+		return exitStatus(exitUsage)
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintf(a.stdout, "Usage:\n%s\n", notifySynopsis)
+		return nil
+	case "test":
+	default:
+		return withHint(usagef("unknown command \"notify %s\"", args[0]), "troc notify test [--channel NAME]")
+	}
+	fs := newFlagSet("troc notify test")
+	only := fs.String("channel", "", "send only through `NAME`: "+strings.Join(channelNames, ", "))
+	if err := a.parseFlags(fs, notifySynopsis, args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if *only != "" && !slices.Contains(channelNames, *only) {
+		return usagef("unknown channel %q: want one of %s", *only, strings.Join(channelNames, ", "))
+	}
+	cfg, err := LoadConfig(a.env, func(msg string) { fmt.Fprintf(a.stderr, "troc: %s\n", msg) })
+	if err != nil {
+		return err
+	}
+	setups := configuredChannels(cfg, newPoster())
+	if *only != "" {
+		setups = slices.DeleteFunc(setups, func(s channelSetup) bool { return s.name != *only })
+		if len(setups) == 0 {
+			return withHint(fmt.Errorf("channel %s is not configured", *only), "see the notify section of "+cfg.Path)
+		}
+	}
+	if len(setups) == 0 {
+		return withHint(errNoChannel, "see the notify section of "+cfg.Path)
+	}
+
+	problems, timeout := checkNotifyRules(&cfg.Notify)
+	for _, p := range problems {
+		fmt.Fprintf(a.stderr, "troc: %s\n", p)
+	}
+	secrets := notifySecrets(&cfg.Notify)
+	host, _ := os.Hostname()
+	now := nowMS()
+	m := &notice{
+		event: eventTest,
+		run: Run{Job: "troc", Status: StatusSucceeded, Start: now, End: now, Host: host,
+			Command: "troc notify test"},
+		host: cfg.Notify.Hostname,
+		loc:  time.UTC,
+	}
+	if cfg.LocalTime {
+		m.loc = time.Local
+	}
+	results := make([]error, len(setups))
+	var wg sync.WaitGroup
+	for i, s := range setups {
+		if s.err != nil {
+			results[i] = s.err
+			continue
+		}
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			results[i] = s.ch.send(ctx, m)
+		})
+	}
+	wg.Wait()
+	failed := false
+	for i, s := range setups {
+		if results[i] != nil {
+			failed = true
+			fmt.Fprintf(a.stdout, "%s: failed: %s\n", s.name, redact(secrets, results[i].Error()))
+		} else {
+			fmt.Fprintf(a.stdout, "%s: ok\n", s.name)
+		}
+	}
+	if failed {
+		return exitStatus(exitError)
+	}
+	return nil
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestWebhookJSON posts a notice and checks its keys (the run's, as
+// troc exec prints them, and the notification's), values and headers.
+func TestWebhookJSON(t *testing.T) {
+	srv := newReceiver(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if r.Header.Get("Authorization") != "Bearer in-house" {
+			http.Error(w, "who are you", http.StatusUnauthorized)
+		}
+	})
+	cfg := notifyConfig(t, map[string]string{
+		"notify.webhook.url":     srv.URL + "/hook?x=1",
+		"notify.webhook.headers": "Authorization: Bearer in-house; X-Team: ops ; ",
+	})
+	ch, err := newWebhookChannel(&cfg.Notify, newPoster())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := failedNotice()
+	m.failures = 3
+	m.tail = []string{"rsync: connection refused", "exit 2"}
+	if err := ch.send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	hits := srv.take()
+	if len(hits) != 1 {
+		t.Fatalf("%d requests, want 1", len(hits))
+	}
+	h := hits[0]
+	if h.method != "POST" || h.path != "/hook?x=1" || h.header.Get("X-Team") != "ops" ||
+		h.header.Get("Content-Type") != "application/json; charset=utf-8" {
+		t.Errorf("request %s %s with headers %v", h.method, h.path, h.header)
+	}
+
+	var got map[string]any
+	if err := json.Unmarshal(h.body, &got); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	rt := reflect.TypeFor[runJSON]()
+	for i := range rt.NumField() {
+		want = append(want, strings.Split(rt.Field(i).Tag.Get("json"), ",")[0])
+	}
+	want = append(want, "event", "hostname", "text", "failures", "log_tail")
+	var keys []string
+	for k := range got {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	slices.Sort(want)
+	if !slices.Equal(keys, want) {
+		t.Errorf("keys = %v, want %v", keys, want)
+	}
+	for k, v := range map[string]any{
+		"id": 84.0, "job": "daily-sync", "status": "Failed", "exit_code": 2.0, "signal": nil,
+		"start_time": "2026-03-01T02:00:00.000Z", "duration_ms": 3000.0, "command": "rsync -a /a /b",
+		"event": "failure", "hostname": "web1", "failures": 3.0,
+		"text":     "daily-sync@web1: run 84 - ❌: Failed (exit 2) after 3s\n3 failures in a row\nLog: /tmp/daily-sync.log",
+		"log_tail": []any{"rsync: connection refused", "exit 2"},
+	} {
+		if !reflect.DeepEqual(got[k], v) {
+			t.Errorf("%s = %#v, want %#v", k, got[k], v)
+		}
+	}
+
+	m.tail = nil
+	ch.send(context.Background(), m)
+	json.Unmarshal(srv.take()[0].body, &got)
+	if v, ok := got["log_tail"]; !ok || v != nil {
+		t.Errorf("log_tail without notify-log = %#v, want null", v)
+	}
+}
+
+func TestWebhookUnauthorized(t *testing.T) {
+	srv := newReceiver(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		http.Error(w, "who are you", http.StatusUnauthorized)
+	})
+	cfg := notifyConfig(t, map[string]string{"notify.webhook.url": srv.URL})
+	ch, _ := newWebhookChannel(&cfg.Notify, newPoster())
+	err := ch.send(context.Background(), failedNotice())
+	if want := "POST " + strings.TrimPrefix(srv.URL, "http://") + ": HTTP 401 Unauthorized: who are you"; err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %q", err, want)
+	}
+}
+
+func TestParseHeaders(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     http.Header
+		wantErr  string
+	}{
+		{name: "empty", in: " ", want: http.Header{}},
+		{name: "two", in: "Authorization: Bearer a:b; x-title: Backups", want: http.Header{"Authorization": {"Bearer a:b"}, "X-Title": {"Backups"}}},
+		{name: "repeated", in: "X-Tag: a; X-Tag: b", want: http.Header{"X-Tag": {"a", "b"}}},
+		{name: "empty value", in: "X-Empty:", want: http.Header{"X-Empty": {""}}},
+		{name: "no colon", in: "X-A: b; Bearer SECRET", wantErr: `entry 2: want "Name: value"`},
+		{name: "bad name", in: "X A: SECRET", wantErr: "entry 1: invalid header name"},
+		{name: "newline", in: "X-A: a\nInjected: SECRET", wantErr: "entry 1: invalid character in the value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseHeaders(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Errorf("error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("parseHeaders(%q) = %v, %v, want %v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestWebhookTimes: the run's times are in local time when localtime is
+// on, as troc exec prints them.
+func TestWebhookTimes(t *testing.T) {
+	m := failedNotice()
+	m.loc = time.FixedZone("AEDT", 11*3600)
+	if got := *m.jsonView().StartTime; got != "2026-03-01T13:00:00.000+11:00" {
+		t.Errorf("start_time = %s", got)
+	}
+}

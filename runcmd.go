@@ -1,0 +1,455 @@
+package main
+
+// troc run: list, show, log, watch, term and kill runs of the history.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const runUsage = `Usage:
+  troc run list [--name JOB] [--status S[,S]] [--since DUR|TIME] [--limit N] [--json]
+  troc run show -r ID
+  troc run log -r ID [--tail N]
+  troc run watch -r ID
+  troc run term -r ID
+  troc run kill -r ID [--signal SIG] [--force]
+
+Run "troc run COMMAND -h" for the flags of one.
+`
+
+// runCmd dispatches troc run's subcommands.
+func (a *app) runCmd(ctx context.Context, args []string) error {
+	return a.dispatch(ctx, "run", runUsage, args, map[string]func(context.Context, []string) error{
+		"list":  a.runList,
+		"show":  a.runShow,
+		"log":   a.runLog,
+		"watch": a.runWatch,
+		"term":  a.runTerm,
+		"kill":  a.runKill,
+	})
+}
+
+// runList is troc run list.
+func (a *app) runList(ctx context.Context, args []string) error {
+	const synopsis = "  troc run list [--name JOB] [--status S[,S]] [--since DUR|TIME] [--limit N] [--json]"
+	fs := newFlagSet("troc run list")
+	name := fs.String("name", "", "only runs of the job `NAME`")
+	status := fs.String("status", "", "only runs in these `STATUSES`, comma-separated: "+statusNames())
+	since := fs.String("since", "", "only runs started after `DUR|TIME`: a duration back from now (90m, 2d) or a time (2026-11-25, 2026-11-25 14:00, RFC 3339)")
+	limit := fs.Int("limit", 20, "show at most `N` runs, newest first; 0 for all")
+	asJSON := fs.Bool("json", false, "print a JSON array of runs")
+	if err := a.noPositional(fs, synopsis, args); err != nil {
+		return err
+	}
+	var f runFilter
+	var err error
+	if f.Statuses, err = parseStatuses("--status", *status); err != nil {
+		return err
+	}
+	if *limit < 0 {
+		return usagef("invalid --limit %d: want 0 (all) or more", *limit)
+	}
+	f.Limit = *limit
+	if *name != "" {
+		if err := checkJobName(*name); err != nil {
+			return err
+		}
+	}
+	h, err := a.openHistory(ctx)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	if *since != "" {
+		if f.Since, err = parseSince(*since, h.now(), h.loc); err != nil {
+			return err
+		}
+	}
+	if *name != "" {
+		job, err := h.findJob(ctx, *name)
+		if err != nil {
+			return err
+		}
+		f.JobID = job.ID
+	}
+	runs, err := h.db.listRuns(ctx, f)
+	if err != nil {
+		return fmt.Errorf("list runs: %w", err)
+	}
+	if *asJSON {
+		views := make([]runJSON, len(runs))
+		for i, r := range runs {
+			views[i] = r.jsonView(h.loc)
+		}
+		return writeJSONList(a.stdout, views)
+	}
+	d := h.newDisplay(a.stdout)
+	rows := make([][]cell, len(runs))
+	for i, r := range runs {
+		rows[i] = []cell{
+			{text: strconv.FormatInt(r.ID, 10)},
+			{text: r.Job},
+			d.status(r.Status),
+			{text: d.time(r.Start)},
+			{text: runDuration(r, h.now())},
+			{text: runExit(r)},
+		}
+	}
+	return writeTable(a.stdout, []string{"ID", "JOB", "STATUS", "START", "DURATION", "EXIT"}, rows)
+}
+
+// runDuration is how long the run took, or has been running so far.
+func runDuration(r *Run, now time.Time) string {
+	if r.End.IsZero() {
+		return formatDuration(now.Sub(r.Start)) + "…"
+	}
+	return formatDuration(r.End.Sub(r.Start))
+}
+
+// runExit is the run's exit code, or the signal that ended it, or "-".
+func runExit(r *Run) string {
+	switch {
+	case r.ExitCode != nil:
+		return strconv.Itoa(*r.ExitCode)
+	case r.Signal != 0:
+		return signalName(r.Signal)
+	}
+	return "-"
+}
+
+// runShowJSON is troc run show's output: the run, and the settings of its
+// job.
+type runShowJSON struct {
+	runJSON
+	JobSettings jobSettingsJSON `json:"job_settings"`
+}
+
+// runShow is troc run show.
+func (a *app) runShow(ctx context.Context, args []string) error {
+	const synopsis = "  troc run show -r ID [--json]"
+	fs := newFlagSet("troc run show")
+	idFlag := runIDFlag(fs)
+	fs.Bool("json", true, "print JSON (the only form)")
+	h, r, err := a.openRun(ctx, fs, synopsis, args, idFlag)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	job, err := h.findJob(ctx, r.Job)
+	if err != nil {
+		return err
+	}
+	return writeJSON(a.stdout, runShowJSON{runJSON: r.jsonView(h.loc), JobSettings: settingsJSON(job)})
+}
+
+// runLog is troc run log.
+func (a *app) runLog(ctx context.Context, args []string) error {
+	const synopsis = "  troc run log -r ID [--tail N]"
+	fs := newFlagSet("troc run log")
+	idFlag := runIDFlag(fs)
+	tail := fs.Int("tail", 0, "print only the last `N` lines")
+	h, r, f, err := a.openRunLogArgs(ctx, fs, synopsis, args, idFlag)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	defer f.Close()
+	switch {
+	case *tail < 0:
+		return usagef("invalid --tail %d: want a number of lines", *tail)
+	case *tail > 0:
+		b, err := tailLines(r.LogFile, *tail)
+		if err != nil {
+			return fmt.Errorf("read log of run %d: %w", r.ID, err)
+		}
+		_, err = a.stdout.Write(b)
+		return err
+	}
+	if _, err := io.Copy(a.stdout, f); err != nil {
+		return fmt.Errorf("read log of run %d: %w", r.ID, err)
+	}
+	return nil
+}
+
+// watchPoll is how often troc run watch looks for new output and for the
+// run's end: well inside the 100 ms within which output should show.
+const watchPoll = 40 * time.Millisecond
+
+// runWatch is troc run watch: the log so far, then new output as it is
+// written, until the run ends; it exits with the run's exit status.
+func (a *app) runWatch(ctx context.Context, args []string) error {
+	const synopsis = "  troc run watch -r ID"
+	fs := newFlagSet("troc run watch")
+	idFlag := runIDFlag(fs)
+	h, r, f, err := a.openRunLogArgs(ctx, fs, synopsis, args, idFlag)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	defer f.Close()
+	host, _ := os.Hostname()
+	tick := time.NewTicker(watchPoll)
+	defer tick.Stop()
+	for {
+		// The status first, then the output: troc exec has drained all
+		// of the job's output into the log before it records the end,
+		// so once the end is seen, one more copy has everything.
+		if r.Status == StatusRunning {
+			if r, err = h.db.getRun(ctx, r.ID); err != nil {
+				return err
+			}
+			if r.Status == StatusRunning && r.Host == host && !runAlive(r) {
+				h.markOrphans(ctx)
+			}
+		}
+		if _, err := io.Copy(a.stdout, f); err != nil {
+			return fmt.Errorf("read log of run %d: %w", r.ID, err)
+		}
+		if r.Status != StatusRunning {
+			return exitStatus(r.exitStatus())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// runTerm is troc run term: it records a Running run as Terminated by
+// hand, touching no process.
+func (a *app) runTerm(ctx context.Context, args []string) error {
+	const synopsis = "  troc run term -r ID [--json]"
+	fs := newFlagSet("troc run term")
+	idFlag := runIDFlag(fs)
+	asJSON := fs.Bool("json", false, "print the run as JSON")
+	h, r, err := a.openRun(ctx, fs, synopsis, args, idFlag)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	err = h.db.terminateRun(ctx, r.ID, h.now(), "marked Terminated by hand (troc run term)")
+	if errors.Is(err, errNotRunning) {
+		if r, err = h.db.getRun(ctx, r.ID); err == nil {
+			err = fmt.Errorf("run %d is not running: it ended %s", r.ID, r.Status)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if r, err = h.db.getRun(ctx, r.ID); err != nil {
+		return err
+	}
+	if *asJSON {
+		return r.writeJSON(a.stdout, h.loc)
+	}
+	fmt.Fprintf(a.stdout, "run %d of %s marked Terminated\n", r.ID, r.Job)
+	return nil
+}
+
+// runKill is troc run kill: a signal to a running run's process group,
+// only once its pid is known to still be the run's.
+func (a *app) runKill(ctx context.Context, args []string) error {
+	const synopsis = "  troc run kill -r ID [--signal SIG] [--force]"
+	fs := newFlagSet("troc run kill")
+	idFlag := runIDFlag(fs)
+	sigName := fs.String("signal", "TERM", "the `SIGNAL` to send: a name (TERM, SIGKILL, hup) or a number")
+	force := fs.Bool("force", false, "do not ask for confirmation on a terminal")
+	id, err := a.parseRunArgs(fs, synopsis, args, idFlag)
+	if err != nil {
+		return err
+	}
+	sig, err := parseSignal(*sigName)
+	if err != nil {
+		return err
+	}
+	h, r, err := a.loadRun(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	host, _ := os.Hostname()
+	switch {
+	case r.Status != StatusRunning:
+		return fmt.Errorf("run %d is not running: it ended %s", r.ID, r.Status)
+	case r.Host != host:
+		return fmt.Errorf("run %d runs on host %s, not on this one (%s)", r.ID, r.Host, host)
+	case r.PID <= 0:
+		return fmt.Errorf("run %d has no recorded process", r.ID)
+	case !runAlive(r):
+		// markOrphans, when the history was opened, saw it alive; it is
+		// gone now, so leave its state to the next look.
+		return fmt.Errorf("run %d: process %d is gone, or now belongs to another program; no signal sent", r.ID, r.PID)
+	}
+	question := fmt.Sprintf("Send %s to run %d of %s (process group %d: %s)?",
+		signalName(sig), r.ID, r.Job, r.PID, truncate(r.Command, 60))
+	if !*force && !a.confirm(question) {
+		return errors.New("not confirmed; no signal sent")
+	}
+	// The job leads its own process group (troc exec makes it so):
+	// signalling the group reaches every process it started that stayed
+	// in it. Checked again just before, to keep the window for pid reuse
+	// as small as it can be.
+	if !runAlive(r) {
+		return fmt.Errorf("run %d: process %d ended meanwhile; no signal sent", r.ID, r.PID)
+	}
+	if err := syscall.Kill(-r.PID, sig); err != nil {
+		if err != syscall.ESRCH {
+			return fmt.Errorf("signal run %d: %w", r.ID, err)
+		}
+		// The job left its group: signal the job alone.
+		if err := syscall.Kill(r.PID, sig); err != nil {
+			return fmt.Errorf("signal run %d: %w", r.ID, err)
+		}
+	}
+	fmt.Fprintf(a.stdout, "sent %s to run %d of %s (process group %d)\n", signalName(sig), r.ID, r.Job, r.PID)
+	return nil
+}
+
+// runIDFlag defines -r, the run id flag every single-run command takes.
+func runIDFlag(fs *flag.FlagSet) *string {
+	return fs.String("r", "", "the run's `ID` (or give it as an argument)")
+}
+
+// openRun parses a single-run command's arguments, opens the history and
+// returns the run they name, with -r or as the one argument.
+func (a *app) openRun(ctx context.Context, fs *flag.FlagSet, synopsis string, args []string, idFlag *string) (*history, *Run, error) {
+	id, err := a.parseRunArgs(fs, synopsis, args, idFlag)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a.loadRun(ctx, id)
+}
+
+// parseRunArgs parses a single-run command's arguments and returns the
+// run id.
+func (a *app) parseRunArgs(fs *flag.FlagSet, synopsis string, args []string, idFlag *string) (int64, error) {
+	positional, err := a.parseArgs(fs, synopsis, args)
+	if err != nil {
+		return 0, err
+	}
+	text := *idFlag
+	switch {
+	case len(positional) > 1 || len(positional) == 1 && text != "":
+		return 0, usagef("give one run id, with -r or as an argument")
+	case len(positional) == 1:
+		text = positional[0]
+	case text == "":
+		return 0, withHint(usagef("no run id given"), "troc run list shows the ids")
+	}
+	id, err := strconv.ParseInt(text, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, usagef("invalid run id %q: want a positive whole number", text)
+	}
+	return id, nil
+}
+
+// loadRun opens the history and returns the run with the given id.
+func (a *app) loadRun(ctx context.Context, id int64) (*history, *Run, error) {
+	h, err := a.openHistory(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := h.db.getRun(ctx, id)
+	if err != nil {
+		h.close()
+		if errors.Is(err, errRunNotFound) {
+			err = withHint(fmt.Errorf("no run %d in the history", id), "troc run list shows the ids")
+		}
+		return nil, nil, err
+	}
+	return h, r, nil
+}
+
+// openRunLogArgs is openRun, then openRunLog.
+func (a *app) openRunLogArgs(ctx context.Context, fs *flag.FlagSet, synopsis string, args []string, idFlag *string) (*history, *Run, *os.File, error) {
+	h, r, err := a.openRun(ctx, fs, synopsis, args, idFlag)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	f, err := openRunLog(r)
+	if err != nil {
+		h.close()
+		return nil, nil, nil, err
+	}
+	return h, r, f, nil
+}
+
+// openRunLog opens the run's log, or says plainly why there is none.
+func openRunLog(r *Run) (*os.File, error) {
+	switch {
+	case r.Status == StatusSkipped:
+		return nil, fmt.Errorf("run %d was Skipped: it never ran, so it has no log", r.ID)
+	case r.LogFile == "":
+		return nil, fmt.Errorf("run %d has no log: troc could not create one (see its note)", r.ID)
+	}
+	f, err := os.Open(r.LogFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("log of run %d is gone: %s was deleted or pruned", r.ID, r.LogFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open log of run %d: %w", r.ID, err)
+	}
+	return f, nil
+}
+
+// parseStatuses reads a flag's list of statuses (see parseStatusList);
+// flag names the option for the error. An empty list is nil: no filter.
+func parseStatuses(flag, s string) ([]Status, error) {
+	if s == "" {
+		return nil, nil
+	}
+	list, err := parseStatusList(s)
+	if err != nil {
+		return nil, usagef("invalid %s: %v", flag, err)
+	}
+	return list, nil
+}
+
+// statusNames lists the statuses for messages.
+func statusNames() string {
+	names := make([]string, len(Statuses))
+	for i, st := range Statuses {
+		names[i] = string(st)
+	}
+	return strings.Join(names, ", ")
+}
+
+// parseSince reads --since: a duration back from now, or a time in loc.
+func parseSince(s string, now time.Time, loc *time.Location) (time.Time, error) {
+	if d, err := parseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, usagef("invalid --since %q: want a duration back from now (90m, 2d) or a time (2026-11-25, 2026-11-25 14:00, 2026-11-25T14:00:00Z)", s)
+}
+
+// parseSignal reads a signal name (TERM, SIGTERM, term) or number.
+func parseSignal(s string) (syscall.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
+		return syscall.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	for sig, n := range signalNames {
+		if n == name {
+			return sig, nil
+		}
+	}
+	return 0, usagef("invalid --signal %q: want a signal name (TERM, INT, HUP, KILL, USR1, ...) or number", s)
+}

@@ -1,0 +1,425 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// jsonOf parses a command's stdout as JSON into v, failing the test if it
+// is not exactly that.
+func jsonOf(t *testing.T, res result, v any) {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(res.stdout))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("stdout is not the JSON expected: %v\nstdout:\n%.2000s\nstderr:\n%.2000s", err, res.stdout, res.stderr)
+	}
+}
+
+// mustTroc runs troc and fails the test unless it exits with want.
+func (s *sandbox) mustTroc(want int, args ...string) result {
+	s.t.Helper()
+	res := s.troc(args...)
+	if res.code != want {
+		s.t.Fatalf("troc %q: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, res.code, want, res.stdout, res.stderr)
+	}
+	return res
+}
+
+// startJob starts troc exec in the background and returns it once its
+// run is recorded as Running, with the run.
+func (s *sandbox) startJob(name, command string) (*exec.Cmd, *Run) {
+	s.t.Helper()
+	cmd := s.command("exec", "--name", name, command)
+	if err := cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	waitFor(s.t, "the history", func() bool {
+		_, err := os.Stat(filepath.Join(s.configDir(), "troc.db"))
+		return err == nil
+	})
+	db := s.history()
+	var run *Run
+	waitFor(s.t, "run of "+name+" to be recorded", func() bool {
+		runs, err := db.runningRuns(context.Background())
+		for _, r := range runs {
+			if r.Job == name && r.PID != 0 {
+				run = r
+			}
+		}
+		return err == nil && run != nil
+	})
+	return cmd, run
+}
+
+func TestRunList(t *testing.T) {
+	s := newSandbox(t)
+	s.mustTroc(0, "exec", "--name", "alpha", "echo a")
+	s.mustTroc(3, "exec", "--name", "beta", "exit 3")
+	s.mustTroc(0, "exec", "--name", "alpha", "echo b")
+	s.mustTroc(exitTimedOut, "exec", "--name", "gamma", "--timeout", "50ms", "sleep 5")
+
+	ids := func(res result) string {
+		t.Helper()
+		var runs []runJSON
+		jsonOf(t, res, &runs)
+		var out []string
+		for _, r := range runs {
+			out = append(out, strconv.FormatInt(*r.ID, 10)+":"+r.Job+":"+string(r.Status))
+		}
+		return strings.Join(out, " ")
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"all, newest first", nil, "4:gamma:TimedOut 3:alpha:Succeeded 2:beta:Failed 1:alpha:Succeeded"},
+		{"one job", []string{"--name", "alpha"}, "3:alpha:Succeeded 1:alpha:Succeeded"},
+		{"statuses, any case", []string{"--status", "failed,TIMEDOUT"}, "4:gamma:TimedOut 2:beta:Failed"},
+		{"job and status", []string{"--name", "alpha", "--status", "Failed"}, ""},
+		{"limit", []string{"--limit", "2"}, "4:gamma:TimedOut 3:alpha:Succeeded"},
+		{"limit 0 is all", []string{"--limit", "0"}, "4:gamma:TimedOut 3:alpha:Succeeded 2:beta:Failed 1:alpha:Succeeded"},
+		{"since a duration", []string{"--since", "1h"}, "4:gamma:TimedOut 3:alpha:Succeeded 2:beta:Failed 1:alpha:Succeeded"},
+		{"since a time to come", []string{"--since", time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, ""},
+		{"since a past date", []string{"--since", "2001-01-01"}, "4:gamma:TimedOut 3:alpha:Succeeded 2:beta:Failed 1:alpha:Succeeded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := s.mustTroc(0, append([]string{"run", "list", "--json"}, tc.args...)...)
+			if got := ids(res); got != tc.want {
+				t.Errorf("runs = %q, want %q", got, tc.want)
+			}
+		})
+	}
+
+	// The default limit is 20.
+	for i := 0; i < 21; i++ {
+		s.mustTroc(0, "exec", "-q", "--name", "many", "true")
+	}
+	var runs []runJSON
+	jsonOf(t, s.mustTroc(0, "run", "list", "--json"), &runs)
+	if len(runs) != 20 || *runs[0].ID != 25 {
+		t.Errorf("default list: %d runs from %d, want 20 from 25", len(runs), *runs[0].ID)
+	}
+
+	// The table: a header, a row per run, no colour into a pipe.
+	res := s.mustTroc(0, "run", "list", "--name", "beta")
+	lines := strings.Split(strings.TrimRight(res.stdout, "\n"), "\n")
+	if len(lines) != 2 || !regexp.MustCompile(`^ID +JOB +STATUS +START +DURATION +EXIT$`).MatchString(lines[0]) ||
+		!regexp.MustCompile(`^2 +beta +❌ Failed +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +\S+ +3$`).MatchString(lines[1]) {
+		t.Errorf("table:\n%s", res.stdout)
+	}
+	if strings.Contains(res.stdout, "\x1b[") {
+		t.Errorf("colour codes in a pipe:\n%q", res.stdout)
+	}
+	s.env = append(s.env, "TROC_DISPLAY_EMOJI=false")
+	if res := s.mustTroc(0, "run", "list", "--name", "gamma"); !strings.Contains(res.stdout, "  TimedOut  ") || !strings.Contains(res.stdout, "SIGKILL") && !strings.Contains(res.stdout, "SIGTERM") {
+		t.Errorf("table without emoji:\n%s", res.stdout)
+	}
+}
+
+// TestRunCommandErrors: bad input is one line naming the bad value, exit
+// 2 for misuse and 1 for what is not there, and changes nothing.
+func TestRunCommandErrors(t *testing.T) {
+	s := newSandbox(t)
+	s.mustTroc(0, "exec", "--name", "alpha", "echo a")
+	before := s.dump()
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"bad status", []string{"run", "list", "--status", "ok"}, 2, `invalid --status: unknown status "ok": want a comma-separated list of running, skipped, succeeded, failed, terminated, timedout, or none`},
+		{"bad since", []string{"run", "list", "--since", "yesterday"}, 2, `invalid --since "yesterday": want a duration`},
+		{"bad limit", []string{"run", "list", "--limit", "-1"}, 2, "invalid --limit -1"},
+		{"unknown job", []string{"run", "list", "--name", "nope"}, 1, `no job named "nope"`},
+		{"bad job name", []string{"run", "list", "--name", "../x"}, 2, `invalid job name "../x"`},
+		{"no id", []string{"run", "show"}, 2, "no run id given"},
+		{"bad id", []string{"run", "show", "-r", "x1"}, 2, `invalid run id "x1": want a positive whole number`},
+		{"two ids", []string{"run", "show", "-r", "1", "2"}, 2, "give one run id"},
+		{"unknown id", []string{"run", "show", "-r", "99"}, 1, "no run 99 in the history"},
+		{"log of unknown id", []string{"run", "log", "99"}, 1, "no run 99 in the history"},
+		{"bad tail", []string{"run", "log", "1", "--tail", "-2"}, 2, "invalid --tail -2"},
+		{"watch unknown id", []string{"run", "watch", "-r", "99"}, 1, "no run 99 in the history"},
+		{"term a finished run", []string{"run", "term", "-r", "1"}, 1, "run 1 is not running: it ended Succeeded"},
+		{"kill a finished run", []string{"run", "kill", "-r", "1", "--force"}, 1, "run 1 is not running: it ended Succeeded"},
+		{"bad signal", []string{"run", "kill", "-r", "1", "--signal", "NOPE"}, 2, `invalid --signal "NOPE"`},
+		{"unknown subcommand", []string{"run", "frob"}, 2, `unknown command "run frob"`},
+		{"unknown flag", []string{"run", "list", "--colour"}, 2, "flag provided but not defined: -colour"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := s.troc(tc.args...)
+			first, _, _ := strings.Cut(res.stderr, "\n")
+			if res.code != tc.code || !strings.Contains(res.stderr, "troc: "+tc.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit %d and %q", res.code, res.stderr, tc.code, tc.want)
+			}
+			if tc.code == 2 && strings.HasPrefix(tc.want, "flag") {
+				return // usage follows the message
+			}
+			if !strings.HasPrefix(first, "troc: ") {
+				t.Errorf("first line %q is not the error", first)
+			}
+		})
+	}
+	if s.dump() != before {
+		t.Error("a failed command changed the history")
+	}
+}
+
+func TestRunShow(t *testing.T) {
+	s := newSandbox(t)
+	s.mustTroc(0, "job", "add", "--name", "nightly", "--timeout", "1h", "--notify-log", "--description", "backs up /srv")
+	exec := s.mustTroc(4, "exec", "--name", "nightly", "echo out; exit 4").run(t)
+
+	for _, args := range [][]string{{"run", "show", "-r", "1"}, {"run", "show", "1"}, {"run", "show", "1", "--json"}} {
+		res := s.mustTroc(0, args...)
+		var got runShowJSON
+		jsonOf(t, res, &got)
+		want := runShowJSON{runJSON: exec, JobSettings: jobSettingsJSON{
+			Name: "nightly", Description: "backs up /srv", TimeoutMS: ptr(int64(3600000)), NotifyLog: true,
+		}}
+		gotJSON, _ := json.Marshal(got)
+		wantJSON, _ := json.Marshal(want)
+		if string(gotJSON) != string(wantJSON) {
+			t.Errorf("%q:\n got %s\nwant %s", args, gotJSON, wantJSON)
+		}
+	}
+}
+
+// dump returns every row of the history's tables, to compare before and
+// after a command that must change nothing.
+func (s *sandbox) dump() string {
+	s.t.Helper()
+	db := openRaw(s.t, filepath.Join(s.configDir(), "troc.db"))
+	var b strings.Builder
+	for _, table := range []string{"jobs", "runs", "job_days"} {
+		rows, err := db.Query(`SELECT * FROM ` + table)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			rows.Scan(ptrs...)
+			fmt.Fprintln(&b, table, vals)
+		}
+		rows.Close()
+	}
+	db.Close()
+	return b.String()
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestRunLog(t *testing.T) {
+	s := newSandbox(t)
+	s.mustTroc(0, "exec", "--name", "lines", "for i in 1 2 3 4 5; do echo line $i; done; echo err >&2")
+	if got := s.mustTroc(0, "run", "log", "-r", "1").stdout; got != "line 1\nline 2\nline 3\nline 4\nline 5\nerr\n" {
+		t.Errorf("log = %q", got)
+	}
+	if got := s.mustTroc(0, "run", "log", "1", "--tail", "2").stdout; got != "line 5\nerr\n" {
+		t.Errorf("tail = %q", got)
+	}
+
+	// A skipped run has no log; a deleted log is said to be gone.
+	cmd, _ := s.startJob("busy", "sleep 30")
+	s.mustTroc(exitSkipped, "exec", "--name", "busy", "true")
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	res := s.mustTroc(1, "run", "log", "-r", "3")
+	if !strings.Contains(res.stderr, "troc: run 3 was Skipped: it never ran, so it has no log") {
+		t.Errorf("skipped run's log: %s", res.stderr)
+	}
+	res = s.mustTroc(1, "run", "watch", "-r", "3")
+	if !strings.Contains(res.stderr, "run 3 was Skipped") {
+		t.Errorf("skipped run's watch: %s", res.stderr)
+	}
+	os.Remove(s.runs()[0].LogFile)
+	res = s.mustTroc(1, "run", "log", "-r", "1")
+	if !strings.Contains(res.stderr, "troc: log of run 1 is gone: "+s.runs()[0].LogFile+" was deleted or pruned") {
+		t.Errorf("deleted log: %s", res.stderr)
+	}
+}
+
+func TestRunWatch(t *testing.T) {
+	s := newSandbox(t)
+	gate := filepath.Join(s.dir, "gate")
+	// The job prints, waits for the test to open the gate, prints again
+	// and exits 3.
+	job, run := s.startJob("slow", "echo first; while [ ! -e "+gate+" ]; do sleep 0.01; done; echo second; exit 3")
+
+	watch := s.command("run", "watch", "-r", strconv.FormatInt(run.ID, 10))
+	var out syncBuffer
+	watch.Stdout = &out
+	watch.Stderr = &out
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first line", func() bool { return out.String() == "first\n" })
+	os.WriteFile(gate, nil, 0o600)
+	err := watch.Wait()
+	if code := watch.ProcessState.ExitCode(); code != 3 {
+		t.Errorf("watch exit = %d (%v), want the run's 3\n%s", code, err, out.String())
+	}
+	if got := out.String(); got != "first\nsecond\n" {
+		t.Errorf("watch printed %q, want %q", got, "first\nsecond\n")
+	}
+	job.Wait()
+
+	// A finished run: its log, at once, with its status.
+	res := s.troc("run", "watch", "1")
+	if res.code != 3 || res.stdout != "first\nsecond\n" {
+		t.Errorf("watch of a finished run: exit %d, stdout %q", res.code, res.stdout)
+	}
+	s.mustTroc(0, "exec", "--name", "quick", "echo done")
+	if res := s.troc("run", "watch", "-r", "2"); res.code != 0 || res.stdout != "done\n" {
+		t.Errorf("watch of a succeeded run: exit %d, stdout %q", res.code, res.stdout)
+	}
+}
+
+func TestRunTerm(t *testing.T) {
+	s := newSandbox(t)
+	gate := filepath.Join(s.dir, "gate")
+	job, run := s.startJob("long", "while [ ! -e "+gate+" ]; do sleep 0.01; done")
+	res := s.mustTroc(0, "run", "term", "-r", strconv.FormatInt(run.ID, 10))
+	if res.stdout != "run 1 of long marked Terminated\n" {
+		t.Errorf("stdout = %q", res.stdout)
+	}
+	r := s.runs()[0]
+	if r.Status != StatusTerminated || r.End.IsZero() || !strings.Contains(r.Note, "marked Terminated by hand") {
+		t.Errorf("after term: %s, end %v, note %q", r.Status, r.End, r.Note)
+	}
+	if !alive(run.PID) {
+		t.Error("run term touched the process")
+	}
+	// Its real end still comes in when it ends.
+	os.WriteFile(gate, nil, 0o600)
+	if err := job.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.runs()[0]; r.Status != StatusSucceeded || r.ExitCode == nil || *r.ExitCode != 0 {
+		t.Errorf("after the real end: %s", r.Status)
+	}
+	var jobs []jobJSON
+	jsonOf(t, s.mustTroc(0, "job", "list", "--json"), &jobs)
+	if jobs[0].Failures30d != 0 || jobs[0].Runs30d != 1 || jobs[0].LastSuccess == nil {
+		t.Errorf("tallies after the real end: %d failures of %d runs, last success %v", jobs[0].Failures30d, jobs[0].Runs30d, jobs[0].LastSuccess)
+	}
+}
+
+func TestRunKill(t *testing.T) {
+	s := newSandbox(t)
+	// A tree: the job's shell and two sleeps in its process group.
+	pids := filepath.Join(s.dir, "pids")
+	job, run := s.startJob("tree", "sleep 300 & echo $! >> "+pids+"; sleep 300 & echo $! >> "+pids+"; wait")
+	waitFor(t, "both children", func() bool {
+		b, _ := os.ReadFile(pids)
+		return strings.Count(string(b), "\n") == 2
+	})
+	var children []int
+	for _, f := range strings.Fields(fileContent(t, pids)) {
+		pid, _ := strconv.Atoi(f)
+		children = append(children, pid)
+	}
+	res := s.mustTroc(0, "run", "kill", "-r", "1", "--force")
+	if want := "sent SIGTERM to run 1 of tree (process group " + strconv.Itoa(run.PID) + ")\n"; res.stdout != want {
+		t.Errorf("stdout = %q, want %q", res.stdout, want)
+	}
+	job.Wait()
+	for _, pid := range children {
+		waitFor(t, "child "+strconv.Itoa(pid)+" to end", func() bool { return !alive(pid) })
+	}
+	r := s.runs()[0]
+	if r.Status != StatusFailed && r.Status != StatusTerminated {
+		t.Errorf("killed run is %s", r.Status)
+	}
+
+	// --signal takes names and numbers.
+	job, _ = s.startJob("usr1", "trap 'exit 7' USR1; while :; do sleep 0.01; done")
+	s.mustTroc(0, "run", "kill", "-r", "2", "--signal", "usr1")
+	job.Wait()
+	if r := s.runs()[1]; r.ExitCode == nil || *r.ExitCode != 7 {
+		t.Errorf("after SIGUSR1: %s exit %v", r.Status, r.ExitCode)
+	}
+}
+
+// TestRunKillPIDReuse: a Running row whose pid now belongs to an unrelated
+// process gets no signal, and is marked as the orphan it is.
+func TestRunKillPIDReuse(t *testing.T) {
+	s := newSandbox(t)
+	s.mustTroc(0, "exec", "--name", "old", "true")
+	bystander := exec.Command("sleep", "300")
+	if err := bystander.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer bystander.Process.Kill()
+	start, err := procStartTime(bystander.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := s.history()
+	host, _ := os.Hostname()
+	// The run "was" that pid, but its process started at another time.
+	r := &Run{Job: "old", Status: StatusRunning, Start: time.Now().Add(-time.Hour), PID: bystander.Process.Pid, PIDStart: start - 100, Host: host, Command: "sleep 300"}
+	if err := db.insertRun(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	res := s.troc("run", "kill", "-r", strconv.FormatInt(r.ID, 10), "--force", "--signal", "KILL")
+	if res.code != 1 || !strings.Contains(res.stderr, "is not running: it ended Terminated") {
+		t.Errorf("exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+	if !alive(bystander.Process.Pid) {
+		t.Fatal("the unrelated process was signalled")
+	}
+	got, _ := db.getRun(context.Background(), r.ID)
+	if got.Status != StatusTerminated || got.Note != orphanNote {
+		t.Errorf("row = %s %q, want Terminated %q", got.Status, got.Note, orphanNote)
+	}
+}
+
+// TestOrphans: a troc killed with SIGKILL leaves a Running row; once its
+// job is gone too, the next command that reads runs marks it Terminated.
+func TestOrphans(t *testing.T) {
+	s := newSandbox(t)
+	gate := filepath.Join(s.dir, "gate")
+	troc, run := s.startJob("victim", "while [ ! -e "+gate+" ]; do sleep 0.01; done")
+	troc.Process.Kill()
+	troc.Wait()
+
+	// The job outlives its troc: while it runs, the run is Running.
+	var runs []runJSON
+	jsonOf(t, s.mustTroc(0, "run", "list", "--json"), &runs)
+	if runs[0].Status != StatusRunning {
+		t.Fatalf("status while the job runs = %s, want Running", runs[0].Status)
+	}
+	os.WriteFile(gate, nil, 0o600)
+	waitFor(t, "the job to end", func() bool { return !alive(run.PID) })
+
+	res := s.mustTroc(0, "run", "list", "--json")
+	jsonOf(t, res, &runs)
+	if runs[0].Status != StatusTerminated || runs[0].Note == nil || *runs[0].Note != orphanNote || runs[0].EndTime == nil {
+		t.Errorf("orphan = %s, note %v", runs[0].Status, runs[0].Note)
+	}
+	if !strings.Contains(res.stderr, "Run 1 of victim marked Terminated: "+orphanNote) {
+		t.Errorf("stderr:\n%s", res.stderr)
+	}
+}
