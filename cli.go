@@ -108,6 +108,8 @@ Usage:
   troc job add|update|list|show|rm            manage jobs and their settings
   troc prune [--older-than DUR] [--keep N]    delete old runs and their logs
   troc notify test [--channel NAME]           send a test notification
+  troc check [--json] [--notify]              is every scheduled job on time and well?
+  troc metrics                                Prometheus metrics of every job
   troc version                                print troc's version
 
 Run "troc exec -h", "troc run help" or "troc job help" for more.
@@ -136,6 +138,10 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return a.prune(ctx, args[1:])
 	case "notify":
 		return a.notifyCmd(ctx, args[1:])
+	case "check":
+		return a.check(ctx, args[1:])
+	case "metrics":
+		return a.metrics(ctx, args[1:])
 	}
 	return withHint(usagef("unknown command %q", args[0]), "run 'troc help' for the list of commands")
 }

@@ -52,6 +52,7 @@ type Config struct {
 	Notify    NotifyConfig
 	Display   DisplayConfig
 	Retention RetentionConfig
+	Metrics   MetricsConfig
 }
 
 // NotifyConfig says where and how run notifications are sent. Each
@@ -107,6 +108,11 @@ type SMTPConfig struct {
 type RetentionConfig struct {
 	MaxAge time.Duration // delete runs that started longer ago; 0: no limit
 	Keep   int           // keep the newest Keep runs of each job; 0: no limit
+}
+
+// MetricsConfig is where troc writes its Prometheus metrics.
+type MetricsConfig struct {
+	Textfile string // rewritten after each run, for node_exporter; empty: none
 }
 
 // DisplayConfig is how troc shows runs in a terminal.
@@ -188,6 +194,7 @@ var configKeys = slices.Concat(
 	[]configKey{
 		{"retention.max_age", kindDuration, false, "90d", "After each run, delete the job's runs (and logs) that started longer ago than this; 0 keeps them all.", field(func(c *Config) *time.Duration { return &c.Retention.MaxAge })},
 		{"retention.keep", kindInt, false, "0", "After each run, keep only the job's newest N runs (and logs); 0 keeps them all.", field(func(c *Config) *int { return &c.Retention.Keep })},
+		{"metrics.textfile", kindPath, false, "", "File that troc exec and troc check rewrite with the metrics after each run, for node_exporter's textfile collector (a path ending in .prom); empty: none.", field(func(c *Config) *string { return &c.Metrics.Textfile })},
 	},
 )
 
@@ -520,8 +527,9 @@ func (l *loader) set(c *Config, k *configKey, text string) error {
 
 // parse converts text, from a default, the file or the environment, to the
 // value of key k. It is the only place that knows what each kind accepts.
-// An empty path means the key's default; empty is valid for a string and
-// missing for every other kind.
+// An empty path means the key's default, and a path whose default is empty
+// (a file troc writes only when asked to) may be left empty; empty is
+// valid for a string and missing for every other kind.
 func (l *loader) parse(k *configKey, text string) (any, error) {
 	switch k.kind {
 	case kindString:
@@ -531,7 +539,7 @@ func (l *loader) parse(k *configKey, text string) (any, error) {
 			text = k.def
 		}
 		if text == "" {
-			return nil, errors.New("missing value")
+			return "", nil
 		}
 		return l.expandPath(text)
 	}

@@ -264,6 +264,49 @@ type Job struct {
 	Notify      bool          // notify after every run, as if exec had --notify
 	NotifyOn    []Status      // statuses that notify; nil: the config's notify.on
 	LastSuccess time.Time     // end of the latest Succeeded run; zero: none
+	Created     time.Time
+	Schedule    string        // cron expression (cron.go); "": none
+	ScheduleSet time.Time     // when the schedule was set
+	Grace       time.Duration // how late a scheduled run may start; 0: defaultGrace
+	MaxRuntime  time.Duration // running longer is stuck; 0: no limit
+}
+
+// jobColumns are the columns a jobRow reads, in its order; j is jobs.
+const jobColumns = `j.id, j.name, j.description, j.timeout_ms, j.notify_log, j.notify, j.notify_on,
+	j.last_success_ms, j.created_ms, j.schedule, j.schedule_ms, j.grace_ms, j.max_runtime_ms`
+
+// jobRow scans jobColumns into a Job.
+type jobRow struct {
+	j                                                      *Job
+	timeoutMS, lastSuccess, scheduleMS, graceMS, runtimeMS sql.NullInt64
+	created                                                int64
+	notifyOn, schedule                                     sql.NullString
+}
+
+// dest returns the scan destinations of jobColumns.
+func (r *jobRow) dest() []any {
+	j := r.j
+	return []any{&j.ID, &j.Name, &j.Description, &r.timeoutMS, &j.NotifyLog, &j.Notify, &r.notifyOn,
+		&r.lastSuccess, &r.created, &r.schedule, &r.scheduleMS, &r.graceMS, &r.runtimeMS}
+}
+
+// fill sets the job's fields that are stored in another form, once the
+// row is scanned.
+func (r *jobRow) fill() {
+	j := r.j
+	ms := func(n sql.NullInt64) time.Duration { return time.Duration(n.Int64) * time.Millisecond }
+	j.Timeout, j.Grace, j.MaxRuntime = ms(r.timeoutMS), ms(r.graceMS), ms(r.runtimeMS)
+	if r.notifyOn.Valid {
+		j.NotifyOn = parseStoredStatuses(r.notifyOn.String)
+	}
+	if r.lastSuccess.Valid {
+		j.LastSuccess = time.UnixMilli(r.lastSuccess.Int64).UTC()
+	}
+	j.Created = time.UnixMilli(r.created).UTC()
+	j.Schedule = r.schedule.String
+	if r.scheduleMS.Valid {
+		j.ScheduleSet = time.UnixMilli(r.scheduleMS.Int64).UTC()
+	}
 }
 
 // ensureJob returns the named job, creating it with default settings if
@@ -299,25 +342,10 @@ func (db *DB) ensureJob(ctx context.Context, name string, now time.Time) (job Jo
 // job returns the named job, or sql.ErrNoRows.
 func (db *DB) job(ctx context.Context, name string) (Job, error) {
 	var j Job
-	var timeoutMS, lastSuccess sql.NullInt64
-	var notifyOn sql.NullString
-	err := db.sql.QueryRowContext(ctx, `
-		SELECT id, name, description, timeout_ms, notify_log, notify, notify_on, last_success_ms
-		FROM jobs WHERE name = ?`, name).
-		Scan(&j.ID, &j.Name, &j.Description, &timeoutMS, &j.NotifyLog, &j.Notify, &notifyOn, &lastSuccess)
-	j.fill(timeoutMS, notifyOn, lastSuccess)
+	row := jobRow{j: &j}
+	err := db.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs j WHERE name = ?`, name).Scan(row.dest()...)
+	row.fill()
 	return j, err
-}
-
-// fill sets the job's fields that are stored in another form.
-func (j *Job) fill(timeoutMS sql.NullInt64, notifyOn sql.NullString, lastSuccess sql.NullInt64) {
-	j.Timeout = time.Duration(timeoutMS.Int64) * time.Millisecond
-	if notifyOn.Valid {
-		j.NotifyOn = parseStoredStatuses(notifyOn.String)
-	}
-	if lastSuccess.Valid {
-		j.LastSuccess = time.UnixMilli(lastSuccess.Int64).UTC()
-	}
 }
 
 // parseStoredStatuses reads a comma-separated status list as stored in the
@@ -503,27 +531,23 @@ func (db *DB) listRuns(ctx context.Context, f runFilter) ([]*Run, error) {
 	return scanRuns(db.sql.QueryContext(ctx, q, args...))
 }
 
-// JobSummary is a job with the figures troc job list shows.
-type JobSummary struct {
-	Job
-	Created  time.Time
-	LastRun  *Run // nil: never ran
-	Runs     int64
-	Failures int64 // Failed, TimedOut and Terminated runs
-}
-
-// jobSummaries returns the named job (every job when name is empty), by
-// name, with its latest run and its tallies of runs that started on or
-// after since's UTC day. Each figure is an index lookup or a few job_days
-// rows per job, however long the history.
-func (db *DB) jobSummaries(ctx context.Context, name string, since time.Time) ([]JobSummary, error) {
-	// The two tallies come out of one subquery, packed in one integer
-	// (runs in the high bits): half the index lookups of two.
+// jobStates returns the named job (every job when name is empty), by
+// name, with its latest run, what it is running, its counters, and its
+// tallies of runs that started on or after since's UTC day (see
+// jobState). Each figure is a column of the job's row, an index lookup or
+// a few job_days rows, however long the history.
+func (db *DB) jobStates(ctx context.Context, name string, since time.Time) ([]*jobState, error) {
+	// The tallies are running totals (see schema/0002_job_summary.sql):
+	// the latest less the last before the period. Each total is packed in
+	// one integer (runs in the high bits), so the difference is two index
+	// lookups, not four.
 	q := `
-		SELECT j.id, j.name, j.description, j.timeout_ms, j.notify_log, j.notify,
-			j.notify_on, j.last_success_ms, j.created_ms,
-			(SELECT coalesce(sum(d.runs), 0) << 32 | coalesce(sum(d.failures), 0)
-				FROM job_days d WHERE d.job_id = j.id AND d.day >= ?1),
+		SELECT ` + jobColumns + `, j.last_end_status, j.health, j.health_ms,
+			j.skipped, j.succeeded, j.failed, j.terminated, j.timedout,
+			coalesce((SELECT d.runs << 32 | d.failures FROM job_days d
+				WHERE d.job_id = j.id ORDER BY d.day DESC LIMIT 1), 0) -
+			coalesce((SELECT d.runs << 32 | d.failures FROM job_days d
+				WHERE d.job_id = j.id AND d.day < ?1 ORDER BY d.day DESC LIMIT 1), 0),
 			` + runColumns + `
 		FROM jobs j LEFT JOIN runs r ON r.id = j.last_run_id
 		WHERE ?2 = '' OR j.name = ?2
@@ -533,26 +557,66 @@ func (db *DB) jobSummaries(ctx context.Context, name string, since time.Time) ([
 		return nil, err
 	}
 	defer rows.Close()
-	var out []JobSummary
+	var out []*jobState
+	byID := map[int64]*jobState{}
 	for rows.Next() {
-		var s JobSummary
-		var timeoutMS, lastSuccess sql.NullInt64
-		var notifyOn sql.NullString
-		var created, tallies int64
-		s.LastRun, err = scanRun(rows, &s.ID, &s.Name, &s.Description, &timeoutMS, &s.NotifyLog, &s.Notify,
-			&notifyOn, &lastSuccess, &created, &tallies)
+		s := &jobState{}
+		jr := jobRow{j: &s.Job}
+		var lastEnd, health sql.NullString
+		var healthMS sql.NullInt64
+		var skipped, succeeded, failed, terminated, timedout, tallies int64
+		s.LastRun, err = scanRun(rows, append(jr.dest(), &lastEnd, &health, &healthMS,
+			&skipped, &succeeded, &failed, &terminated, &timedout, &tallies)...)
 		if err != nil {
 			return nil, err
 		}
+		jr.fill()
+		s.LastEnd, s.Announced = Status(lastEnd.String), Health(health.String)
+		if healthMS.Valid {
+			s.AnnouncedAt = time.UnixMilli(healthMS.Int64).UTC()
+		}
+		s.Counts = map[Status]int64{StatusSkipped: skipped, StatusSucceeded: succeeded,
+			StatusFailed: failed, StatusTerminated: terminated, StatusTimedOut: timedout}
 		s.Runs, s.Failures = tallies>>32, tallies&(1<<32-1)
-		s.Job.fill(timeoutMS, notifyOn, lastSuccess)
-		s.Created = time.UnixMilli(created).UTC()
 		if s.LastRun != nil {
 			s.LastRun.Job = s.Name
 		}
 		out = append(out, s)
+		byID[s.ID] = s
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// What is running: the partial index holds only Running runs.
+	rows, err = db.sql.QueryContext(ctx, `SELECT job_id, min(start_ms) FROM runs WHERE status = 'Running' GROUP BY job_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, start int64
+		if err := rows.Scan(&id, &start); err != nil {
+			return nil, err
+		}
+		if s := byID[id]; s != nil {
+			s.RunningSince = time.UnixMilli(start).UTC()
+		}
 	}
 	return out, rows.Err()
+}
+
+// setHealth records the health that troc check --notify announced.
+func (db *DB) setHealth(ctx context.Context, jobID int64, h Health, at time.Time) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE jobs SET health = ?, health_ms = ? WHERE id = ?`,
+		string(h), at.UnixMilli(), jobID); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // Errors of the job operations.
@@ -574,6 +638,10 @@ type jobChange struct {
 	NotifyLog   *bool
 	Notify      *bool
 	NotifyOn    *[]Status // a nil slice: back to the config's notify.on
+	Schedule    *string   // "": none; setting it also sets schedule_ms
+	Grace       *time.Duration
+	MaxRuntime  *time.Duration
+	Now         time.Time // when the change is made
 }
 
 // addJob creates a job with the given settings, or returns errJobExists.
@@ -655,6 +723,24 @@ func applyJobChange(ctx context.Context, tx *sql.Tx, name string, c jobChange) e
 	}
 	if c.Notify != nil {
 		if err := set("notify", *c.Notify); err != nil {
+			return err
+		}
+	}
+	if c.Schedule != nil {
+		if err := set("schedule", nullStr(*c.Schedule)); err != nil {
+			return err
+		}
+		if err := set("schedule_ms", c.Now.UnixMilli()); err != nil {
+			return err
+		}
+	}
+	if c.Grace != nil {
+		if err := set("grace_ms", nullInt(c.Grace.Milliseconds())); err != nil {
+			return err
+		}
+	}
+	if c.MaxRuntime != nil {
+		if err := set("max_runtime_ms", nullInt(c.MaxRuntime.Milliseconds())); err != nil {
 			return err
 		}
 	}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"database/sql"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // TestIsBusy holds a real SQLite write lock and checks that the error a
@@ -41,5 +44,123 @@ func TestIsBusy(t *testing.T) {
 	}
 	if isBusy(errors.New("database is locked")) {
 		t.Error("isBusy trusts an error's text")
+	}
+}
+
+// TestTallies: job_days keeps running totals that give the runs and
+// failures of any period, whatever order runs arrive in and however
+// their status changes.
+func TestTallies(t *testing.T) {
+	ctx := context.Background()
+	db, err := openDB(filepath.Join(t.TempDir(), "troc.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	if _, _, err := db.ensureJob(ctx, "j", now.AddDate(0, 0, -100)); err != nil {
+		t.Fatal(err)
+	}
+	add := func(daysAgo int, status Status) *Run {
+		t.Helper()
+		start := now.AddDate(0, 0, -daysAgo)
+		r := &Run{Job: "j", Status: status, Start: start, End: start.Add(time.Second), Host: "h", Command: "c"}
+		if err := db.insertRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	tally := func() (runs, failures int64) {
+		t.Helper()
+		states, err := db.jobStates(ctx, "j", now.AddDate(0, 0, -29))
+		if err != nil || len(states) != 1 {
+			t.Fatal(err, len(states))
+		}
+		return states[0].Runs, states[0].Failures
+	}
+	check := func(what string, runs, failures int64) {
+		t.Helper()
+		if r, f := tally(); r != runs || f != failures {
+			t.Errorf("%s: %d runs, %d failures in 30 days; want %d, %d", what, r, f, runs, failures)
+		}
+	}
+	add(40, StatusFailed) // before the period
+	add(20, StatusSucceeded)
+	add(20, StatusFailed)
+	add(1, StatusTimedOut)
+	check("in order", 3, 2)
+	add(25, StatusTerminated) // replayed late, between days already counted
+	add(35, StatusFailed)     // replayed late, before the period
+	check("replayed", 4, 3)
+	running := add(0, StatusRunning)
+	check("running", 5, 3)
+	running.Status, running.End = StatusTerminated, now
+	if err := db.finishRun(ctx, running); err != nil {
+		t.Fatal(err)
+	}
+	check("orphaned", 5, 4)
+	running.Status = StatusSucceeded // its real end, after all
+	if err := db.finishRun(ctx, running); err != nil {
+		t.Fatal(err)
+	}
+	check("its real end", 5, 3)
+	states, _ := db.jobStates(ctx, "j", now.AddDate(0, 0, -29))
+	s := states[0]
+	if s.Counts[StatusFailed] != 3 || s.Counts[StatusSucceeded] != 2 || s.Counts[StatusTerminated] != 1 || s.Counts[StatusTimedOut] != 1 || s.LastEnd != StatusSucceeded {
+		t.Errorf("counts = %v, last end %s", s.Counts, s.LastEnd)
+	}
+}
+
+// TestMigrateSummaryBackfill: a history from before the job summaries
+// (schema version 1) gets them from its runs when it is upgraded.
+func TestMigrateSummaryBackfill(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "troc.db")
+	raw := openRaw(t, path)
+	v1, err := schemaFS.ReadFile("schema/0001_initial.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	day := int64(24 * time.Hour / time.Millisecond)
+	ms := now.UnixMilli()
+	if _, err := raw.Exec(string(v1)+`
+		INSERT INTO jobs (id, name, created_ms) VALUES (1, 'old', 0), (2, 'idle', 0);
+		INSERT INTO runs (id, job_id, status, start_ms, end_ms, host, command) VALUES
+			(1, 1, 'Failed', ?1 - 40 * ?2, ?1 - 40 * ?2 + 5, 'h', 'c'),
+			(2, 1, 'Succeeded', ?1 - 3 * ?2, ?1 - 3 * ?2 + 5, 'h', 'c'),
+			(3, 1, 'TimedOut', ?1 - 2 * ?2, ?1 - 2 * ?2 + 5, 'h', 'c'),
+			(4, 1, 'Skipped', ?1 - 2 * ?2, ?1 - 2 * ?2, 'h', 'c'),
+			(5, 1, 'Running', ?1 - 1000, NULL, 'h', 'c');
+		PRAGMA user_version = 1;`, ms, day); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	db, err := openDB(path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	states, err := db.jobStates(ctx, "", now.AddDate(0, 0, -29))
+	if err != nil || len(states) != 2 {
+		t.Fatal(err, len(states))
+	}
+	s := states[1] // by name: idle, old
+	if s.Name != "old" || s.LastRun == nil || s.LastRun.ID != 5 || s.LastEnd != StatusTimedOut ||
+		s.LastSuccess.UnixMilli() != ms-3*day+5 || s.Runs != 4 || s.Failures != 1 ||
+		s.Counts[StatusFailed] != 1 || s.Counts[StatusSkipped] != 1 || s.Counts[StatusTimedOut] != 1 || s.Counts[StatusSucceeded] != 1 {
+		t.Errorf("old = %+v (last run %+v)", s, s.LastRun)
+	}
+	if i := states[0]; i.Name != "idle" || i.LastRun != nil || i.Runs != 0 {
+		t.Errorf("idle = %+v", i)
+	}
+	// And the triggers carry on from the totals the migration left.
+	r := &Run{Job: "old", Status: StatusFailed, Start: now, End: now, Host: "h", Command: "c"}
+	if err := db.insertRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	states, _ = db.jobStates(ctx, "old", now.AddDate(0, 0, -29))
+	if s := states[0]; s.Runs != 5 || s.Failures != 2 || s.LastEnd != StatusFailed {
+		t.Errorf("after a new run: %d runs, %d failures, last end %s", s.Runs, s.Failures, s.LastEnd)
 	}
 }

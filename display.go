@@ -65,6 +65,21 @@ func (d display) status(s Status) cell {
 	return c
 }
 
+// health is a health state's cell: green when ok, red when it needs
+// attention, plain when new.
+func (d display) health(h Health) cell {
+	c := cell{text: string(h)}
+	if d.color {
+		switch h {
+		case HealthOK:
+			c.color, _ = colorCode(d.cfg.Color[StatusSucceeded])
+		case HealthLate, HealthFailing, HealthStuck:
+			c.color, _ = colorCode(d.cfg.Color[StatusFailed])
+		}
+	}
+	return c
+}
+
 // time formats t to the second in the display's zone; "-" for none.
 func (d display) time(t time.Time) string {
 	if t.IsZero() {

@@ -171,6 +171,10 @@ type execution struct {
 	logDir string // private log directory; "" if unusable
 	run    Run
 	loc    *time.Location
+
+	lockFile     *os.File // the job's lock while troc holds it
+	notifier     *runNotifier
+	notifierMade bool
 }
 
 // exec runs a job: troc exec.
@@ -204,15 +208,10 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	e.logDir = e.privateLogDir()
 	e.openSystemLog()
 	lock, lockErr := e.lock()
-	if lock != nil {
-		// Released as soon as the run's end is recorded, below; this is
-		// for the paths that return before that.
-		defer func() {
-			if lock != nil {
-				lock.Close()
-			}
-		}()
-	}
+	// Released as soon as the run's end is recorded (see finish); this is
+	// for the paths that return before that.
+	e.lockFile = lock
+	defer e.unlock()
 	switch {
 	case errors.Is(lockErr, errLocked):
 		e.run.Status = StatusSkipped
@@ -220,7 +219,7 @@ func (a *app) exec(ctx context.Context, args []string) error {
 		e.run.Note = "another run of this job holds its lock"
 		e.log.Info("Job " + opts.name + " is already running: run skipped")
 		e.record(ctx)
-		return e.report(exitSkipped)
+		return e.finish(ctx, exitSkipped)
 	case lockErr != nil:
 		e.log.Error("Cannot take the job's lock: " + lockErr.Error())
 		return e.failSetup(ctx, "cannot take the job's lock: "+lockErr.Error())
@@ -257,17 +256,8 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	if timeout == 0 {
 		timeout = job.Timeout
 	}
-	// Notifications are set up now that the job's own setting is known;
-	// a channel configured wrongly is logged and the job runs regardless.
-	var notifier *runNotifier
-	if opts.notify || job.Notify {
-		var err error
-		if notifier, err = newRunNotifier(cfg, job, e.log); err != nil {
-			e.log.Warn("Notifications: " + err.Error())
-		}
-	}
 	e.recordStart(ctx)
-	notifier.begin(ctx, &e.run)
+	e.notifications(ctx).begin(ctx, &e.run)
 
 	st := e.wait(pid, sigs, started, timeout)
 	e.run.End = nowMS()
@@ -282,18 +272,7 @@ func (a *app) exec(ctx context.Context, args []string) error {
 		e.run.addNote("system log incomplete: %v", err)
 	}
 	e.record(ctx)
-	// The run's end is in the history (or the spool): let the next run in.
-	if lock != nil {
-		lock.Close()
-		lock = nil
-	}
-	// Only now, with the end recorded and the lock released, are people
-	// told: a slow or failing channel never delays or changes the run.
-	notifier.finish(ctx, e.db, &e.run, fileTail(e.run.LogFile))
-	if e.db != nil {
-		applyRetention(ctx, e.db, e.cfg, e.job, e.run.End, e.log)
-	}
-	return e.report(e.exitCode(st))
+	return e.finish(ctx, e.exitCode(st))
 }
 
 // commandLine is the command as recorded: the string given, or the
@@ -537,7 +516,7 @@ func (e *execution) failSetup(ctx context.Context, why string) error {
 	e.run.End = nowMS()
 	e.run.addNote("%s", why)
 	e.record(ctx)
-	return e.report(exitSetup)
+	return e.finish(ctx, exitSetup)
 }
 
 // failStart records a job whose program could not be started as Failed,
@@ -553,7 +532,7 @@ func (e *execution) failStart(ctx context.Context, err error) error {
 	e.run.ExitCode = &code
 	e.run.addNote("cannot start: %v", err)
 	e.record(ctx)
-	return e.report(code)
+	return e.finish(ctx, code)
 }
 
 // stopBeforeStart records a run that troc was told to stop before the job
@@ -566,7 +545,7 @@ func (e *execution) stopBeforeStart(ctx context.Context, sig syscall.Signal) err
 	e.run.End = nowMS()
 	e.run.addNote("troc received %s before the job started", signalName(sig))
 	e.record(ctx)
-	return e.report(128 + int(sig))
+	return e.finish(ctx, 128+int(sig))
 }
 
 // jobEnd is how the job ended.
@@ -723,6 +702,48 @@ func (e *execution) exitCode(end jobEnd) int {
 		return 128 + int(ws.Signal())
 	}
 	return ws.ExitStatus()
+}
+
+// finish does what follows a run's end being recorded (in the history or
+// the spool), on every path: it lets the next run in, tells people, keeps
+// the history within its limits, rewrites the metrics, and prints the run.
+// Only the first of those can delay the next run, and none can change
+// what was recorded or troc's exit status.
+func (e *execution) finish(ctx context.Context, code int) error {
+	e.unlock()
+	e.notifications(ctx).finish(ctx, e.db, &e.run, fileTail(e.run.LogFile))
+	if e.db != nil {
+		applyRetention(ctx, e.db, e.cfg, e.job, e.run.End, e.log)
+		writeMetricsFileFor(ctx, e.db, e.cfg, nil, time.Now(), e.log)
+	}
+	return e.report(code)
+}
+
+// unlock releases the job's lock, if troc holds it.
+func (e *execution) unlock() {
+	if e.lockFile != nil {
+		e.lockFile.Close()
+		e.lockFile = nil
+	}
+}
+
+// notifications returns the run's notifier, set up on first use once the
+// job's own setting is known: nil (which sends nothing) unless --notify
+// or the job asks for them. A channel configured wrongly is logged, and
+// the job runs regardless.
+func (e *execution) notifications(ctx context.Context) *runNotifier {
+	if e.notifierMade {
+		return e.notifier
+	}
+	e.notifierMade = true
+	job := e.history(ctx)
+	if e.opts.notify || job.Notify {
+		var err error
+		if e.notifier, err = newRunNotifier(e.cfg, job, e.log); err != nil {
+			e.log.Warn("Notifications: " + err.Error())
+		}
+	}
+	return e.notifier
 }
 
 // report prints the run (or, quietly, a summary when it needs attention)

@@ -14,12 +14,15 @@ import (
 )
 
 const jobUsage = `Usage:
-  troc job add --name NAME [--timeout DUR] [--notify] [--notify-log] [--notify-on S,S] [--description TEXT]
-  troc job update --name NAME [--rename NEW] [--timeout DUR] [--notify=BOOL] [--notify-log=BOOL]
-                  [--notify-on S,S|default|none] [--description TEXT]
+  troc job add --name NAME [--schedule CRON] [--grace DUR] [--max-runtime DUR] [--timeout DUR]
+               [--notify] [--notify-log] [--notify-on S,S] [--description TEXT]
+  troc job update --name NAME [--rename NEW] [--schedule CRON] [--grace DUR] [--max-runtime DUR]
+                  [--timeout DUR] [--notify=BOOL] [--notify-log=BOOL] [--notify-on S,S|default|none]
+                  [--description TEXT]
   troc job list [--json]
   troc job show --name NAME [--json]
   troc job rm --name NAME [--keep-logs] [--force]
+  troc job import-crontab [--system] [--dry-run] [FILE|-]
 
 Run "troc job COMMAND -h" for the flags of one.
 `
@@ -30,17 +33,19 @@ const tallyDays = 30
 // jobCmd dispatches troc job's subcommands.
 func (a *app) jobCmd(ctx context.Context, args []string) error {
 	return a.dispatch(ctx, "job", jobUsage, args, map[string]func(context.Context, []string) error{
-		"add":    a.jobAdd,
-		"update": a.jobUpdate,
-		"list":   a.jobList,
-		"show":   a.jobShow,
-		"rm":     a.jobRm,
+		"add":            a.jobAdd,
+		"update":         a.jobUpdate,
+		"list":           a.jobList,
+		"show":           a.jobShow,
+		"rm":             a.jobRm,
+		"import-crontab": a.jobImportCrontab,
 	})
 }
 
 // settingFlags are the flags of the settings job add and job update share.
 type settingFlags struct {
 	description, timeout, notifyOn string
+	schedule, grace, maxRuntime    string
 	notify, notifyLog              bool
 }
 
@@ -50,6 +55,9 @@ func (s *settingFlags) define(fs *flag.FlagSet) {
 	fs.BoolVar(&s.notify, "notify", false, "notify after every run, as if exec had --notify")
 	fs.BoolVar(&s.notifyLog, "notify-log", false, "include the tail of the log in notifications")
 	fs.StringVar(&s.notifyOn, "notify-on", "", "`STATUSES` that notify, comma-separated ("+statusNames()+"); default: the config's notify.on; none: never")
+	fs.StringVar(&s.schedule, "schedule", "", "the job's cron `SCHEDULE` (\"*/5 * * * *\", @daily, @every 15m, CRON_TZ=Zone ...), for troc check; \"\" removes it")
+	fs.StringVar(&s.grace, "grace", "", "how late a scheduled run may start before the job is late (`DURATION`; default "+formatDuration(defaultGrace)+")")
+	fs.StringVar(&s.maxRuntime, "max-runtime", "", "a run going longer than `DURATION` makes the job stuck; 0: no limit")
 }
 
 // change turns the flags that were given on the command line into a
@@ -70,6 +78,31 @@ func (s *settingFlags) change(fs *flag.FlagSet) (jobChange, error) {
 				err = usagef("--timeout: %v", err)
 			}
 			c.Timeout = &d
+		case "schedule":
+			if s.schedule != "" {
+				sched, perr := ParseSchedule(s.schedule)
+				if perr != nil {
+					err = usagef("--schedule: %v", perr)
+					return
+				}
+				s.schedule = sched.String()
+			}
+			c.Schedule = &s.schedule
+		case "grace", "max-runtime":
+			text := s.grace
+			if f.Name == "max-runtime" {
+				text = s.maxRuntime
+			}
+			d, perr := parseDuration(text)
+			if perr != nil {
+				err = usagef("--%s: %v", f.Name, perr)
+				return
+			}
+			if f.Name == "grace" {
+				c.Grace = &d
+			} else {
+				c.MaxRuntime = &d
+			}
 		case "notify":
 			c.Notify = &s.notify
 		case "notify-log":
@@ -117,6 +150,7 @@ func (a *app) jobAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer h.close()
+	c.Now = h.now()
 	if err := h.db.addJob(ctx, *name, c, h.now()); err != nil {
 		if errors.Is(err, errJobExists) {
 			return withHint(fmt.Errorf("job %q already exists", *name), "troc job update --name "+*name+" changes its settings")
@@ -152,6 +186,7 @@ func (a *app) jobUpdate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer h.close()
+	c.Now = h.now()
 	switch err := h.db.updateJob(ctx, *name, c); {
 	case errors.Is(err, errJobNotFound):
 		return withHint(fmt.Errorf("no job named %q", *name), "troc job add --name "+*name+" creates it")
@@ -180,39 +215,52 @@ func (a *app) jobUpdate(ctx context.Context, args []string) error {
 
 // jobSettingsJSON is a job's settings as troc prints them.
 type jobSettingsJSON struct {
-	Name        string   `json:"name"`
-	Description string   `json:"description"`
-	TimeoutMS   *int64   `json:"timeout_ms"`
-	Notify      bool     `json:"notify"`
-	NotifyLog   bool     `json:"notify_log"`
-	NotifyOn    []Status `json:"notify_on"` // null: the config's notify.on
+	Name         string   `json:"name"`
+	Description  string   `json:"description"`
+	TimeoutMS    *int64   `json:"timeout_ms"`
+	Notify       bool     `json:"notify"`
+	NotifyLog    bool     `json:"notify_log"`
+	NotifyOn     []Status `json:"notify_on"` // null: the config's notify.on
+	Schedule     *string  `json:"schedule"`
+	GraceMS      *int64   `json:"grace_ms"`       // null: the default
+	MaxRuntimeMS *int64   `json:"max_runtime_ms"` // null: no limit
 }
 
 func settingsJSON(j Job) jobSettingsJSON {
-	v := jobSettingsJSON{Name: j.Name, Description: j.Description, Notify: j.Notify, NotifyLog: j.NotifyLog, NotifyOn: j.NotifyOn}
-	if j.Timeout > 0 {
-		ms := j.Timeout.Milliseconds()
-		v.TimeoutMS = &ms
+	ms := func(d time.Duration) *int64 {
+		if d <= 0 {
+			return nil
+		}
+		n := d.Milliseconds()
+		return &n
 	}
-	return v
+	return jobSettingsJSON{
+		Name: j.Name, Description: j.Description, Notify: j.Notify, NotifyLog: j.NotifyLog, NotifyOn: j.NotifyOn,
+		TimeoutMS: ms(j.Timeout), Schedule: nonEmpty(j.Schedule), GraceMS: ms(j.Grace), MaxRuntimeMS: ms(j.MaxRuntime),
+	}
 }
 
 // jobJSON is a job with its figures, as troc job list and show print it.
 type jobJSON struct {
 	jobSettingsJSON
-	CreatedTime string   `json:"created_time"`
-	LastRun     *runJSON `json:"last_run"`
-	LastSuccess *string  `json:"last_success_time"`
-	Runs30d     int64    `json:"runs_30d"`
-	Failures30d int64    `json:"failures_30d"`
+	CreatedTime  string   `json:"created_time"`
+	LastRun      *runJSON `json:"last_run"`
+	LastSuccess  *string  `json:"last_success_time"`
+	Runs30d      int64    `json:"runs_30d"`
+	Failures30d  int64    `json:"failures_30d"`
+	Health       Health   `json:"health"`
+	HealthReason *string  `json:"health_reason"`
+	NextRunTime  *string  `json:"next_run_time"` // null without a schedule
 }
 
-func summaryJSON(s JobSummary, loc *time.Location) jobJSON {
+func stateJSON(s *jobState, rep healthReport, loc *time.Location) jobJSON {
 	v := jobJSON{
 		jobSettingsJSON: settingsJSON(s.Job),
 		CreatedTime:     s.Created.In(loc).Format(timeLayout),
 		Runs30d:         s.Runs,
 		Failures30d:     s.Failures,
+		Health:          rep.Health,
+		HealthReason:    nonEmpty(rep.Reason),
 	}
 	if s.LastRun != nil {
 		r := s.LastRun.jsonView(loc)
@@ -222,14 +270,18 @@ func summaryJSON(s JobSummary, loc *time.Location) jobJSON {
 		t := s.LastSuccess.In(loc).Format(timeLayout)
 		v.LastSuccess = &t
 	}
+	if !rep.Next.IsZero() {
+		t := rep.Next.In(loc).Format(timeLayout)
+		v.NextRunTime = &t
+	}
 	return v
 }
 
-// summaries returns the named job's summary (every job's for ""), with
-// the tallies of the last tallyDays days.
-func (h *history) summaries(ctx context.Context, name string) ([]JobSummary, error) {
+// states returns the named job's state (every job's for ""), with the
+// tallies of the last tallyDays days.
+func (h *history) states(ctx context.Context, name string) ([]*jobState, error) {
 	since := h.now().AddDate(0, 0, -(tallyDays - 1))
-	list, err := h.db.jobSummaries(ctx, name, since)
+	list, err := h.db.jobStates(ctx, name, since)
 	if err != nil {
 		return nil, fmt.Errorf("read jobs: %w", err)
 	}
@@ -249,30 +301,33 @@ func (a *app) jobList(ctx context.Context, args []string) error {
 		return err
 	}
 	defer h.close()
-	list, err := h.summaries(ctx, "")
+	list, err := h.states(ctx, "")
 	if err != nil {
 		return err
 	}
+	now := h.now()
 	if *asJSON {
 		views := make([]jobJSON, len(list))
 		for i, s := range list {
-			views[i] = summaryJSON(s, h.loc)
+			views[i] = stateJSON(s, s.health(now), h.loc)
 		}
 		return writeJSONList(a.stdout, views)
 	}
 	d := h.newDisplay(a.stdout)
 	rows := make([][]cell, len(list))
 	for i, s := range list {
+		rep := s.health(now)
 		last := []cell{{text: "-"}, {text: "-"}}
 		if s.LastRun != nil {
 			last = []cell{d.status(s.LastRun.Status), {text: d.time(s.LastRun.Start)}}
 		}
-		rows[i] = append(append([]cell{{text: s.Name}}, last...),
+		rows[i] = append(append([]cell{{text: s.Name}, d.health(rep.Health)}, last...),
 			cell{text: d.time(s.LastSuccess)},
+			cell{text: d.time(rep.Next)},
 			cell{text: strconv.FormatInt(s.Runs, 10)},
 			cell{text: strconv.FormatInt(s.Failures, 10)})
 	}
-	return writeTable(a.stdout, []string{"JOB", "LAST RUN", "STARTED", "LAST SUCCESS", "RUNS 30D", "FAILED 30D"}, rows)
+	return writeTable(a.stdout, []string{"JOB", "HEALTH", "LAST RUN", "STARTED", "LAST SUCCESS", "NEXT", "RUNS 30D", "FAILED 30D"}, rows)
 }
 
 // jobShowJSON is troc job show's output.
@@ -301,7 +356,7 @@ func (a *app) jobShow(ctx context.Context, args []string) error {
 		return err
 	}
 	defer h.close()
-	list, err := h.summaries(ctx, *name)
+	list, err := h.states(ctx, *name)
 	if err != nil {
 		return err
 	}
@@ -309,12 +364,13 @@ func (a *app) jobShow(ctx context.Context, args []string) error {
 		return withHint(fmt.Errorf("no job named %q", *name), "troc job list shows the jobs")
 	}
 	s := list[0]
+	rep := s.health(h.now())
 	runs, err := h.db.listRuns(ctx, runFilter{JobID: s.ID, Limit: jobShowRuns})
 	if err != nil {
 		return fmt.Errorf("list runs: %w", err)
 	}
 	if *asJSON {
-		v := jobShowJSON{jobJSON: summaryJSON(s, h.loc), Runs: make([]runJSON, len(runs))}
+		v := jobShowJSON{jobJSON: stateJSON(s, rep, h.loc), Runs: make([]runJSON, len(runs))}
 		for i, r := range runs {
 			v.Runs[i] = r.jsonView(h.loc)
 		}
@@ -338,6 +394,22 @@ func (a *app) jobShow(ctx context.Context, args []string) error {
 		notifyOn = statusList(s.NotifyOn)
 	}
 	line("notify", fmt.Sprintf("%t (on %s; log tail %t)", s.Notify, notifyOn, s.NotifyLog))
+	if s.Schedule != "" {
+		grace := "default, " + formatDuration(defaultGrace)
+		if s.Grace > 0 {
+			grace = formatDuration(s.Grace)
+		}
+		line("schedule", fmt.Sprintf("%s (grace %s)", s.Schedule, grace))
+		line("next run", d.time(rep.Next))
+	}
+	if s.MaxRuntime > 0 {
+		line("max runtime", formatDuration(s.MaxRuntime))
+	}
+	health := string(rep.Health)
+	if rep.Reason != "" {
+		health += ": " + rep.Reason
+	}
+	line("health", health)
 	line("last success", d.time(s.LastSuccess))
 	line("last 30 days", fmt.Sprintf("%d runs, %d failed", s.Runs, s.Failures))
 	fmt.Fprintln(w)

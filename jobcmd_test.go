@@ -26,7 +26,7 @@ func TestJobAddUpdate(t *testing.T) {
 		t.Errorf("stdout = %q", res.stdout)
 	}
 	got, _ := json.Marshal(s.jobOf("backup").jobSettingsJSON)
-	want := `{"name":"backup","description":"nightly backup","timeout_ms":5400000,"notify":true,"notify_log":true,"notify_on":["Failed","TimedOut"]}`
+	want := `{"name":"backup","description":"nightly backup","timeout_ms":5400000,"notify":true,"notify_log":true,"notify_on":["Failed","TimedOut"],"schedule":null,"grace_ms":null,"max_runtime_ms":null}`
 	if string(got) != want {
 		t.Errorf("settings = %s, want %s", got, want)
 	}
@@ -190,10 +190,10 @@ func TestJobListShow(t *testing.T) {
 
 	// The tables.
 	res := s.mustTroc(0, "job", "list")
-	if !regexp.MustCompile(`(?m)^JOB +LAST RUN +STARTED +LAST SUCCESS +RUNS 30D +FAILED 30D\n` +
-		`cron +✅ Succeeded +\S+ \S+ +\S+ \S+ +11 +0\n` +
-		`idle +- +- +- +0 +0\n` +
-		`web +⏰ TimedOut +\S+ \S+ +\S+ \S+ +3 +2\n$`).MatchString(res.stdout) {
+	if !regexp.MustCompile(`(?m)^JOB +HEALTH +LAST RUN +STARTED +LAST SUCCESS +NEXT +RUNS 30D +FAILED 30D\n` +
+		`cron +ok +✅ Succeeded +\S+ \S+ +\S+ \S+ +- +11 +0\n` +
+		`idle +new +- +- +- +- +0 +0\n` +
+		`web +failing +⏰ TimedOut +\S+ \S+ +\S+ \S+ +- +3 +2\n$`).MatchString(res.stdout) {
 		t.Errorf("job list:\n%s", res.stdout)
 	}
 	res = s.mustTroc(0, "job", "show", "--name", "web")

@@ -75,6 +75,7 @@ const (
 	eventReminder = "reminder" // the job is still failing
 	eventRecovery = "recovery" // the job succeeded after notified failures
 	eventTest     = "test"     // troc notify test
+	eventHealth   = "health"   // troc check --notify: the job's health changed
 )
 
 // notice is one notification: the run it is about, and what to say
@@ -87,6 +88,7 @@ type notice struct {
 	failures int            // failures in a row, this one included (or before a recovery); 0: unknown
 	tail     []string       // the log's last lines; nil: not included
 	loc      *time.Location // for times shown
+	health   string         // eventHealth's message, after "job@host: "
 }
 
 // isFailure reports whether a run in state s counts as failed for the
@@ -99,8 +101,11 @@ func isFailure(s Status) bool {
 // The seed's format, kept: "daily-sync@web1: run 84 - ✅: Succeeded".
 func (m *notice) headline() string {
 	r := &m.run
-	if m.event == eventTest {
+	switch m.event {
+	case eventTest:
 		return fmt.Sprintf("%s@%s: test notification from troc %s", r.Job, m.host, version)
+	case eventHealth:
+		return fmt.Sprintf("%s@%s: %s", r.Job, m.host, m.health)
 	}
 	id := "not recorded"
 	if r.ID != 0 {
@@ -151,7 +156,7 @@ func (m *notice) lines() []string {
 	case m.event == eventRecovery:
 		out = append(out, "Recovered after "+plural(m.failures, "failure"))
 	}
-	if m.event == eventTest {
+	if m.event == eventTest || m.event == eventHealth {
 		return out
 	}
 	if m.run.Note != "" {
@@ -601,6 +606,28 @@ func statusList(list []Status) string {
 		names[i] = strings.ToLower(string(s))
 	}
 	return strings.Join(names, ",")
+}
+
+// sendHealth tells every message channel (not the ping URL, which hears
+// of runs) that a job's health changed: message says how, after
+// "job@host: "; tag says whether to tag @channel. lastRun may be nil. It
+// returns nil if at least one channel delivered it.
+func (n *runNotifier) sendHealth(ctx context.Context, job string, lastRun *Run, message string, tag bool) error {
+	if n == nil || len(n.channels) == 0 {
+		return errNoChannel
+	}
+	run := Run{Job: job}
+	if lastRun != nil {
+		run = *lastRun
+	}
+	m := &notice{event: eventHealth, run: run, host: n.cfg.Hostname, tag: tag, loc: n.loc, health: message}
+	noticeFor := func(channel) *notice { return m }
+	results := n.sendAll(ctx, n.channels, noticeFor)
+	failed := n.report(n.channels, results, noticeFor)
+	if len(failed) == len(n.channels) {
+		return errors.New(strings.Join(failed, "; "))
+	}
+	return nil
 }
 
 // sendAll sends through every target at once, each within the timeout,

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -64,6 +65,24 @@ func TestExecNotifyE2E(t *testing.T) {
 	res = s.troc("exec", "--name", "backup", "exit 3")
 	if len(hook.take())+len(ping.take()) != 0 {
 		t.Error("notified without --notify")
+	}
+
+	// The job's own setting, and runs that never started: one skipped
+	// (when the statuses say so), one whose program does not exist.
+	s.mustTroc(0, "job", "update", "--name", "backup", "--notify", "--notify-on", "failed,skipped")
+	cmd, _ := s.startJob("backup", "sleep 30")
+	hook.take()
+	ping.take()
+	s.mustTroc(exitSkipped, "exec", "--name", "backup", "true")
+	if got := events(t, hook.take()); len(got) != 1 || !strings.HasPrefix(got[0], "end") {
+		t.Errorf("skipped run: webhook notices %q, want one end", got)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	s.mustTroc(exitNotFound, "exec", "--name", "backup", "--", "/nonexistent/program")
+	// Its fourth failure in a row (skips aside): a reminder of the streak.
+	if got := events(t, hook.take()); !slices.Equal(got, []string{"reminder/4"}) {
+		t.Errorf("run that could not start: webhook notices %q, want [reminder/4]", got)
 	}
 }
 
@@ -138,10 +157,10 @@ func TestNotifySecretsE2E(t *testing.T) {
 		"TROC_NOTIFY_WEBHOOK_HEADERS=Authorization: Bearer "+secrets["header"],
 		"TROC_NOTIFY_PING_URL="+echo.URL+"/"+secrets["ping"],
 	)
-	res := s.troc("exec", "--name", "leaky", "--notify", "env; exit 1")
+	res := s.troc("exec", "--name", "leaky", "--notify", `env; tr '\0' '\n' < /proc/$$/environ; exit 1`)
 	// The same with the Slack webhook instead of the token.
 	s.env = append(s.env, "TROC_NOTIFY_SLACK_TOKEN=", "TROC_NOTIFY_SLACK_WEBHOOK="+echo.URL+"/services/T1/B1/"+secrets["hook"])
-	res2 := s.troc("exec", "--name", "leaky", "--notify", "env; exit 1")
+	res2 := s.troc("exec", "--name", "leaky", "--notify", `env; tr '\0' '\n' < /proc/$$/environ; exit 1`)
 
 	texts := map[string][]byte{"stdout": []byte(res.stdout + res2.stdout), "stderr": []byte(res.stderr + res2.stderr)}
 	for _, r := range []result{res, res2} {

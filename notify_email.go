@@ -139,6 +139,8 @@ func (m *notice) subject() string {
 		s = "test notification from " + who
 	case eventStart:
 		s = who + ": started"
+	case eventHealth:
+		s = who + ": " + m.health
 	case eventRecovery:
 		s = who + ": " + string(r.Status) + ", recovered after " + plural(m.failures, "failure")
 	default:

@@ -11,11 +11,14 @@
 #   run list --name J   a job's latest 20 runs       target <=20 ms at 1M
 #   run show -r ID      a run from the middle        target <=20 ms at 1M
 #   job list            every job and its figures    target <=50 ms at 1M
+#   check               every job scheduled          target <=100 ms at 1M
+#   metrics             Prometheus text, every job   target <=100 ms at 1M
 #   flat                each at 10M against 1M       target ratio <=1.10
 #   history size        bytes of troc.db per run     target <=300
 #
 # The commands run interleaved (A B C A B C ...) so that drift on a shared
-# machine hits them alike. Seeding takes about a minute per million runs.
+# machine hits them alike. Seeding takes about two minutes per million runs
+# (the triggers that keep the per-job figures run for every row).
 #   bench/history.sh               # N=100
 #   N=30 GROWTH=3 bench/history.sh # a quick look
 # Needs go and sqlite3.
@@ -41,7 +44,16 @@ for spec in "$one 1000000" "$big $((1000000 * GROWTH))"; do
 	t0=$EPOCHREALTIME
 	seed "$dir" "$runs"
 	printf "seeded %d runs in %.0f s\n" "$runs" "$(calc "(${EPOCHREALTIME/./} - ${t0/./}) / 1e6")"
+	# Every job scheduled, so that troc check has them all to judge.
+	quietly sqlite3 "$dir/troc.db" "UPDATE jobs SET schedule = '0 */8 * * *', schedule_ms = created_ms"
 done
+quietly troc_in "$empty" job update --name job-0500 --schedule '0 */8 * * *'
+
+# check_in DIR runs troc check, whose exit status 1 only says that some
+# job is not ok.
+check_in() {
+	troc_in "$1" check || [[ $? == 1 ]]
+}
 # A run in the middle of each history.
 mid_one=$(sqlite3 "$one/troc.db" 'SELECT max(id) / 2 FROM runs')
 mid_big=$(sqlite3 "$big/troc.db" 'SELECT max(id) / 2 FROM runs')
@@ -55,7 +67,9 @@ for size in empty one big; do
 	declare -a "list_$size=(troc_in $dir run list --name job-0500)"
 	declare -a "show_$size=(troc_in $dir run show -r $mid)"
 	declare -a "jobs_$size=(troc_in $dir job list)"
-	names+=("list_$size" "show_$size" "jobs_$size")
+	declare -a "check_$size=(check_in $dir)"
+	declare -a "metrics_$size=(troc_in $dir metrics)"
+	names+=("list_$size" "show_$size" "jobs_$size" "check_$size" "metrics_$size")
 done
 newdir d
 interleave "$WARMUP" "$d/warmup" "${names[@]}"
@@ -74,6 +88,8 @@ report() {
 report "run list --name" list 20
 report "run show" show 20
 report "job list" jobs 50
+report "check" check 100
+report "metrics" metrics 100
 
 for spec in "1M $one" "${GROWTH}x $big"; do
 	read -r label dir <<<"$spec"

@@ -1,0 +1,324 @@
+package main
+
+// Job health without a daemon. A job with a schedule promises to run at
+// its fire times; troc check compares that promise with the history:
+//
+//   - stuck: a run has been going longer than the job's max runtime;
+//   - late: no run started within the grace period after a fire time;
+//   - failing: its latest finished run (skips aside) did not succeed;
+//   - new: it never ran, and no fire time has passed since it got its
+//     schedule;
+//   - ok: none of those.
+//
+// The first that applies wins, in that order: a stuck job is also late,
+// and "stuck" says more. A fire time before the schedule was set (or the
+// job created) is never due: scheduling a job does not make it late for
+// times it was never meant to run.
+//
+// Everything is read from the jobs table (kept current by triggers, see
+// schema/0002_job_summary.sql) and one lookup of each job's latest run, so
+// a check costs the same with a year of history as with a day's.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Health is a job's state as troc check reports it.
+type Health string
+
+const (
+	HealthOK      Health = "ok"
+	HealthLate    Health = "late"
+	HealthFailing Health = "failing"
+	HealthStuck   Health = "stuck"
+	HealthNew     Health = "new"
+)
+
+// Healths lists every health state, for documentation and metrics.
+var Healths = []Health{HealthOK, HealthLate, HealthFailing, HealthStuck, HealthNew}
+
+// defaultGrace is how late a scheduled run may start when the job sets
+// no grace of its own: cron starts jobs within seconds, but a busy host
+// or a long-running predecessor (a Skipped run still counts as starting)
+// may take a little longer.
+const defaultGrace = 5 * time.Minute
+
+// earlyStart is how long before its fire time a run may have started and
+// still count for it: clocks and cron's minute boundaries are not exact.
+const earlyStart = 30 * time.Second
+
+// jobState is what troc check and troc metrics know of a job: its
+// settings, its latest run, what it is running, and its counters.
+type jobState struct {
+	Job
+	LastRun      *Run             // its latest run, in any state; nil: never ran
+	LastEnd      Status           // state of its latest finished run that was not skipped; "": none
+	RunningSince time.Time        // start of its oldest Running run; zero: none running
+	Counts       map[Status]int64 // runs by final state since the job was created
+	Announced    Health           // what check --notify last said; "": nothing yet
+	AnnouncedAt  time.Time
+	Runs         int64 // runs started in the tally period (troc job list: 30 days)
+	Failures     int64 // of those, Failed, TimedOut and Terminated
+}
+
+// healthReport is a job's health at a moment, and why.
+type healthReport struct {
+	Health Health
+	Reason string    // for people: "no run since 03:00, due at 04:00"
+	Due    time.Time // the fire time the job is late for; zero unless late
+	Next   time.Time // its next fire time; zero without a schedule
+}
+
+// health says how the job is doing at now.
+func (s *jobState) health(now time.Time) healthReport {
+	var rep healthReport
+	var sched *Schedule
+	if s.Schedule != "" {
+		// Stored schedules were parsed when set; one that no longer
+		// parses (a zone removed from the host) is reported, not hidden.
+		var err error
+		if sched, err = ParseSchedule(s.Schedule); err != nil {
+			return healthReport{Health: HealthLate, Reason: err.Error()}
+		}
+	}
+	since := s.ScheduleSet
+	if since.Before(s.Created) {
+		since = s.Created
+	}
+	var lastStart time.Time
+	if s.LastRun != nil {
+		lastStart = s.LastRun.Start
+	}
+	if sched != nil {
+		from := now
+		if sched.every > 0 && !lastStart.IsZero() {
+			from = lastStart // @every counts from the last run
+		}
+		rep.Next = sched.Next(from)
+	}
+
+	if !s.RunningSince.IsZero() && s.MaxRuntime > 0 && now.Sub(s.RunningSince) > s.MaxRuntime {
+		rep.Health = HealthStuck
+		rep.Reason = "running since " + s.RunningSince.Format(time.RFC3339) + ", longer than its max runtime " + formatDuration(s.MaxRuntime)
+		return rep
+	}
+	if sched != nil {
+		grace := s.Grace
+		if grace == 0 {
+			grace = defaultGrace
+		}
+		// The latest fire time whose grace has passed: a run should have
+		// started between it and now.
+		due := sched.Prev(now.Add(-grace))
+		if !due.IsZero() && !due.Before(since) && lastStart.Before(due.Add(-earlyStart)) {
+			rep.Health, rep.Due = HealthLate, due
+			if lastStart.IsZero() {
+				rep.Reason = "never ran; due at " + due.Format(time.RFC3339)
+			} else {
+				rep.Reason = "no run since " + lastStart.Format(time.RFC3339) + "; due at " + due.Format(time.RFC3339)
+			}
+			return rep
+		}
+	}
+	switch {
+	case isFailure(s.LastEnd):
+		rep.Health, rep.Reason = HealthFailing, "its last run "+string(s.LastEnd)
+	case s.LastRun == nil:
+		rep.Health, rep.Reason = HealthNew, "never ran, not due yet"
+	default:
+		rep.Health = HealthOK
+	}
+	return rep
+}
+
+// checkJSON is one job in troc check --json.
+type checkJSON struct {
+	Job         string   `json:"job"`
+	Health      Health   `json:"health"`
+	Reason      *string  `json:"reason"`
+	Schedule    string   `json:"schedule"`
+	LastRun     *runJSON `json:"last_run"`
+	DueTime     *string  `json:"due_time"`      // the fire time it is late for
+	NextRunTime *string  `json:"next_run_time"` // its next fire time
+}
+
+// check is troc check.
+func (a *app) check(ctx context.Context, args []string) error {
+	const synopsis = "  troc check [--json] [--notify]"
+	fs := newFlagSet("troc check")
+	asJSON := fs.Bool("json", false, "print a JSON array, one object per scheduled job")
+	notify := fs.Bool("notify", false, "send an alert when a job becomes late, failing or stuck, and when it recovers")
+	if err := a.noPositional(fs, synopsis, args); err != nil {
+		return err
+	}
+	h, err := a.openHistory(ctx)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	all, err := h.states(ctx, "")
+	if err != nil {
+		return err
+	}
+	now := h.now()
+	var states []*jobState
+	var reports []healthReport
+	healthy := true
+	for _, s := range all {
+		if s.Schedule == "" {
+			continue
+		}
+		rep := s.health(now)
+		states, reports = append(states, s), append(reports, rep)
+		healthy = healthy && (rep.Health == HealthOK || rep.Health == HealthNew)
+	}
+	if *notify {
+		h.announce(ctx, states, reports)
+	}
+	h.writeMetricsFile(ctx, all)
+
+	if *asJSON {
+		views := make([]checkJSON, len(states))
+		for i, s := range states {
+			rep := reports[i]
+			v := checkJSON{Job: s.Name, Health: rep.Health, Reason: nonEmpty(rep.Reason), Schedule: s.Schedule}
+			if s.LastRun != nil {
+				r := s.LastRun.jsonView(h.loc)
+				v.LastRun = &r
+			}
+			v.DueTime, v.NextRunTime = timeJSON(rep.Due, h.loc), timeJSON(rep.Next, h.loc)
+			views[i] = v
+		}
+		if err := writeJSONList(a.stdout, views); err != nil {
+			return err
+		}
+	} else {
+		d := h.newDisplay(a.stdout)
+		rows := make([][]cell, len(states))
+		for i, s := range states {
+			rep := reports[i]
+			last := "-"
+			if s.LastRun != nil {
+				last = d.time(s.LastRun.Start)
+			}
+			rows[i] = []cell{{text: s.Name}, d.health(rep.Health), {text: s.Schedule}, {text: last}, {text: d.time(rep.Next)}, {text: rep.Reason}}
+		}
+		if err := writeTable(a.stdout, []string{"JOB", "HEALTH", "SCHEDULE", "LAST RUN", "NEXT", "WHY"}, rows); err != nil {
+			return err
+		}
+	}
+	if !healthy {
+		return exitStatus(exitError)
+	}
+	return nil
+}
+
+// timeJSON formats t for JSON; nil for the zero time.
+func timeJSON(t time.Time, loc *time.Location) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.In(loc).Format(timeLayout)
+	return &s
+}
+
+// announce sends an alert for each job whose health became late, failing
+// or stuck since the last announcement, and a recovery for each that came
+// back to ok, and records what it announced, so that a check every minute
+// says each thing once. A job that is new has nothing to announce. An
+// alert no channel could deliver is not recorded: the next check tries
+// again.
+func (h *history) announce(ctx context.Context, states []*jobState, reports []healthReport) {
+	var n *runNotifier
+	for i, s := range states {
+		rep := reports[i]
+		was := s.Announced
+		if was == "" {
+			was = HealthOK
+		}
+		if rep.Health == was || rep.Health == HealthNew {
+			continue
+		}
+		var msg string
+		bad := rep.Health != HealthOK
+		if bad {
+			msg = string(rep.Health) + ": " + rep.Reason
+		} else {
+			msg = "ok again (was " + string(was) + ")"
+		}
+		if n == nil {
+			var err error
+			if n, err = newRunNotifier(h.cfg, s.Job, h.log); err != nil {
+				h.log.Warn("Notifications: " + err.Error())
+			}
+		}
+		if err := n.sendHealth(ctx, s.Name, s.LastRun, msg, bad); err != nil {
+			h.log.Warn(fmt.Sprintf("Health of %s not announced: %v", s.Name, err))
+			continue
+		}
+		if err := h.db.setHealth(ctx, s.ID, rep.Health, h.now()); err != nil {
+			h.log.Warn(fmt.Sprintf("Cannot record the health of %s: %v", s.Name, err))
+		}
+	}
+}
+
+// writeMetricsFile rewrites the metrics.textfile, if one is configured,
+// from states (read again when nil). A failure is logged: metrics never
+// fail a run or a check.
+func (h *history) writeMetricsFile(ctx context.Context, states []*jobState) {
+	writeMetricsFileFor(ctx, h.db, h.cfg, states, h.now(), h.log)
+}
+
+// writeMetricsFileFor rewrites cfg's metrics.textfile, if it names one,
+// with the metrics of every job. states are the jobs' states when the
+// caller has them; nil reads them. Failures are logged, never returned.
+func writeMetricsFileFor(ctx context.Context, db *DB, cfg *Config, states []*jobState, now time.Time, log *slog.Logger) {
+	path := cfg.Metrics.Textfile
+	if path == "" || db == nil {
+		return
+	}
+	if states == nil {
+		var err error
+		if states, err = db.jobStates(ctx, "", now); err != nil {
+			log.Warn("Metrics not written: " + err.Error())
+			return
+		}
+	}
+	err := writeTextfile(path, func(w io.Writer) error { return renderMetrics(w, states, now) })
+	if err != nil {
+		log.Warn("Metrics not written: " + err.Error())
+	}
+}
+
+// renderMetrics writes the metrics of states, each with its health at now.
+func renderMetrics(w io.Writer, states []*jobState, now time.Time) error {
+	values := make([]jobState, len(states))
+	for i, s := range states {
+		values[i] = *s
+	}
+	return writeMetrics(w, values, func(s *jobState) Health { return s.health(now).Health }, now)
+}
+
+// metrics is troc metrics: the Prometheus text format on stdout.
+func (a *app) metrics(ctx context.Context, args []string) error {
+	const synopsis = "  troc metrics"
+	fs := newFlagSet("troc metrics")
+	if err := a.noPositional(fs, synopsis, args); err != nil {
+		return err
+	}
+	h, err := a.openHistory(ctx)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	now := h.now()
+	states, err := h.db.jobStates(ctx, "", now)
+	if err != nil {
+		return fmt.Errorf("read jobs: %w", err)
+	}
+	return renderMetrics(a.stdout, states, now)
+}

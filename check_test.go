@@ -1,0 +1,300 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHealth(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 7, 0, 0, time.UTC)
+	created := now.Add(-30 * 24 * time.Hour)
+	run := func(status Status, start time.Time) *Run { return &Run{Status: status, Start: start} }
+	for _, tc := range []struct {
+		name   string
+		state  jobState
+		want   Health
+		due    time.Time
+		reason string
+	}{
+		{
+			name:  "no schedule, never ran",
+			state: jobState{Job: Job{Created: created}},
+			want:  HealthNew,
+		},
+		{
+			name:  "no schedule, last run failed",
+			state: jobState{Job: Job{Created: created}, LastRun: run(StatusFailed, now.Add(-time.Hour)), LastEnd: StatusFailed},
+			want:  HealthFailing, reason: "its last run Failed",
+		},
+		{
+			name:  "hourly, ran at the top of the hour",
+			state: jobState{Job: Job{Created: created, Schedule: "0 * * * *"}, LastRun: run(StatusSucceeded, now.Add(-7*time.Minute)), LastEnd: StatusSucceeded},
+			want:  HealthOK,
+		},
+		{
+			name:  "hourly, within the grace period of 12:00",
+			state: jobState{Job: Job{Created: created, Schedule: "0 * * * *", Grace: 10 * time.Minute}, LastRun: run(StatusSucceeded, now.Add(-67*time.Minute)), LastEnd: StatusSucceeded},
+			want:  HealthOK,
+		},
+		{
+			name:  "hourly, missed 12:00 past the default grace",
+			state: jobState{Job: Job{Created: created, Schedule: "0 * * * *"}, LastRun: run(StatusSucceeded, now.Add(-67*time.Minute)), LastEnd: StatusSucceeded},
+			want:  HealthLate, due: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC),
+			reason: "no run since 2026-11-25T11:00:00Z; due at 2026-11-25T12:00:00Z",
+		},
+		{
+			name:  "a run a few seconds early counts",
+			state: jobState{Job: Job{Created: created, Schedule: "0 * * * *"}, LastRun: run(StatusSucceeded, time.Date(2026, 11, 25, 11, 59, 50, 0, time.UTC)), LastEnd: StatusSucceeded},
+			want:  HealthOK,
+		},
+		{
+			name:  "skipped runs count as starting",
+			state: jobState{Job: Job{Created: created, Schedule: "0 * * * *"}, LastRun: run(StatusSkipped, now.Add(-7*time.Minute)), LastEnd: StatusSucceeded},
+			want:  HealthOK,
+		},
+		{
+			name:  "never ran, scheduled before the fire time",
+			state: jobState{Job: Job{Created: created, Schedule: "0 * * * *", ScheduleSet: now.Add(-2 * time.Hour)}},
+			want:  HealthLate, due: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC),
+			reason: "never ran; due at 2026-11-25T12:00:00Z",
+		},
+		{
+			name:  "never ran, scheduled since the last fire time",
+			state: jobState{Job: Job{Created: created, Schedule: "0 * * * *", ScheduleSet: now.Add(-6 * time.Minute)}},
+			want:  HealthNew, reason: "never ran, not due yet",
+		},
+		{
+			name:  "created after the fire time",
+			state: jobState{Job: Job{Created: now.Add(-3 * time.Minute), Schedule: "0 * * * *"}},
+			want:  HealthNew,
+		},
+		{
+			name:  "late beats failing",
+			state: jobState{Job: Job{Created: created, Schedule: "0 * * * *"}, LastRun: run(StatusFailed, now.Add(-67*time.Minute)), LastEnd: StatusFailed},
+			want:  HealthLate, due: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC),
+		},
+		{
+			name: "stuck beats late",
+			state: jobState{Job: Job{Created: created, Schedule: "0 * * * *", MaxRuntime: time.Hour},
+				LastRun: run(StatusRunning, now.Add(-67*time.Minute)), RunningSince: now.Add(-67 * time.Minute), LastEnd: StatusSucceeded},
+			want: HealthStuck,
+		},
+		{
+			name: "running within its max runtime",
+			state: jobState{Job: Job{Created: created, Schedule: "0 * * * *", MaxRuntime: time.Hour},
+				LastRun: run(StatusRunning, now.Add(-7*time.Minute)), RunningSince: now.Add(-7 * time.Minute), LastEnd: StatusTimedOut},
+			want: HealthFailing,
+		},
+		{
+			name:  "@every counts from the last run",
+			state: jobState{Job: Job{Created: created, Schedule: "@every 1h"}, LastRun: run(StatusSucceeded, now.Add(-64*time.Minute)), LastEnd: StatusSucceeded},
+			want:  HealthOK,
+		},
+		{
+			name:  "@every overdue past the grace",
+			state: jobState{Job: Job{Created: created, Schedule: "@every 1h"}, LastRun: run(StatusSucceeded, now.Add(-66*time.Minute)), LastEnd: StatusSucceeded},
+			want:  HealthLate,
+		},
+		{
+			name:  "a schedule in another zone",
+			state: jobState{Job: Job{Created: created, Schedule: "CRON_TZ=Asia/Tokyo 0 21 * * *"}, LastRun: run(StatusSucceeded, now.Add(-25*time.Hour)), LastEnd: StatusSucceeded},
+			want:  HealthLate, due: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), // 21:00 in Tokyo
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := tc.state.health(now)
+			if rep.Health != tc.want {
+				t.Errorf("health = %s (%s), want %s", rep.Health, rep.Reason, tc.want)
+			}
+			if !tc.due.IsZero() && !rep.Due.Equal(tc.due) {
+				t.Errorf("due = %v, want %v", rep.Due, tc.due)
+			}
+			if tc.reason != "" && rep.Reason != tc.reason {
+				t.Errorf("reason = %q, want %q", rep.Reason, tc.reason)
+			}
+		})
+	}
+}
+
+// checkOf runs troc check --json and returns each job's health.
+func (s *sandbox) checkOf(wantCode int) map[string]checkJSON {
+	s.t.Helper()
+	var list []checkJSON
+	jsonOf(s.t, s.mustTroc(wantCode, "check", "--json"), &list)
+	out := map[string]checkJSON{}
+	for _, c := range list {
+		out[c.Job] = c
+	}
+	return out
+}
+
+func TestCheck(t *testing.T) {
+	s := newSandbox(t)
+	s.mustTroc(0, "job", "add", "--name", "yearly", "--schedule", "0 0 1 1 *")
+	s.mustTroc(0, "job", "add", "--name", "daily", "--schedule", "@daily")
+	s.mustTroc(0, "exec", "-q", "--name", "daily", "true")
+	s.mustTroc(0, "exec", "-q", "--name", "unscheduled", "true")
+	if got := s.checkOf(0); len(got) != 2 || got["yearly"].Health != HealthNew || got["daily"].Health != HealthOK {
+		t.Fatalf("check = %+v, want yearly new and daily ok (and no unscheduled job)", got)
+	}
+
+	// failing: its last run failed.
+	s.mustTroc(0, "job", "update", "--name", "daily", "--max-runtime", "1s")
+	s.mustTroc(1, "exec", "-q", "--name", "daily", "false")
+	// late: every minute, scheduled two hours ago, never ran.
+	s.mustTroc(0, "job", "add", "--name", "minutely", "--schedule", "* * * * *", "--grace", "1m")
+	db := s.history()
+	db.sql.Exec(`UPDATE jobs SET schedule_ms = schedule_ms - 7200000, created_ms = created_ms - 7200000 WHERE name = 'minutely'`)
+	// stuck: running for longer than its max runtime.
+	s.mustTroc(0, "job", "add", "--name", "slow", "--schedule", "@hourly", "--max-runtime", "100ms")
+	s.startJob("slow", "sleep 30")
+	var got map[string]checkJSON
+	waitFor(t, "slow to be stuck", func() bool {
+		got = s.checkOf(1)
+		return got["slow"].Health == HealthStuck
+	})
+	var states []string
+	for name, c := range got {
+		states = append(states, name+":"+string(c.Health))
+	}
+	sort.Strings(states)
+	if want := "daily:failing minutely:late slow:stuck yearly:new"; strings.Join(states, " ") != want {
+		t.Errorf("check = %s, want %s", strings.Join(states, " "), want)
+	}
+	if c := got["minutely"]; c.DueTime == nil || c.Reason == nil || !strings.HasPrefix(*c.Reason, "never ran; due at ") || c.Schedule != "* * * * *" {
+		t.Errorf("minutely = %+v", c)
+	}
+	if c := got["daily"]; c.LastRun == nil || c.LastRun.Status != StatusFailed || c.NextRunTime == nil {
+		t.Errorf("daily = %+v", c)
+	}
+
+	// The table.
+	res := s.mustTroc(1, "check")
+	if !strings.HasPrefix(res.stdout, "JOB       HEALTH   SCHEDULE   LAST RUN") || !strings.Contains(res.stdout, "\nminutely  late     * * * * *  -  ") {
+		t.Errorf("table:\n%s", res.stdout)
+	}
+
+	// job list and show carry the same health.
+	var jobs []jobJSON
+	jsonOf(t, s.mustTroc(0, "job", "list", "--json"), &jobs)
+	for _, j := range jobs {
+		if c, ok := got[j.Name]; ok && j.Health != c.Health {
+			t.Errorf("job list says %s is %s, check says %s", j.Name, j.Health, c.Health)
+		}
+	}
+	v := s.jobOf("slow")
+	if v.Health != HealthStuck || v.Schedule == nil || *v.Schedule != "@hourly" || v.NextRunTime == nil || *v.MaxRuntimeMS != 100 {
+		t.Errorf("job show slow = %+v", v.jobJSON)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"job", "add", "--name", "x", "--schedule", "61 * * * *"}, `--schedule: schedule "61 * * * *": minute field "61": 61 is out of range 0-59`},
+		{[]string{"job", "add", "--name", "x", "--schedule", "@reboot"}, "--schedule: schedule \"@reboot\""},
+		{[]string{"job", "update", "--name", "daily", "--grace", "later"}, `--grace: invalid duration "later"`},
+		{[]string{"check", "extra"}, `unexpected argument "extra"`},
+	} {
+		if res := s.troc(tc.args...); res.code != 2 || !strings.Contains(res.stderr, "troc: "+tc.want) {
+			t.Errorf("%q: exit %d, stderr:\n%s", tc.args, res.code, res.stderr)
+		}
+	}
+	// A schedule can be removed.
+	s.mustTroc(0, "job", "update", "--name", "yearly", "--schedule", "")
+	if _, ok := s.checkOf(1)["yearly"]; ok {
+		t.Error("a job without a schedule is still checked")
+	}
+}
+
+// TestCheckNotify: troc check --notify announces each change of health
+// once, however often it runs, and recoveries.
+func TestCheckNotify(t *testing.T) {
+	rc := newReceiver(t, nil)
+	s := newSandbox(t)
+	s.env = append(s.env, "TROC_NOTIFY_WEBHOOK_URL="+rc.URL+"/hook")
+	s.mustTroc(0, "job", "add", "--name", "daily", "--schedule", "@daily")
+	s.mustTroc(1, "exec", "-q", "--name", "daily", "false")
+	s.mustTroc(0, "job", "add", "--name", "fine", "--schedule", "@daily")
+	s.mustTroc(0, "exec", "-q", "--name", "fine", "true")
+
+	events := func() []string {
+		t.Helper()
+		var out []string
+		for _, h := range rc.take() {
+			var v struct {
+				Event, Job, Text string
+			}
+			json.Unmarshal(h.body, &v)
+			out = append(out, v.Event+" "+v.Text)
+		}
+		return out
+	}
+	s.mustTroc(1, "check", "--notify")
+	got := events()
+	if len(got) != 1 || !strings.HasPrefix(got[0], "health daily@") || !strings.HasSuffix(got[0], ": failing: its last run Failed") {
+		t.Errorf("first check sent %q", got)
+	}
+	for i := 0; i < 3; i++ {
+		s.mustTroc(1, "check", "--notify")
+	}
+	if got := events(); len(got) != 0 {
+		t.Errorf("repeated checks sent %q", got)
+	}
+	s.mustTroc(0, "exec", "-q", "--name", "daily", "true")
+	s.mustTroc(0, "check", "--notify")
+	if got := events(); len(got) != 1 || !strings.HasSuffix(got[0], ": ok again (was failing)") {
+		t.Errorf("after recovery: %q", got)
+	}
+	s.mustTroc(0, "check", "--notify")
+	if got := events(); len(got) != 0 {
+		t.Errorf("after recovery, again: %q", got)
+	}
+}
+
+// TestMetricsE2E: troc metrics prints the jobs' metrics, and troc exec and
+// troc check keep the textfile current.
+func TestMetricsE2E(t *testing.T) {
+	s := newSandbox(t)
+	prom := filepath.Join(s.dir, "troc.prom")
+	s.env = append(s.env, "TROC_METRICS_TEXTFILE="+prom)
+	s.mustTroc(0, "job", "add", "--name", "nightly", "--schedule", "@daily")
+	s.mustTroc(0, "exec", "-q", "--name", "nightly", "true")
+	s.mustTroc(3, "exec", "-q", "--name", "flaky", "exit 3")
+	file := fileContent(t, prom)
+	for _, want := range []string{
+		"# TYPE troc_job_runs_total counter\n",
+		`troc_job_runs_total{job="nightly",status="Succeeded"} 1` + "\n",
+		`troc_job_runs_total{job="flaky",status="Failed"} 1` + "\n",
+		`troc_job_last_run_exit_code{job="flaky"} 3` + "\n",
+		`troc_job_health{job="flaky",health="failing"} 1` + "\n",
+		`troc_job_health{job="nightly",health="ok"} 1` + "\n",
+	} {
+		if !strings.Contains(file, want) {
+			t.Errorf("textfile lacks %q:\n%s", want, file)
+		}
+	}
+	if fi, _ := os.Stat(prom); fi.Mode().Perm() != 0o644 {
+		t.Errorf("textfile mode = %v, want 0644", fi.Mode().Perm())
+	}
+	res := s.mustTroc(0, "metrics")
+	if !strings.Contains(res.stdout, `troc_job_runs_total{job="flaky",status="Failed"} 1`) {
+		t.Errorf("troc metrics:\n%s", res.stdout)
+	}
+	os.Remove(prom)
+	s.mustTroc(0, "check")
+	if !strings.Contains(fileContent(t, prom), `troc_job_health{job="nightly",health="ok"} 1`) {
+		t.Error("troc check did not rewrite the textfile")
+	}
+	// A path that is not a .prom file is logged, and the run is unharmed.
+	s.env = append(s.env, "TROC_METRICS_TEXTFILE="+filepath.Join(s.dir, "troc.txt"))
+	res = s.mustTroc(0, "exec", "--name", "nightly", "true")
+	if !strings.Contains(res.stderr, "Metrics not written: metrics.textfile") {
+		t.Errorf("stderr:\n%s", res.stderr)
+	}
+}

@@ -1,0 +1,349 @@
+package main
+
+// troc job import-crontab: take each job's schedule from the crontab line
+// that runs it, so that nobody writes a schedule twice. The rules:
+//
+//   - A line runs a job when its command holds "troc exec" (troc by any
+//     path) with --name NAME or --name=NAME, quoted as a shell would.
+//   - Its schedule is the line's five time fields or its @macro, with the
+//     CRON_TZ in effect at that line (a CRON_TZ=Zone line applies to the
+//     lines after it, as in cronie and Vixie cron).
+//   - /etc/crontab and files in /etc/cron.d have a user field after the
+//     schedule; --system says so for other files.
+//   - A job that is not in the history yet is created with its schedule.
+//     A job scheduled on two lines with different schedules is reported
+//     and left alone: a job has one schedule.
+//   - Nothing else in the crontab is changed or even rewritten: troc only
+//     reads it.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// cronEntry is one crontab line that runs troc exec.
+type cronEntry struct {
+	line     int
+	job      string
+	schedule string // normalised (Schedule.String)
+}
+
+// cronSkip is a crontab line that looked like a troc job but was not
+// taken, and why.
+type cronSkip struct {
+	line int
+	why  string
+}
+
+// parseCrontab finds the troc jobs in a crontab. system says whether its
+// lines have a user field.
+func parseCrontab(r io.Reader, system bool) ([]cronEntry, []cronSkip, error) {
+	var entries []cronEntry
+	var skips []cronSkip
+	tz := ""
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if name, value, ok := envAssignment(line); ok {
+			if name == "CRON_TZ" {
+				tz = value
+			}
+			continue
+		}
+		fields := strings.Fields(line)
+		nsched := 5
+		if strings.HasPrefix(fields[0], "@") {
+			nsched = 1
+			if strings.EqualFold(fields[0], "@every") && len(fields) > 1 {
+				nsched = 2 // not cron's, but troc's own: keep it whole
+			}
+		}
+		rest := nsched
+		if system {
+			rest++ // the user field
+		}
+		if len(fields) <= rest {
+			continue // not a job line at all
+		}
+		// The command is the line after the fields, as the shell gets it.
+		command := line
+		for i := 0; i < rest; i++ {
+			command = strings.TrimLeft(command, " \t")
+			command = command[len(fields[i]):]
+		}
+		job, ok, err := trocJobName(command)
+		switch {
+		case !ok:
+			continue
+		case err != nil:
+			skips = append(skips, cronSkip{n, err.Error()})
+			continue
+		}
+		text := strings.Join(fields[:nsched], " ")
+		if tz != "" {
+			text = "CRON_TZ=" + tz + " " + text
+		}
+		sched, err := ParseSchedule(text)
+		if err != nil {
+			skips = append(skips, cronSkip{n, fmt.Sprintf("job %s: %v", job, err)})
+			continue
+		}
+		entries = append(entries, cronEntry{line: n, job: job, schedule: sched.String()})
+	}
+	return entries, skips, sc.Err()
+}
+
+// envAssignment reports whether a crontab line sets a variable, and which.
+func envAssignment(line string) (name, value string, ok bool) {
+	name, value, ok = strings.Cut(line, "=")
+	if !ok || name == "" {
+		return "", "", false
+	}
+	name = strings.TrimSpace(name)
+	for i, c := range name {
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
+			return "", "", false
+		}
+	}
+	value = strings.TrimSpace(value)
+	if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
+		value = value[1 : len(value)-1]
+	}
+	return name, value, true
+}
+
+// trocJobName finds "troc exec ... --name NAME" in a shell command. ok
+// says whether the command runs troc exec at all; err, that it does but
+// its job name cannot be told.
+func trocJobName(command string) (name string, ok bool, err error) {
+	words, err := shellWords(command)
+	for i := 0; i+1 < len(words); i++ {
+		if filepath.Base(words[i]) != "troc" || words[i+1] != "exec" {
+			continue
+		}
+		if err != nil {
+			return "", true, fmt.Errorf("cannot read the command: %v", err)
+		}
+	args:
+		for j := i + 2; j < len(words) && name == ""; j++ {
+			w := words[j]
+			if w == "--" || shellOperators[w] {
+				break // the job's own arguments, or another command
+			}
+			for _, flag := range []string{"--name", "-name"} {
+				if w == flag && j+1 < len(words) {
+					name = words[j+1]
+					break args
+				} else if v, found := strings.CutPrefix(w, flag+"="); found {
+					name = v
+					break args
+				}
+			}
+		}
+		if name == "" {
+			return "", true, errors.New("troc exec without --name")
+		}
+		if err := checkJobName(name); err != nil {
+			return "", true, err
+		}
+		return name, true, nil
+	}
+	return "", false, nil
+}
+
+// shellOperators are the words shellWords returns for the operators
+// that separate commands.
+var shellOperators = map[string]bool{";": true, "&": true, "&&": true, "|": true, "||": true}
+
+// shellWords splits a command into words as sh would for simple
+// commands: blanks separate words; single quotes, double quotes and
+// backslashes quote; an unquoted ;, &, &&, | or || is a word of its own
+// (see shellOperators), and an unquoted # at the start of a word ends the
+// line. Substitutions are left as they are: this is enough to find troc's
+// arguments, not to run anything.
+func shellWords(s string) ([]string, error) {
+	var words []string
+	var w strings.Builder
+	inWord := false
+	end := func() {
+		if inWord {
+			words, inWord = append(words, w.String()), false
+			w.Reset()
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t':
+			end()
+			continue
+		case c == '#' && !inWord:
+			return words, nil
+		case c == ';' || c == '&' || c == '|':
+			end()
+			op := string(c)
+			if c != ';' && i+1 < len(s) && s[i+1] == c {
+				op += string(c)
+				i++
+			}
+			words = append(words, op)
+			continue
+		case c == '\'':
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				return words, errors.New("unterminated single quote")
+			}
+			w.WriteString(s[i+1 : i+1+j])
+			i += j + 1
+		case c == '"':
+			i++
+			for ; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("$`\"\\\n", s[i+1]) >= 0 {
+					i++
+				}
+				w.WriteByte(s[i])
+			}
+			if i >= len(s) {
+				return words, errors.New("unterminated double quote")
+			}
+		case c == '\\' && i+1 < len(s):
+			i++
+			w.WriteByte(s[i])
+		default:
+			w.WriteByte(c)
+		}
+		inWord = true
+	}
+	end()
+	return words, nil
+}
+
+// jobImportCrontab is troc job import-crontab.
+func (a *app) jobImportCrontab(ctx context.Context, args []string) error {
+	const synopsis = "  troc job import-crontab [--system] [--dry-run] [FILE|-]"
+	fs := newFlagSet("troc job import-crontab")
+	system := fs.Bool("system", false, "the crontab's lines have a user field (as /etc/crontab and /etc/cron.d/*; set by itself for those)")
+	dryRun := fs.Bool("dry-run", false, "say what would change, change nothing")
+	positional, err := a.parseArgs(fs, synopsis, args)
+	if err != nil {
+		return err
+	}
+	var data []byte
+	source := "crontab -l"
+	switch {
+	case len(positional) > 1:
+		return usagef("give one crontab file, or - for stdin")
+	case len(positional) == 0:
+		out, err := exec.CommandContext(ctx, "crontab", "-l").Output()
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			return fmt.Errorf("crontab -l: %s", strings.TrimSpace(string(exitErr.Stderr)))
+		}
+		if err != nil {
+			return fmt.Errorf("crontab -l: %w", err)
+		}
+		data = out
+	case positional[0] == "-":
+		source = "stdin"
+		if data, err = io.ReadAll(a.stdin); err != nil {
+			return fmt.Errorf("read stdin: %w", err)
+		}
+	default:
+		source = positional[0]
+		if data, err = os.ReadFile(source); err != nil {
+			return err
+		}
+		if abs, err := filepath.Abs(source); err == nil && (abs == "/etc/crontab" || filepath.Dir(abs) == "/etc/cron.d") {
+			*system = true
+		}
+	}
+	entries, skips, err := parseCrontab(bytes.NewReader(data), *system)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", source, err)
+	}
+
+	// One schedule per job: the first line wins only if no other line
+	// disagrees with it.
+	first := map[string]cronEntry{}
+	conflict := map[string]bool{}
+	var order []string
+	for _, e := range entries {
+		f, seen := first[e.job]
+		switch {
+		case !seen:
+			first[e.job] = e
+			order = append(order, e.job)
+		case f.schedule != e.schedule:
+			conflict[e.job] = true
+			skips = append(skips, cronSkip{e.line, fmt.Sprintf("job %s is also scheduled on line %d (%s): a job has one schedule", e.job, f.line, f.schedule)})
+		}
+	}
+
+	h, err := a.openHistory(ctx)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	w := bufio.NewWriter(a.stdout)
+	defer w.Flush()
+	verb := func(done, would string) string {
+		if *dryRun {
+			return would
+		}
+		return done
+	}
+	var changed, unchanged int
+	for _, name := range order {
+		e := first[name]
+		if conflict[name] {
+			continue
+		}
+		sched := e.schedule
+		c := jobChange{Schedule: &sched, Now: h.now()}
+		job, err := h.db.job(ctx, name)
+		switch {
+		case err == nil && job.Schedule == sched:
+			unchanged++
+			fmt.Fprintf(w, "unchanged  %s: %s (line %d)\n", name, sched, e.line)
+			continue
+		case err == nil:
+			if !*dryRun {
+				err = h.db.updateJob(ctx, name, c)
+			}
+			from := job.Schedule
+			if from == "" {
+				from = "none"
+			}
+			fmt.Fprintf(w, "%s %s: %s (line %d; was %s)\n", verb("scheduled ", "would set "), name, sched, e.line, from)
+		case errors.Is(err, sql.ErrNoRows):
+			err = nil
+			if !*dryRun {
+				err = h.db.addJob(ctx, name, c, h.now())
+			}
+			fmt.Fprintf(w, "%s %s: %s (line %d; new job)\n", verb("added     ", "would add "), name, sched, e.line)
+		}
+		if err != nil {
+			return fmt.Errorf("job %s: %w", name, err)
+		}
+		changed++
+	}
+	for _, s := range skips {
+		fmt.Fprintf(w, "skipped    line %d: %s\n", s.line, s.why)
+	}
+	fmt.Fprintf(w, "%s: %d troc jobs, %d %s, %d unchanged, %d lines skipped\n",
+		source, len(order), changed, verb("changed", "to change"), unchanged, len(skips))
+	return nil
+}
