@@ -160,11 +160,11 @@ func (a *app) check(ctx context.Context, args []string) error {
 		return err
 	}
 	defer h.close()
-	all, err := h.states(ctx, "")
-	if err != nil {
-		return err
-	}
 	now := h.now()
+	all, err := h.db.jobStates(ctx, "", time.Time{}) // no tallies: check does not show them
+	if err != nil {
+		return fmt.Errorf("read jobs: %w", err)
+	}
 	var states []*jobState
 	var reports []healthReport
 	healthy := true
@@ -283,7 +283,7 @@ func writeMetricsFileFor(ctx context.Context, db *DB, cfg *Config, states []*job
 	}
 	if states == nil {
 		var err error
-		if states, err = db.jobStates(ctx, "", now); err != nil {
+		if states, err = db.jobStates(ctx, "", time.Time{}); err != nil {
 			log.Warn("Metrics not written: " + err.Error())
 			return
 		}
@@ -316,7 +316,7 @@ func (a *app) metrics(ctx context.Context, args []string) error {
 	}
 	defer h.close()
 	now := h.now()
-	states, err := h.db.jobStates(ctx, "", now)
+	states, err := h.db.jobStates(ctx, "", time.Time{})
 	if err != nil {
 		return fmt.Errorf("read jobs: %w", err)
 	}

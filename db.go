@@ -534,25 +534,28 @@ func (db *DB) listRuns(ctx context.Context, f runFilter) ([]*Run, error) {
 // jobStates returns the named job (every job when name is empty), by
 // name, with its latest run, what it is running, its counters, and its
 // tallies of runs that started on or after since's UTC day (see
-// jobState). Each figure is a column of the job's row, an index lookup or
-// a few job_days rows, however long the history.
+// jobState; a zero since leaves the tallies 0). Each figure is a column of
+// the job's row or an index lookup, however long the history.
 func (db *DB) jobStates(ctx context.Context, name string, since time.Time) ([]*jobState, error) {
-	// The tallies are running totals (see schema/0002_job_summary.sql):
-	// the latest less the last before the period. Each total is packed in
-	// one integer (runs in the high bits), so the difference is two index
-	// lookups, not four.
+	// The tallies are the job's totals less the last running total before
+	// the period (see schema/0002_job_summary.sql), packed in one integer
+	// (runs in the high bits) so that the lookup is one, not two.
 	q := `
 		SELECT ` + jobColumns + `, j.last_end_status, j.health, j.health_ms,
 			j.skipped, j.succeeded, j.failed, j.terminated, j.timedout,
+			CASE WHEN ?1 IS NULL THEN 0 ELSE
+			(j.runs_total << 32 | j.failures_total) -
 			coalesce((SELECT d.runs << 32 | d.failures FROM job_days d
-				WHERE d.job_id = j.id ORDER BY d.day DESC LIMIT 1), 0) -
-			coalesce((SELECT d.runs << 32 | d.failures FROM job_days d
-				WHERE d.job_id = j.id AND d.day < ?1 ORDER BY d.day DESC LIMIT 1), 0),
+				WHERE d.job_id = j.id AND d.day < ?1 ORDER BY d.day DESC LIMIT 1), 0) END,
 			` + runColumns + `
 		FROM jobs j LEFT JOIN runs r ON r.id = j.last_run_id
 		WHERE ?2 = '' OR j.name = ?2
 		ORDER BY j.name`
-	rows, err := db.sql.QueryContext(ctx, q, since.UnixMilli()/86400000, name)
+	var sinceDay any // NULL: no tallies
+	if !since.IsZero() {
+		sinceDay = since.UnixMilli() / 86400000
+	}
+	rows, err := db.sql.QueryContext(ctx, q, sinceDay, name)
 	if err != nil {
 		return nil, err
 	}

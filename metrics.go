@@ -145,40 +145,54 @@ func writeMetrics(w io.Writer, states []jobState, health func(*jobState) Health,
 		jobs[i].health = health(jobs[i].jobState)
 	}
 
-	var b bytes.Buffer
+	// A family's samples go to fb first: its HELP and TYPE lines come
+	// before them, and only when it has any. Everything is appended to
+	// the buffers directly: a thousand jobs make tens of thousands of
+	// samples. Values are the shortest decimal that reads back as the
+	// value, never with an exponent ('f', -1), so that 1700000000.123
+	// does not become 1.700000000123e+09.
+	var b, fb bytes.Buffer
+	fb.WriteString("troc_metrics_generated_timestamp_seconds ")
+	fb.Write(strconv.AppendFloat(fb.AvailableBuffer(), seconds(now), 'f', -1, 64))
+	fb.WriteByte('\n')
 	writeFamily(&b, "troc_metrics_generated_timestamp_seconds", "gauge",
-		"When troc wrote these metrics, in seconds since the epoch: troc_job_health is as of then.",
-		[]string{"troc_metrics_generated_timestamp_seconds " + formatFloat(seconds(now)) + "\n"})
+		"When troc wrote these metrics, in seconds since the epoch: troc_job_health is as of then.", &fb)
 	for _, f := range metricFamilies {
-		var lines []string
 		for _, j := range jobs {
+			name := escapeLabelValue(j.Name)
 			f.samples(j, func(value float64, labels ...label) {
-				var l strings.Builder
-				l.WriteString(f.name)
-				l.WriteString("{" + metricsJobLabel + `="` + escapeLabelValue(j.Name) + `"`)
+				fb.WriteString(f.name)
+				fb.WriteString("{" + metricsJobLabel + `="`)
+				fb.WriteString(name)
+				fb.WriteByte('"')
 				for _, lb := range labels {
-					l.WriteString("," + lb.name + `="` + escapeLabelValue(lb.value) + `"`)
+					fb.WriteByte(',')
+					fb.WriteString(lb.name)
+					fb.WriteString(`="`)
+					fb.WriteString(escapeLabelValue(lb.value))
+					fb.WriteByte('"')
 				}
-				l.WriteString("} " + formatFloat(value) + "\n")
-				lines = append(lines, l.String())
+				fb.WriteString("} ")
+				fb.Write(strconv.AppendFloat(fb.AvailableBuffer(), value, 'f', -1, 64))
+				fb.WriteByte('\n')
 			})
 		}
-		writeFamily(&b, f.name, f.typ, f.help, lines)
+		writeFamily(&b, f.name, f.typ, f.help, &fb)
 	}
 	_, err := w.Write(b.Bytes())
 	return err
 }
 
-// writeFamily writes a family's HELP and TYPE lines and its samples, or
-// nothing when it has no samples: a family without any says nothing.
-func writeFamily(b *bytes.Buffer, name, typ, help string, samples []string) {
-	if len(samples) == 0 {
+// writeFamily writes a family's HELP and TYPE lines and then its samples,
+// taken from samples (which it empties), or nothing when it has no
+// samples: a family without any says nothing.
+func writeFamily(b *bytes.Buffer, name, typ, help string, samples *bytes.Buffer) {
+	if samples.Len() == 0 {
 		return
 	}
 	fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s %s\n", name, escapeHelp(help), name, typ)
-	for _, s := range samples {
-		b.WriteString(s)
-	}
+	b.Write(samples.Bytes())
+	samples.Reset()
 }
 
 // seconds is t in seconds since the epoch, to the millisecond.
@@ -190,11 +204,6 @@ func oneIf(b bool) float64 {
 	}
 	return 0
 }
-
-// formatFloat writes a sample value as the text format wants it: the
-// shortest decimal that reads back as v, never with an exponent, so that
-// 1700000000.123 does not become 1.700000000123e+09.
-func formatFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // escapeLabelValue escapes a label value for the text format: backslash,
 // double quote and line feed are the characters it must escape.

@@ -22,6 +22,10 @@ ALTER TABLE jobs ADD COLUMN last_run_id     INTEGER; -- its latest run
 ALTER TABLE jobs ADD COLUMN last_success_ms INTEGER; -- end of its latest Succeeded run
 ALTER TABLE jobs ADD COLUMN last_end_id     INTEGER; -- its latest finished run that was not skipped
 ALTER TABLE jobs ADD COLUMN last_end_status TEXT;    -- and its status: "failing" reads it
+-- Runs, and failures (Failed, TimedOut, Terminated), since the job was
+-- created: the latest of its running totals in job_days, below.
+ALTER TABLE jobs ADD COLUMN runs_total     INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN failures_total INTEGER NOT NULL DEFAULT 0;
 -- Runs by final status since the job was created: the counters of metrics.
 ALTER TABLE jobs ADD COLUMN skipped    INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN succeeded  INTEGER NOT NULL DEFAULT 0;
@@ -36,8 +40,8 @@ CREATE INDEX runs_job_start ON runs (job_id, start_ms);
 -- Running totals of each job's runs and failures (Failed, TimedOut,
 -- Terminated), one row per UTC day on which it started a run: the row of
 -- day D counts everything that started on D or before. So the runs of any
--- period are two lookups per job, the latest row less the last row before
--- the period, however many days it spans.
+-- period are the job's totals less the last row before the period: one
+-- lookup per job, however many days it spans.
 CREATE TABLE job_days (
 	job_id   INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
 	day      INTEGER NOT NULL, -- start_ms / 86400000
@@ -59,9 +63,11 @@ FROM (
 UPDATE jobs SET
 	last_run_id = c.last_run_id, last_success_ms = c.last_success_ms, last_end_id = c.last_end_id,
 	skipped = c.skipped, succeeded = c.succeeded, failed = c.failed,
-	terminated = c.terminated, timedout = c.timedout
+	terminated = c.terminated, timedout = c.timedout,
+	runs_total = c.runs_total, failures_total = c.failures_total
 FROM (
-	SELECT job_id, max(id) AS last_run_id,
+	SELECT job_id, max(id) AS last_run_id, count(*) AS runs_total,
+		sum(status IN ('Failed', 'TimedOut', 'Terminated')) AS failures_total,
 		max(CASE WHEN status = 'Succeeded' THEN end_ms END) AS last_success_ms,
 		max(CASE WHEN status NOT IN ('Running', 'Skipped') THEN id END) AS last_end_id,
 		sum(status = 'Skipped') AS skipped, sum(status = 'Succeeded') AS succeeded,
@@ -93,6 +99,8 @@ BEGIN
 		last_success_ms = CASE NEW.status
 			WHEN 'Succeeded' THEN max(coalesce(last_success_ms, 0), NEW.end_ms)
 			ELSE last_success_ms END,
+		runs_total = runs_total + 1,
+		failures_total = failures_total + (NEW.status IN ('Failed', 'TimedOut', 'Terminated')),
 		skipped = skipped + (NEW.status = 'Skipped'),
 		succeeded = succeeded + (NEW.status = 'Succeeded'),
 		failed = failed + (NEW.status = 'Failed'),
@@ -118,6 +126,9 @@ BEGIN
 		last_success_ms = CASE NEW.status
 			WHEN 'Succeeded' THEN max(coalesce(last_success_ms, 0), NEW.end_ms)
 			ELSE last_success_ms END,
+		failures_total = failures_total
+			+ (NEW.status IN ('Failed', 'TimedOut', 'Terminated'))
+			- (OLD.status IN ('Failed', 'TimedOut', 'Terminated')),
 		skipped = skipped + (NEW.status = 'Skipped') - (OLD.status = 'Skipped'),
 		succeeded = succeeded + (NEW.status = 'Succeeded') - (OLD.status = 'Succeeded'),
 		failed = failed + (NEW.status = 'Failed') - (OLD.status = 'Failed'),
