@@ -44,8 +44,11 @@ import (
 var schemaFS embed.FS
 
 // busyTimeout is how long a write waits for another troc's transaction.
-// Past it the history counts as unavailable and the run is spooled.
-const busyTimeout = 5 * time.Second
+// Past it the history counts as unavailable and the run is spooled. SQLite
+// retries a busy lock by sleeping, not in turn, so with a hundred trocs
+// writing in the same second one can lose several times running: the
+// wait must leave room for that, and a run's record is worth seconds.
+const busyTimeout = 10 * time.Second
 
 // DB is the history database.
 type DB struct {
