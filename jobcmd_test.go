@@ -249,6 +249,16 @@ func TestJobRm(t *testing.T) {
 		t.Errorf("%d tallies of the deleted job remain", tallies)
 	}
 
+	// On a terminal, troc asks; "n" deletes nothing.
+	master, slave := openPTY(t)
+	cmd := s.command("job", "rm", "--name", "logs")
+	cmd.Stdin = slave
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	master.WriteString("n\n")
+	if err := cmd.Run(); cmd.ProcessState.ExitCode() != 1 || !strings.Contains(stderr.String(), "Delete job logs, its runs and their log files? [y/N] troc: not confirmed; nothing deleted") {
+		t.Errorf("rm answered n: %v\n%s", err, stderr.String())
+	}
 	s.mustTroc(0, "job", "rm", "--name", "logs", "--keep-logs")
 	for _, f := range logsFiles {
 		if _, err := os.Stat(f); err != nil {
