@@ -105,7 +105,8 @@ Usage:
   troc exec --name NAME [flags] "COMMAND"     run COMMAND with /bin/sh -c
   troc exec --name NAME [flags] -- PROG ARG... run PROG directly
   troc run list|show|log|watch|term|kill      query and control runs
-  troc job add|update|list|show|rm            manage jobs and their settings
+  troc job add|update|list|show|rm|import-crontab
+                                              manage jobs, their settings and schedules
   troc prune [--older-than DUR] [--keep N]    delete old runs and their logs
   troc notify test [--channel NAME]           send a test notification
   troc check [--json] [--notify]              is every scheduled job on time and well?
