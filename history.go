@@ -66,16 +66,27 @@ func (a *app) openHistory(ctx context.Context) (*history, error) {
 func (h *history) close() { h.db.Close() }
 
 // markOrphans marks Terminated every Running run of this host whose job
-// process is gone, or whose pid now names another process.
+// process is gone, or whose pid now names another process, and whose troc
+// is gone too. A troc holds its job's lock until it has recorded the end:
+// while the lock is held, the run's end is on its way (its troc is
+// draining the output, or waiting for the database), and marking it would
+// only be undone. (Nor is it marked while a later run of the job holds the
+// lock; the next look after that run will.)
 func (h *history) markOrphans(ctx context.Context) error {
 	running, err := h.db.runningRuns(ctx)
 	if err != nil {
 		return err
 	}
 	host, _ := os.Hostname()
+	lockDir, lockDirErr := privateDir(h.cfg.LockDir)
 	for _, r := range running {
 		if r.Host != host || runAlive(r) {
 			continue
+		}
+		if lockDirErr == nil {
+			if held, err := lockHeld(lockDir, r.Job); err == nil && held {
+				continue
+			}
 		}
 		err := h.db.terminateRun(ctx, r.ID, h.now(), orphanNote)
 		if err == nil {

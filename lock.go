@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -76,4 +77,34 @@ func renameLock(dir, old, new string) error {
 		return nil
 	}
 	return err
+}
+
+// lockHeld reports whether some process holds job name's lock in dir. It
+// reads /proc/locks rather than trying the lock: taking it, even for an
+// instant, could make a run that starts at that instant a Skipped one.
+func lockHeld(dir, name string) (bool, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(filepath.Join(dir, name+".lock"), &st); err != nil {
+		if errors.Is(err, syscall.ENOENT) {
+			return false, nil
+		}
+		return false, err
+	}
+	locks, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return false, err
+	}
+	// Lines read "1: FLOCK  ADVISORY  WRITE 6390 fe:00:10182769 0 EOF":
+	// the file is major:minor (hex) and inode (decimal) of its device.
+	dev := uint64(st.Dev)
+	major := (dev>>8)&0xfff | (dev>>32)&^uint64(0xfff)
+	minor := dev&0xff | (dev>>12)&^uint64(0xff)
+	want := fmt.Sprintf("%02x:%02x:%d", major, minor, st.Ino)
+	for _, line := range strings.Split(string(locks), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 6 && f[1] == "FLOCK" && f[5] == want {
+			return true, nil
+		}
+	}
+	return false, nil
 }

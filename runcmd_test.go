@@ -423,3 +423,36 @@ func TestOrphans(t *testing.T) {
 		t.Errorf("stderr:\n%s", res.stderr)
 	}
 }
+
+// TestOrphansWhileLocked: a run whose process is gone while its job's lock
+// is still held has a troc recording its end: it is left alone until the
+// lock is free.
+func TestOrphansWhileLocked(t *testing.T) {
+	s := newSandbox(t)
+	s.mustTroc(0, "exec", "--name", "finishing", "true")
+	dir, err := privateDir(s.tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := lockJob(dir, "finishing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := exec.Command("true")
+	gone.Run()
+	host, _ := os.Hostname()
+	r := &Run{Job: "finishing", Status: StatusRunning, Start: time.Now(), PID: gone.Process.Pid, PIDStart: 1, Host: host, Command: "c"}
+	if err := s.history().insertRun(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	var runs []runJSON
+	jsonOf(t, s.mustTroc(0, "run", "list", "--json"), &runs)
+	if runs[0].Status != StatusRunning {
+		t.Errorf("with its lock held: %s, want Running", runs[0].Status)
+	}
+	lock.Close()
+	jsonOf(t, s.mustTroc(0, "run", "list", "--json"), &runs)
+	if runs[0].Status != StatusTerminated {
+		t.Errorf("with its lock free: %s, want Terminated", runs[0].Status)
+	}
+}
