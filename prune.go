@@ -80,6 +80,7 @@ func (a *app) prune(ctx context.Context, args []string) error {
 		cutoff = h.now().Add(-age)
 	}
 	var runs, files, bytes int64
+	atLeast := false
 	for _, id := range ids {
 		for {
 			expired, err := h.db.expiredRuns(ctx, id, cutoff, *keep, 1000)
@@ -92,7 +93,10 @@ func (a *app) prune(ctx context.Context, args []string) error {
 					f, b := runFilesSize(r)
 					files, bytes = files+f, bytes+b
 				}
-				break // without deleting, the next batch would be this one
+				// Without deleting, the next batch would be this one:
+				// past a full batch the count is a lower bound.
+				atLeast = atLeast || len(expired) == 1000
+				break
 			}
 			n, f, b, err := deleteRunsAndFiles(ctx, h.db, expired, h.log)
 			runs, files, bytes = runs+n, files+f, bytes+b
@@ -105,7 +109,10 @@ func (a *app) prune(ctx context.Context, args []string) error {
 		}
 	}
 	verb := "deleted"
-	if *dryRun {
+	switch {
+	case atLeast:
+		verb = "would delete at least"
+	case *dryRun:
 		verb = "would delete"
 	}
 	fmt.Fprintf(a.stdout, "%s %d runs and %d files, %s\n", verb, runs, files, formatBytes(bytes))
