@@ -109,8 +109,10 @@ func (s *settingFlags) change(fs *flag.FlagSet) (jobChange, error) {
 			c.NotifyLog = &s.notifyLog
 		case "notify-on":
 			var list []Status
-			switch strings.ToLower(s.notifyOn) {
+			switch strings.ToLower(strings.TrimSpace(s.notifyOn)) {
 			case "default":
+			case "none":
+				list = []Status{}
 			case "":
 				err = usagef("--notify-on is empty: give statuses, default or none")
 			default:

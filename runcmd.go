@@ -409,6 +409,9 @@ func parseStatuses(flag, s string) ([]Status, error) {
 		return nil, nil
 	}
 	list, err := parseStatusList(s)
+	if err == nil && len(list) == 0 {
+		err = errors.New("none selects nothing: give statuses")
+	}
 	if err != nil {
 		return nil, usagef("invalid %s: %v", flag, err)
 	}

@@ -147,6 +147,7 @@ func TestRunCommandErrors(t *testing.T) {
 		{"bad status", []string{"run", "list", "--status", "ok"}, 2, `invalid --status: unknown status "ok": want a comma-separated list of running, skipped, succeeded, failed, terminated, timedout, or none`},
 		{"bad since", []string{"run", "list", "--since", "yesterday"}, 2, `invalid --since "yesterday": want a duration`},
 		{"bad limit", []string{"run", "list", "--limit", "-1"}, 2, "invalid --limit -1"},
+		{"status none", []string{"run", "list", "--status", "none"}, 2, "invalid --status: none selects nothing"},
 		{"unknown job", []string{"run", "list", "--name", "nope"}, 1, `no job named "nope"`},
 		{"bad job name", []string{"run", "list", "--name", "../x"}, 2, `invalid job name "../x"`},
 		{"no id", []string{"run", "show"}, 2, "no run id given"},
