@@ -152,10 +152,7 @@ func (a *app) check(ctx context.Context, args []string) error {
 	fs := newFlagSet("troc check")
 	asJSON := fs.Bool("json", false, "print a JSON array, one object per scheduled job")
 	notify := fs.Bool("notify", false, "send an alert when a job becomes late, failing or stuck, and when it recovers")
-	if err := a.noPositional(fs, synopsis, args); err != nil {
-		return err
-	}
-	h, err := a.openHistory(ctx)
+	h, err := a.openHistoryArgs(ctx, fs, synopsis, args)
 	if err != nil {
 		return err
 	}
@@ -307,10 +304,7 @@ func renderMetrics(w io.Writer, states []*jobState, now time.Time) error {
 func (a *app) metrics(ctx context.Context, args []string) error {
 	const synopsis = "  troc metrics"
 	fs := newFlagSet("troc metrics")
-	if err := a.noPositional(fs, synopsis, args); err != nil {
-		return err
-	}
-	h, err := a.openHistory(ctx)
+	h, err := a.openHistoryArgs(ctx, fs, synopsis, args)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -61,6 +62,15 @@ func (a *app) openHistory(ctx context.Context) (*history, error) {
 		log.Warn("Cannot check for orphaned runs: " + err.Error())
 	}
 	return h, nil
+}
+
+// openHistoryArgs parses a command line of flags only, then opens the
+// history.
+func (a *app) openHistoryArgs(ctx context.Context, fs *flag.FlagSet, synopsis string, args []string) (*history, error) {
+	if err := a.noPositional(fs, synopsis, args); err != nil {
+		return nil, err
+	}
+	return a.openHistory(ctx)
 }
 
 func (h *history) close() { h.db.Close() }

@@ -295,10 +295,7 @@ func (a *app) jobList(ctx context.Context, args []string) error {
 	const synopsis = "  troc job list [--json]"
 	fs := newFlagSet("troc job list")
 	asJSON := fs.Bool("json", false, "print a JSON array of jobs")
-	if err := a.noPositional(fs, synopsis, args); err != nil {
-		return err
-	}
-	h, err := a.openHistory(ctx)
+	h, err := a.openHistoryArgs(ctx, fs, synopsis, args)
 	if err != nil {
 		return err
 	}
