@@ -214,15 +214,6 @@ func (a *app) check(ctx context.Context, args []string) error {
 	return nil
 }
 
-// timeJSON formats t for JSON; nil for the zero time.
-func timeJSON(t time.Time, loc *time.Location) *string {
-	if t.IsZero() {
-		return nil
-	}
-	s := t.In(loc).Format(timeLayout)
-	return &s
-}
-
 // announce sends an alert for each job whose health became late, failing
 // or stuck since the last announcement, and a recovery for each that came
 // back to ok, and records what it announced, so that a check every minute

@@ -73,6 +73,18 @@ func (a *app) openHistoryArgs(ctx context.Context, fs *flag.FlagSet, synopsis st
 	return a.openHistory(ctx)
 }
 
+// openHistoryFor checks a --name given on the command line (an empty one
+// is an error only when required) before opening the history, so that a
+// bad name changes nothing.
+func (a *app) openHistoryFor(ctx context.Context, name string, required bool) (*history, error) {
+	if name != "" || required {
+		if err := checkJobName(name); err != nil {
+			return nil, err
+		}
+	}
+	return a.openHistory(ctx)
+}
+
 func (h *history) close() { h.db.Close() }
 
 // markOrphans marks Terminated every Running run of this host whose job

@@ -54,7 +54,7 @@ func (s *settingFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&s.timeout, "timeout", "", "end runs after `DURATION` (90s, 1h30m, 2d) unless exec's --timeout says otherwise; 0 for none")
 	fs.BoolVar(&s.notify, "notify", false, "notify after every run, as if exec had --notify")
 	fs.BoolVar(&s.notifyLog, "notify-log", false, "include the tail of the log in notifications")
-	fs.StringVar(&s.notifyOn, "notify-on", "", "`STATUSES` that notify, comma-separated ("+statusNames()+"); default: the config's notify.on; none: never")
+	fs.StringVar(&s.notifyOn, "notify-on", "", "`STATUSES` that notify, comma-separated ("+statusList(Statuses)+"); default: the config's notify.on; none: never")
 	fs.StringVar(&s.schedule, "schedule", "", "the job's cron `SCHEDULE` (\"*/5 * * * *\", @daily, @every 15m, CRON_TZ=Zone ...), for troc check; \"\" removes it")
 	fs.StringVar(&s.grace, "grace", "", "how late a scheduled run may start before the job is late (`DURATION`; default "+formatDuration(defaultGrace)+")")
 	fs.StringVar(&s.maxRuntime, "max-runtime", "", "a run going longer than `DURATION` makes the job stuck; 0: no limit")
@@ -268,14 +268,7 @@ func stateJSON(s *jobState, rep healthReport, loc *time.Location) jobJSON {
 		r := s.LastRun.jsonView(loc)
 		v.LastRun = &r
 	}
-	if !s.LastSuccess.IsZero() {
-		t := s.LastSuccess.In(loc).Format(timeLayout)
-		v.LastSuccess = &t
-	}
-	if !rep.Next.IsZero() {
-		t := rep.Next.In(loc).Format(timeLayout)
-		v.NextRunTime = &t
-	}
+	v.LastSuccess, v.NextRunTime = timeJSON(s.LastSuccess, loc), timeJSON(rep.Next, loc)
 	return v
 }
 
@@ -347,10 +340,7 @@ func (a *app) jobShow(ctx context.Context, args []string) error {
 	if err := a.noPositional(fs, synopsis, args); err != nil {
 		return err
 	}
-	if err := checkJobName(*name); err != nil {
-		return err
-	}
-	h, err := a.openHistory(ctx)
+	h, err := a.openHistoryFor(ctx, *name, true)
 	if err != nil {
 		return err
 	}
@@ -436,10 +426,7 @@ func (a *app) jobRm(ctx context.Context, args []string) error {
 	if err := a.noPositional(fs, synopsis, args); err != nil {
 		return err
 	}
-	if err := checkJobName(*name); err != nil {
-		return err
-	}
-	h, err := a.openHistory(ctx)
+	h, err := a.openHistoryFor(ctx, *name, true)
 	if err != nil {
 		return err
 	}

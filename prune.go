@@ -55,12 +55,7 @@ func (a *app) prune(ctx context.Context, args []string) error {
 		a.printUsage(a.stderr, fs, synopsis)
 		return usagef("give --older-than, --keep or both: nothing is pruned without a limit")
 	}
-	if *name != "" {
-		if err := checkJobName(*name); err != nil {
-			return err
-		}
-	}
-	h, err := a.openHistory(ctx)
+	h, err := a.openHistoryFor(ctx, *name, false)
 	if err != nil {
 		return err
 	}

@@ -106,13 +106,8 @@ func (r *Run) jsonView(loc *time.Location) runJSON {
 	if r.PID != 0 {
 		v.PID = &r.PID
 	}
-	if !r.Start.IsZero() {
-		s := r.Start.In(loc).Format(timeLayout)
-		v.StartTime = &s
-	}
+	v.StartTime, v.EndTime = timeJSON(r.Start, loc), timeJSON(r.End, loc)
 	if !r.End.IsZero() {
-		e := r.End.In(loc).Format(timeLayout)
-		v.EndTime = &e
 		d := r.End.Sub(r.Start).Milliseconds()
 		v.DurationMS = &d
 	}
@@ -173,6 +168,15 @@ func (r *Run) exitStatus() int {
 		return 128 + int(r.Signal)
 	}
 	return exitError
+}
+
+// timeJSON formats t for JSON; nil for the zero time.
+func timeJSON(t time.Time, loc *time.Location) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.In(loc).Format(timeLayout)
+	return &s
 }
 
 func nonEmpty(s string) *string {

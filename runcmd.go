@@ -43,7 +43,7 @@ func (a *app) runList(ctx context.Context, args []string) error {
 	const synopsis = "  troc run list [--name JOB] [--status S[,S]] [--since DUR|TIME] [--limit N] [--json]"
 	fs := newFlagSet("troc run list")
 	name := fs.String("name", "", "only runs of the job `NAME`")
-	status := fs.String("status", "", "only runs in these `STATUSES`, comma-separated: "+statusNames())
+	status := fs.String("status", "", "only runs in these `STATUSES`, comma-separated: "+statusList(Statuses))
 	since := fs.String("since", "", "only runs started after `DUR|TIME`: a duration back from now (90m, 2d) or a time (2026-11-25, 2026-11-25 14:00, RFC 3339)")
 	limit := fs.Int("limit", 20, "show at most `N` runs, newest first; 0 for all")
 	asJSON := fs.Bool("json", false, "print a JSON array of runs")
@@ -59,12 +59,7 @@ func (a *app) runList(ctx context.Context, args []string) error {
 		return usagef("invalid --limit %d: want 0 (all) or more", *limit)
 	}
 	f.Limit = *limit
-	if *name != "" {
-		if err := checkJobName(*name); err != nil {
-			return err
-		}
-	}
-	h, err := a.openHistory(ctx)
+	h, err := a.openHistoryFor(ctx, *name, false)
 	if err != nil {
 		return err
 	}
@@ -416,15 +411,6 @@ func parseStatuses(flag, s string) ([]Status, error) {
 		return nil, usagef("invalid %s: %v", flag, err)
 	}
 	return list, nil
-}
-
-// statusNames lists the statuses for messages.
-func statusNames() string {
-	names := make([]string, len(Statuses))
-	for i, st := range Statuses {
-		names[i] = string(st)
-	}
-	return strings.Join(names, ", ")
 }
 
 // parseSince reads --since: a duration back from now, or a time in loc.
