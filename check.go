@@ -22,8 +22,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"time"
 )
 
@@ -252,58 +250,4 @@ func (h *history) announce(ctx context.Context, states []*jobState, reports []he
 			h.log.Warn(fmt.Sprintf("Cannot record the health of %s: %v", s.Name, err))
 		}
 	}
-}
-
-// writeMetricsFile rewrites the metrics.textfile, if one is configured,
-// from states (read again when nil). A failure is logged: metrics never
-// fail a run or a check.
-func (h *history) writeMetricsFile(ctx context.Context, states []*jobState) {
-	writeMetricsFileFor(ctx, h.db, h.cfg, states, h.now(), h.log)
-}
-
-// writeMetricsFileFor rewrites cfg's metrics.textfile, if it names one,
-// with the metrics of every job. states are the jobs' states when the
-// caller has them; nil reads them. Failures are logged, never returned.
-func writeMetricsFileFor(ctx context.Context, db *DB, cfg *Config, states []*jobState, now time.Time, log *slog.Logger) {
-	path := cfg.Metrics.Textfile
-	if path == "" || db == nil {
-		return
-	}
-	if states == nil {
-		var err error
-		if states, err = db.jobStates(ctx, "", time.Time{}); err != nil {
-			log.Warn("Metrics not written: " + err.Error())
-			return
-		}
-	}
-	err := writeTextfile(path, func(w io.Writer) error { return renderMetrics(w, states, now) })
-	if err != nil {
-		log.Warn("Metrics not written: " + err.Error())
-	}
-}
-
-// renderMetrics writes the metrics of states, each with its health at now.
-func renderMetrics(w io.Writer, states []*jobState, now time.Time) error {
-	values := make([]jobState, len(states))
-	for i, s := range states {
-		values[i] = *s
-	}
-	return writeMetrics(w, values, func(s *jobState) Health { return s.health(now).Health }, now)
-}
-
-// metrics is troc metrics: the Prometheus text format on stdout.
-func (a *app) metrics(ctx context.Context, args []string) error {
-	const synopsis = "  troc metrics"
-	fs := newFlagSet("troc metrics")
-	h, err := a.openHistoryArgs(ctx, fs, synopsis, args)
-	if err != nil {
-		return err
-	}
-	defer h.close()
-	now := h.now()
-	states, err := h.db.jobStates(ctx, "", time.Time{})
-	if err != nil {
-		return fmt.Errorf("read jobs: %w", err)
-	}
-	return renderMetrics(a.stdout, states, now)
 }

@@ -28,8 +28,10 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -132,10 +134,10 @@ var metricFamilies = []metricFamily{
 // troc_metrics_generated_timestamp_seconds so that stale metrics can be
 // told from current ones. It writes to w once, at the end, and refuses
 // two states of one name, which would duplicate series.
-func writeMetrics(w io.Writer, states []jobState, health func(*jobState) Health, now time.Time) error {
+func writeMetrics(w io.Writer, states []*jobState, health func(*jobState) Health, now time.Time) error {
 	jobs := make([]metricJob, len(states))
 	for i := range states {
-		jobs[i] = metricJob{jobState: &states[i]}
+		jobs[i] = metricJob{jobState: states[i]}
 	}
 	slices.SortFunc(jobs, func(a, b metricJob) int { return cmp.Compare(a.Name, b.Name) })
 	for i := range jobs {
@@ -262,4 +264,54 @@ func writeTextfile(path string, write func(io.Writer) error) (err error) {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// writeMetricsFile rewrites the metrics.textfile, if one is configured,
+// from states (read again when nil). A failure is logged: metrics never
+// fail a run or a check.
+func (h *history) writeMetricsFile(ctx context.Context, states []*jobState) {
+	writeMetricsFileFor(ctx, h.db, h.cfg, states, h.now(), h.log)
+}
+
+// writeMetricsFileFor rewrites cfg's metrics.textfile, if it names one,
+// with the metrics of every job. states are the jobs' states when the
+// caller has them; nil reads them. Failures are logged, never returned.
+func writeMetricsFileFor(ctx context.Context, db *DB, cfg *Config, states []*jobState, now time.Time, log *slog.Logger) {
+	path := cfg.Metrics.Textfile
+	if path == "" || db == nil {
+		return
+	}
+	if states == nil {
+		var err error
+		if states, err = db.jobStates(ctx, "", time.Time{}); err != nil {
+			log.Warn("Metrics not written: " + err.Error())
+			return
+		}
+	}
+	err := writeTextfile(path, func(w io.Writer) error { return renderMetrics(w, states, now) })
+	if err != nil {
+		log.Warn("Metrics not written: " + err.Error())
+	}
+}
+
+// renderMetrics writes the metrics of states, each with its health at now.
+func renderMetrics(w io.Writer, states []*jobState, now time.Time) error {
+	return writeMetrics(w, states, func(s *jobState) Health { return s.health(now).Health }, now)
+}
+
+// metrics is troc metrics: the Prometheus text format on stdout.
+func (a *app) metrics(ctx context.Context, args []string) error {
+	const synopsis = "  troc metrics"
+	fs := newFlagSet("troc metrics")
+	h, err := a.openHistoryArgs(ctx, fs, synopsis, args)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	now := h.now()
+	states, err := h.db.jobStates(ctx, "", time.Time{})
+	if err != nil {
+		return fmt.Errorf("read jobs: %w", err)
+	}
+	return renderMetrics(a.stdout, states, now)
 }

@@ -42,9 +42,9 @@ func at(t *testing.T, clock string) time.Time {
 
 // metricsStates are jobs in every state a job can show, listed out of
 // order, and the health each is given.
-func metricsStates(t *testing.T) ([]jobState, map[string]Health) {
+func metricsStates(t *testing.T) ([]*jobState, map[string]Health) {
 	t.Helper()
-	states := []jobState{
+	states := []*jobState{
 		{
 			Job:          Job{ID: 3, Name: "sync", LastSuccess: at(t, "10:00:59.999")},
 			LastRun:      &Run{ID: 30, Status: StatusRunning, Start: at(t, "11:30:00.000")},
@@ -88,7 +88,7 @@ func TestWriteMetrics(t *testing.T) {
 	states, healths := metricsStates(t)
 	tests := []struct {
 		name   string
-		states []jobState
+		states []*jobState
 	}{
 		{name: "basic", states: states},
 		{name: "no-jobs", states: nil},
@@ -123,7 +123,7 @@ func TestWriteMetrics(t *testing.T) {
 }
 
 // checkJobMetrics checks the parsed metrics of one job against its state.
-func checkJobMetrics(t *testing.T, families map[string]*dto.MetricFamily, s jobState, h Health) {
+func checkJobMetrics(t *testing.T, families map[string]*dto.MetricFamily, s *jobState, h Health) {
 	t.Helper()
 	job := map[string]string{"job": s.Name}
 	with := func(name, value string) map[string]string {
@@ -284,7 +284,7 @@ func sampleValue(t *testing.T, families map[string]*dto.MetricFamily, name strin
 // TestWriteMetricsDuplicate checks that two states of one job are refused
 // rather than written as duplicate series.
 func TestWriteMetricsDuplicate(t *testing.T) {
-	states := []jobState{{Job: Job{Name: "a"}}, {Job: Job{Name: "b"}}, {Job: Job{Name: "a"}}}
+	states := []*jobState{{Job: Job{Name: "a"}}, {Job: Job{Name: "b"}}, {Job: Job{Name: "a"}}}
 	var b bytes.Buffer
 	err := writeMetrics(&b, states, func(*jobState) Health { return HealthOK }, metricsNow)
 	if err == nil || !strings.Contains(err.Error(), `"a"`) {
@@ -328,7 +328,7 @@ func FuzzEscapeLabelValue(f *testing.F) {
 			t.Skip("label values are UTF-8")
 		}
 		var b bytes.Buffer
-		err := writeMetrics(&b, []jobState{{Job: Job{Name: name}}}, func(*jobState) Health { return HealthOK }, metricsNow)
+		err := writeMetrics(&b, []*jobState{{Job: Job{Name: name}}}, func(*jobState) Health { return HealthOK }, metricsNow)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -427,9 +427,9 @@ func TestWriteTextfileConcurrent(t *testing.T) {
 	const writers, rewrites, jobs = 4, 25, 200
 	path := filepath.Join(t.TempDir(), "troc.prom")
 	write := func(writer int) func(io.Writer) error {
-		states := make([]jobState, jobs)
+		states := make([]*jobState, jobs)
 		for i := range states {
-			states[i] = jobState{Job: Job{Name: fmt.Sprintf("job%03d", i)}, Counts: map[Status]int64{StatusSucceeded: int64(writer)}}
+			states[i] = &jobState{Job: Job{Name: fmt.Sprintf("job%03d", i)}, Counts: map[Status]int64{StatusSucceeded: int64(writer)}}
 		}
 		return func(w io.Writer) error {
 			return writeMetrics(w, states, func(*jobState) Health { return HealthOK }, metricsNow)
