@@ -192,19 +192,12 @@ func TestCheck(t *testing.T) {
 		t.Errorf("job show slow = %+v", v.jobJSON)
 	}
 
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"job", "add", "--name", "x", "--schedule", "61 * * * *"}, `--schedule: schedule "61 * * * *": minute field "61": 61 is out of range 0-59`},
-		{[]string{"job", "add", "--name", "x", "--schedule", "@reboot"}, "--schedule: schedule \"@reboot\""},
-		{[]string{"job", "update", "--name", "daily", "--grace", "later"}, `--grace: invalid duration "later"`},
-		{[]string{"check", "extra"}, `unexpected argument "extra"`},
-	} {
-		if res := s.troc(tc.args...); res.code != 2 || !strings.Contains(res.stderr, "troc: "+tc.want) {
-			t.Errorf("%q: exit %d, stderr:\n%s", tc.args, res.code, res.stderr)
-		}
-	}
+	s.refuses([]misuse{
+		{"bad minute", []string{"job", "add", "--name", "x", "--schedule", "61 * * * *"}, 2, `--schedule: schedule "61 * * * *": minute field "61": 61 is out of range 0-59`},
+		{"reboot", []string{"job", "add", "--name", "x", "--schedule", "@reboot"}, 2, "--schedule: schedule \"@reboot\""},
+		{"bad grace", []string{"job", "update", "--name", "daily", "--grace", "later"}, 2, `--grace: invalid duration "later"`},
+		{"argument", []string{"check", "extra"}, 2, `unexpected argument "extra"`},
+	})
 	// A schedule can be removed.
 	s.mustTroc(0, "job", "update", "--name", "yearly", "--schedule", "")
 	if _, ok := s.checkOf(1)["yearly"]; ok {

@@ -224,3 +224,30 @@ func signalOf(state *os.ProcessState) syscall.Signal {
 	}
 	return 0
 }
+
+// misuse is a command line troc must refuse: the exit status it must give
+// (2 for misuse, 1 for something not there) and what its error must say.
+type misuse struct {
+	name string
+	args []string
+	code int
+	want string
+}
+
+// refuses runs each command line and checks that troc exits as it should
+// with its error, "troc: " and want, on a line of its own: the first line,
+// unless the usage came first.
+func (s *sandbox) refuses(cases []misuse) {
+	s.t.Helper()
+	for _, tc := range cases {
+		s.t.Run(tc.name, func(t *testing.T) {
+			res := s.troc(tc.args...)
+			if res.code != tc.code || !strings.Contains("\n"+res.stderr, "\ntroc: "+tc.want) {
+				t.Errorf("troc %q: exit %d, stderr:\n%s\nwant exit %d and %q", tc.args, res.code, res.stderr, tc.code, tc.want)
+			}
+			if first, _, _ := strings.Cut(res.stderr, "\n"); !strings.HasPrefix(res.stderr, "Usage:") && !strings.HasPrefix(first, "troc: ") {
+				t.Errorf("troc %q: first line %q is not the error", tc.args, first)
+			}
+		})
+	}
+}

@@ -116,19 +116,12 @@ func TestPrune(t *testing.T) {
 	}
 	checkFiles(t, files, "7 8")
 
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"prune"}, "give --older-than, --keep or both"},
-		{[]string{"prune", "--older-than", "ages"}, `--older-than: invalid duration "ages"`},
-		{[]string{"prune", "--keep", "-3"}, "invalid --keep -3"},
-		{[]string{"prune", "--keep", "1", "--name", "zzz"}, `no job named "zzz"`},
-	} {
-		if res := s.troc(tc.args...); res.code == 0 || !strings.Contains(res.stderr, "troc: "+tc.want) {
-			t.Errorf("%q: exit %d, stderr:\n%s", tc.args, res.code, res.stderr)
-		}
-	}
+	s.refuses([]misuse{
+		{"no limit", []string{"prune"}, 2, "give --older-than, --keep or both"},
+		{"bad age", []string{"prune", "--older-than", "ages"}, 2, `--older-than: invalid duration "ages"`},
+		{"bad keep", []string{"prune", "--keep", "-3"}, 2, "invalid --keep -3"},
+		{"unknown job", []string{"prune", "--keep", "1", "--name", "zzz"}, 1, `no job named "zzz"`},
+	})
 }
 
 // TestRetention: troc exec applies retention.keep and retention.max_age
