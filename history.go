@@ -100,13 +100,12 @@ func (h *history) markOrphans(ctx context.Context) error {
 		return err
 	}
 	host, _ := os.Hostname()
-	lockDir, lockDirErr := privateDir(h.cfg.LockDir)
 	for _, r := range running {
 		if r.Host != host || runAlive(r) {
 			continue
 		}
-		if lockDirErr == nil {
-			if held, err := lockHeld(lockDir, r.Job); err == nil && held {
+		if dir, err := privateDir(h.cfg.LockDir); err == nil {
+			if held, err := lockHeld(dir, r.Job); err == nil && held {
 				continue
 			}
 		}

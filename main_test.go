@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -214,15 +213,6 @@ func fileContent(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// signalOf returns the signal a process died of, or 0.
-func signalOf(state *os.ProcessState) syscall.Signal {
-	ws := state.Sys().(syscall.WaitStatus)
-	if ws.Signaled() {
-		return ws.Signal()
-	}
-	return 0
 }
 
 // misuse is a command line troc must refuse: the exit status it must give
