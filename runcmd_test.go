@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -436,5 +437,43 @@ func TestOrphansWhileLocked(t *testing.T) {
 	jsonOf(t, s.mustTroc(0, "run", "list", "--json"), &runs)
 	if runs[0].Status != StatusTerminated {
 		t.Errorf("with its lock free: %s, want Terminated", runs[0].Status)
+	}
+}
+
+// TestRunListDisplay: colour only on a terminal without NO_COLOR, and
+// times in local time unless localtime is false.
+func TestRunListDisplay(t *testing.T) {
+	s := newSandbox(t)
+	s.env = append(s.env, "TZ=Asia/Tokyo")
+	s.mustTroc(3, "exec", "--name", "red", "exit 3")
+	onTerminal := func(env ...string) string {
+		t.Helper()
+		master, slave := openPTY(t)
+		cmd := s.command("run", "list")
+		cmd.Env = append(cmd.Env, env...)
+		cmd.Stdout = slave
+		if err := cmd.Run(); err != nil {
+			t.Fatal(err)
+		}
+		slave.Close()
+		b, _ := io.ReadAll(master) // ends with EIO once the slave is closed
+		return string(b)
+	}
+	if out := onTerminal(); !strings.Contains(out, "\x1b[31m❌ Failed\x1b[0m") {
+		t.Errorf("on a terminal, no red Failed:\n%q", out)
+	}
+	if out := onTerminal("NO_COLOR=1"); strings.Contains(out, "\x1b[") || !strings.Contains(out, "❌ Failed") {
+		t.Errorf("with NO_COLOR:\n%q", out)
+	}
+
+	var runs []runJSON
+	jsonOf(t, s.mustTroc(0, "run", "list", "--json"), &runs)
+	if !strings.HasSuffix(*runs[0].StartTime, "+09:00") {
+		t.Errorf("local start time = %s, want Tokyo's +09:00", *runs[0].StartTime)
+	}
+	s.env = append(s.env, "TROC_LOCALTIME=false")
+	jsonOf(t, s.mustTroc(0, "run", "list", "--json"), &runs)
+	if !strings.HasSuffix(*runs[0].StartTime, "Z") {
+		t.Errorf("UTC start time = %s, want Z", *runs[0].StartTime)
 	}
 }
