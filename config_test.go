@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -30,14 +31,12 @@ func testEnv(vars map[string]string) func(string) (string, bool) {
 	}
 }
 
-// withEnv returns goldenEnv with vars added; an empty key deletes.
-func withEnv(vars map[string]string) map[string]string {
-	env := map[string]string{}
-	for k, v := range goldenEnv {
-		env[k] = v
-	}
-	for k, v := range vars {
-		env[k] = v
+// withEnv returns goldenEnv with each of vars added in turn; an empty
+// key deletes.
+func withEnv(vars ...map[string]string) map[string]string {
+	env := maps.Clone(goldenEnv)
+	for _, v := range vars {
+		maps.Copy(env, v)
 	}
 	return env
 }

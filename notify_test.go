@@ -867,7 +867,7 @@ func TestNotifyTestCommand(t *testing.T) {
 			dir := t.TempDir()
 			var stdout, stderr strings.Builder
 			a := &app{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
-				env: testEnv(withEnv(mergeEnv(tt.env, map[string]string{"TROC_CONFIG_PATH": dir})))}
+				env: testEnv(withEnv(tt.env, map[string]string{"TROC_CONFIG_PATH": dir}))}
 			err := a.notifyCmd(context.Background(), tt.args)
 			var status exitStatus
 			switch {
@@ -889,15 +889,4 @@ func TestNotifyTestCommand(t *testing.T) {
 	if h := slackAPI.take(); len(h) != 1 || h[0].header.Get("Authorization") != "Bearer xoxb-SECRET" {
 		t.Errorf("slack API requests: %v", h)
 	}
-}
-
-func mergeEnv(a, b map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range a {
-		out[k] = v
-	}
-	for k, v := range b {
-		out[k] = v
-	}
-	return out
 }
