@@ -534,31 +534,34 @@ func (db *DB) listRuns(ctx context.Context, f runFilter) ([]*Run, error) {
 	return scanRuns(db.sql.QueryContext(ctx, q, args...))
 }
 
+// jobStatesSQL reads every job (?2 = ”) or one, with its latest run and,
+// unless ?1 (a day) is NULL, its tallies since that day. The tallies are
+// the job's totals less the last running total before the period (see
+// schema/0002_job_summary.sql), packed in one integer (runs in the high
+// bits) so that the lookup is one, not two.
+const jobStatesSQL = `
+	SELECT ` + jobColumns + `, j.last_end_status, j.health, j.health_ms,
+		j.skipped, j.succeeded, j.failed, j.terminated, j.timedout,
+		CASE WHEN ?1 IS NULL THEN 0 ELSE
+		(j.runs_total << 32 | j.failures_total) -
+		coalesce((SELECT d.runs << 32 | d.failures FROM job_days d
+			WHERE d.job_id = j.id AND d.day < ?1 ORDER BY d.day DESC LIMIT 1), 0) END,
+		` + runColumns + `
+	FROM jobs j LEFT JOIN runs r ON r.id = j.last_run_id
+	WHERE ?2 = '' OR j.name = ?2
+	ORDER BY j.name`
+
 // jobStates returns the named job (every job when name is empty), by
 // name, with its latest run, what it is running, its counters, and its
 // tallies of runs that started on or after since's UTC day (see
 // jobState; a zero since leaves the tallies 0). Each figure is a column of
 // the job's row or an index lookup, however long the history.
 func (db *DB) jobStates(ctx context.Context, name string, since time.Time) ([]*jobState, error) {
-	// The tallies are the job's totals less the last running total before
-	// the period (see schema/0002_job_summary.sql), packed in one integer
-	// (runs in the high bits) so that the lookup is one, not two.
-	q := `
-		SELECT ` + jobColumns + `, j.last_end_status, j.health, j.health_ms,
-			j.skipped, j.succeeded, j.failed, j.terminated, j.timedout,
-			CASE WHEN ?1 IS NULL THEN 0 ELSE
-			(j.runs_total << 32 | j.failures_total) -
-			coalesce((SELECT d.runs << 32 | d.failures FROM job_days d
-				WHERE d.job_id = j.id AND d.day < ?1 ORDER BY d.day DESC LIMIT 1), 0) END,
-			` + runColumns + `
-		FROM jobs j LEFT JOIN runs r ON r.id = j.last_run_id
-		WHERE ?2 = '' OR j.name = ?2
-		ORDER BY j.name`
 	var sinceDay any // NULL: no tallies
 	if !since.IsZero() {
 		sinceDay = since.UnixMilli() / 86400000
 	}
-	rows, err := db.sql.QueryContext(ctx, q, sinceDay, name)
+	rows, err := db.sql.QueryContext(ctx, jobStatesSQL, sinceDay, name)
 	if err != nil {
 		return nil, err
 	}
@@ -828,6 +831,23 @@ func (db *DB) jobIDs(ctx context.Context) ([]int64, error) {
 	return ids, rows.Err()
 }
 
+// expiredByAgeSQL selects up to ?3 finished runs of job ?1 that started
+// before ?2, oldest first, through runs_job_start.
+const expiredByAgeSQL = `
+	SELECT ` + runColumns + `
+	FROM runs r JOIN jobs j ON j.id = r.job_id
+	WHERE r.job_id = ?1 AND r.start_ms < ?2 AND r.status <> 'Running'
+	ORDER BY r.start_ms LIMIT ?3`
+
+// expiredByKeepSQL selects up to ?3 finished runs of job ?1 older than its
+// newest ?2 + 1, oldest first, through runs_job.
+const expiredByKeepSQL = `
+	SELECT ` + runColumns + `
+	FROM runs r JOIN jobs j ON j.id = r.job_id
+	WHERE r.job_id = ?1 AND r.status <> 'Running' AND r.id < (
+		SELECT id FROM runs WHERE job_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)
+	ORDER BY r.id LIMIT ?3`
+
 // expiredRuns returns up to limit finished runs of a job, oldest first,
 // that are past the retention limits: started before olderThan (unless
 // zero), or older than the job's newest keep runs (unless keep is 0).
@@ -836,22 +856,13 @@ func (db *DB) expiredRuns(ctx context.Context, jobID int64, olderThan time.Time,
 	var old, beyond []*Run
 	var err error
 	if !olderThan.IsZero() {
-		old, err = scanRuns(db.sql.QueryContext(ctx, `
-			SELECT `+runColumns+`
-			FROM runs r JOIN jobs j ON j.id = r.job_id
-			WHERE r.job_id = ? AND r.start_ms < ? AND r.status <> 'Running'
-			ORDER BY r.start_ms LIMIT ?`, jobID, olderThan.UnixMilli(), limit))
+		old, err = scanRuns(db.sql.QueryContext(ctx, expiredByAgeSQL, jobID, olderThan.UnixMilli(), limit))
 		if err != nil {
 			return nil, err
 		}
 	}
 	if keep > 0 {
-		beyond, err = scanRuns(db.sql.QueryContext(ctx, `
-			SELECT `+runColumns+`
-			FROM runs r JOIN jobs j ON j.id = r.job_id
-			WHERE r.job_id = ?1 AND r.status <> 'Running' AND r.id < (
-				SELECT id FROM runs WHERE job_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)
-			ORDER BY r.id LIMIT ?3`, jobID, keep-1, limit))
+		beyond, err = scanRuns(db.sql.QueryContext(ctx, expiredByKeepSQL, jobID, keep-1, limit))
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -162,5 +163,51 @@ func TestMigrateSummaryBackfill(t *testing.T) {
 	states, _ = db.jobStates(ctx, "old", now.AddDate(0, 0, -29))
 	if s := states[0]; s.Runs != 5 || s.Failures != 2 || s.LastEnd != StatusFailed {
 		t.Errorf("after a new run: %d runs, %d failures, last end %s", s.Runs, s.Failures, s.LastEnd)
+	}
+}
+
+// TestQueryPlans holds the queries that must not grow with the history to
+// plans without a full scan: retention after each exec, and the one read
+// of every job that job list, check and metrics make (which scans the
+// jobs, and looks up the rest).
+func TestQueryPlans(t *testing.T) {
+	db, err := openDB(filepath.Join(t.TempDir(), "troc.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, tc := range []struct {
+		name  string
+		query string
+		args  []any
+		scans string // the only table a plan may scan whole
+	}{
+		{"retention by age", expiredByAgeSQL, []any{1, 1000, 100}, ""},
+		{"retention by count", expiredByKeepSQL, []any{1, 9, 100}, ""},
+		{"job states with tallies", jobStatesSQL, []any{20000, ""}, "j"},
+		{"job states without", jobStatesSQL, []any{nil, ""}, "j"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, err := db.sql.Query("EXPLAIN QUERY PLAN "+tc.query, tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+				if f := strings.Fields(detail); len(f) > 1 && f[0] == "SCAN" && f[1] != tc.scans {
+					t.Errorf("full scan: %q", detail)
+				}
+			}
+			if t.Failed() {
+				t.Logf("plan:\n%s", strings.Join(plan, "\n"))
+			}
+		})
 	}
 }

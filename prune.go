@@ -27,6 +27,9 @@ import (
 // retentionBatch is how many runs troc exec deletes after one run, at most.
 const retentionBatch = 100
 
+// pruneBatch is how many runs troc prune deletes per job and transaction.
+const pruneBatch = 1000
+
 // prune is troc prune.
 func (a *app) prune(ctx context.Context, args []string) error {
 	const synopsis = "  troc prune [--older-than DUR] [--keep N] [--name JOB] [--dry-run]"
@@ -78,7 +81,7 @@ func (a *app) prune(ctx context.Context, args []string) error {
 	atLeast := false
 	for _, id := range ids {
 		for {
-			expired, err := h.db.expiredRuns(ctx, id, cutoff, *keep, 1000)
+			expired, err := h.db.expiredRuns(ctx, id, cutoff, *keep, pruneBatch)
 			if err != nil {
 				return fmt.Errorf("find runs to prune: %w", err)
 			}
@@ -90,7 +93,7 @@ func (a *app) prune(ctx context.Context, args []string) error {
 				}
 				// Without deleting, the next batch would be this one:
 				// past a full batch the count is a lower bound.
-				atLeast = atLeast || len(expired) == 1000
+				atLeast = atLeast || len(expired) == pruneBatch
 				break
 			}
 			n, f, b, err := deleteRunsAndFiles(ctx, h.db, expired, h.log)
@@ -98,7 +101,7 @@ func (a *app) prune(ctx context.Context, args []string) error {
 			if err != nil {
 				return fmt.Errorf("prune: %w", err)
 			}
-			if len(expired) < 1000 {
+			if len(expired) < pruneBatch {
 				break
 			}
 		}
