@@ -272,6 +272,24 @@ func (a *app) runKill(ctx context.Context, args []string) error {
 		return err
 	}
 	defer h.close()
+	if err := checkSignalable(r); err != nil {
+		return err
+	}
+	question := fmt.Sprintf("Send %s to run %d of %s (process group %d: %s)?",
+		signalName(sig), r.ID, r.Job, r.PID, truncate(r.Command, 60))
+	if !*force && !a.confirm(question) {
+		return errors.New("not confirmed; no signal sent")
+	}
+	if err := signalRun(r, sig); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "sent %s to run %d of %s (process group %d)\n", signalName(sig), r.ID, r.Job, r.PID)
+	return nil
+}
+
+// checkSignalable says why troc cannot signal run r, if it cannot: it must
+// be Running, on this host, with its recorded process still alive.
+func checkSignalable(r *Run) error {
 	host, _ := os.Hostname()
 	switch {
 	case r.Status != StatusRunning:
@@ -285,15 +303,15 @@ func (a *app) runKill(ctx context.Context, args []string) error {
 		// gone now, so leave its state to the next look.
 		return fmt.Errorf("run %d: process %d is gone, or now belongs to another program; no signal sent", r.ID, r.PID)
 	}
-	question := fmt.Sprintf("Send %s to run %d of %s (process group %d: %s)?",
-		signalName(sig), r.ID, r.Job, r.PID, truncate(r.Command, 60))
-	if !*force && !a.confirm(question) {
-		return errors.New("not confirmed; no signal sent")
-	}
-	// The job leads its own process group (troc exec makes it so):
-	// signalling the group reaches every process it started that stayed
-	// in it. Checked again just before, to keep the window for pid reuse
-	// as small as it can be.
+	return nil
+}
+
+// signalRun sends sig to run r's process group. The job leads its own
+// process group (troc exec makes it so): signalling the group reaches
+// every process it started that stayed in it. Whether the pid is still the
+// run's is checked again just before, to keep the window for pid reuse as
+// small as it can be.
+func signalRun(r *Run, sig syscall.Signal) error {
 	if !runAlive(r) {
 		return fmt.Errorf("run %d: process %d ended meanwhile; no signal sent", r.ID, r.PID)
 	}
@@ -306,7 +324,6 @@ func (a *app) runKill(ctx context.Context, args []string) error {
 			return fmt.Errorf("signal run %d: %w", r.ID, err)
 		}
 	}
-	fmt.Fprintf(a.stdout, "sent %s to run %d of %s (process group %d)\n", signalName(sig), r.ID, r.Job, r.PID)
 	return nil
 }
 
