@@ -1,0 +1,93 @@
+package main
+
+// Some tests drive real programs from Debian's packages: OpenSSH's server
+// for troc --host, tmux for troc ui. needProgram finds one, installing its
+// package when it is missing and the tests run as root (as CI does, on a
+// fresh machine), and skips the test with the command to run otherwise.
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	installMu    sync.Mutex
+	aptUpdated   bool
+	installTried = map[string]error{}
+)
+
+// needProgram returns the path of program (a name looked up in $PATH and
+// the sbin directories, or an absolute path), installing Debian's package
+// pkg first when it is missing.
+func needProgram(t testing.TB, program, pkg string) string {
+	t.Helper()
+	if path, ok := findProgram(program); ok {
+		return path
+	}
+	installMu.Lock()
+	defer installMu.Unlock()
+	if path, ok := findProgram(program); ok {
+		return path
+	}
+	err, tried := installTried[pkg]
+	if !tried {
+		err = aptInstall(t, pkg)
+		installTried[pkg] = err
+	}
+	if err != nil {
+		t.Skipf("%s is missing and could not be installed (%v): run apt-get install %s", program, err, pkg)
+	}
+	path, ok := findProgram(program)
+	if !ok {
+		t.Skipf("%s is still missing after installing %s", program, pkg)
+	}
+	return path
+}
+
+func findProgram(program string) (string, bool) {
+	if strings.HasPrefix(program, "/") {
+		_, err := os.Stat(program)
+		return program, err == nil
+	}
+	if path, err := exec.LookPath(program); err == nil {
+		return path, true
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin"} {
+		if _, err := os.Stat(dir + "/" + program); err == nil {
+			return dir + "/" + program, true
+		}
+	}
+	return "", false
+}
+
+// aptInstall installs pkg with apt-get, as root only. The package lists
+// are refreshed once, and only when a first install fails.
+func aptInstall(t testing.TB, pkg string) error {
+	if os.Geteuid() != 0 {
+		return errNotRoot
+	}
+	install := func() ([]byte, error) {
+		cmd := exec.Command("apt-get", "install", "-y", "-q", "--no-install-recommends", pkg)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		return cmd.CombinedOutput()
+	}
+	t.Logf("installing %s with apt-get", pkg)
+	out, err := install()
+	if err != nil && !aptUpdated {
+		aptUpdated = true
+		if upd, uerr := exec.Command("apt-get", "update", "-q").CombinedOutput(); uerr != nil {
+			t.Logf("apt-get update: %v\n%s", uerr, upd)
+		}
+		out, err = install()
+	}
+	if err != nil {
+		t.Logf("apt-get install %s: %v\n%s", pkg, err, out)
+	}
+	return err
+}
+
+var errNotRoot = errors.New("not root")
