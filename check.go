@@ -22,6 +22,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -135,6 +136,7 @@ func (s *jobState) health(now time.Time) healthReport {
 
 // checkJSON is one job in troc check --json.
 type checkJSON struct {
+	Host        string   `json:"host,omitempty"` // the host as named to troc --host; local answers have none
 	Job         string   `json:"job"`
 	Health      Health   `json:"health"`
 	Reason      *string  `json:"reason"`
@@ -142,6 +144,26 @@ type checkJSON struct {
 	LastRun     *runJSON `json:"last_run"`
 	DueTime     *string  `json:"due_time"`      // the fire time it is late for
 	NextRunTime *string  `json:"next_run_time"` // its next fire time
+}
+
+// checkFromView is the inverse of a checkJSON: the job and health that
+// another troc printed (troc --host).
+func checkFromView(v checkJSON) (*jobState, healthReport, error) {
+	s := &jobState{Job: Job{Name: v.Job, Schedule: v.Schedule}}
+	rep := healthReport{Health: v.Health, Reason: deref(v.Reason)}
+	var err error
+	if v.LastRun != nil {
+		if s.LastRun, err = runFromView(*v.LastRun); err != nil {
+			return nil, rep, fmt.Errorf("job %s: last_run: %w", v.Job, err)
+		}
+	}
+	if rep.Due, err = parseTimeJSON(v.DueTime); err == nil {
+		rep.Next, err = parseTimeJSON(v.NextRunTime)
+	}
+	if err != nil {
+		return nil, rep, fmt.Errorf("job %s: %w", v.Job, err)
+	}
+	return s, rep, nil
 }
 
 // check is troc check.
@@ -192,17 +214,7 @@ func (a *app) check(ctx context.Context, args []string) error {
 			return err
 		}
 	} else {
-		d := h.newDisplay(a.stdout)
-		rows := make([][]cell, len(states))
-		for i, s := range states {
-			rep := reports[i]
-			last := "-"
-			if s.LastRun != nil {
-				last = d.time(s.LastRun.Start)
-			}
-			rows[i] = []cell{{text: s.Name}, d.health(rep.Health), {text: s.Schedule}, {text: last}, {text: d.time(rep.Next)}, {text: rep.Reason}}
-		}
-		if err := writeTable(a.stdout, []string{"JOB", "HEALTH", "SCHEDULE", "LAST RUN", "NEXT", "WHY"}, rows); err != nil {
+		if err := writeCheckTable(a.stdout, h.newDisplay(a.stdout), states, reports, nil); err != nil {
 			return err
 		}
 	}
@@ -210,6 +222,22 @@ func (a *app) check(ctx context.Context, args []string) error {
 		return exitStatus(exitError)
 	}
 	return nil
+}
+
+// writeCheckTable writes troc check's table: each job with its health in
+// reports; hosts, when not nil, names the host of each (troc --host).
+func writeCheckTable(w io.Writer, d display, states []*jobState, reports []healthReport, hosts []string) error {
+	rows := make([][]cell, len(states))
+	for i, s := range states {
+		rep := reports[i]
+		last := "-"
+		if s.LastRun != nil {
+			last = d.time(s.LastRun.Start)
+		}
+		rows[i] = []cell{{text: s.Name}, d.health(rep.Health), {text: s.Schedule}, {text: last}, {text: d.time(rep.Next)}, {text: rep.Reason}}
+	}
+	header, rows := withHosts([]string{"JOB", "HEALTH", "SCHEDULE", "LAST RUN", "NEXT", "WHY"}, rows, hosts)
+	return writeTable(w, header, rows)
 }
 
 // announce sends an alert for each job whose health became late, failing

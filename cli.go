@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 )
 
@@ -113,11 +112,34 @@ Usage:
   troc metrics                                Prometheus metrics of every job
   troc version                                print troc's version
 
+  troc --host [USER@]HOST[:PORT] COMMAND ...  run a read or control command on another
+                                              host's troc through ssh; --host may be
+                                              repeated, --hosts FILE and --group NAME
+                                              name several (see README.md)
+
 Run "troc exec -h", "troc run help" or "troc job help" for more.
 `
 
 // run dispatches on the first argument.
 func (a *app) run(ctx context.Context, args []string) error {
+	targets, args, err := takeRemoteFlags(args)
+	if err != nil {
+		return err
+	}
+	if len(args) > 0 && args[0] == "ui" {
+		// "troc ui --host H" reads better than "troc --host H ui".
+		more, rest, err := takeRemoteFlags(args[1:])
+		if err != nil {
+			return err
+		}
+		targets.hosts = append(targets.hosts, more.hosts...)
+		targets.files = append(targets.files, more.files...)
+		targets.groups = append(targets.groups, more.groups...)
+		args = append([]string{"ui"}, rest...)
+	}
+	if targets.any() {
+		return a.remote(ctx, targets, args)
+	}
 	if len(args) == 0 {
 		fmt.Fprint(a.stderr, usageText)
 		return exitStatus(exitUsage)
@@ -229,12 +251,11 @@ func (a *app) dispatch(ctx context.Context, group, usage string, args []string, 
 // yes. Without a terminal on stdin (cron, a script) there is nobody to ask,
 // and the answer is yes: scripts say --force only to be explicit.
 func (a *app) confirm(question string) bool {
-	in, ok := a.stdin.(*os.File)
-	if !ok || !isTerminal(in) {
+	if !a.askable() {
 		return true
 	}
 	fmt.Fprintf(a.stderr, "%s [y/N] ", question)
-	answer, _ := bufio.NewReader(in).ReadString('\n')
+	answer, _ := bufio.NewReader(a.stdin).ReadString('\n')
 	answer = strings.ToLower(strings.TrimSpace(answer))
 	return answer == "y" || answer == "yes"
 }

@@ -53,6 +53,7 @@ type Config struct {
 	Display   DisplayConfig
 	Retention RetentionConfig
 	Metrics   MetricsConfig
+	Remote    RemoteConfig
 }
 
 // NotifyConfig says where and how run notifications are sent. Each
@@ -113,6 +114,50 @@ type RetentionConfig struct {
 // MetricsConfig is where troc writes its Prometheus metrics.
 type MetricsConfig struct {
 	Textfile string // rewritten after each run, for node_exporter; empty: none
+}
+
+// location is where times are shown: local time or UTC.
+func (c *Config) location() *time.Location {
+	if c.LocalTime {
+		return time.Local
+	}
+	return time.UTC
+}
+
+// RemoteConfig is how troc --host reaches other hosts' troc through ssh.
+type RemoteConfig struct {
+	TrocPath string              // troc on the remote hosts: a name in their PATH, or a path
+	SSH      string              // the ssh command, split into words like a shell (no expansion)
+	Timeout  time.Duration       // how long one host may take to answer
+	Groups   map[string][]string // named groups of hosts, for --group; from the file only
+}
+
+// remoteGroups is the section whose keys are group names of the user's
+// choosing rather than settings of troc's. Groups come from the file only:
+// TROC_* variables name fixed settings.
+const remoteGroups = "remote.groups"
+
+// addGroup adds the group of hosts that setting s of the file defines:
+// host specifications separated by spaces or commas.
+func (r *RemoteConfig) addGroup(name string, s setting) error {
+	if s.isMap || strings.Contains(name, ".") {
+		return errors.New("a group is a list of hosts, not a map")
+	}
+	var hosts []string
+	for _, spec := range strings.FieldsFunc(s.value, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		if _, err := parseHostSpec(spec); err != nil {
+			return err
+		}
+		hosts = append(hosts, spec)
+	}
+	if len(hosts) == 0 {
+		return errors.New("a group needs at least one host")
+	}
+	if r.Groups == nil {
+		r.Groups = map[string][]string{}
+	}
+	r.Groups[name] = hosts
+	return nil
 }
 
 // DisplayConfig is how troc shows runs in a terminal.
@@ -195,6 +240,9 @@ var configKeys = slices.Concat(
 		{"retention.max_age", kindDuration, false, "90d", "After each run, delete the job's runs (and logs) that started longer ago than this; 0 keeps them all.", field(func(c *Config) *time.Duration { return &c.Retention.MaxAge })},
 		{"retention.keep", kindInt, false, "0", "After each run, keep only the job's newest N runs (and logs); 0 keeps them all.", field(func(c *Config) *int { return &c.Retention.Keep })},
 		{"metrics.textfile", kindPath, false, "", "File that troc exec and troc check rewrite with the metrics after each run, for node_exporter's textfile collector (a path ending in .prom); empty: none.", field(func(c *Config) *string { return &c.Metrics.Textfile })},
+		{"remote.troc_path", kindString, false, "troc", "troc on the hosts that troc --host reaches: a name looked up in their PATH, or a path (a leading ~/ is their home).", field(func(c *Config) *string { return &c.Remote.TrocPath })},
+		{"remote.ssh", kindString, false, "ssh", "The ssh command troc --host runs, with any options, split into words as a shell would (no expansion).", field(func(c *Config) *string { return &c.Remote.SSH })},
+		{"remote.timeout", kindDuration, false, "30s", "How long each host may take to answer troc --host (run watch and ui excepted).", field(func(c *Config) *time.Duration { return &c.Remote.Timeout })},
 	},
 )
 
@@ -475,6 +523,12 @@ func (l *loader) applyFile(c *Config, settings []setting) error {
 		k := lookupKey(s.key)
 		var err error
 		switch {
+		case s.key == remoteGroups:
+			if !s.isMap && s.value != "" {
+				err = errors.New("want a map of groups (name: hosts), got a value")
+			}
+		case strings.HasPrefix(s.key, remoteGroups+"."):
+			err = c.Remote.addGroup(strings.TrimPrefix(s.key, remoteGroups+"."), s)
 		case k == nil && isSection(s.key):
 			if !s.isMap && s.value != "" {
 				err = errors.New("want a map of settings, got a value")
@@ -1032,6 +1086,14 @@ func defaultConfigFile() []byte {
 		}
 		fmt.Fprintf(&b, "#%s%s: %s\n", indent, leaf, yamlScalar(k.def))
 	}
+	// The groups have names of the user's choosing, so there is no
+	// default to list: show one, nested under the remote section that
+	// configKeys ends with.
+	b.WriteString(`#  # Named groups of hosts, for troc --group NAME: each a list of
+#  # [user@]host[:port] separated by spaces or commas.
+#  groups:
+#    web: web1 web2 deploy@web3:2222
+`)
 	return []byte(b.String())
 }
 

@@ -35,14 +35,17 @@ type display struct {
 }
 
 // newDisplay returns the display for output to w, following the config.
-func (h *history) newDisplay(w io.Writer) display {
-	_, noColor := h.a.env("NO_COLOR")
+func (h *history) newDisplay(w io.Writer) display { return h.a.newDisplay(h.cfg, w) }
+
+// newDisplay returns the display for output to w, following cfg.
+func (a *app) newDisplay(cfg *Config, w io.Writer) display {
+	_, noColor := a.env("NO_COLOR")
 	f, isFile := w.(*os.File)
 	return display{
 		color: isFile && isTerminal(f) && !noColor,
-		emoji: h.cfg.Display.Emoji,
-		cfg:   h.cfg.Display,
-		loc:   h.loc,
+		emoji: cfg.Display.Emoji,
+		cfg:   cfg.Display,
+		loc:   cfg.location(),
 	}
 }
 
@@ -104,6 +107,18 @@ func formatDuration(d time.Duration) string {
 		return fmt.Sprintf("%dh%02dm", d/time.Hour, d%time.Hour/time.Minute)
 	}
 	return fmt.Sprintf("%dd%02dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
+}
+
+// withHosts puts a HOST column first, hosts[i] in row i, when the rows
+// come from several hosts (troc --host); nil hosts changes nothing.
+func withHosts(header []string, rows [][]cell, hosts []string) ([]string, [][]cell) {
+	if hosts == nil {
+		return header, rows
+	}
+	for i := range rows {
+		rows[i] = append([]cell{{text: hosts[i]}}, rows[i]...)
+	}
+	return append([]string{"HOST"}, header...), rows
 }
 
 // writeTable writes rows under a header, columns two spaces apart, each

@@ -150,13 +150,6 @@ func TestExecStatuses(t *testing.T) {
 	}
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
 func TestExecArguments(t *testing.T) {
 	s := newSandbox(t)
 	// The seed's crontab line: flags after the command string.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -244,6 +245,7 @@ func settingsJSON(j Job) jobSettingsJSON {
 
 // jobJSON is a job with its figures, as troc job list and show print it.
 type jobJSON struct {
+	Host string `json:"host,omitempty"` // the host as named to troc --host; local answers have none
 	jobSettingsJSON
 	CreatedTime  string   `json:"created_time"`
 	LastRun      *runJSON `json:"last_run"`
@@ -270,6 +272,44 @@ func stateJSON(s *jobState, rep healthReport, loc *time.Location) jobJSON {
 	}
 	v.LastSuccess, v.NextRunTime = timeJSON(s.LastSuccess, loc), timeJSON(rep.Next, loc)
 	return v
+}
+
+// stateFromView is the inverse of stateJSON: the job that another troc
+// printed (troc --host), with the health that troc found.
+func stateFromView(v jobJSON) (*jobState, healthReport, error) {
+	s := &jobState{
+		Job: Job{
+			Name: v.Name, Description: v.Description, Notify: v.Notify, NotifyLog: v.NotifyLog, NotifyOn: v.NotifyOn,
+			Timeout: msDuration(v.TimeoutMS), Schedule: deref(v.Schedule), Grace: msDuration(v.GraceMS), MaxRuntime: msDuration(v.MaxRuntimeMS),
+		},
+		Runs:     v.Runs30d,
+		Failures: v.Failures30d,
+	}
+	rep := healthReport{Health: v.Health, Reason: deref(v.HealthReason)}
+	var err error
+	if v.LastRun != nil {
+		if s.LastRun, err = runFromView(*v.LastRun); err != nil {
+			return nil, rep, fmt.Errorf("job %s: last_run: %w", v.Name, err)
+		}
+	}
+	created := v.CreatedTime
+	for _, t := range []struct {
+		dst  *time.Time
+		text *string
+	}{{&s.Created, &created}, {&s.LastSuccess, v.LastSuccess}, {&rep.Next, v.NextRunTime}} {
+		if *t.dst, err = parseTimeJSON(t.text); err != nil {
+			return nil, rep, fmt.Errorf("job %s: %w", v.Name, err)
+		}
+	}
+	return s, rep, nil
+}
+
+// msDuration is the inverse of settingsJSON's milliseconds: 0 for null.
+func msDuration(ms *int64) time.Duration {
+	if ms == nil {
+		return 0
+	}
+	return time.Duration(*ms) * time.Millisecond
 }
 
 // states returns the named job's state (every job's for ""), with the
@@ -305,10 +345,19 @@ func (a *app) jobList(ctx context.Context, args []string) error {
 		}
 		return writeJSONList(a.stdout, views)
 	}
-	d := h.newDisplay(a.stdout)
+	reports := make([]healthReport, len(list))
+	for i, s := range list {
+		reports[i] = s.health(now)
+	}
+	return writeJobTable(a.stdout, h.newDisplay(a.stdout), list, reports, nil)
+}
+
+// writeJobTable writes troc job list's table: each job with its health in
+// reports; hosts, when not nil, names the host of each (troc --host).
+func writeJobTable(w io.Writer, d display, list []*jobState, reports []healthReport, hosts []string) error {
 	rows := make([][]cell, len(list))
 	for i, s := range list {
-		rep := s.health(now)
+		rep := reports[i]
 		last := []cell{{text: "-"}, {text: "-"}}
 		if s.LastRun != nil {
 			last = []cell{d.status(s.LastRun.Status), {text: d.time(s.LastRun.Start)}}
@@ -319,7 +368,8 @@ func (a *app) jobList(ctx context.Context, args []string) error {
 			cell{text: strconv.FormatInt(s.Runs, 10)},
 			cell{text: strconv.FormatInt(s.Failures, 10)})
 	}
-	return writeTable(a.stdout, []string{"JOB", "HEALTH", "LAST RUN", "STARTED", "LAST SUCCESS", "NEXT", "RUNS 30D", "FAILED 30D"}, rows)
+	header, rows := withHosts([]string{"JOB", "HEALTH", "LAST RUN", "STARTED", "LAST SUCCESS", "NEXT", "RUNS 30D", "FAILED 30D"}, rows, hosts)
+	return writeTable(w, header, rows)
 }
 
 // jobShowJSON is troc job show's output.
@@ -365,8 +415,13 @@ func (a *app) jobShow(ctx context.Context, args []string) error {
 		}
 		return writeJSON(a.stdout, v)
 	}
-	d := h.newDisplay(a.stdout)
-	w := bufio.NewWriter(a.stdout)
+	return writeJobShow(a.stdout, h.newDisplay(a.stdout), h.now(), s, rep, runs)
+}
+
+// writeJobShow writes troc job show's text: the job s, its health rep and
+// its latest runs.
+func writeJobShow(out io.Writer, d display, now time.Time, s *jobState, rep healthReport, runs []*Run) error {
+	w := bufio.NewWriter(out)
 	line := func(key, value string) { fmt.Fprintf(w, "%-14s %s\n", key+":", value) }
 	line("job", s.Name)
 	if s.Description != "" {
@@ -408,7 +463,7 @@ func (a *app) jobShow(ctx context.Context, args []string) error {
 			{text: strconv.FormatInt(r.ID, 10)},
 			d.status(r.Status),
 			{text: d.time(r.Start)},
-			{text: runDuration(r, h.now())},
+			{text: runDuration(r, now)},
 			{text: runExit(r)},
 		}
 	}

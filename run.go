@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -184,4 +186,57 @@ func nonEmpty(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// runFromView is the inverse of jsonView: the run that another troc
+// printed (troc --host), to be shown as this troc shows its own. The ID
+// and times are what the other host recorded.
+func runFromView(v runJSON) (*Run, error) {
+	r := &Run{
+		Job: v.Job, Status: v.Status, ExitCode: v.ExitCode, Host: v.Host, Command: v.Command,
+		OutputBytes: v.OutputBytes, LogFile: deref(v.LogFile), SystemLogFile: deref(v.SystemLogFile), Note: deref(v.Note),
+	}
+	if v.ID != nil {
+		r.ID = *v.ID
+	}
+	if v.PID != nil {
+		r.PID = *v.PID
+	}
+	if v.Signal != nil {
+		r.Signal = signalNumber(*v.Signal)
+	}
+	var err error
+	if r.Start, err = parseTimeJSON(v.StartTime); err != nil {
+		return nil, fmt.Errorf("run %d: start_time: %w", r.ID, err)
+	}
+	if r.End, err = parseTimeJSON(v.EndTime); err != nil {
+		return nil, fmt.Errorf("run %d: end_time: %w", r.ID, err)
+	}
+	return r, nil
+}
+
+// signalNumber reads a signal as signalName writes it; 0 if it cannot.
+func signalNumber(name string) syscall.Signal {
+	if sig, err := parseSignal(name); err == nil {
+		return sig
+	}
+	n, _ := strconv.Atoi(strings.TrimPrefix(name, "SIG"))
+	return syscall.Signal(n)
+}
+
+// parseTimeJSON is the inverse of timeJSON: the zero time for nil.
+func parseTimeJSON(s *string) (time.Time, error) {
+	if s == nil {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339Nano, *s)
+}
+
+// deref is what p points to, or T's zero value for nil.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }

@@ -87,7 +87,12 @@ func (a *app) runList(ctx context.Context, args []string) error {
 		}
 		return writeJSONList(a.stdout, views)
 	}
-	d := h.newDisplay(a.stdout)
+	return writeRunTable(a.stdout, h.newDisplay(a.stdout), h.now(), runs, nil)
+}
+
+// writeRunTable writes troc run list's table; hosts, when not nil, names
+// the host of each run (troc --host).
+func writeRunTable(w io.Writer, d display, now time.Time, runs []*Run, hosts []string) error {
 	rows := make([][]cell, len(runs))
 	for i, r := range runs {
 		rows[i] = []cell{
@@ -95,11 +100,12 @@ func (a *app) runList(ctx context.Context, args []string) error {
 			{text: r.Job},
 			d.status(r.Status),
 			{text: d.time(r.Start)},
-			{text: runDuration(r, h.now())},
+			{text: runDuration(r, now)},
 			{text: runExit(r)},
 		}
 	}
-	return writeTable(a.stdout, []string{"ID", "JOB", "STATUS", "START", "DURATION", "EXIT"}, rows)
+	header, rows := withHosts([]string{"ID", "JOB", "STATUS", "START", "DURATION", "EXIT"}, rows, hosts)
+	return writeTable(w, header, rows)
 }
 
 // runDuration is how long the run took, or has been running so far.
@@ -254,12 +260,8 @@ func (a *app) runTerm(ctx context.Context, args []string) error {
 // runKill is troc run kill: a signal to a running run's process group,
 // only once its pid is known to still be the run's.
 func (a *app) runKill(ctx context.Context, args []string) error {
-	const synopsis = "  troc run kill -r ID [--signal SIG] [--force]"
-	fs := newFlagSet("troc run kill")
-	idFlag := runIDFlag(fs)
-	sigName := fs.String("signal", "TERM", "the `SIGNAL` to send: a name (TERM, SIGKILL, hup) or a number")
-	force := fs.Bool("force", false, "do not ask for confirmation on a terminal")
-	id, err := a.parseRunArgs(fs, synopsis, args, idFlag)
+	fs, idFlag, sigName, force := killFlags()
+	id, err := a.parseRunArgs(fs, killSynopsis, args, idFlag)
 	if err != nil {
 		return err
 	}
@@ -285,6 +287,18 @@ func (a *app) runKill(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "sent %s to run %d of %s (process group %d)\n", signalName(sig), r.ID, r.Job, r.PID)
 	return nil
+}
+
+const killSynopsis = "  troc run kill -r ID [--signal SIG] [--force]"
+
+// killFlags defines troc run kill's flags: the run id, the signal, and
+// --force. troc --host parses them too, to ask for confirmation here.
+func killFlags() (fs *flag.FlagSet, id, signal *string, force *bool) {
+	fs = newFlagSet("troc run kill")
+	id = runIDFlag(fs)
+	signal = fs.String("signal", "TERM", "the `SIGNAL` to send: a name (TERM, SIGKILL, hup) or a number")
+	force = fs.Bool("force", false, "do not ask for confirmation on a terminal")
+	return fs, id, signal, force
 }
 
 // checkSignalable says why troc cannot signal run r, if it cannot: it must

@@ -1,0 +1,964 @@
+package main
+
+// troc --host: the read and control commands, run by the troc of other
+// hosts through the system's ssh client and shown here as if they were
+// local. The choices, and why:
+//
+//   - The system ssh, not a library: the user's ~/.ssh/config, agent, jump
+//     hosts and known_hosts apply as they set them up, and troc gains no
+//     dependency and no key handling of its own.
+//   - The remote troc answers in JSON, and this troc renders the answer
+//     with the same code as a local one: a table looks the same wherever
+//     it came from, in this troc's time zone and colours.
+//   - ssh hands the remote command to the remote user's shell as one line
+//     of text. Every word of it is single-quoted here, so no job name,
+//     path or flag value can be read as shell syntax over there; a host
+//     name is checked before it reaches ssh's command line, so it cannot
+//     pass for an option.
+//   - Several hosts are asked in parallel, each within remote.timeout. A
+//     host that does not answer is reported in one line, the others'
+//     answers still show, and the exit status is 1.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// remoteTargets is what the command line names as the hosts to ask.
+type remoteTargets struct {
+	hosts  []string // --host, each [user@]host[:port]
+	files  []string // --hosts, each a file of hosts
+	groups []string // --group, each a group of the config's remote.groups
+}
+
+func (t *remoteTargets) any() bool { return len(t.hosts)+len(t.files)+len(t.groups) > 0 }
+
+// takeRemoteFlags takes the --host, --hosts and --group flags off the
+// front of a command line and returns the rest.
+func takeRemoteFlags(args []string) (remoteTargets, []string, error) {
+	var t remoteTargets
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		name, value, inline := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
+		var list *[]string
+		switch name {
+		case "host":
+			list = &t.hosts
+		case "hosts":
+			list = &t.files
+		case "group":
+			list = &t.groups
+		default:
+			return t, args, nil
+		}
+		if !inline {
+			if len(args) < 2 {
+				return t, nil, usagef("flag needs an argument: --%s", name)
+			}
+			value, args = args[1], args[1:]
+		}
+		if value == "" {
+			return t, nil, usagef("--%s: empty value", name)
+		}
+		*list = append(*list, value)
+		args = args[1:]
+	}
+	return t, args, nil
+}
+
+// remoteHost is one host to ask, as [user@]host[:port].
+type remoteHost struct {
+	name string // as given: what the HOST column and the host key show
+	user string // "": ssh's choice
+	addr string // a name (ssh's config may alias it) or an address
+	port string // "": ssh's choice
+}
+
+// parseHostSpec reads [user@]host[:port], the host being a name or an
+// IPv4 address, or an IPv6 address in brackets. Only letters, digits and
+// . _ - are accepted in names, and none may start with -, so that a host
+// can never pass for one of ssh's options.
+func parseHostSpec(spec string) (remoteHost, error) {
+	h := remoteHost{name: spec}
+	fail := func(why string) (remoteHost, error) {
+		return remoteHost{}, fmt.Errorf("invalid host %q: %s; want [user@]host[:port]", spec, why)
+	}
+	rest := spec
+	if user, after, ok := strings.Cut(rest, "@"); ok {
+		if !plainWord(user) {
+			return fail("bad user name")
+		}
+		h.user, rest = user, after
+	}
+	if addr, ok := strings.CutPrefix(rest, "["); ok {
+		end := strings.IndexByte(addr, ']')
+		if end < 0 || !ipv6Address(addr[:end]) {
+			return fail("bad IPv6 address")
+		}
+		h.addr, rest = addr[:end], addr[end+1:]
+	} else {
+		h.addr, rest, _ = strings.Cut(rest, ":")
+		if !plainWord(h.addr) {
+			return fail("bad host name")
+		}
+		if rest != "" || strings.HasSuffix(spec, ":") {
+			rest = ":" + rest
+		}
+	}
+	if rest != "" {
+		port, ok := strings.CutPrefix(rest, ":")
+		if n, err := strconv.Atoi(port); !ok || err != nil || n < 1 || n > 65535 || port != strconv.Itoa(n) {
+			return fail("bad port")
+		}
+		h.port = port
+	}
+	return h, nil
+}
+
+// plainWord reports whether s is a non-empty run of letters, digits and
+// . _ -, not starting with -.
+func plainWord(s string) bool {
+	if s == "" || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isLetter(c) && !isDigit(c) && c != '.' && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// ipv6Address reports whether s looks like an IPv6 address, with an
+// optional %zone: hex digits, colons and dots (for an embedded IPv4).
+func ipv6Address(s string) bool {
+	addr, zone, hasZone := strings.Cut(s, "%")
+	if !strings.Contains(addr, ":") || hasZone && !plainWord(zone) {
+		return false
+	}
+	for i := 0; i < len(addr); i++ {
+		if c := addr[i]; !isDigit(c) && !strings.ContainsRune("abcdefABCDEF:.", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// resolveHosts returns the hosts the targets name, each once, in the
+// order first named: --host, then --hosts files, then --group groups.
+func resolveHosts(cfg *Config, t remoteTargets) ([]remoteHost, error) {
+	specs := slices.Clone(t.hosts)
+	for _, path := range t.files {
+		list, err := readHostsFile(path)
+		if err != nil {
+			return nil, err
+		}
+		specs = append(specs, list...)
+	}
+	for _, g := range t.groups {
+		list, ok := cfg.Remote.Groups[g]
+		if !ok {
+			names := slices.Sorted(func(yield func(string) bool) {
+				for name := range cfg.Remote.Groups {
+					if !yield(name) {
+						return
+					}
+				}
+			})
+			known := "none is defined"
+			if len(names) > 0 {
+				known = "it has " + strings.Join(names, ", ")
+			}
+			return nil, usagef("--group %s: no such group in remote.groups of %s (%s)", g, cfg.Path, known)
+		}
+		specs = append(specs, list...)
+	}
+	var hosts []remoteHost
+	seen := map[string]bool{}
+	for _, spec := range specs {
+		if seen[spec] {
+			continue
+		}
+		seen[spec] = true
+		h, err := parseHostSpec(spec)
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		hosts = append(hosts, h)
+	}
+	if len(hosts) == 0 {
+		return nil, usagef("no hosts given: the --hosts files hold none")
+	}
+	return hosts, nil
+}
+
+// readHostsFile reads a --hosts file: a host per line; blank lines and
+// text from # on are ignored.
+func readHostsFile(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usagef("--hosts: %v", err)
+	}
+	var specs []string
+	for i, line := range strings.Split(string(data), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		fields := strings.Fields(line)
+		switch {
+		case len(fields) == 0:
+			continue
+		case len(fields) > 1:
+			return nil, usagef("--hosts %s:%d: one host per line, got %d", path, i+1, len(fields))
+		}
+		if _, err := parseHostSpec(fields[0]); err != nil {
+			return nil, usagef("--hosts %s:%d: %v", path, i+1, err)
+		}
+		specs = append(specs, fields[0])
+	}
+	return specs, nil
+}
+
+// remote runs one command line on a set of hosts.
+type remote struct {
+	a     *app
+	cfg   *Config
+	hosts []remoteHost
+}
+
+// remoteParallel is how many hosts are asked at once: enough for a fleet
+// to answer in about the time of its slowest host, few enough not to run
+// this host out of processes or file descriptors.
+const remoteParallel = 64
+
+// remoteUsage lists what troc --host can run.
+const remoteUsage = "run list|show|log|watch|term|kill, job list|show, check, metrics or ui"
+
+// remote is troc --host ... COMMAND: args is the command line after the
+// remote flags.
+func (a *app) remote(ctx context.Context, t remoteTargets, args []string) error {
+	cfg, err := LoadConfig(a.env, func(msg string) { fmt.Fprintf(a.stderr, "troc: %s\n", msg) })
+	if err != nil {
+		return err
+	}
+	hosts, err := resolveHosts(cfg, t)
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		return usagef("no command given after --host: want %s", remoteUsage)
+	}
+	r := &remote{a: a, cfg: cfg, hosts: hosts}
+	command := args[0]
+	if (command == "run" || command == "job") && len(args) > 1 {
+		command += " " + args[1]
+	}
+	if wantsHelp(args) {
+		return r.stream(ctx, args, false)
+	}
+	switch command {
+	case "run list":
+		return r.runList(ctx, args)
+	case "run show":
+		return r.runShow(ctx, args)
+	case "run log":
+		return r.runLog(ctx, args)
+	case "run watch", "run term":
+		return r.stream(ctx, args, false)
+	case "run kill":
+		return r.runKill(ctx, args)
+	case "job list":
+		return r.jobList(ctx, args)
+	case "job show":
+		return r.jobShow(ctx, args)
+	case "check":
+		return r.check(ctx, args)
+	case "metrics":
+		return r.metrics(ctx, args)
+	case "ui":
+		return r.stream(ctx, args, true)
+	}
+	return usagef("troc --host runs %s, not %q", remoteUsage, command)
+}
+
+// wantsHelp reports whether a command line asks for its usage.
+func wantsHelp(args []string) bool {
+	for _, arg := range args {
+		switch arg {
+		case "-h", "-help", "--help", "help":
+			return true
+		case "--":
+			return false
+		}
+	}
+	return false
+}
+
+// command returns the ssh command that runs troc with args on host h:
+// with a terminal for ui, else without one and with no input.
+func (r *remote) command(ctx context.Context, h remoteHost, args []string, tty bool) (*exec.Cmd, error) {
+	words, err := shellWords(r.cfg.Remote.SSH)
+	if err == nil && len(words) == 0 {
+		err = errors.New("empty")
+	}
+	if err != nil {
+		return nil, &configError{fmt.Errorf("remote.ssh %q: %v", r.cfg.Remote.SSH, err)}
+	}
+	argv := words[1:]
+	if tty {
+		argv = append(argv, "-t")
+	} else {
+		argv = append(argv, "-T")
+		if len(r.hosts) > 1 {
+			// Password prompts from several hosts at once would fight
+			// over the terminal: a fleet needs keys or an agent.
+			argv = append(argv, "-o", "BatchMode=yes")
+		}
+	}
+	if t := r.cfg.Remote.Timeout; t > 0 {
+		argv = append(argv, "-o", fmt.Sprintf("ConnectTimeout=%d", int((t+time.Second-1)/time.Second)))
+	}
+	if h.port != "" {
+		argv = append(argv, "-p", h.port)
+	}
+	if h.user != "" {
+		argv = append(argv, "-l", h.user)
+	}
+	argv = append(argv, "--", h.addr, remoteLine(r.cfg.Remote.TrocPath, args))
+	cmd := exec.CommandContext(ctx, words[0], argv...)
+	// ssh may leave a child (a connection master) holding its output: do
+	// not wait for it once ssh itself is gone.
+	cmd.WaitDelay = 2 * time.Second
+	return cmd, nil
+}
+
+// remoteLine is the line the remote shell runs: troc's path, then every
+// argument single-quoted. A path's leading ~/ stays outside the quotes so
+// that the remote shell expands it to the remote home.
+func remoteLine(trocPath string, args []string) string {
+	words := make([]string, 0, len(args)+1)
+	if rest, ok := strings.CutPrefix(trocPath, "~/"); ok {
+		words = append(words, "~/"+shellQuote(rest))
+	} else {
+		words = append(words, shellQuote(trocPath))
+	}
+	for _, arg := range args {
+		words = append(words, shellQuote(arg))
+	}
+	return strings.Join(words, " ")
+}
+
+// answer is what one host answered.
+type answer struct {
+	host   remoteHost
+	stdout []byte
+	stderr []byte
+	status int   // the exit status of the remote troc
+	err    error // why there is no usable answer, in one line; nil if there is one
+	usage  bool  // err is troc's refusal of the command line
+}
+
+// ask runs troc with args on host h and waits for its whole answer, at
+// most remote.timeout.
+func (r *remote) ask(ctx context.Context, h remoteHost, args []string) answer {
+	ans := answer{host: h}
+	if t := r.cfg.Remote.Timeout; t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
+	cmd, err := r.command(ctx, h, args, false)
+	if err != nil {
+		ans.err = err
+		return ans
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	ans.stdout, ans.stderr = stdout.Bytes(), stderr.Bytes()
+	var exit *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		ans.err = fmt.Errorf("no answer within %s", r.cfg.Remote.Timeout)
+	case err != nil && !errors.As(err, &exit):
+		ans.err = fmt.Errorf("cannot run %s: %v", cmd.Path, err)
+	default:
+		ans.status = cmd.ProcessState.ExitCode()
+		ans.err = r.trouble(ans.status, ans.stderr)
+	}
+	return ans
+}
+
+// trouble says what an exit status of ssh and the remote troc means
+// when it is not an answer, or returns nil: 255 is ssh's own failure,
+// 126 and 127 the remote shell's when troc is not there.
+func (r *remote) trouble(status int, stderr []byte) error {
+	said := lastLine(stderr)
+	switch status {
+	case 255:
+		if strings.HasPrefix(said, "ssh: ") {
+			return errors.New(said)
+		}
+		return fmt.Errorf("ssh failed: %s", said)
+	case 127:
+		return withHint(fmt.Errorf("no troc there at %s: %s", r.cfg.Remote.TrocPath, said), "set remote.troc_path to where troc is on that host")
+	case 126:
+		return fmt.Errorf("troc there at %s cannot be run: %s", r.cfg.Remote.TrocPath, said)
+	}
+	return nil
+}
+
+// lastLine is the last line of a remote's stderr that says something:
+// troc's own error rather than its hint, else the last line of all.
+func lastLine(stderr []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(stderr)), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		line := strings.TrimSpace(lines[i])
+		if strings.HasPrefix(line, "troc: ") && !strings.HasPrefix(line, "troc: hint: ") {
+			return strings.TrimPrefix(line, "troc: ")
+		}
+	}
+	if said := strings.TrimSpace(lines[len(lines)-1]); said != "" {
+		return said
+	}
+	return "(it said nothing)"
+}
+
+// askAll asks every host in parallel and returns the answers in the
+// hosts' order.
+func (r *remote) askAll(ctx context.Context, args []string) []answer {
+	answers := make([]answer, len(r.hosts))
+	slots := make(chan struct{}, remoteParallel)
+	var wg sync.WaitGroup
+	for i, h := range r.hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			answers[i] = r.ask(ctx, h, args)
+		}()
+	}
+	wg.Wait()
+	return answers
+}
+
+// outcome tallies the hosts that gave no usable answer.
+type outcome struct {
+	failed, usage int
+	unhealthy     bool // troc check: a job needs attention
+}
+
+// fail reports a host that gave no usable answer, in one line.
+func (r *remote) fail(o *outcome, ans *answer, err error) {
+	o.failed++
+	if ans.usage {
+		o.usage++
+	}
+	fmt.Fprintf(r.a.stderr, "troc: %s: %v\n", ans.host.name, err)
+	var hint *hintError
+	if errors.As(err, &hint) {
+		fmt.Fprintf(r.a.stderr, "troc: hint: %s\n", hint.hint)
+	}
+}
+
+// relay passes on what a host that answered said on stderr (a migration
+// of its history, say), each line marked with the host's name.
+func (r *remote) relay(ans *answer) {
+	sc := bufio.NewScanner(bytes.NewReader(ans.stderr))
+	for sc.Scan() {
+		fmt.Fprintf(r.a.stderr, "%s: %s\n", ans.host.name, sc.Text())
+	}
+}
+
+// err is the exit status of a command run on every host: 2 if every
+// failure was the command line's, 1 if any host failed or a job needs
+// attention.
+func (o outcome) err() error {
+	switch {
+	case o.failed > 0 && o.failed == o.usage:
+		return exitStatus(exitUsage)
+	case o.failed > 0 || o.unhealthy:
+		return exitStatus(exitError)
+	}
+	return nil
+}
+
+// hostJSON is one host's JSON answer, decoded.
+type hostJSON[T any] struct {
+	host  string
+	value T
+}
+
+// askJSON asks every host for a JSON answer (adding --json to args when
+// it is not there) and decodes each into a T. okStatus, besides 0, is an
+// exit status that still comes with an answer (troc check's 1).
+func askJSON[T any](ctx context.Context, r *remote, args []string, okStatus int, o *outcome) []hostJSON[T] {
+	if !slices.Contains(args, "--json") && !slices.Contains(args, "-json") {
+		args = append(slices.Clone(args), "--json")
+	}
+	var values []hostJSON[T]
+	for _, ans := range r.askAll(ctx, args) {
+		if ans.err == nil && ans.status != 0 && ans.status != okStatus {
+			said := lastLine(ans.stderr)
+			switch {
+			case ans.status == exitUsage && (strings.Contains(said, "unknown command") || strings.Contains(said, "not defined: -json")):
+				ans.err = fmt.Errorf("troc there is too old for this command (it said: %s)", said)
+			default:
+				ans.err, ans.usage = errors.New(said), ans.status == exitUsage
+			}
+		}
+		var v T
+		if ans.err == nil {
+			if err := json.Unmarshal(ans.stdout, &v); err != nil {
+				ans.err = fmt.Errorf("troc there gave an answer this troc cannot read (a different version?): %v", err)
+			}
+		}
+		if ans.err != nil {
+			r.fail(o, &ans, ans.err)
+			continue
+		}
+		r.relay(&ans)
+		values = append(values, hostJSON[T]{host: ans.host.name, value: v})
+	}
+	return values
+}
+
+// userWantsJSON reports whether the user asked for JSON rather than a
+// table.
+func userWantsJSON(args []string) bool {
+	for _, arg := range args {
+		switch arg {
+		case "--json", "-json", "--json=true", "-json=true":
+			return true
+		case "--":
+			return false
+		}
+	}
+	return false
+}
+
+// several reports whether there are several hosts, whose tables then
+// gain a HOST column.
+func (r *remote) several() bool { return len(r.hosts) > 1 }
+
+func (r *remote) display() display { return r.a.newDisplay(r.cfg, r.a.stdout) }
+
+// runList is troc --host ... run list: every host's runs merged, newest
+// first, at most --limit of them in all.
+func (r *remote) runList(ctx context.Context, args []string) error {
+	var o outcome
+	type hostRun struct {
+		host string
+		run  *Run
+		view runJSON
+	}
+	var list []hostRun
+	for _, hv := range askJSON[[]runJSON](ctx, r, args, 0, &o) {
+		for _, v := range hv.value {
+			run, err := runFromView(v)
+			if err != nil {
+				return fmt.Errorf("%s: %v", hv.host, err)
+			}
+			list = append(list, hostRun{hv.host, run, v})
+		}
+	}
+	slices.SortStableFunc(list, func(x, y hostRun) int { return y.run.Start.Compare(x.run.Start) })
+	if limit := intFlag(args, "limit", 20); limit > 0 && len(list) > limit {
+		list = list[:limit]
+	}
+	if userWantsJSON(args) {
+		views := make([]runJSON, len(list))
+		for i, hr := range list {
+			views[i] = hr.view
+			views[i].Host = hr.host
+		}
+		if err := writeJSONList(r.a.stdout, views); err != nil {
+			return err
+		}
+		return o.err()
+	}
+	runs := make([]*Run, len(list))
+	var hosts []string
+	for i, hr := range list {
+		runs[i] = hr.run
+		if r.several() {
+			hosts = append(hosts, hr.host)
+		}
+	}
+	if err := writeRunTable(r.a.stdout, r.display(), time.Now(), runs, hosts); err != nil {
+		return err
+	}
+	return o.err()
+}
+
+// intFlag returns the value of an integer flag in a command line, or def
+// when it is not there or not a number (the remote troc then says so).
+func intFlag(args []string, name string, def int) int {
+	for i, arg := range args {
+		value, ok := "", false
+		for _, prefix := range []string{"-" + name, "--" + name} {
+			if arg == prefix && i+1 < len(args) {
+				value, ok = args[i+1], true
+			} else if v, found := strings.CutPrefix(arg, prefix+"="); found {
+				value, ok = v, true
+			}
+		}
+		if n, err := strconv.Atoi(value); ok && err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+// runShow is troc --host ... run show: JSON, the only form, with the
+// host's name as its host.
+func (r *remote) runShow(ctx context.Context, args []string) error {
+	var o outcome
+	var views []runShowJSON
+	for _, hv := range askJSON[runShowJSON](ctx, r, args, 0, &o) {
+		hv.value.Host = hv.host
+		views = append(views, hv.value)
+	}
+	if err := writeObjects(r, views); err != nil {
+		return err
+	}
+	return o.err()
+}
+
+// writeObjects prints one object per host: alone for one host, as a list
+// for several.
+func writeObjects[T any](r *remote, views []T) error {
+	if !r.several() {
+		if len(views) == 0 {
+			return nil
+		}
+		return writeJSON(r.a.stdout, views[0])
+	}
+	return writeJSONList(r.a.stdout, views)
+}
+
+// jobList is troc --host ... job list: every host's jobs, by name.
+func (r *remote) jobList(ctx context.Context, args []string) error {
+	var o outcome
+	var views []jobJSON
+	for _, hv := range askJSON[[]jobJSON](ctx, r, args, 0, &o) {
+		for _, v := range hv.value {
+			v.Host = hv.host
+			views = append(views, v)
+		}
+	}
+	slices.SortStableFunc(views, func(x, y jobJSON) int { return strings.Compare(x.Name, y.Name) })
+	if userWantsJSON(args) {
+		if err := writeJSONList(r.a.stdout, views); err != nil {
+			return err
+		}
+		return o.err()
+	}
+	states, reports, hosts, err := statesOf(r, views, stateFromView, func(v jobJSON) string { return v.Host })
+	if err != nil {
+		return err
+	}
+	if err := writeJobTable(r.a.stdout, r.display(), states, reports, hosts); err != nil {
+		return err
+	}
+	return o.err()
+}
+
+// statesOf turns JSON views of jobs back into jobs and health reports,
+// with their hosts when there are several.
+func statesOf[T any](r *remote, views []T, from func(T) (*jobState, healthReport, error), host func(T) string) ([]*jobState, []healthReport, []string, error) {
+	states := make([]*jobState, len(views))
+	reports := make([]healthReport, len(views))
+	var hosts []string
+	for i, v := range views {
+		var err error
+		if states[i], reports[i], err = from(v); err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: %v", host(v), err)
+		}
+		if r.several() {
+			hosts = append(hosts, host(v))
+		}
+	}
+	return states, reports, hosts, nil
+}
+
+// jobShow is troc --host ... job show: the job on each host, one after
+// the other under the host's name when there are several.
+func (r *remote) jobShow(ctx context.Context, args []string) error {
+	var o outcome
+	var views []jobShowJSON
+	for _, hv := range askJSON[jobShowJSON](ctx, r, args, 0, &o) {
+		hv.value.Host = hv.host
+		views = append(views, hv.value)
+	}
+	if userWantsJSON(args) {
+		if err := writeObjects(r, views); err != nil {
+			return err
+		}
+		return o.err()
+	}
+	for i, v := range views {
+		s, rep, err := stateFromView(v.jobJSON)
+		runs := make([]*Run, len(v.Runs))
+		for j := range v.Runs {
+			if err == nil {
+				runs[j], err = runFromView(v.Runs[j])
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %v", v.Host, err)
+		}
+		if r.several() {
+			if i > 0 {
+				fmt.Fprintln(r.a.stdout)
+			}
+			fmt.Fprintf(r.a.stdout, "==> %s <==\n", v.Host)
+		}
+		if err := writeJobShow(r.a.stdout, r.display(), time.Now(), s, rep, runs); err != nil {
+			return err
+		}
+	}
+	return o.err()
+}
+
+// check is troc --host ... check: every host's scheduled jobs, by name;
+// it exits 1 when a job anywhere needs attention.
+func (r *remote) check(ctx context.Context, args []string) error {
+	var o outcome
+	var views []checkJSON
+	for _, hv := range askJSON[[]checkJSON](ctx, r, args, exitError, &o) {
+		for _, v := range hv.value {
+			v.Host = hv.host
+			views = append(views, v)
+			o.unhealthy = o.unhealthy || v.Health != HealthOK && v.Health != HealthNew
+		}
+	}
+	slices.SortStableFunc(views, func(x, y checkJSON) int { return strings.Compare(x.Job, y.Job) })
+	if userWantsJSON(args) {
+		if err := writeJSONList(r.a.stdout, views); err != nil {
+			return err
+		}
+		return o.err()
+	}
+	states, reports, hosts, err := statesOf(r, views, checkFromView, func(v checkJSON) string { return v.Host })
+	if err != nil {
+		return err
+	}
+	if err := writeCheckTable(r.a.stdout, r.display(), states, reports, hosts); err != nil {
+		return err
+	}
+	return o.err()
+}
+
+// askText asks every host and returns the answers that came back with
+// status 0, reporting the others.
+func (r *remote) askText(ctx context.Context, args []string, o *outcome) []answer {
+	var good []answer
+	for _, ans := range r.askAll(ctx, args) {
+		if ans.err == nil && ans.status != 0 {
+			ans.err, ans.usage = errors.New(lastLine(ans.stderr)), ans.status == exitUsage
+		}
+		if ans.err != nil {
+			r.fail(o, &ans, ans.err)
+			continue
+		}
+		r.relay(&ans)
+		good = append(good, ans)
+	}
+	return good
+}
+
+// metrics is troc --host ... metrics: every host's metrics in one
+// exposition, each sample labelled with its host.
+func (r *remote) metrics(ctx context.Context, args []string) error {
+	var o outcome
+	var m metricsMerger
+	for _, ans := range r.askText(ctx, args, &o) {
+		m.add(ans.host.name, ans.stdout)
+	}
+	if _, err := r.a.stdout.Write(m.bytes()); err != nil {
+		return err
+	}
+	return o.err()
+}
+
+// runLog is troc --host ... run log: from one host, the log as it comes;
+// from several, each host's under its name.
+func (r *remote) runLog(ctx context.Context, args []string) error {
+	if !r.several() {
+		return r.stream(ctx, args, false)
+	}
+	var o outcome
+	for i, ans := range r.askText(ctx, args, &o) {
+		if i > 0 {
+			fmt.Fprintln(r.a.stdout)
+		}
+		fmt.Fprintf(r.a.stdout, "==> %s <==\n", ans.host.name)
+		if _, err := r.a.stdout.Write(ans.stdout); err != nil {
+			return err
+		}
+	}
+	return o.err()
+}
+
+// runKill is troc --host H run kill: the confirmation is asked here, with
+// what the run is, and the remote troc is then told --force.
+func (r *remote) runKill(ctx context.Context, args []string) error {
+	if r.several() {
+		return usagef("run kill takes one --host: run ids are each host's own")
+	}
+	fs, idFlag, sigName, force := killFlags()
+	id, err := r.a.parseRunArgs(fs, killSynopsis, args[2:], idFlag)
+	if err != nil {
+		return err
+	}
+	sig, err := parseSignal(*sigName)
+	if err != nil {
+		return err
+	}
+	if !*force && r.a.askable() {
+		var o outcome
+		shown := askJSON[runShowJSON](ctx, r, []string{"run", "show", strconv.FormatInt(id, 10)}, 0, &o)
+		if len(shown) == 0 {
+			return o.err()
+		}
+		v := shown[0].value
+		question := fmt.Sprintf("Send %s to run %d of %s on %s (process group %d: %s)?",
+			signalName(sig), id, v.Job, r.hosts[0].name, deref(v.PID), truncate(v.Command, 60))
+		if !r.a.confirm(question) {
+			return errors.New("not confirmed; no signal sent")
+		}
+	}
+	return r.stream(ctx, []string{"run", "kill", "-r", strconv.FormatInt(id, 10), "--signal", *sigName, "--force"}, false)
+}
+
+// stream runs troc with args on the one host, its output passed on as it
+// comes and its exit status made troc's: for commands that follow a run
+// as it goes (run watch), that change something (run term, run kill), or
+// that take the terminal (ui, with tty).
+func (r *remote) stream(ctx context.Context, args []string, tty bool) error {
+	if r.several() {
+		return usagef("%s takes one --host", strings.Join(args[:min(2, len(args))], " "))
+	}
+	h := r.hosts[0]
+	cmd, err := r.command(ctx, h, args, tty)
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = r.a.stdout, r.a.stderr
+	if tty {
+		cmd.Stdin = r.a.stdin
+	}
+	err = cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &exit):
+		return fmt.Errorf("%s: cannot run ssh: %v", h.name, err)
+	case exit.ExitCode() == 255:
+		// ssh has said why on stderr.
+		return fmt.Errorf("%s: ssh failed", h.name)
+	}
+	return exitStatus(exit.ExitCode())
+}
+
+// metricsMerger joins several hosts' Prometheus expositions into one, in
+// which each family is written once with every host's samples, and each
+// sample gains a host label.
+type metricsMerger struct {
+	order    []string                 // family names, in the order first seen
+	families map[string]*mergedFamily // by name
+}
+
+type mergedFamily struct {
+	meta     []string // its # HELP and # TYPE lines, from one host
+	metaFrom string   // that host
+	samples  []string
+}
+
+// add adds one host's exposition.
+func (m *metricsMerger) add(host string, text []byte) {
+	if m.families == nil {
+		m.families = map[string]*mergedFamily{}
+	}
+	family := func(name string) *mergedFamily {
+		f, ok := m.families[name]
+		if !ok {
+			f = &mergedFamily{}
+			m.families[name] = f
+			m.order = append(m.order, name)
+		}
+		return f
+	}
+	label := `host="` + escapeLabelValue(host) + `"`
+	var current *mergedFamily // the family the lines belong to
+	sc := bufio.NewScanner(bytes.NewReader(text))
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+		case strings.HasPrefix(line, "# HELP ") || strings.HasPrefix(line, "# TYPE "):
+			name, _, _ := strings.Cut(line[len("# HELP "):], " ")
+			current = family(name)
+			if current.metaFrom == "" || current.metaFrom == host {
+				current.meta, current.metaFrom = append(current.meta, line), host
+			}
+		case strings.HasPrefix(line, "#"):
+		default:
+			if current == nil {
+				name, _, _ := strings.Cut(line, " ")
+				name, _, _ = strings.Cut(name, "{")
+				current = family(name)
+			}
+			current.samples = append(current.samples, withLabel(line, label))
+		}
+	}
+}
+
+// withLabel adds label first among a sample line's labels.
+func withLabel(line, label string) string {
+	if i := strings.IndexAny(line, "{ "); i >= 0 {
+		if line[i] == '{' {
+			if strings.HasPrefix(line[i+1:], "}") {
+				return line[:i+1] + label + line[i+1:]
+			}
+			return line[:i+1] + label + "," + line[i+1:]
+		}
+		return line[:i] + "{" + label + "}" + line[i:]
+	}
+	return line
+}
+
+// bytes is the merged exposition.
+func (m *metricsMerger) bytes() []byte {
+	var b bytes.Buffer
+	for _, name := range m.order {
+		f := m.families[name]
+		for _, line := range f.meta {
+			b.WriteString(line)
+			b.WriteByte('\n')
+		}
+		for _, line := range f.samples {
+			b.WriteString(line)
+			b.WriteByte('\n')
+		}
+	}
+	return b.Bytes()
+}
+
+// askable reports whether troc can ask its user a question: stdin is a
+// terminal.
+func (a *app) askable() bool {
+	in, ok := a.stdin.(*os.File)
+	return ok && isTerminal(in)
+}

@@ -1,0 +1,469 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+func TestParseHostSpec(t *testing.T) {
+	good := []struct {
+		spec             string
+		user, addr, port string
+	}{
+		{"web1", "", "web1", ""},
+		{"deploy@web1", "deploy", "web1", ""},
+		{"web1.example.com:2222", "", "web1.example.com", "2222"},
+		{"root@10.0.0.7:22", "root", "10.0.0.7", "22"},
+		{"[::1]", "", "::1", ""},
+		{"ops@[fe80::1%eth0]:2200", "ops", "fe80::1%eth0", "2200"},
+		{"my_alias", "", "my_alias", ""},
+	}
+	for _, tt := range good {
+		h, err := parseHostSpec(tt.spec)
+		if err != nil || h.user != tt.user || h.addr != tt.addr || h.port != tt.port || h.name != tt.spec {
+			t.Errorf("parseHostSpec(%q) = %+v, %v; want %s %s %s", tt.spec, h, err, tt.user, tt.addr, tt.port)
+		}
+	}
+	for _, spec := range []string{
+		"", "-oProxyCommand=touch x", "web1:", "web1:0", "web1:65536", "web1:22x", "web1:022",
+		"@web1", "-l@web1", "a b", "web1;id", "$(id)", "[::1", "[zz::1]", "[::1]x", "web1:22:33", "us er@web1",
+	} {
+		if h, err := parseHostSpec(spec); err == nil {
+			t.Errorf("parseHostSpec(%q) = %+v, want an error", spec, h)
+		} else if !strings.Contains(err.Error(), "want [user@]host[:port]") {
+			t.Errorf("parseHostSpec(%q): %v", spec, err)
+		}
+	}
+}
+
+func TestTakeRemoteFlags(t *testing.T) {
+	targets, rest, err := takeRemoteFlags([]string{"--host", "a", "-host=b", "--hosts", "f", "--group=g", "run", "list", "--host", "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := remoteTargets{hosts: []string{"a", "b"}, files: []string{"f"}, groups: []string{"g"}}
+	if !slices.Equal(targets.hosts, want.hosts) || !slices.Equal(targets.files, want.files) || !slices.Equal(targets.groups, want.groups) {
+		t.Errorf("targets = %+v, want %+v", targets, want)
+	}
+	if !slices.Equal(rest, []string{"run", "list", "--host", "c"}) {
+		t.Errorf("rest = %q", rest)
+	}
+	for _, args := range [][]string{{"--host"}, {"--host="}, {"--group", ""}} {
+		if _, _, err := takeRemoteFlags(args); err == nil {
+			t.Errorf("takeRemoteFlags(%q): no error", args)
+		}
+	}
+}
+
+// TestRemoteLine runs the line that ssh would hand to the remote shell
+// through sh, and checks that every argument arrives as it was given.
+func TestRemoteLine(t *testing.T) {
+	args := []string{"%s\\0", "plain", "", "two words", "it's", `"$(touch pwned)"`, "`id`", "a;b|c&d", "$HOME", "*", "line\nbreak", "-x", "~", "back\\slash"}
+	dir := t.TempDir()
+	cmd := exec.Command("sh", "-c", remoteLine("printf", args))
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+	if !slices.Equal(got, args[1:]) {
+		t.Errorf("sh read %q\nas %q", args[1:], got)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+		t.Errorf("the line ran a command: %v", entries)
+	}
+	if got, want := remoteLine("~/bin/troc dev", []string{"run"}), `~/'bin/troc dev' run`; got != want {
+		t.Errorf("remoteLine = %s, want %s", got, want)
+	}
+}
+
+func TestResolveHosts(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "hosts")
+	writeFile(t, file, "# the web tier\nweb1\n  web2   # the new one\n\nweb1\n")
+	cfg := &Config{Path: "/etc/troc.yaml", Remote: RemoteConfig{Groups: map[string][]string{"db": {"db1", "ops@db2:2222"}}}}
+	hosts, err := resolveHosts(cfg, remoteTargets{hosts: []string{"web2", "x"}, files: []string{file}, groups: []string{"db"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, h := range hosts {
+		names = append(names, h.name)
+	}
+	if want := []string{"web2", "x", "web1", "db1", "ops@db2:2222"}; !slices.Equal(names, want) {
+		t.Errorf("hosts = %q, want %q", names, want)
+	}
+
+	bad := filepath.Join(dir, "bad")
+	writeFile(t, bad, "web1\nweb2 web3\n")
+	worse := filepath.Join(dir, "worse")
+	writeFile(t, worse, "web1\n-oProxyCommand=x\n")
+	empty := filepath.Join(dir, "empty")
+	writeFile(t, empty, "# nothing yet\n")
+	for _, tt := range []struct {
+		targets remoteTargets
+		want    string
+	}{
+		{remoteTargets{files: []string{bad}}, bad + ":2: one host per line, got 2"},
+		{remoteTargets{files: []string{worse}}, worse + `:2: invalid host "-oProxyCommand=x"`},
+		{remoteTargets{files: []string{filepath.Join(dir, "missing")}}, "--hosts: open " + dir},
+		{remoteTargets{files: []string{empty}}, "no hosts given"},
+		{remoteTargets{groups: []string{"web"}}, "--group web: no such group in remote.groups of /etc/troc.yaml (it has db)"},
+		{remoteTargets{hosts: []string{"a b"}}, `invalid host "a b"`},
+	} {
+		_, err := resolveHosts(cfg, tt.targets)
+		var usage *usageError
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.As(err, &usage) {
+			t.Errorf("resolveHosts(%+v) = %v, want a usage error with %q", tt.targets, err, tt.want)
+		}
+	}
+}
+
+func TestConfigGroups(t *testing.T) {
+	path := writeConfig(t, "remote:\n  groups:\n    web: web1 web2, deploy@web3:2222\n    db: db1\n", 0o600)
+	cfg, err := readConfig(path, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Remote.Groups["web"]; !slices.Equal(got, []string{"web1", "web2", "deploy@web3:2222"}) {
+		t.Errorf("web = %q", got)
+	}
+	if got := cfg.Remote.Groups["db"]; !slices.Equal(got, []string{"db1"}) {
+		t.Errorf("db = %q", got)
+	}
+	for _, tt := range []struct{ yaml, want string }{
+		{"remote:\n  groups:\n    web: web1 -oProxyCommand=x\n", `:3: "remote.groups.web": invalid host "-oProxyCommand=x"`},
+		{"remote:\n  groups:\n    web:\n      a: b\n", `:3: "remote.groups.web": a group is a list of hosts, not a map`},
+		{"remote:\n  groups:\n    web: \"\"\n", `:3: "remote.groups.web": a group needs at least one host`},
+		{"remote:\n  groups: web1\n", `:2: "remote.groups": want a map of groups`},
+	} {
+		_, err := readConfig(writeConfig(t, tt.yaml, 0o600), noEnv)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("config %q: %v, want %s", tt.yaml, err, tt.want)
+		}
+	}
+}
+
+func noEnv(string) (string, bool) { return "", false }
+
+// TestMetricsMerge merges two hosts' metrics and parses the result with
+// Prometheus' own parser: each family once, every sample with its host.
+func TestMetricsMerge(t *testing.T) {
+	one := "# HELP troc_up Whether it is up.\n# TYPE troc_up gauge\ntroc_up 1\n# HELP troc_runs_total Runs.\n# TYPE troc_runs_total counter\ntroc_runs_total{job=\"a\",status=\"Failed\"} 2\n"
+	two := "# HELP troc_up Whether it is up.\n# TYPE troc_up gauge\ntroc_up 0\n# HELP troc_runs_total Runs.\n# TYPE troc_runs_total counter\ntroc_runs_total{job=\"a\",status=\"Failed\"} 5\n"
+	var m metricsMerger
+	m.add("web1", []byte(one))
+	m.add(`we"b2`, []byte(two))
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := p.TextToMetricFamilies(bytes.NewReader(m.bytes()))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, m.bytes())
+	}
+	if len(families) != 2 {
+		t.Fatalf("families: %d\n%s", len(families), m.bytes())
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, metric := range f.Metric {
+			labels := model.LabelSet{}
+			for _, l := range metric.Label {
+				labels[model.LabelName(l.GetName())] = model.LabelValue(l.GetValue())
+			}
+			v := metric.GetGauge().GetValue() + metric.GetCounter().GetValue()
+			got[f.GetName()+labels.String()] = v
+		}
+	}
+	want := map[string]float64{
+		`troc_up{host="web1"}`:                                     1,
+		`troc_up{host="we\"b2"}`:                                   0,
+		`troc_runs_total{host="web1", job="a", status="Failed"}`:   2,
+		`troc_runs_total{host="we\"b2", job="a", status="Failed"}`: 5,
+	}
+	for k, v := range want {
+		if g, ok := got[k]; !ok || g != v {
+			t.Errorf("%s = %v (%v), want %v; got %v", k, g, ok, v, got)
+		}
+	}
+}
+
+// remoteTroc runs troc on the server's host alias directly, as a user
+// there would.
+func (srv *sshServer) troc(t *testing.T, alias string, args ...string) result {
+	t.Helper()
+	cmd := srv.trocCommand(alias, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		t.Fatal(err)
+	}
+	return result{stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
+}
+
+func (srv *sshServer) trocCommand(alias string, args ...string) *exec.Cmd {
+	cmd := exec.Command(srv.trocPath, args...)
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TROC_") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = append(env, "TROC_CONFIG_PATH="+srv.hostDir(alias))
+	return cmd
+}
+
+// TestRemote drives every remote command against a real sshd on
+// loopback, through the system's ssh client.
+func TestRemote(t *testing.T) {
+	srv := startSSHD(t, "web1", "web2")
+	srv.troc(t, "web1", "exec", "--name", "backup", "echo hello from web1")
+	srv.troc(t, "web1", "exec", "--name", "report", "echo oops; exit 3")
+	srv.troc(t, "web2", "exec", "--name", "backup", "echo hello from web2")
+	srv.troc(t, "web2", "job", "add", "--name", "nightly", "--schedule", "0 3 * * *")
+	srv.troc(t, "web2", "exec", "--name", "nightly", "exit 1")
+
+	s := newSandbox(t)
+	s.env = srv.env()
+	ok := func(r result) result {
+		t.Helper()
+		if r.code != 0 {
+			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+		return r
+	}
+
+	t.Run("run list", func(t *testing.T) {
+		r := ok(s.troc("--host", "web1", "run", "list"))
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID  JOB") || !strings.Contains(lines[1], "report") || !strings.Contains(lines[1], "Failed") || !strings.Contains(lines[2], "backup") {
+			t.Errorf("table:\n%s", r.stdout)
+		}
+		var runs []runJSON
+		jsonOf(t, ok(s.troc("--host", "web1", "run", "list", "--json", "--name", "backup")), &runs)
+		if len(runs) != 1 || runs[0].Host != "web1" || runs[0].Job != "backup" || runs[0].Status != StatusSucceeded {
+			t.Errorf("runs = %+v", runs)
+		}
+	})
+
+	t.Run("fan-out with a host down", func(t *testing.T) {
+		r := s.troc("--host", "web1", "--host", "down", "--host", "web2", "run", "list", "--limit", "3")
+		if r.code != 1 {
+			t.Errorf("exit %d, want 1", r.code)
+		}
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		if len(lines) != 4 || !strings.HasPrefix(lines[0], "HOST  ID  JOB") {
+			t.Fatalf("table:\n%s", r.stdout)
+		}
+		hosts := map[string]int{}
+		for _, line := range lines[1:] {
+			hosts[strings.Fields(line)[0]]++
+		}
+		if hosts["web1"] == 0 || hosts["web2"] == 0 || len(hosts) != 2 {
+			t.Errorf("hosts in the table: %v\n%s", hosts, r.stdout)
+		}
+		if got := strings.TrimSpace(r.stderr); strings.Count(got, "\n") != 0 || !strings.HasPrefix(got, "troc: down: ") || !strings.Contains(got, "refused") {
+			t.Errorf("stderr: %s", r.stderr)
+		}
+	})
+
+	t.Run("hosts file and group", func(t *testing.T) {
+		file := filepath.Join(s.dir, "fleet")
+		writeFile(t, file, "# the fleet\nweb1\nweb2 # new\n")
+		var jobs []jobJSON
+		jsonOf(t, ok(s.troc("--hosts", file, "job", "list", "--json")), &jobs)
+		var got []string
+		for _, j := range jobs {
+			got = append(got, j.Name+"@"+j.Host)
+		}
+		if want := []string{"backup@web1", "backup@web2", "nightly@web2", "report@web1"}; !slices.Equal(got, want) {
+			t.Errorf("jobs = %q, want %q", got, want)
+		}
+		s.troc("version") // creates the config
+		writeFile(t, filepath.Join(s.configDir(), "config.yaml"), "remote:\n  groups:\n    web: web1, web2\n")
+		r := ok(s.troc("--group", "web", "job", "list"))
+		if !strings.HasPrefix(r.stdout, "HOST  JOB") || strings.Count(r.stdout, "backup") != 2 {
+			t.Errorf("job list:\n%s", r.stdout)
+		}
+	})
+
+	t.Run("show, log, job show", func(t *testing.T) {
+		var run runShowJSON
+		jsonOf(t, ok(s.troc("--host", "web1", "run", "show", "1")), &run)
+		if run.Host != "web1" || run.Job != "backup" || run.JobSettings.Name != "backup" {
+			t.Errorf("run show: %+v", run)
+		}
+		if r := ok(s.troc("--host", "web2", "run", "log", "-r", "1")); r.stdout != "hello from web2\n" {
+			t.Errorf("run log: %q", r.stdout)
+		}
+		r := ok(s.troc("--host", "web1", "--host", "web2", "run", "log", "1"))
+		if r.stdout != "==> web1 <==\nhello from web1\n\n==> web2 <==\nhello from web2\n" {
+			t.Errorf("run log of two hosts:\n%s", r.stdout)
+		}
+		r = ok(s.troc("--host", "web2", "job", "show", "--name", "nightly"))
+		if !strings.Contains(r.stdout, "schedule:      0 3 * * *") || !strings.Contains(r.stdout, "health:        failing") {
+			t.Errorf("job show:\n%s", r.stdout)
+		}
+	})
+
+	t.Run("check and metrics", func(t *testing.T) {
+		r := s.troc("--host", "web1", "--host", "web2", "check")
+		if r.code != 1 || !strings.Contains(r.stdout, "web2  nightly") || !strings.Contains(r.stdout, "failing") {
+			t.Errorf("check: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		r = ok(s.troc("--host", "web1", "--host", "web2", "metrics"))
+		p := expfmt.NewTextParser(model.LegacyValidation)
+		families, err := p.TextToMetricFamilies(strings.NewReader(r.stdout))
+		if err != nil {
+			t.Fatalf("%v\n%s", err, r.stdout)
+		}
+		hosts := map[string]bool{}
+		for _, f := range families {
+			for _, m := range f.Metric {
+				for _, l := range m.Label {
+					if l.GetName() == "host" {
+						hosts[l.GetValue()] = true
+					}
+				}
+			}
+		}
+		if !hosts["web1"] || !hosts["web2"] || len(hosts) != 2 {
+			t.Errorf("hosts in the metrics: %v", hosts)
+		}
+	})
+
+	t.Run("watch and kill a running run", func(t *testing.T) {
+		job := srv.trocCommand("web1", "exec", "--name", "slow", "echo started; sleep 2; echo done; exit 4")
+		if err := job.Start(); err != nil {
+			t.Fatal(err)
+		}
+		id := runningRun(t, srv, "web1", "slow")
+		r := s.troc("--host", "web1", "run", "watch", id)
+		if r.code != 4 || r.stdout != "started\ndone\n" {
+			t.Errorf("watch: exit %d, stdout %q, stderr %s", r.code, r.stdout, r.stderr)
+		}
+		job.Wait()
+
+		job = srv.trocCommand("web1", "exec", "--name", "stuck", "sleep 300")
+		if err := job.Start(); err != nil {
+			t.Fatal(err)
+		}
+		id = runningRun(t, srv, "web1", "stuck")
+		if r := s.troc("--host", "web1", "--host", "web2", "run", "kill", id); r.code != 2 || !strings.Contains(r.stderr, "run kill takes one --host") {
+			t.Errorf("kill on two hosts: exit %d, %s", r.code, r.stderr)
+		}
+		// On a terminal, the question is asked here, with what the run
+		// is there; "n" sends nothing.
+		master, slave := openPTY(t)
+		cmd := s.command("--host", "web1", "run", "kill", id, "--signal", "INT")
+		cmd.Stdin = slave
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		master.WriteString("n\n")
+		want := "Send SIGINT to run " + id + " of stuck on web1 (process group "
+		if err := cmd.Run(); cmd.ProcessState.ExitCode() != 1 || !strings.Contains(stderr.String(), want) || !strings.Contains(stderr.String(), "sleep 300)? [y/N] troc: not confirmed; no signal sent") {
+			t.Errorf("kill answered n: %v\n%s", err, stderr.String())
+		}
+		r = ok(s.troc("--host", "web1", "run", "kill", id, "--signal", "INT"))
+		if !strings.Contains(r.stdout, "sent SIGINT to run "+id+" of stuck") {
+			t.Errorf("kill: %s", r.stdout)
+		}
+		job.Wait()
+		var run runShowJSON
+		jsonOf(t, srv.troc(t, "web1", "run", "show", id), &run)
+		if run.Status != StatusTerminated || deref(run.Signal) != "SIGINT" {
+			t.Errorf("killed run: %s %v", run.Status, deref(run.Signal))
+		}
+	})
+
+	t.Run("term", func(t *testing.T) {
+		job := srv.trocCommand("web2", "exec", "--name", "hung", "sleep 300")
+		job.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := job.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { syscall.Kill(-job.Process.Pid, syscall.SIGKILL); job.Wait() }()
+		id := runningRun(t, srv, "web2", "hung")
+		r := ok(s.troc("--host", "web2", "run", "term", id))
+		if !strings.Contains(r.stdout, "run "+id+" of hung marked Terminated") {
+			t.Errorf("term: %s", r.stdout)
+		}
+	})
+
+	t.Run("nothing is injected", func(t *testing.T) {
+		marker := filepath.Join(s.dir, "injected")
+		for _, args := range [][]string{
+			{"run", "list", "--name", "x'; touch " + marker + "; echo '"},
+			{"run", "list", "--since", "$(touch " + marker + ")"},
+			{"job", "show", "--name", "`touch " + marker + "`"},
+			{"run", "log", "1;touch " + marker},
+		} {
+			r := s.troc(append([]string{"--host", "web1"}, args...)...)
+			if r.code != 2 || !strings.Contains(r.stderr, "invalid") {
+				t.Errorf("%q: exit %d, stderr %s", args, r.code, r.stderr)
+			}
+			if _, err := os.Stat(marker); err == nil {
+				t.Fatalf("%q ran a command on the remote host", args)
+			}
+		}
+		if r := s.troc("--host", "web1;touch "+marker, "run", "list"); r.code != 2 || !strings.Contains(r.stderr, "invalid host") {
+			t.Errorf("host with a command: exit %d, %s", r.code, r.stderr)
+		}
+	})
+
+	t.Run("troc missing or too old there", func(t *testing.T) {
+		missing := newSandbox(t)
+		missing.env = append(srv.env(), "TROC_REMOTE_TROC_PATH=/nonexistent/troc")
+		r := missing.troc("--host", "web1", "job", "list")
+		if r.code != 1 || !strings.Contains(r.stderr, "\ntroc: web1: no troc there at /nonexistent/troc: ") || !strings.Contains(r.stderr, "hint: set remote.troc_path") {
+			t.Errorf("missing: exit %d, %s", r.code, r.stderr)
+		}
+		old := filepath.Join(srv.dir, "old-troc")
+		writeFile(t, old, "#!/bin/sh\necho 'troc: flag provided but not defined: -json' >&2\nexit 2\n")
+		os.Chmod(old, 0o755)
+		missing.env = append(srv.env(), "TROC_REMOTE_TROC_PATH="+old)
+		r = missing.troc("--host", "web1", "--host", "web2", "job", "list")
+		if r.code != 1 || strings.Count(r.stderr, "troc there is too old for this command") != 2 {
+			t.Errorf("too old: exit %d, %s", r.code, r.stderr)
+		}
+	})
+
+	t.Run("misuse", func(t *testing.T) {
+		s.refuses([]misuse{
+			{"no command", []string{"--host", "web1"}, 2, "no command given after --host"},
+			{"not remote", []string{"--host", "web1", "exec", "--name", "x", "true"}, 2, `troc --host runs run list|show|log|watch|term|kill, job list|show, check, metrics or ui, not "exec"`},
+			{"watch two", []string{"--host", "web1", "--host", "web2", "run", "watch", "1"}, 2, "run watch takes one --host"},
+			{"no host", []string{"--host"}, 2, "flag needs an argument: --host"},
+			{"bad flag there", []string{"--host", "web1", "run", "list", "--limit", "x"}, 2, `web1: invalid value "x" for flag -limit`},
+		})
+	})
+}
+
+// runningRun waits until the job has a Running run on the alias's host
+// and returns its id.
+func runningRun(t *testing.T, srv *sshServer, alias, job string) string {
+	t.Helper()
+	var id string
+	waitFor(t, job+" running on "+alias, func() bool {
+		var runs []runJSON
+		r := srv.troc(t, alias, "run", "list", "--json", "--name", job, "--status", "running")
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &runs) != nil || len(runs) == 0 {
+			return false
+		}
+		id = strconv.FormatInt(*runs[0].ID, 10)
+		return true
+	})
+	return id
+}

@@ -1,0 +1,165 @@
+package main
+
+// A real OpenSSH server on loopback, for the tests of troc --host: its own
+// host key, client key, known_hosts and client config in a temporary
+// directory, on a spare 127.0.0.1 port, stopped when the test ends. Each
+// "host" is an alias in the client config for the same server, with its
+// own history: the alias sends TROC_CONFIG_PATH, which the server accepts.
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+type sshServer struct {
+	dir      string
+	port     int
+	config   string // the client config: ssh -F config
+	trocPath string // a script that runs this test binary as troc there
+}
+
+// startSSHD starts sshd, with the given host aliases, each with its own
+// history under dir/hosts/ALIAS, plus the alias "down", whose port has
+// nothing listening.
+func startSSHD(t *testing.T, aliases ...string) *sshServer {
+	t.Helper()
+	sshd := needProgram(t, "/usr/sbin/sshd", "openssh-server")
+	needProgram(t, "ssh", "openssh-client")
+	keygen := needProgram(t, "ssh-keygen", "openssh-client")
+
+	s := &sshServer{dir: t.TempDir(), port: sparePort(t)}
+	for _, key := range []string{"host_key", "user_key"} {
+		out, err := exec.Command(keygen, "-q", "-t", "ed25519", "-N", "", "-C", "troc-test", "-f", filepath.Join(s.dir, key)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ssh-keygen: %v\n%s", err, out)
+		}
+	}
+	if os.Geteuid() == 0 {
+		// sshd started by root wants its privilege separation directory.
+		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := func(name string) string { return filepath.Join(s.dir, name) }
+	writeFile(t, path("authorized_keys"), fileContent(t, path("user_key.pub")))
+	hostKey := strings.TrimSpace(fileContent(t, path("host_key.pub")))
+	writeFile(t, path("known_hosts"), fmt.Sprintf("[127.0.0.1]:%d %s\n", s.port, hostKey))
+	writeFile(t, path("sshd_config"), fmt.Sprintf(`Port %d
+ListenAddress 127.0.0.1
+HostKey %s
+AuthorizedKeysFile %s
+PidFile %s
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PermitRootLogin prohibit-password
+AcceptEnv TROC_CONFIG_PATH
+MaxStartups 200
+MaxSessions 200
+LogLevel ERROR
+`, s.port, path("host_key"), path("authorized_keys"), path("sshd.pid")))
+
+	// The remote troc: this test binary, as TestMain runs it, with a home
+	// and TMPDIR of its own (ssh passes on no environment but what the
+	// alias sends).
+	home := path("remote-home")
+	tmp := path("remote-tmp")
+	for _, d := range []string{home, tmp} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.trocPath = path("troc")
+	writeFile(t, s.trocPath, fmt.Sprintf("#!/bin/sh\nTROC_TEST_MAIN=1 HOME=%s TMPDIR=%s exec %s \"$@\"\n",
+		shellQuote(home), shellQuote(tmp), shellQuote(exe)))
+	if err := os.Chmod(s.trocPath, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	var cfg strings.Builder
+	for _, alias := range aliases {
+		fmt.Fprintf(&cfg, "Host %s\n  HostName 127.0.0.1\n  Port %d\n  SetEnv TROC_CONFIG_PATH=%s\n", alias, s.port, s.hostDir(alias))
+	}
+	fmt.Fprintf(&cfg, "Host down\n  HostName 127.0.0.1\n  Port %d\n", sparePort(t))
+	fmt.Fprintf(&cfg, `Host *
+  HostKeyAlias [127.0.0.1]:%d
+  IdentityFile %s
+  IdentitiesOnly yes
+  UserKnownHostsFile %s
+  GlobalKnownHostsFile /dev/null
+  StrictHostKeyChecking yes
+  KexAlgorithms curve25519-sha256
+  LogLevel ERROR
+`, s.port, path("user_key"), path("known_hosts"))
+	s.config = path("ssh_config")
+	writeFile(t, s.config, cfg.String())
+
+	cmd := exec.Command(sshd, "-D", "-e", "-f", path("sshd_config"))
+	log, err := os.Create(path("sshd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start sshd: %v", err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		log.Close()
+		if t.Failed() {
+			t.Logf("sshd's log:\n%s", fileContent(t, path("sshd.log")))
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", s.port))
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sshd does not listen on port %d: %v\n%s", s.port, err, fileContent(t, path("sshd.log")))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return s
+}
+
+// hostDir is the config directory, and so the history, of an alias.
+func (s *sshServer) hostDir(alias string) string { return filepath.Join(s.dir, "hosts", alias) }
+
+// env is what a local troc needs to reach the server: its ssh command and
+// where troc is there.
+func (s *sshServer) env() []string {
+	return []string{"TROC_REMOTE_SSH=ssh -F " + s.config, "TROC_REMOTE_TROC_PATH=" + s.trocPath}
+}
+
+// sparePort returns a loopback port that nothing listens on now.
+func sparePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
