@@ -409,7 +409,7 @@ func (r *remote) trouble(status int, stderr []byte) error {
 		}
 		return fmt.Errorf("ssh failed: %s", said)
 	case 127:
-		return withHint(fmt.Errorf("no troc there at %s: %s", r.cfg.Remote.TrocPath, said), "set remote.troc_path to where troc is on that host")
+		return fmt.Errorf("no troc there at %s (set remote.troc_path): %s", r.cfg.Remote.TrocPath, said)
 	case 126:
 		return fmt.Errorf("troc there at %s cannot be run: %s", r.cfg.Remote.TrocPath, said)
 	}
@@ -464,10 +464,6 @@ func (r *remote) fail(o *outcome, ans *answer, err error) {
 		o.usage++
 	}
 	fmt.Fprintf(r.a.stderr, "troc: %s: %v\n", ans.host.name, err)
-	var hint *hintError
-	if errors.As(err, &hint) {
-		fmt.Fprintf(r.a.stderr, "troc: hint: %s\n", hint.hint)
-	}
 }
 
 // relay passes on what a host that answered said on stderr (a migration

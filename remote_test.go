@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -350,9 +352,29 @@ func TestRemote(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := runningRun(t, srv, "web1", "slow")
-		r := s.troc("--host", "web1", "run", "watch", id)
-		if r.code != 4 || r.stdout != "started\ndone\n" {
-			t.Errorf("watch: exit %d, stdout %q, stderr %s", r.code, r.stdout, r.stderr)
+		watch := s.command("--host", "web1", "run", "watch", id)
+		stdout, err := watch.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr syncBuffer
+		watch.Stderr = &stderr
+		if err := watch.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// The output shows as it is written: the first line while the
+		// run is still going.
+		lines := bufio.NewReader(stdout)
+		if line, err := lines.ReadString('\n'); line != "started\n" {
+			t.Errorf("watch's first line: %q, %v", line, err)
+		}
+		var run runShowJSON
+		if jsonOf(t, srv.troc(t, "web1", "run", "show", id), &run); run.Status != StatusRunning {
+			t.Errorf("the first line came after the run ended %s", run.Status)
+		}
+		rest, _ := io.ReadAll(lines)
+		if err := watch.Wait(); watch.ProcessState.ExitCode() != 4 || string(rest) != "done\n" {
+			t.Errorf("watch: %v, rest of stdout %q, stderr %s", err, rest, stderr.String())
 		}
 		job.Wait()
 
@@ -369,19 +391,18 @@ func TestRemote(t *testing.T) {
 		master, slave := openPTY(t)
 		cmd := s.command("--host", "web1", "run", "kill", id, "--signal", "INT")
 		cmd.Stdin = slave
-		var stderr syncBuffer
-		cmd.Stderr = &stderr
+		var answered syncBuffer
+		cmd.Stderr = &answered
 		master.WriteString("n\n")
 		want := "Send SIGINT to run " + id + " of stuck on web1 (process group "
-		if err := cmd.Run(); cmd.ProcessState.ExitCode() != 1 || !strings.Contains(stderr.String(), want) || !strings.Contains(stderr.String(), "sleep 300)? [y/N] troc: not confirmed; no signal sent") {
-			t.Errorf("kill answered n: %v\n%s", err, stderr.String())
+		if err := cmd.Run(); cmd.ProcessState.ExitCode() != 1 || !strings.Contains(answered.String(), want) || !strings.Contains(answered.String(), "sleep 300)? [y/N] troc: not confirmed; no signal sent") {
+			t.Errorf("kill answered n: %v\n%s", err, answered.String())
 		}
-		r = ok(s.troc("--host", "web1", "run", "kill", id, "--signal", "INT"))
+		r := ok(s.troc("--host", "web1", "run", "kill", id, "--signal", "INT"))
 		if !strings.Contains(r.stdout, "sent SIGINT to run "+id+" of stuck") {
 			t.Errorf("kill: %s", r.stdout)
 		}
 		job.Wait()
-		var run runShowJSON
 		jsonOf(t, srv.troc(t, "web1", "run", "show", id), &run)
 		if run.Status != StatusTerminated || deref(run.Signal) != "SIGINT" {
 			t.Errorf("killed run: %s %v", run.Status, deref(run.Signal))
@@ -427,7 +448,7 @@ func TestRemote(t *testing.T) {
 		missing := newSandbox(t)
 		missing.env = append(srv.env(), "TROC_REMOTE_TROC_PATH=/nonexistent/troc")
 		r := missing.troc("--host", "web1", "job", "list")
-		if r.code != 1 || !strings.Contains(r.stderr, "\ntroc: web1: no troc there at /nonexistent/troc: ") || !strings.Contains(r.stderr, "hint: set remote.troc_path") {
+		if r.code != 1 || !strings.HasSuffix(r.stderr, "\ntroc: web1: no troc there at /nonexistent/troc (set remote.troc_path): bash: line 1: /nonexistent/troc: No such file or directory\n") {
 			t.Errorf("missing: exit %d, %s", r.code, r.stderr)
 		}
 		old := filepath.Join(srv.dir, "old-troc")
