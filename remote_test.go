@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -278,6 +279,22 @@ func TestRemote(t *testing.T) {
 		}
 		if got := strings.TrimSpace(r.stderr); strings.Count(got, "\n") != 0 || !strings.HasPrefix(got, "troc: down: ") || !strings.Contains(got, "refused") {
 			t.Errorf("stderr: %s", r.stderr)
+		}
+	})
+
+	t.Run("a host that does not answer in time", func(t *testing.T) {
+		hang := filepath.Join(srv.hostDir("web2"), "hang")
+		writeFile(t, hang, "")
+		defer os.Remove(hang)
+		slow := newSandbox(t)
+		slow.env = append(srv.env(), "TROC_REMOTE_TIMEOUT=2s")
+		start := time.Now()
+		r := slow.troc("--host", "web1", "--host", "web2", "job", "list")
+		if took := time.Since(start); took > 20*time.Second {
+			t.Errorf("took %s", took)
+		}
+		if r.code != 1 || !strings.HasSuffix(r.stderr, "troc: web2: no answer within 2s\n") || !strings.Contains(r.stdout, "web1  backup") {
+			t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 		}
 	})
 

@@ -81,7 +81,8 @@ LogLevel ERROR
 		t.Fatal(err)
 	}
 	s.trocPath = path("troc")
-	writeFile(t, s.trocPath, fmt.Sprintf("#!/bin/sh\nTROC_TEST_MAIN=1 HOME=%s TMPDIR=%s exec %s \"$@\"\n",
+	// A host whose directory holds a file named "hang" does not answer.
+	writeFile(t, s.trocPath, fmt.Sprintf("#!/bin/sh\n[ -e \"$TROC_CONFIG_PATH/hang\" ] && exec sleep 60\nTROC_TEST_MAIN=1 HOME=%s TMPDIR=%s exec %s \"$@\"\n",
 		shellQuote(home), shellQuote(tmp), shellQuote(exe)))
 	if err := os.Chmod(s.trocPath, 0o755); err != nil {
 		t.Fatal(err)
