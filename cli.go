@@ -110,6 +110,7 @@ Usage:
   troc notify test [--channel NAME]           send a test notification
   troc check [--json] [--notify]              is every scheduled job on time and well?
   troc metrics                                Prometheus metrics of every job
+  troc ui                                     a full-screen dashboard of jobs, runs and logs
   troc version                                print troc's version
 
   troc --host [USER@]HOST[:PORT] COMMAND ...  run a read or control command on another
@@ -165,6 +166,8 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return a.check(ctx, args[1:])
 	case "metrics":
 		return a.metrics(ctx, args[1:])
+	case "ui":
+		return a.ui(ctx, args[1:])
 	}
 	return withHint(usagef("unknown command %q", args[0]), "run 'troc help' for the list of commands")
 }
