@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -437,6 +438,43 @@ func TestRemote(t *testing.T) {
 		r := ok(s.troc("--host", "web2", "run", "term", id))
 		if !strings.Contains(r.stdout, "run "+id+" of hung marked Terminated") {
 			t.Errorf("term: %s", r.stdout)
+		}
+	})
+
+	t.Run("ui through ssh -t", func(t *testing.T) {
+		master, slave := openPTY(t)
+		ws := struct{ row, col, x, y uint16 }{24, 80, 0, 0}
+		if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, master.Fd(), syscall.TIOCSWINSZ, uintptr(unsafe.Pointer(&ws))); errno != 0 {
+			t.Fatal(errno)
+		}
+		cmd := s.command("ui", "--host", "web2")
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var screen syncBuffer
+		go io.Copy(&screen, master)
+		// web2's jobs, drawn by web2's troc ui on the terminal ssh -t
+		// gave it.
+		waitFor(t, "web2's dashboard", func() bool {
+			return strings.Contains(screen.String(), "nightly") && strings.Contains(screen.String(), "failing")
+		})
+		master.WriteString("q")
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("troc ui --host: %v\n%q", err, screen.String())
+			}
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("troc ui --host did not quit on q\n%q", screen.String())
+		}
+		var modes syscall.Termios
+		if err := termios(slave, syscall.TCGETS, &modes); err != nil || modes.Lflag&(syscall.ICANON|syscall.ECHO) != syscall.ICANON|syscall.ECHO {
+			t.Errorf("the terminal was left in raw mode: lflag %#x, %v", modes.Lflag, err)
 		}
 	})
 
