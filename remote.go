@@ -240,7 +240,7 @@ type remote struct {
 const remoteParallel = 64
 
 // remoteUsage lists what troc --host can run.
-const remoteUsage = "run list|show|log|watch|term|kill, job list|show, check, metrics or ui"
+const remoteUsage = "run list|show|log|watch|term|kill, job list|show, check, metrics, ui or version"
 
 // remote is troc --host ... COMMAND: args is the command line after the
 // remote flags.
@@ -285,6 +285,8 @@ func (a *app) remote(ctx context.Context, t remoteTargets, args []string) error 
 		return r.metrics(ctx, args)
 	case "ui":
 		return r.stream(ctx, args, true)
+	case "version":
+		return r.version(ctx, args)
 	}
 	return usagef("troc --host runs %s, not %q", remoteUsage, command)
 }
@@ -782,6 +784,23 @@ func (r *remote) metrics(ctx context.Context, args []string) error {
 		m.add(ans.host.name, ans.stdout)
 	}
 	if _, err := r.a.stdout.Write(m.bytes()); err != nil {
+		return err
+	}
+	return o.err()
+}
+
+// version is troc --host ... version: which troc each host has, to tell
+// which is too old for a command.
+func (r *remote) version(ctx context.Context, args []string) error {
+	var o outcome
+	var rows [][]cell
+	var hosts []string
+	for _, ans := range r.askText(ctx, args, &o) {
+		rows = append(rows, []cell{{text: strings.TrimSpace(string(ans.stdout))}})
+		hosts = append(hosts, ans.host.name)
+	}
+	header, rows := withHosts([]string{"VERSION"}, rows, hosts)
+	if err := writeTable(r.a.stdout, header, rows); err != nil {
 		return err
 	}
 	return o.err()

@@ -299,6 +299,13 @@ func TestRemote(t *testing.T) {
 		}
 	})
 
+	t.Run("version", func(t *testing.T) {
+		r := s.troc("--host", "web1", "--host", "down", "version")
+		if r.code != 1 || r.stdout != "HOST  VERSION\nweb1  troc "+version+"\n" || !strings.Contains(r.stderr, "troc: down: ssh: connect to host") {
+			t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+	})
+
 	t.Run("hosts file and group", func(t *testing.T) {
 		file := filepath.Join(s.dir, "fleet")
 		writeFile(t, file, "# the fleet\nweb1\nweb2 # new\n")
@@ -519,7 +526,7 @@ func TestRemote(t *testing.T) {
 	t.Run("misuse", func(t *testing.T) {
 		s.refuses([]misuse{
 			{"no command", []string{"--host", "web1"}, 2, "no command given after --host"},
-			{"not remote", []string{"--host", "web1", "exec", "--name", "x", "true"}, 2, `troc --host runs run list|show|log|watch|term|kill, job list|show, check, metrics or ui, not "exec"`},
+			{"not remote", []string{"--host", "web1", "exec", "--name", "x", "true"}, 2, `troc --host runs run list|show|log|watch|term|kill, job list|show, check, metrics, ui or version, not "exec"`},
 			{"watch two", []string{"--host", "web1", "--host", "web2", "run", "watch", "1"}, 2, "run watch takes one --host"},
 			{"no host", []string{"--host"}, 2, "flag needs an argument: --host"},
 			{"bad flag there", []string{"--host", "web1", "run", "list", "--limit", "x"}, 2, `web1: invalid value "x" for flag -limit`},
