@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -50,21 +51,11 @@ func startSSHD(t *testing.T, aliases ...string) *sshServer {
 	writeFile(t, path("authorized_keys"), fileContent(t, path("user_key.pub")))
 	hostKey := strings.TrimSpace(fileContent(t, path("host_key.pub")))
 	writeFile(t, path("known_hosts"), fmt.Sprintf("[127.0.0.1]:%d %s\n", s.port, hostKey))
-	writeFile(t, path("sshd_config"), fmt.Sprintf(`Port %d
-ListenAddress 127.0.0.1
-HostKey %s
-AuthorizedKeysFile %s
-PidFile %s
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PermitRootLogin prohibit-password
-AcceptEnv TROC_CONFIG_PATH
-MaxStartups 200
-MaxSessions 200
-LogLevel ERROR
-`, s.port, path("host_key"), path("authorized_keys"), path("sshd.pid")))
+	template, err := os.ReadFile(filepath.Join("testdata", "ssh", "sshd_config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path("sshd_config"), strings.NewReplacer("@PORT@", strconv.Itoa(s.port), "@DIR@", s.dir).Replace(string(template)))
 
 	// The remote troc: this test binary, as TestMain runs it, with a home
 	// and TMPDIR of its own (ssh passes on no environment but what the

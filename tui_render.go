@@ -86,11 +86,7 @@ func (st *uiState) renderJobs(f *frameWriter) {
 			{"NEXT", timeWidth, timeWidth},
 		}
 	}
-	cols := columns(uiLongTime)
-	short := !fits(cols, f.width-uiMarker)
-	if short {
-		cols = columns(uiShortTime)
-	}
+	cols, short := timeColumns(columns, f.width-uiMarker)
 
 	rows, c := st.tableRows(), st.jobCur
 	onScreen := st.shown[c.top:min(c.top+rows, len(st.shown))]
@@ -130,11 +126,7 @@ func (st *uiState) renderRuns(f *frameWriter) {
 			{"EXIT", exitWidth, exitWidth},
 		}
 	}
-	cols := columns(uiLongTime)
-	short := !fits(cols, f.width-uiMarker)
-	if short {
-		cols = columns(uiShortTime)
-	}
+	cols, short := timeColumns(columns, f.width-uiMarker)
 
 	rows, c := st.tableRows(), st.runCur
 	onScreen := st.runs[c.top:min(c.top+rows, len(st.runs))]
@@ -251,6 +243,15 @@ type uiColumn struct {
 }
 
 // fits reports whether cols fit in width columns at their full width.
+// timeColumns returns the columns that columns makes with whole times if
+// they fit in width, else with short ones (short true).
+func timeColumns(columns func(timeWidth int) []uiColumn, width int) (cols []uiColumn, short bool) {
+	if cols = columns(uiLongTime); fits(cols, width) {
+		return cols, false
+	}
+	return columns(uiShortTime), true
+}
+
 func fits(cols []uiColumn, width int) bool {
 	total := -uiGap
 	for _, c := range cols {

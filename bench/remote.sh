@@ -51,22 +51,7 @@ ssh-keygen -q -t ed25519 -N '' -f "$d/user_key"
 cp "$d/user_key.pub" "$d/authorized_keys"
 echo "[127.0.0.1]:$port $(cat "$d/host_key.pub")" >"$d/known_hosts"
 mkdir -p /run/sshd 2>/dev/null || true
-cat >"$d/sshd_config" <<EOF
-Port $port
-ListenAddress 127.0.0.1
-HostKey $d/host_key
-AuthorizedKeysFile $d/authorized_keys
-PidFile $d/sshd.pid
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PermitRootLogin prohibit-password
-AcceptEnv TROC_CONFIG_PATH
-MaxStartups 200
-MaxSessions 200
-LogLevel ERROR
-EOF
+sed -e "s|@PORT@|$port|g" -e "s|@DIR@|$d|g" testdata/ssh/sshd_config >"$d/sshd_config"
 /usr/sbin/sshd -D -e -f "$d/sshd_config" </dev/null >/dev/null 2>"$d/sshd.log" &
 sshd_pid=$!
 trap 'kill $sshd_pid 2>/dev/null; rm -rf "${scratch[@]}"' EXIT
