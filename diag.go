@@ -109,3 +109,69 @@ func (w *warnTracker) Handle(ctx context.Context, r slog.Record) error {
 	}
 	return w.Handler.Handle(ctx, r)
 }
+
+// WithAttrs and WithGroup keep the tracking in derived handlers, so that a
+// warning logged through logger.With still counts.
+func (w *warnTracker) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &warnTracker{Handler: w.Handler.WithAttrs(attrs), d: w.d}
+}
+
+func (w *warnTracker) WithGroup(name string) slog.Handler {
+	return &warnTracker{Handler: w.Handler.WithGroup(name), d: w.d}
+}
+
+// deferredLog is a slog handler that holds records back, in order, until
+// replay hands them to the handler they were meant for: lines logged by
+// work done in the background appear where that work's result is used.
+type deferredLog struct {
+	next    slog.Handler // where the records go, with any attributes and groups
+	pending *pendingRecords
+}
+
+// newDeferredLog returns a deferredLog whose records go to next.
+func newDeferredLog(next slog.Handler) *deferredLog {
+	return &deferredLog{next: next, pending: &pendingRecords{}}
+}
+
+// pendingRecords are the records held back by a deferredLog and the
+// handlers derived from it.
+type pendingRecords struct {
+	mu      sync.Mutex
+	records []heldRecord
+}
+
+type heldRecord struct {
+	h slog.Handler
+	r slog.Record
+}
+
+func (d *deferredLog) Enabled(ctx context.Context, level slog.Level) bool {
+	return d.next.Enabled(ctx, level)
+}
+
+func (d *deferredLog) Handle(_ context.Context, r slog.Record) error {
+	d.pending.mu.Lock()
+	defer d.pending.mu.Unlock()
+	d.pending.records = append(d.pending.records, heldRecord{d.next, r.Clone()})
+	return nil
+}
+
+func (d *deferredLog) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &deferredLog{next: d.next.WithAttrs(attrs), pending: d.pending}
+}
+
+func (d *deferredLog) WithGroup(name string) slog.Handler {
+	return &deferredLog{next: d.next.WithGroup(name), pending: d.pending}
+}
+
+// replay handles the records held so far, in the order they were logged,
+// each with the time it was logged at.
+func (d *deferredLog) replay(ctx context.Context) {
+	d.pending.mu.Lock()
+	held := d.pending.records
+	d.pending.records = nil
+	d.pending.mu.Unlock()
+	for _, h := range held {
+		h.h.Handle(ctx, h.r)
+	}
+}
