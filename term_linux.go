@@ -91,6 +91,12 @@ func (t *terminal) size() (width, height int) {
 	return int(ws.col), int(ws.row)
 }
 
+// isTerminal reports whether f is a terminal: whether it has modes.
+func isTerminal(f *os.File) bool {
+	var t syscall.Termios
+	return termios(f, syscall.TCGETS, &t) == nil
+}
+
 // termios gets or sets (op: TCGETS, TCSETS) the modes of f's terminal.
 func termios(f *os.File, op uintptr, t *syscall.Termios) error {
 	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), op, uintptr(unsafe.Pointer(t)))
