@@ -12,11 +12,8 @@
 // Until the reap the pid, and so the group id, cannot be reused by an
 // unrelated process.
 //
-// The job starts as soon as troc holds its lock, never waiting for the
-// history: troc opens the history in the background from the moment it
-// knows where the history is, while it takes the lock and starts the job,
-// so a busy database never delays a job, and opening it (a third of
-// exec's own time) overlaps with starting the job. The run's start is
+// The job starts as soon as troc holds its lock; troc opens the history
+// only then, while the job runs, so a busy database never delays a job. The run's start is
 // recorded once the job has started (its pid and the pid's start time from
 // /proc are part of the row); its end as soon as the job has exited and
 // its output is drained, before the lock is released. If the history
@@ -168,11 +165,10 @@ type execution struct {
 	cfg    *Config
 	log    *slog.Logger
 	diag   *diag
-	db     *DB          // nil when the history is unavailable
-	opened bool         // the history was opened (or found unavailable)
-	job    Job          // the job's settings, once opened
-	open   *historyOpen // the history being opened in the background
-	logDir string       // private log directory; "" if unusable
+	db     *DB    // nil when the history is unavailable
+	opened bool   // the history was opened (or found unavailable)
+	job    Job    // the job's settings, once opened
+	logDir string // private log directory; "" if unusable
 	run    Run
 	loc    *time.Location
 
@@ -210,8 +206,6 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	e.run = Run{Job: opts.name, Host: host, Command: opts.commandLine(), Start: nowMS()}
 
 	e.logDir = e.privateLogDir()
-	// From here the history opens in the background; history waits for it.
-	e.open = e.startHistory(ctx)
 	e.openSystemLog()
 	lock, lockErr := e.lock()
 	// Released as soon as the run's end is recorded (see finish); this is
@@ -255,8 +249,8 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	e.run.PIDStart, _ = procStartTime(pid)
 	e.run.Status = StatusRunning
 
-	// Only now, with the job running, does troc wait for the history: a
-	// busy database never delays the job.
+	// Only now, with the job running, does troc open the history: a busy
+	// database never delays the job.
 	job := e.history(ctx)
 	timeout := opts.timeout
 	if timeout == 0 {
@@ -419,65 +413,36 @@ func (e *execution) lock() (*os.File, error) {
 	return lockJob(dir, e.opts.name)
 }
 
-// historyOpen is the history being opened in the background: what
-// startHistory found, once done is closed.
-type historyOpen struct {
-	done    chan struct{}
-	log     *deferredLog // its lines, held back until history takes them
-	db      *DB          // nil if it could not be opened
-	job     Job
-	created bool  // the job is new
-	err     error // why the history is unavailable
-}
-
-// startHistory starts opening the history (the database is deliberately
-// never closed: see leaveOpen in db.go), replaying the spool and reading
-// the job's settings, creating the job if it is new, in the background.
-// history waits for it. Its log lines are held back until then, so that
-// troc's own log reads as if the history were opened when it is first
-// needed: after the lines about the lock, the logs and the job's start.
-func (e *execution) startHistory(ctx context.Context) *historyOpen {
-	o := &historyOpen{done: make(chan struct{}), log: newDeferredLog(e.log.Handler())}
-	path, spool, name, start := e.cfg.Database, "", e.opts.name, e.run.Start
-	if e.logDir != "" {
-		spool = e.spoolDir()
-	}
-	go func() {
-		defer close(o.done)
-		log := slog.New(o.log)
-		if o.db, o.err = openDB(path, log); o.err != nil {
-			return
-		}
-		if spool != "" {
-			replaySpool(ctx, o.db, spool, log)
-		}
-		o.job, o.created, o.err = o.db.ensureJob(ctx, name, start)
-	}()
-	return o
-}
-
-// history returns the job's settings, waiting for startHistory on first
-// use and logging what it logged. Every path that records a run goes
-// through it. When the history cannot be had, history logs why, leaves
-// e.db nil, and the job has default settings.
+// history opens the history on first use (the database is deliberately
+// never closed: see leaveOpen in db.go), replays the spool, and returns the
+// job's settings, creating the job if it is new. Every path that records a
+// run goes through it, so the history is opened once and only when needed.
+// When it cannot be had, history logs why, leaves e.db nil, and the job has
+// default settings.
 func (e *execution) history(ctx context.Context) Job {
 	if e.opened {
 		return e.job
 	}
 	e.opened = true
 	e.job = Job{Name: e.opts.name}
-	o := e.open
-	<-o.done
-	o.log.replay(ctx)
-	e.db = o.db
-	if o.err != nil {
-		e.historyFailed(o.err)
+	db, err := openDB(e.cfg.Database, e.log)
+	if err != nil {
+		e.historyFailed(err)
 		return e.job
 	}
-	if o.created {
+	e.db = db
+	if e.logDir != "" {
+		replaySpool(ctx, db, e.spoolDir(), e.log)
+	}
+	job, created, err := db.ensureJob(ctx, e.opts.name, e.run.Start)
+	if err != nil {
+		e.historyFailed(err)
+		return e.job
+	}
+	if created {
 		e.log.Info("Job not registered. Created new job " + e.opts.name)
 	}
-	e.job = o.job
+	e.job = job
 	return e.job
 }
 
