@@ -31,9 +31,7 @@ WARMUP=${WARMUP:-10}
 GROWTH=${GROWTH:-10}
 source bench/lib.sh
 
-command -v sqlite3 >/dev/null || { echo "bench: needs sqlite3 (apt-get install -y sqlite3)" >&2; exit 1; }
-build_troc
-echo "bench/history.sh  $(date -u '+%Y-%m-%d %H:%M UTC')  $("$trocbin" version)  $(nproc) CPUs  N=$N GROWTH=$GROWTH"
+start_seeded "bench/history.sh" "N=$N GROWTH=$GROWTH"
 
 newdir empty
 quietly troc_in "$empty" exec --name job-0500 true

@@ -143,6 +143,17 @@ PRAGMA wal_checkpoint(TRUNCATE);
 EOF
 }
 
+# start_seeded SCRIPT PARAMS starts a benchmark of a seeded history: it
+# checks for sqlite3, builds troc and prints the report's first line.
+start_seeded() {
+	command -v sqlite3 >/dev/null || {
+		echo "bench: needs sqlite3 (apt-get install -y sqlite3)" >&2
+		exit 1
+	}
+	build_troc
+	echo "$1  $(date -u '+%Y-%m-%d %H:%M UTC')  $("$trocbin" version)  $(nproc) CPUs  $2"
+}
+
 # build_troc builds troc into a scratch directory and sets trocbin and
 # errlog (where quietly collects stderr).
 build_troc() {

@@ -33,9 +33,7 @@ WARMUP=${WARMUP:-10}
 RUNS=${RUNS:-100000}
 source bench/lib.sh
 
-command -v sqlite3 >/dev/null || { echo "bench: needs sqlite3 (apt-get install -y sqlite3)" >&2; exit 1; }
-build_troc
-echo "bench/ui.sh  $(date -u '+%Y-%m-%d %H:%M UTC')  $("$trocbin" version)  $(nproc) CPUs  N=$N RUNS=$RUNS"
+start_seeded "bench/ui.sh" "N=$N RUNS=$RUNS"
 
 newdir hist
 t0=$EPOCHREALTIME
