@@ -288,13 +288,15 @@ func TestRemote(t *testing.T) {
 		writeFile(t, hang, "")
 		defer os.Remove(hang)
 		slow := newSandbox(t)
-		slow.env = append(srv.env(), "TROC_REMOTE_TIMEOUT=2s")
+		// Long enough for web1 to answer on a loaded machine, well short
+		// of web2's hang.
+		slow.env = append(srv.env(), "TROC_REMOTE_TIMEOUT=8s")
 		start := time.Now()
 		r := slow.troc("--host", "web1", "--host", "web2", "job", "list")
-		if took := time.Since(start); took > 20*time.Second {
+		if took := time.Since(start); took > 40*time.Second {
 			t.Errorf("took %s", took)
 		}
-		if r.code != 1 || !strings.HasSuffix(r.stderr, "troc: web2: no answer within 2s\n") || !strings.Contains(r.stdout, "web1  backup") {
+		if r.code != 1 || !strings.HasSuffix(r.stderr, "troc: web2: no answer within 8s\n") || !strings.Contains(r.stdout, "web1  backup") {
 			t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 		}
 	})
@@ -372,7 +374,11 @@ func TestRemote(t *testing.T) {
 	})
 
 	t.Run("watch and kill a running run", func(t *testing.T) {
-		job := srv.trocCommand("web1", "exec", "--name", "slow", "echo started; sleep 2; echo done; exit 4")
+		// The job goes on once the test says so: after it has seen the
+		// first line while the run was still going.
+		proceed := filepath.Join(s.dir, "proceed")
+		t.Cleanup(func() { os.WriteFile(proceed, nil, 0o600) })
+		job := srv.trocCommand("web1", "exec", "--name", "slow", "echo started; while [ ! -e "+proceed+" ]; do sleep 0.05; done; echo done; exit 4")
 		if err := job.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -397,6 +403,7 @@ func TestRemote(t *testing.T) {
 		if jsonOf(t, srv.troc(t, "web1", "run", "show", id), &run); run.Status != StatusRunning {
 			t.Errorf("the first line came after the run ended %s", run.Status)
 		}
+		writeFile(t, proceed, "")
 		rest, _ := io.ReadAll(lines)
 		if err := watch.Wait(); watch.ProcessState.ExitCode() != 4 || string(rest) != "done\n" {
 			t.Errorf("watch: %v, rest of stdout %q, stderr %s", err, rest, stderr.String())
