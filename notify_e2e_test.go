@@ -6,7 +6,7 @@ package main
 
 import (
 	"bytes"
-	"net"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -143,12 +143,7 @@ func TestNotifySecretsE2E(t *testing.T) {
 		// Repeats what it got, in its error.
 		http.Error(w, "rejected "+r.URL.Path+" "+r.Header.Get("Authorization"), http.StatusForbidden)
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().String()
-	ln.Close()
+	closed := fmt.Sprintf("127.0.0.1:%d", sparePort(t))
 	s := newSandbox(t)
 	s.env = append(s.env,
 		"TROC_NOTIFY_SLACK_TOKEN="+secrets["token"], "TROC_NOTIFY_SLACK_CHANNEL=#ops",

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -686,12 +685,7 @@ func TestRedaction(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"ok":false,"error":"bad auth %s for %s"}`, r.Header.Get("Authorization"), r.URL.Path)
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().String()
-	ln.Close()
+	closed := fmt.Sprintf("127.0.0.1:%d", sparePort(t))
 	cfg := notifyConfig(t, map[string]string{
 		"notify.slack.token":     token,
 		"notify.slack.channel":   "#ops",

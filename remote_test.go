@@ -138,7 +138,7 @@ func TestResolveHosts(t *testing.T) {
 
 func TestConfigGroups(t *testing.T) {
 	path := writeConfig(t, "remote:\n  groups:\n    web: web1 web2, deploy@web3:2222\n    db: db1\n", 0o600)
-	cfg, err := readConfig(path, noEnv)
+	cfg, err := readConfig(path, testEnv(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,14 +154,12 @@ func TestConfigGroups(t *testing.T) {
 		{"remote:\n  groups:\n    web: \"\"\n", `:3: "remote.groups.web": a group needs at least one host`},
 		{"remote:\n  groups: web1\n", `:2: "remote.groups": want a map of groups`},
 	} {
-		_, err := readConfig(writeConfig(t, tt.yaml, 0o600), noEnv)
+		_, err := readConfig(writeConfig(t, tt.yaml, 0o600), testEnv(nil))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("config %q: %v, want %s", tt.yaml, err, tt.want)
 		}
 	}
 }
-
-func noEnv(string) (string, bool) { return "", false }
 
 // TestMetricsMerge merges two hosts' metrics and parses the result with
 // Prometheus' own parser: each family once, every sample with its host.

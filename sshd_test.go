@@ -138,17 +138,6 @@ func (s *sshServer) env() []string {
 	return []string{"TROC_REMOTE_SSH=ssh -F " + s.config, "TROC_REMOTE_TROC_PATH=" + s.trocPath}
 }
 
-// sparePort returns a loopback port that nothing listens on now.
-func sparePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
