@@ -126,10 +126,10 @@ func (c *Config) location() *time.Location {
 
 // RemoteConfig is how troc --host reaches other hosts' troc through ssh.
 type RemoteConfig struct {
-	TrocPath string              // troc on the remote hosts: a name in their PATH, or a path
-	SSH      string              // the ssh command, split into words like a shell (no expansion)
-	Timeout  time.Duration       // how long one host may take to answer
-	Groups   map[string][]string // named groups of hosts, for --group; from the file only
+	TrocPath string                  // troc on the remote hosts: a name in their PATH, or a path
+	SSH      string                  // the ssh command, split into words like a shell (no expansion)
+	Timeout  time.Duration           // how long one host may take to answer
+	Groups   map[string][]remoteHost // named groups of hosts, for --group; from the file only
 }
 
 // remoteGroups is the section whose keys are group names of the user's
@@ -143,18 +143,19 @@ func (r *RemoteConfig) addGroup(name string, s setting) error {
 	if s.isMap || strings.Contains(name, ".") {
 		return errors.New("a group is a list of hosts, not a map")
 	}
-	var hosts []string
+	var hosts []remoteHost
 	for _, spec := range strings.FieldsFunc(s.value, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
-		if _, err := parseHostSpec(spec); err != nil {
+		h, err := parseHostSpec(spec)
+		if err != nil {
 			return err
 		}
-		hosts = append(hosts, spec)
+		hosts = append(hosts, h)
 	}
 	if len(hosts) == 0 {
 		return errors.New("a group needs at least one host")
 	}
 	if r.Groups == nil {
-		r.Groups = map[string][]string{}
+		r.Groups = map[string][]remoteHost{}
 	}
 	r.Groups[name] = hosts
 	return nil

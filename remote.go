@@ -26,6 +26,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"slices"
@@ -157,44 +158,39 @@ func ipv6Address(s string) bool {
 // resolveHosts returns the hosts the targets name, each once, in the
 // order first named: --host, then --hosts files, then --group groups.
 func resolveHosts(cfg *Config, t remoteTargets) ([]remoteHost, error) {
-	specs := slices.Clone(t.hosts)
+	var all []remoteHost
+	for _, spec := range t.hosts {
+		h, err := parseHostSpec(spec)
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		all = append(all, h)
+	}
 	for _, path := range t.files {
 		list, err := readHostsFile(path)
 		if err != nil {
 			return nil, err
 		}
-		specs = append(specs, list...)
+		all = append(all, list...)
 	}
 	for _, g := range t.groups {
 		list, ok := cfg.Remote.Groups[g]
 		if !ok {
-			names := slices.Sorted(func(yield func(string) bool) {
-				for name := range cfg.Remote.Groups {
-					if !yield(name) {
-						return
-					}
-				}
-			})
 			known := "none is defined"
-			if len(names) > 0 {
-				known = "it has " + strings.Join(names, ", ")
+			if len(cfg.Remote.Groups) > 0 {
+				known = "it has " + strings.Join(slices.Sorted(maps.Keys(cfg.Remote.Groups)), ", ")
 			}
 			return nil, usagef("--group %s: no such group in remote.groups of %s (%s)", g, cfg.Path, known)
 		}
-		specs = append(specs, list...)
+		all = append(all, list...)
 	}
 	var hosts []remoteHost
 	seen := map[string]bool{}
-	for _, spec := range specs {
-		if seen[spec] {
-			continue
+	for _, h := range all {
+		if !seen[h.name] {
+			seen[h.name] = true
+			hosts = append(hosts, h)
 		}
-		seen[spec] = true
-		h, err := parseHostSpec(spec)
-		if err != nil {
-			return nil, usagef("%v", err)
-		}
-		hosts = append(hosts, h)
 	}
 	if len(hosts) == 0 {
 		return nil, usagef("no hosts given: the --hosts files hold none")
@@ -204,12 +200,12 @@ func resolveHosts(cfg *Config, t remoteTargets) ([]remoteHost, error) {
 
 // readHostsFile reads a --hosts file: a host per line; blank lines and
 // text from # on are ignored.
-func readHostsFile(path string) ([]string, error) {
+func readHostsFile(path string) ([]remoteHost, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, usagef("--hosts: %v", err)
 	}
-	var specs []string
+	var hosts []remoteHost
 	for i, line := range strings.Split(string(data), "\n") {
 		line, _, _ = strings.Cut(line, "#")
 		fields := strings.Fields(line)
@@ -219,12 +215,13 @@ func readHostsFile(path string) ([]string, error) {
 		case len(fields) > 1:
 			return nil, usagef("--hosts %s:%d: one host per line, got %d", path, i+1, len(fields))
 		}
-		if _, err := parseHostSpec(fields[0]); err != nil {
+		h, err := parseHostSpec(fields[0])
+		if err != nil {
 			return nil, usagef("--hosts %s:%d: %v", path, i+1, err)
 		}
-		specs = append(specs, fields[0])
+		hosts = append(hosts, h)
 	}
-	return specs, nil
+	return hosts, nil
 }
 
 // remote runs one command line on a set of hosts.

@@ -98,7 +98,7 @@ func TestResolveHosts(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "hosts")
 	writeFile(t, file, "# the web tier\nweb1\n  web2   # the new one\n\nweb1\n")
-	cfg := &Config{Path: "/etc/troc.yaml", Remote: RemoteConfig{Groups: map[string][]string{"db": {"db1", "ops@db2:2222"}}}}
+	cfg := &Config{Path: "/etc/troc.yaml", Remote: RemoteConfig{Groups: map[string][]remoteHost{"db": mustHosts(t, "db1", "ops@db2:2222")}}}
 	hosts, err := resolveHosts(cfg, remoteTargets{hosts: []string{"web2", "x"}, files: []string{file}, groups: []string{"db"}})
 	if err != nil {
 		t.Fatal(err)
@@ -136,16 +136,28 @@ func TestResolveHosts(t *testing.T) {
 	}
 }
 
+func mustHosts(t *testing.T, specs ...string) []remoteHost {
+	t.Helper()
+	hosts := make([]remoteHost, len(specs))
+	for i, spec := range specs {
+		var err error
+		if hosts[i], err = parseHostSpec(spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return hosts
+}
+
 func TestConfigGroups(t *testing.T) {
 	path := writeConfig(t, "remote:\n  groups:\n    web: web1 web2, deploy@web3:2222\n    db: db1\n", 0o600)
 	cfg, err := readConfig(path, testEnv(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := cfg.Remote.Groups["web"]; !slices.Equal(got, []string{"web1", "web2", "deploy@web3:2222"}) {
+	if got := cfg.Remote.Groups["web"]; !slices.Equal(got, mustHosts(t, "web1", "web2", "deploy@web3:2222")) {
 		t.Errorf("web = %q", got)
 	}
-	if got := cfg.Remote.Groups["db"]; !slices.Equal(got, []string{"db1"}) {
+	if got := cfg.Remote.Groups["db"]; !slices.Equal(got, mustHosts(t, "db1")) {
 		t.Errorf("db = %q", got)
 	}
 	for _, tt := range []struct{ yaml, want string }{
