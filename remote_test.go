@@ -94,6 +94,36 @@ func TestRemoteLine(t *testing.T) {
 	}
 }
 
+// TestSSHCommand checks the ssh command line troc builds: the user's ssh
+// and options first, then troc's, the host alone after --, and the remote
+// line last.
+func TestSSHCommand(t *testing.T) {
+	cfg := &Config{Remote: RemoteConfig{SSH: "ssh -F '/etc/my ssh'", TrocPath: "troc", Timeout: 1500 * time.Millisecond}}
+	one := &remote{cfg: cfg, hosts: mustHosts(t, "ops@web1:2222")}
+	cmd, err := one.command(t.Context(), one.hosts[0], []string{"run", "list"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ssh", "-F", "/etc/my ssh", "-T", "-o", "ConnectTimeout=2", "-p", "2222", "-l", "ops", "--", "web1", "troc run list"}
+	if !slices.Equal(cmd.Args, want) {
+		t.Errorf("one host:\n got %q\nwant %q", cmd.Args, want)
+	}
+	// Several hosts: no password prompts. A terminal for ui.
+	fleet := &remote{cfg: cfg, hosts: mustHosts(t, "web1", "web2")}
+	cmd, _ = fleet.command(t.Context(), fleet.hosts[1], []string{"check"}, false)
+	if !slices.Contains(cmd.Args, "BatchMode=yes") || slices.Contains(cmd.Args, "-p") || slices.Contains(cmd.Args, "-l") {
+		t.Errorf("several hosts: %q", cmd.Args)
+	}
+	cmd, _ = one.command(t.Context(), one.hosts[0], []string{"ui"}, true)
+	if !slices.Contains(cmd.Args, "-t") || slices.Contains(cmd.Args, "-T") {
+		t.Errorf("ui: %q", cmd.Args)
+	}
+	cfg.Remote.SSH = "ssh 'unclosed"
+	if _, err := one.command(t.Context(), one.hosts[0], []string{"check"}, false); err == nil || !strings.Contains(err.Error(), "remote.ssh") {
+		t.Errorf("bad remote.ssh: %v", err)
+	}
+}
+
 func TestResolveHosts(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "hosts")
@@ -316,6 +346,27 @@ func TestRemote(t *testing.T) {
 		r := s.troc("--host", "web1", "--host", "down", "version")
 		if r.code != 1 || r.stdout != "HOST  VERSION\nweb1  troc "+version+"\n" || !strings.Contains(r.stderr, "troc: down: ssh: connect to host") {
 			t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+	})
+
+	t.Run("fan-out merges runs newest first", func(t *testing.T) {
+		var runs []runJSON
+		jsonOf(t, ok(s.troc("--host", "web1", "--host", "web2", "run", "list", "--json")), &runs)
+		hosts := map[string]int{}
+		var prev time.Time
+		for i, r := range runs {
+			hosts[r.Host]++
+			start, err := time.Parse(time.RFC3339Nano, *r.StartTime)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i > 0 && start.After(prev) {
+				t.Errorf("run %d (%s) starts after the one before it (%s)", i, *r.StartTime, *runs[i-1].StartTime)
+			}
+			prev = start
+		}
+		if hosts["web1"] < 2 || hosts["web2"] < 2 || len(hosts) != 2 {
+			t.Errorf("runs by host: %v", hosts)
 		}
 	})
 
