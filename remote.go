@@ -501,27 +501,12 @@ func askJSON[T any](ctx context.Context, r *remote, args []string, okStatus int,
 		args = append(slices.Clone(args), "--json")
 	}
 	var values []hostJSON[T]
-	for _, ans := range r.askAll(ctx, args) {
-		if ans.err == nil && ans.status != 0 && ans.status != okStatus {
-			said := lastLine(ans.stderr)
-			switch {
-			case ans.status == exitUsage && (strings.Contains(said, "unknown command") || strings.Contains(said, "not defined: -json")):
-				ans.err = fmt.Errorf("troc there is too old for this command (it said: %s)", said)
-			default:
-				ans.err, ans.usage = errors.New(said), ans.status == exitUsage
-			}
-		}
+	for _, ans := range r.askGood(ctx, args, okStatus, o) {
 		var v T
-		if ans.err == nil {
-			if err := json.Unmarshal(ans.stdout, &v); err != nil {
-				ans.err = fmt.Errorf("troc there gave an answer this troc cannot read (a different version?): %v", err)
-			}
-		}
-		if ans.err != nil {
-			r.fail(o, &ans, ans.err)
+		if err := json.Unmarshal(ans.stdout, &v); err != nil {
+			r.fail(o, &ans, fmt.Errorf("troc there gave an answer this troc cannot read (a different version?): %v", err))
 			continue
 		}
-		r.relay(&ans)
 		values = append(values, hostJSON[T]{host: ans.host.name, value: v})
 	}
 	return values
@@ -754,13 +739,14 @@ func (r *remote) check(ctx context.Context, args []string) error {
 	return o.err()
 }
 
-// askText asks every host and returns the answers that came back with
-// status 0, reporting the others.
-func (r *remote) askText(ctx context.Context, args []string, o *outcome) []answer {
+// askGood asks every host and returns the answers that came back with
+// status 0 or okStatus (troc check's 1 still comes with an answer),
+// having passed on what they said on stderr; it reports the others.
+func (r *remote) askGood(ctx context.Context, args []string, okStatus int, o *outcome) []answer {
 	var good []answer
 	for _, ans := range r.askAll(ctx, args) {
-		if ans.err == nil && ans.status != 0 {
-			ans.err, ans.usage = errors.New(lastLine(ans.stderr)), ans.status == exitUsage
+		if ans.err == nil && ans.status != 0 && ans.status != okStatus {
+			ans.refused()
 		}
 		if ans.err != nil {
 			r.fail(o, &ans, ans.err)
@@ -772,12 +758,23 @@ func (r *remote) askText(ctx context.Context, args []string, o *outcome) []answe
 	return good
 }
 
+// refused says why the remote troc refused the command: it is too old to
+// know it, or the command line is wrong (a usage error).
+func (ans *answer) refused() {
+	said := lastLine(ans.stderr)
+	if ans.status == exitUsage && (strings.Contains(said, "unknown command") || strings.Contains(said, "not defined: -json")) {
+		ans.err = fmt.Errorf("troc there is too old for this command (it said: %s)", said)
+		return
+	}
+	ans.err, ans.usage = errors.New(said), ans.status == exitUsage
+}
+
 // metrics is troc --host ... metrics: every host's metrics in one
 // exposition, each sample labelled with its host.
 func (r *remote) metrics(ctx context.Context, args []string) error {
 	var o outcome
 	var m metricsMerger
-	for _, ans := range r.askText(ctx, args, &o) {
+	for _, ans := range r.askGood(ctx, args, 0, &o) {
 		m.add(ans.host.name, ans.stdout)
 	}
 	if _, err := r.a.stdout.Write(m.bytes()); err != nil {
@@ -792,7 +789,7 @@ func (r *remote) version(ctx context.Context, args []string) error {
 	var o outcome
 	var rows [][]cell
 	var hosts []string
-	for _, ans := range r.askText(ctx, args, &o) {
+	for _, ans := range r.askGood(ctx, args, 0, &o) {
 		rows = append(rows, []cell{{text: strings.TrimSpace(string(ans.stdout))}})
 		hosts = append(hosts, ans.host.name)
 	}
@@ -810,7 +807,7 @@ func (r *remote) runLog(ctx context.Context, args []string) error {
 		return r.stream(ctx, args, false)
 	}
 	var o outcome
-	for i, ans := range r.askText(ctx, args, &o) {
+	for i, ans := range r.askGood(ctx, args, 0, &o) {
 		if i > 0 {
 			fmt.Fprintln(r.a.stdout)
 		}
