@@ -471,13 +471,18 @@ func scanRun(row interface{ Scan(...any) error }, first ...any) (*Run, error) {
 
 // scanRuns reads every row of a runColumns query.
 func scanRuns(rows *sql.Rows, err error) ([]*Run, error) {
+	return scanEach(rows, err, func(row *sql.Rows) (*Run, error) { return scanRun(row) })
+}
+
+// scanEach reads every row of a query into a run with scan.
+func scanEach(rows *sql.Rows, err error, scan func(*sql.Rows) (*Run, error)) ([]*Run, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var runs []*Run
 	for rows.Next() {
-		r, err := scanRun(rows)
+		r, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -909,21 +914,13 @@ func (db *DB) deleteRuns(ctx context.Context, runs []*Run) (int64, error) {
 
 // scanExpired reads every row of an expiredColumns query.
 func scanExpired(rows *sql.Rows, err error) ([]*Run, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var runs []*Run
-	for rows.Next() {
+	return scanEach(rows, err, func(row *sql.Rows) (*Run, error) {
 		var r Run
 		var logFile, sysLog sql.NullString
-		if err := rows.Scan(&r.ID, &logFile, &sysLog); err != nil {
-			return nil, err
-		}
+		err := row.Scan(&r.ID, &logFile, &sysLog)
 		r.LogFile, r.SystemLogFile = logFile.String, sysLog.String
-		runs = append(runs, &r)
-	}
-	return runs, rows.Err()
+		return &r, err
+	})
 }
 
 // runningRuns returns every run recorded as Running, through the partial
