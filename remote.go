@@ -26,6 +26,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"os/exec"
@@ -636,39 +637,53 @@ func (r *remote) jobList(ctx context.Context, args []string) error {
 			views = append(views, v)
 		}
 	}
-	slices.SortStableFunc(views, func(x, y jobJSON) int { return strings.Compare(x.Name, y.Name) })
-	if userWantsJSON(args) {
-		if err := writeJSONList(r.a.stdout, views); err != nil {
-			return err
-		}
-		return o.err()
+	return printJobs(r, args, views, o, stateFromView,
+		func(v jobJSON) string { return v.Host }, writeJobTable)
+}
+
+// printJobs prints jobs of every host (troc job list, troc check) sorted
+// by name, then host: the views as JSON, or rebuilt into jobs and health
+// reports for table.
+func printJobs[T any](r *remote, args []string, views []T, o outcome,
+	from func(T) (*jobState, healthReport, error), host func(T) string,
+	table func(io.Writer, display, []*jobState, []healthReport, []string) error) error {
+	type row struct {
+		view   T
+		state  *jobState
+		report healthReport
 	}
-	states, reports, hosts, err := statesOf(r, views, stateFromView, func(v jobJSON) string { return v.Host })
+	rows := make([]row, len(views))
+	for i, v := range views {
+		s, rep, err := from(v)
+		if err != nil {
+			return fmt.Errorf("%s: %v", host(v), err)
+		}
+		rows[i] = row{v, s, rep}
+	}
+	slices.SortStableFunc(rows, func(x, y row) int { return strings.Compare(x.state.Name, y.state.Name) })
+	var err error
+	if userWantsJSON(args) {
+		sorted := make([]T, len(rows))
+		for i, row := range rows {
+			sorted[i] = row.view
+		}
+		err = writeJSONList(r.a.stdout, sorted)
+	} else {
+		states := make([]*jobState, len(rows))
+		reports := make([]healthReport, len(rows))
+		var hosts []string
+		for i, row := range rows {
+			states[i], reports[i] = row.state, row.report
+			if r.several() {
+				hosts = append(hosts, host(row.view))
+			}
+		}
+		err = table(r.a.stdout, r.display(), states, reports, hosts)
+	}
 	if err != nil {
 		return err
 	}
-	if err := writeJobTable(r.a.stdout, r.display(), states, reports, hosts); err != nil {
-		return err
-	}
 	return o.err()
-}
-
-// statesOf turns JSON views of jobs back into jobs and health reports,
-// with their hosts when there are several.
-func statesOf[T any](r *remote, views []T, from func(T) (*jobState, healthReport, error), host func(T) string) ([]*jobState, []healthReport, []string, error) {
-	states := make([]*jobState, len(views))
-	reports := make([]healthReport, len(views))
-	var hosts []string
-	for i, v := range views {
-		var err error
-		if states[i], reports[i], err = from(v); err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: %v", host(v), err)
-		}
-		if r.several() {
-			hosts = append(hosts, host(v))
-		}
-	}
-	return states, reports, hosts, nil
 }
 
 // jobShow is troc --host ... job show: the job on each host, one after
@@ -722,21 +737,7 @@ func (r *remote) check(ctx context.Context, args []string) error {
 			o.unhealthy = o.unhealthy || v.Health != HealthOK && v.Health != HealthNew
 		}
 	}
-	slices.SortStableFunc(views, func(x, y checkJSON) int { return strings.Compare(x.Job, y.Job) })
-	if userWantsJSON(args) {
-		if err := writeJSONList(r.a.stdout, views); err != nil {
-			return err
-		}
-		return o.err()
-	}
-	states, reports, hosts, err := statesOf(r, views, checkFromView, func(v checkJSON) string { return v.Host })
-	if err != nil {
-		return err
-	}
-	if err := writeCheckTable(r.a.stdout, r.display(), states, reports, hosts); err != nil {
-		return err
-	}
-	return o.err()
+	return printJobs(r, args, views, o, checkFromView, func(v checkJSON) string { return v.Host }, writeCheckTable)
 }
 
 // askGood asks every host and returns the answers that came back with
