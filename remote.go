@@ -289,18 +289,23 @@ func (a *app) remote(ctx context.Context, t remoteTargets, args []string) error 
 	return usagef("troc --host runs %s, not %q", remoteUsage, command)
 }
 
-// wantsHelp reports whether a command line asks for its usage.
-func wantsHelp(args []string) bool {
+// hasFlag reports whether a command line holds one of flags before any
+// "--". It reads what the remote troc will parse, without its flag
+// definitions: enough to know whether the user asked for help or JSON.
+func hasFlag(args []string, flags ...string) bool {
 	for _, arg := range args {
-		switch arg {
-		case "-h", "-help", "--help", "help":
-			return true
-		case "--":
+		if arg == "--" {
 			return false
+		}
+		if slices.Contains(flags, arg) {
+			return true
 		}
 	}
 	return false
 }
+
+// wantsHelp reports whether a command line asks for its usage.
+func wantsHelp(args []string) bool { return hasFlag(args, "-h", "-help", "--help", "help") }
 
 // command returns the ssh command that runs troc with args on host h:
 // with a terminal for ui, else without one and with no input.
@@ -516,15 +521,7 @@ func askJSON[T any](ctx context.Context, r *remote, args []string, okStatus int,
 // userWantsJSON reports whether the user asked for JSON rather than a
 // table.
 func userWantsJSON(args []string) bool {
-	for _, arg := range args {
-		switch arg {
-		case "--json", "-json", "--json=true", "-json=true":
-			return true
-		case "--":
-			return false
-		}
-	}
-	return false
+	return hasFlag(args, "--json", "-json", "--json=true", "-json=true")
 }
 
 // several reports whether there are several hosts, whose tables then
