@@ -502,6 +502,43 @@ func TestRemote(t *testing.T) {
 		}
 	})
 
+	t.Run("an interrupted watch leaves nothing behind", func(t *testing.T) {
+		proceed := filepath.Join(s.dir, "proceed-quiet")
+		t.Cleanup(func() { os.WriteFile(proceed, nil, 0o600) })
+		job := srv.trocCommand("web1", "exec", "--name", "quiet", "echo started; while [ ! -e "+proceed+" ]; do sleep 0.05; done")
+		if err := job.Start(); err != nil {
+			t.Fatal(err)
+		}
+		id := runningRun(t, srv, "web1", "quiet")
+		watch := s.command("--host", "web1", "run", "watch", id)
+		watch.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		stdout, err := watch.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := watch.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "started\n" {
+			t.Errorf("watch's first line: %q, %v", line, err)
+		}
+		if len(remoteWatches(srv, "web1", id)) == 0 {
+			t.Fatal("no troc run watch found running for the remote side")
+		}
+		// Ctrl-C: SIGINT to the terminal's foreground group, troc and its
+		// ssh. The troc on web1 has no terminal to hang up; it must see
+		// that no one reads its output any more, though the run is silent.
+		syscall.Kill(-watch.Process.Pid, syscall.SIGINT)
+		watch.Wait()
+		waitFor(t, "the troc run watch on web1 to leave", func() bool { return len(remoteWatches(srv, "web1", id)) == 0 })
+		var run runShowJSON
+		if jsonOf(t, srv.troc(t, "web1", "run", "show", id), &run); run.Status != StatusRunning {
+			t.Errorf("the run is %s: a watch that leaves must not touch it", run.Status)
+		}
+		writeFile(t, proceed, "")
+		job.Wait()
+	})
+
 	t.Run("term", func(t *testing.T) {
 		job := srv.trocCommand("web2", "exec", "--name", "hung", "sleep 300")
 		job.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -604,6 +641,34 @@ func TestRemote(t *testing.T) {
 
 // runningRun waits until the job has a Running run on the alias's host
 // and returns its id.
+// remoteWatches returns the pids of the trocs that srv's ssh started to
+// watch run id of alias: those running "run watch ID" with alias's config.
+func remoteWatches(srv *sshServer, alias, id string) []int {
+	config := "TROC_CONFIG_PATH=" + srv.hostDir(alias)
+	var pids []int
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+		i := slices.Index(args, "watch")
+		if i <= 0 || args[i-1] != "run" || !slices.Contains(args[i:], id) {
+			continue
+		}
+		env, _ := os.ReadFile(filepath.Join("/proc", d.Name(), "environ"))
+		if slices.Contains(strings.Split(string(env), "\x00"), config) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
 func runningRun(t *testing.T, srv *sshServer, alias, job string) string {
 	t.Helper()
 	var id string

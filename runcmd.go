@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 const runUsage = `Usage:
@@ -218,12 +219,46 @@ func (a *app) runWatch(ctx context.Context, args []string) error {
 		if r.Status != StatusRunning {
 			return exitStatus(r.exitStatus())
 		}
+		// New output may be hours away, and only a write would find that
+		// no one reads any more: the end of a pipeline quit, or the ssh of
+		// "troc --host H run watch" was interrupted. Leave as a write
+		// would have left, by SIGPIPE's status, without a word.
+		if readerGone(a.stdout) {
+			return exitStatus(128 + int(syscall.SIGPIPE))
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
 		}
 	}
+}
+
+// readerGone tells whether w is a pipe or socket whose reading end has
+// been closed: poll(2) then reports an error or a hang-up on it at once.
+// A terminal or a file is never gone.
+func readerGone(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	conn, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	const pollErr, pollHup = 0x8, 0x10 // POLLERR, POLLHUP
+	var gone bool
+	conn.Control(func(fd uintptr) {
+		pfd := struct {
+			fd              int32
+			events, revents int16
+		}{fd: int32(fd)}
+		var zero syscall.Timespec // do not wait
+		n, _, errno := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1,
+			uintptr(unsafe.Pointer(&zero)), 0, 0, 0)
+		gone = errno == 0 && n == 1 && pfd.revents&(pollErr|pollHup) != 0
+	})
+	return gone
 }
 
 // runTerm is troc run term: it records a Running run as Terminated by

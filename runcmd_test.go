@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -276,6 +277,52 @@ func TestRunWatch(t *testing.T) {
 	s.mustTroc(0, "exec", "--name", "quick", "echo done")
 	if res := s.troc("run", "watch", "-r", "2"); res.code != 0 || res.stdout != "done\n" {
 		t.Errorf("watch of a succeeded run: exit %d, stdout %q", res.code, res.stdout)
+	}
+}
+
+// A watch whose reader has gone (the end of a pipeline quit, the ssh of a
+// remote watch was interrupted) leaves at once, by SIGPIPE's status, and
+// not at the run's next output, which may be hours away.
+func TestRunWatchReaderGone(t *testing.T) {
+	s := newSandbox(t)
+	gate := filepath.Join(s.dir, "gate")
+	job, run := s.startJob("quiet", "echo hello; while [ ! -e "+gate+" ]; do sleep 0.01; done")
+	t.Cleanup(func() { os.WriteFile(gate, nil, 0o600) })
+
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	watch := s.command("run", "watch", "-r", strconv.FormatInt(run.ID, 10))
+	watch.Stdout = w
+	var stderr syncBuffer
+	watch.Stderr = &stderr
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if line, err := bufio.NewReader(r).ReadString('\n'); line != "hello\n" {
+		t.Fatalf("watch's first line: %q, %v", line, err)
+	}
+	r.Close()
+	done := make(chan error, 1)
+	go func() { done <- watch.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		watch.Process.Kill()
+		<-done
+		t.Fatal("watch still running 10s after its reader left")
+	}
+	if code := watch.ProcessState.ExitCode(); code != 128+int(syscall.SIGPIPE) || stderr.String() != "" {
+		t.Errorf("watch left with %d, stderr %q; want %d and nothing said", code, stderr.String(), 128+int(syscall.SIGPIPE))
+	}
+	if got := s.runs()[0]; got.Status != StatusRunning {
+		t.Errorf("the run is %s: a watch that leaves must not touch it", got.Status)
+	}
+	os.WriteFile(gate, nil, 0o600)
+	if err := job.Wait(); err != nil {
+		t.Errorf("job: %v", err)
 	}
 }
 
