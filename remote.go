@@ -519,9 +519,15 @@ func askJSON[T any](ctx context.Context, r *remote, args []string, okStatus int,
 }
 
 // userWantsJSON reports whether the user asked for JSON rather than a
-// table.
+// table: --json, or --json=VALUE with any value the flag package takes for
+// true ("1", "t", "TRUE"...), the last one given winning, as it does there.
 func userWantsJSON(args []string) bool {
-	return hasFlag(args, "--json", "-json", "--json=true", "-json=true")
+	want := false
+	for _, v := range flagValues(args, "json", false) {
+		b, err := strconv.ParseBool(v)
+		want = err == nil && b
+	}
+	return want
 }
 
 // several reports whether there are several hosts, whose tables then
@@ -578,23 +584,47 @@ func (r *remote) runList(ctx context.Context, args []string) error {
 	return o.err()
 }
 
-// intFlag returns the value of an integer flag in a command line, or def
-// when it is not there or not a number (the remote troc then says so).
+// intFlag returns the value of an integer flag in a command line (the
+// last one, as the flag package takes), or def when it is not there or not
+// a number (the remote troc then says so).
 func intFlag(args []string, name string, def int) int {
-	for i, arg := range args {
-		value, ok := "", false
-		for _, prefix := range []string{"-" + name, "--" + name} {
-			if arg == prefix && i+1 < len(args) {
-				value, ok = args[i+1], true
-			} else if v, found := strings.CutPrefix(arg, prefix+"="); found {
-				value, ok = v, true
-			}
-		}
-		if n, err := strconv.Atoi(value); ok && err == nil {
-			return n
+	n := def
+	for _, v := range flagValues(args, name, true) {
+		if i, err := strconv.Atoi(v); err == nil {
+			n = i
 		}
 	}
-	return def
+	return n
+}
+
+// flagValues returns the values given to flag name in a command line, in
+// order, read as the flag package reads them: -name or --name, with
+// "=VALUE" or, when it takes a value, the next word; a boolean flag alone
+// is "true". Reading stops at "--". The remote troc parses the same line
+// with the command's own flags and rejects what is wrong: these are only
+// what troc needs to know here to render the answer.
+func flagValues(args []string, name string, takesValue bool) []string {
+	var values []string
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			break
+		}
+		flagName, value, hasValue := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(arg, "-"), "-"), "=")
+		if !strings.HasPrefix(arg, "-") || flagName != name {
+			continue
+		}
+		switch {
+		case hasValue:
+			values = append(values, value)
+		case !takesValue:
+			values = append(values, "true")
+		case i+1 < len(args):
+			i++
+			values = append(values, args[i])
+		}
+	}
+	return values
 }
 
 // runShow is troc --host ... run show: JSON, the only form, with the

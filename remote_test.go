@@ -52,6 +52,37 @@ func TestParseHostSpec(t *testing.T) {
 	}
 }
 
+// troc --host reads --json and --limit from the command line it passes on
+// as the flag package would read them there.
+func TestRemoteFlagReading(t *testing.T) {
+	for _, c := range []struct {
+		args  []string
+		json  bool
+		limit int
+	}{
+		{nil, false, 20},
+		{[]string{"--json"}, true, 20},
+		{[]string{"-json", "--limit", "5"}, true, 5},
+		{[]string{"--json=1", "-limit=7"}, true, 7},
+		{[]string{"--json=T"}, true, 20},
+		{[]string{"--json", "--json=false"}, false, 20},
+		{[]string{"--json=maybe"}, false, 20},
+		{[]string{"--limit", "3", "--limit=9"}, false, 9},
+		{[]string{"--limit", "x"}, false, 20},
+		{[]string{"--limit"}, false, 20},
+		{[]string{"--name", "json", "--limited", "4"}, false, 20},
+		{[]string{"--", "--json", "--limit", "2"}, false, 20},
+		{[]string{"---json"}, false, 20},
+	} {
+		if got := userWantsJSON(c.args); got != c.json {
+			t.Errorf("userWantsJSON(%q) = %v, want %v", c.args, got, c.json)
+		}
+		if got := intFlag(c.args, "limit", 20); got != c.limit {
+			t.Errorf("intFlag(%q) = %d, want %d", c.args, got, c.limit)
+		}
+	}
+}
+
 func TestTakeRemoteFlags(t *testing.T) {
 	targets, rest, err := takeRemoteFlags([]string{"--host", "a", "-host=b", "--hosts", "f", "--group=g", "run", "list", "--host", "c"})
 	if err != nil {
