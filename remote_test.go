@@ -468,13 +468,7 @@ func TestRemote(t *testing.T) {
 	t.Run("watch and kill a running run", func(t *testing.T) {
 		// The job goes on once the test says so: after it has seen the
 		// first line while the run was still going.
-		proceed := filepath.Join(s.dir, "proceed")
-		t.Cleanup(func() { os.WriteFile(proceed, nil, 0o600) })
-		job := srv.trocCommand("web1", "exec", "--name", "slow", "echo started; while [ ! -e "+proceed+" ]; do sleep 0.05; done; echo done; exit 4")
-		if err := job.Start(); err != nil {
-			t.Fatal(err)
-		}
-		id := runningRun(t, srv, "web1", "slow")
+		job, id, proceed := startGatedJob(t, srv, s.dir, "slow", "echo done; exit 4")
 		watch := s.command("--host", "web1", "run", "watch", id)
 		stdout, err := watch.StdoutPipe()
 		if err != nil {
@@ -534,13 +528,7 @@ func TestRemote(t *testing.T) {
 	})
 
 	t.Run("an interrupted watch leaves nothing behind", func(t *testing.T) {
-		proceed := filepath.Join(s.dir, "proceed-quiet")
-		t.Cleanup(func() { os.WriteFile(proceed, nil, 0o600) })
-		job := srv.trocCommand("web1", "exec", "--name", "quiet", "echo started; while [ ! -e "+proceed+" ]; do sleep 0.05; done")
-		if err := job.Start(); err != nil {
-			t.Fatal(err)
-		}
-		id := runningRun(t, srv, "web1", "quiet")
+		job, id, proceed := startGatedJob(t, srv, s.dir, "quiet", "true")
 		watch := s.command("--host", "web1", "run", "watch", id)
 		watch.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		stdout, err := watch.StdoutPipe()
@@ -672,6 +660,21 @@ func TestRemote(t *testing.T) {
 
 // runningRun waits until the job has a Running run on the alias's host
 // and returns its id.
+// startGatedJob starts job name on web1: it prints "started", waits until
+// the file proceed (in dir) exists, then runs then. It returns the troc
+// exec running it, the run's id once it is Running, and proceed, which is
+// created at the test's end in any case.
+func startGatedJob(t *testing.T, srv *sshServer, dir, name, then string) (*exec.Cmd, string, string) {
+	t.Helper()
+	proceed := filepath.Join(dir, "proceed-"+name)
+	t.Cleanup(func() { os.WriteFile(proceed, nil, 0o600) })
+	job := srv.trocCommand("web1", "exec", "--name", name, "echo started; while [ ! -e "+proceed+" ]; do sleep 0.05; done; "+then)
+	if err := job.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return job, runningRun(t, srv, "web1", name), proceed
+}
+
 // remoteWatches returns the pids of the trocs that srv's ssh started to
 // watch run id of alias: those running "run watch ID" with alias's config.
 func remoteWatches(srv *sshServer, alias, id string) []int {
