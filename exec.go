@@ -195,10 +195,7 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	}
 	d := &diag{stderr: a.stderr, quiet: opts.quiet}
 	defer d.close()
-	e := &execution{a: a, opts: opts, cfg: cfg, diag: d, log: newLogger(d, cfg.LogJSON), loc: time.UTC}
-	if cfg.LocalTime {
-		e.loc = time.Local
-	}
+	e := &execution{a: a, opts: opts, cfg: cfg, diag: d, log: newLogger(d, cfg.LogJSON), loc: cfg.location()}
 	for _, msg := range firstUse {
 		e.log.Info(msg)
 	}

@@ -51,10 +51,7 @@ func (a *app) openHistory(ctx context.Context) (*history, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open history %s: %w", cfg.Database, err)
 	}
-	h := &history{a: a, cfg: cfg, log: log, db: db, loc: time.UTC, now: nowMS}
-	if cfg.LocalTime {
-		h.loc = time.Local
-	}
+	h := &history{a: a, cfg: cfg, log: log, db: db, loc: cfg.location(), now: nowMS}
 	if dir, err := privateDir(cfg.LogDir); err == nil {
 		replaySpool(ctx, db, filepath.Join(dir, "spool"), log)
 	}

@@ -376,13 +376,10 @@ func newRunNotifier(cfg *Config, job Job, log *slog.Logger) (*runNotifier, error
 		cfg:     &cfg.Notify,
 		job:     job,
 		log:     log,
-		loc:     time.UTC,
+		loc:     cfg.location(),
 		timeout: timeout,
 		secrets: notifySecrets(&cfg.Notify),
 		now:     time.Now,
-	}
-	if cfg.LocalTime {
-		n.loc = time.Local
 	}
 	setups := configuredChannels(cfg, p)
 	for _, s := range setups {
@@ -995,10 +992,7 @@ func (a *app) notifyCmd(ctx context.Context, args []string) error {
 		run: Run{Job: "troc", Status: StatusSucceeded, Start: now, End: now, Host: host,
 			Command: "troc notify test"},
 		host: cfg.Notify.Hostname,
-		loc:  time.UTC,
-	}
-	if cfg.LocalTime {
-		m.loc = time.Local
+		loc:  cfg.location(),
 	}
 	results := make([]error, len(setups))
 	var wg sync.WaitGroup

@@ -193,14 +193,8 @@ func nonEmpty(s string) *string {
 // and times are what the other host recorded.
 func runFromView(v runJSON) (*Run, error) {
 	r := &Run{
-		Job: v.Job, Status: v.Status, ExitCode: v.ExitCode, Host: v.Host, Command: v.Command,
+		ID: deref(v.ID), Job: v.Job, Status: v.Status, ExitCode: v.ExitCode, PID: deref(v.PID), Host: v.Host, Command: v.Command,
 		OutputBytes: v.OutputBytes, LogFile: deref(v.LogFile), SystemLogFile: deref(v.SystemLogFile), Note: deref(v.Note),
-	}
-	if v.ID != nil {
-		r.ID = *v.ID
-	}
-	if v.PID != nil {
-		r.PID = *v.PID
 	}
 	if v.Signal != nil {
 		r.Signal = signalNumber(*v.Signal)
