@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -133,9 +134,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		targets.hosts = append(targets.hosts, more.hosts...)
-		targets.files = append(targets.files, more.files...)
-		targets.groups = append(targets.groups, more.groups...)
+		targets.add(more)
 		args = append([]string{"ui"}, rest...)
 	}
 	if targets.any() {
@@ -261,4 +260,11 @@ func (a *app) confirm(question string) bool {
 	answer, _ := bufio.NewReader(a.stdin).ReadString('\n')
 	answer = strings.ToLower(strings.TrimSpace(answer))
 	return answer == "y" || answer == "yes"
+}
+
+// askable reports whether troc can ask its user a question: stdin is a
+// terminal.
+func (a *app) askable() bool {
+	in, ok := a.stdin.(*os.File)
+	return ok && isTerminal(in)
 }

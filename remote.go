@@ -46,12 +46,22 @@ type remoteTargets struct {
 
 func (t *remoteTargets) any() bool { return len(t.hosts)+len(t.files)+len(t.groups) > 0 }
 
+// add adds the hosts that more names.
+func (t *remoteTargets) add(more remoteTargets) {
+	t.hosts = append(t.hosts, more.hosts...)
+	t.files = append(t.files, more.files...)
+	t.groups = append(t.groups, more.groups...)
+}
+
 // takeRemoteFlags takes the --host, --hosts and --group flags off the
 // front of a command line and returns the rest.
 func takeRemoteFlags(args []string) (remoteTargets, []string, error) {
 	var t remoteTargets
-	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
-		name, value, inline := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
+	for len(args) > 0 {
+		name, value, inline, ok := splitFlag(args[0])
+		if !ok {
+			break
+		}
 		var list *[]string
 		switch name {
 		case "host":
@@ -76,6 +86,19 @@ func takeRemoteFlags(args []string) (remoteTargets, []string, error) {
 		args = args[1:]
 	}
 	return t, args, nil
+}
+
+// splitFlag reads arg as the flag package reads a flag: -name or --name,
+// then "=value" or not. ok is false when arg is no flag: a word, "-",
+// "--", or more than two dashes.
+func splitFlag(arg string) (name, value string, hasValue, ok bool) {
+	rest, ok := strings.CutPrefix(arg, "-")
+	if !ok {
+		return "", "", false, false
+	}
+	rest = strings.TrimPrefix(rest, "-")
+	name, value, hasValue = strings.Cut(rest, "=")
+	return name, value, hasValue, name != "" && name[0] != '-'
 }
 
 // remoteHost is one host to ask, as [user@]host[:port].
@@ -289,23 +312,19 @@ func (a *app) remote(ctx context.Context, t remoteTargets, args []string) error 
 	return usagef("troc --host runs %s, not %q", remoteUsage, command)
 }
 
-// hasFlag reports whether a command line holds one of flags before any
-// "--". It reads what the remote troc will parse, without its flag
-// definitions: enough to know whether the user asked for help or JSON.
-func hasFlag(args []string, flags ...string) bool {
+// wantsHelp reports whether a command line asks for its usage: -h, -help
+// or --help, or the word help, before any "--".
+func wantsHelp(args []string) bool {
 	for _, arg := range args {
-		if arg == "--" {
+		switch arg {
+		case "--":
 			return false
-		}
-		if slices.Contains(flags, arg) {
+		case "-h", "-help", "--help", "help":
 			return true
 		}
 	}
 	return false
 }
-
-// wantsHelp reports whether a command line asks for its usage.
-func wantsHelp(args []string) bool { return hasFlag(args, "-h", "-help", "--help", "help") }
 
 // command returns the ssh command that runs troc with args on host h:
 // with a terminal for ui, else without one and with no input.
@@ -499,11 +518,11 @@ type hostJSON[T any] struct {
 	value T
 }
 
-// askJSON asks every host for a JSON answer (adding --json to args when
-// it is not there) and decodes each into a T. okStatus, besides 0, is an
+// askJSON asks every host for a JSON answer (adding --json to args unless
+// they ask for it already) and decodes each into a T. okStatus, besides 0, is an
 // exit status that still comes with an answer (troc check's 1).
 func askJSON[T any](ctx context.Context, r *remote, args []string, okStatus int, o *outcome) []hostJSON[T] {
-	if !slices.Contains(args, "--json") && !slices.Contains(args, "-json") {
+	if !userWantsJSON(args) {
 		args = append(slices.Clone(args), "--json")
 	}
 	var values []hostJSON[T]
@@ -606,12 +625,11 @@ func intFlag(args []string, name string, def int) int {
 func flagValues(args []string, name string, takesValue bool) []string {
 	var values []string
 	for i := 0; i < len(args); i++ {
-		arg := args[i]
-		if arg == "--" {
+		if args[i] == "--" {
 			break
 		}
-		flagName, value, hasValue := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(arg, "-"), "-"), "=")
-		if !strings.HasPrefix(arg, "-") || flagName != name {
+		flagName, value, hasValue, ok := splitFlag(args[i])
+		if !ok || flagName != name {
 			continue
 		}
 		switch {
@@ -991,11 +1009,4 @@ func (m *metricsMerger) bytes() []byte {
 		}
 	}
 	return b.Bytes()
-}
-
-// askable reports whether troc can ask its user a question: stdin is a
-// terminal.
-func (a *app) askable() bool {
-	in, ok := a.stdin.(*os.File)
-	return ok && isTerminal(in)
 }
