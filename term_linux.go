@@ -33,9 +33,8 @@ const (
 
 // terminal is the terminal troc ui runs on, in raw mode until restored.
 type terminal struct {
-	in, out  *os.File
-	saved    syscall.Termios // the modes to restore
-	restored bool
+	in, out *os.File
+	saved   syscall.Termios // the modes to restore
 }
 
 // openTerminal puts the terminal of in and out in raw mode and switches it
@@ -68,13 +67,9 @@ func openTerminal(in, out *os.File) (*terminal, error) {
 }
 
 // restore leaves the alternate screen, shows the cursor and puts back the
-// terminal's modes. It does so once; errors are ignored, as there is
-// nothing better to do with a terminal that has gone away (SIGHUP).
+// terminal's modes. Errors are ignored, as there is nothing better to do
+// with a terminal that has gone away (SIGHUP).
 func (t *terminal) restore() {
-	if t.restored {
-		return
-	}
-	t.restored = true
 	io.WriteString(t.out, leaveScreen)
 	termios(t.in, syscall.TCSETS, &t.saved)
 }

@@ -111,8 +111,7 @@ func (u *ui) run(ctx context.Context, t *terminal, sigs <-chan os.Signal) error 
 			if _, err := t.out.Write(frame.Bytes()); err != nil {
 				return fmt.Errorf("write to the terminal: %w", err)
 			}
-			onScreen.Reset()
-			onScreen.Write(frame.Bytes())
+			frame, onScreen = onScreen, frame // no copy: the old buffer is the next frame's
 		}
 		select {
 		case <-ctx.Done():
@@ -180,9 +179,7 @@ func (u *ui) key(ctx context.Context, k key) uiAction {
 	act := u.st.key(k)
 	switch act {
 	case actLoad:
-		if u.st.view != viewLog {
-			u.closeLog()
-		}
+		u.closeLog() // actLoad never leads to the log view, only out of it
 		u.note(u.refresh(ctx))
 	case actOpenLog:
 		u.note(u.openLog(u.st.selectedRun()))

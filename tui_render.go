@@ -86,20 +86,15 @@ func (st *uiState) renderJobs(f *frameWriter) {
 			{"NEXT", timeWidth, timeWidth},
 		}
 	}
-	cols, short := timeColumns(columns, f.width-uiMarker)
-
-	rows, c := st.tableRows(), st.jobCur
-	onScreen := st.shown[c.top:min(c.top+rows, len(st.shown))]
-	cells := make([][]cell, len(onScreen))
-	for i, j := range onScreen {
+	st.renderTable(f, columns, len(st.shown), st.jobCur, func(i int, short bool) []cell {
+		j := st.shown[i]
 		last := []cell{{text: "-"}, {text: "-"}, {text: "-"}}
 		if r := j.LastRun; r != nil {
 			last = []cell{st.disp.status(r.Status), {text: st.time(r.Start, short)}, {text: runDuration(r, st.now)}}
 		}
-		cells[i] = append(append([]cell{{text: j.Name}, st.disp.health(j.report.Health)}, last...),
+		return append(append([]cell{{text: j.Name}, st.disp.health(j.report.Health)}, last...),
 			cell{text: st.time(j.report.Next, short)})
-	}
-	f.table(cols, cells, c.sel-c.top, rows)
+	})
 }
 
 // renderRuns draws the runs view: the job and its health, then the table
@@ -126,21 +121,16 @@ func (st *uiState) renderRuns(f *frameWriter) {
 			{"EXIT", exitWidth, exitWidth},
 		}
 	}
-	cols, short := timeColumns(columns, f.width-uiMarker)
-
-	rows, c := st.tableRows(), st.runCur
-	onScreen := st.runs[c.top:min(c.top+rows, len(st.runs))]
-	cells := make([][]cell, len(onScreen))
-	for i, r := range onScreen {
-		cells[i] = []cell{
+	st.renderTable(f, columns, len(st.runs), st.runCur, func(i int, short bool) []cell {
+		r := st.runs[i]
+		return []cell{
 			{text: strconv.FormatInt(r.ID, 10)},
 			st.disp.status(r.Status),
 			{text: st.time(r.Start, short)},
 			{text: runDuration(r, st.now)},
 			{text: runExit(r)},
 		}
-	}
-	f.table(cols, cells, c.sel-c.top, rows)
+	})
 }
 
 // renderLog draws the log view: the run, its state, then its log from
@@ -215,6 +205,23 @@ func (st *uiState) title(f *frameWriter, pieces ...cell) {
 	f.end()
 }
 
+// renderTable draws a table under the title: the columns that columns
+// makes, with whole times if they fit the width, else with short ones
+// (short true), and the rows of a list of n that the cursor c has on
+// screen, each made into cells by row.
+func (st *uiState) renderTable(f *frameWriter, columns func(timeWidth int) []uiColumn, n int, c uiCursor, row func(i int, short bool) []cell) {
+	cols, short := columns(uiLongTime), false
+	if !fits(cols, f.width-uiMarker) {
+		cols, short = columns(uiShortTime), true
+	}
+	rows := st.tableRows()
+	cells := make([][]cell, min(rows, n-c.top))
+	for i := range cells {
+		cells[i] = row(c.top+i, short)
+	}
+	f.table(cols, cells, c.sel-c.top, rows)
+}
+
 // statusWidth is the width of a status column: its widest status, or its
 // title.
 func (st *uiState) statusWidth(title string) int {
@@ -243,15 +250,6 @@ type uiColumn struct {
 }
 
 // fits reports whether cols fit in width columns at their full width.
-// timeColumns returns the columns that columns makes with whole times if
-// they fit in width, else with short ones (short true).
-func timeColumns(columns func(timeWidth int) []uiColumn, width int) (cols []uiColumn, short bool) {
-	if cols = columns(uiLongTime); fits(cols, width) {
-		return cols, false
-	}
-	return columns(uiShortTime), true
-}
-
 func fits(cols []uiColumn, width int) bool {
 	total := -uiGap
 	for _, c := range cols {

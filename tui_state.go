@@ -370,16 +370,13 @@ func (l *uiLog) append(b []byte) {
 		}
 		b, l.skipping = b[i+1:], false
 	}
-	for {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			l.take(b)
-			break
+	for line := range bytes.Lines(b) {
+		text, ended := bytes.CutSuffix(line, []byte("\n"))
+		l.take(text)
+		if ended {
+			l.lines = append(l.lines, printable(l.partial))
+			l.partial = l.partial[:0]
 		}
-		l.take(b[:i])
-		l.lines = append(l.lines, printable(l.partial))
-		l.partial = l.partial[:0]
-		b = b[i+1:]
 	}
 	if drop := len(l.lines) - uiLogLines; drop > 0 {
 		l.lines = append(l.lines[:0], l.lines[drop:]...)

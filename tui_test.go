@@ -133,6 +133,17 @@ func frameLines(t *testing.T, st *uiState) []string {
 	return lines
 }
 
+// wantLines checks that a frame's lines begin with want, trailing spaces
+// aside.
+func wantLines(t *testing.T, lines, want []string) {
+	t.Helper()
+	for i, w := range want {
+		if got := strings.TrimRight(lines[i], " "); got != w {
+			t.Errorf("line %d =\n%q\nwant\n%q", i+1, got, w)
+		}
+	}
+}
+
 // TestUIFrameJobs: the jobs view in 80x24, the smallest terminal it is
 // made for: a title, the header, a row per job, the help at the bottom.
 func TestUIFrameJobs(t *testing.T) {
@@ -147,11 +158,7 @@ func TestUIFrameJobs(t *testing.T) {
 		"  slow                ok       🔄 Running     11-25 11:58  1m30s…    -",
 		"  xxxxxxxxxxxxxxxxx…  ok       ✅ Succeeded   11-25 09:00  1m00s     -",
 	}
-	for i, w := range want {
-		if got := strings.TrimRight(lines[i], " "); got != w {
-			t.Errorf("line %d =\n%q\nwant\n%q", i+1, got, w)
-		}
-	}
+	wantLines(t, lines, want)
 	for i := len(want); i < 23; i++ {
 		if lines[i] != "" {
 			t.Errorf("line %d = %q, want it empty", i+1, lines[i])
@@ -352,11 +359,7 @@ func TestUIViews(t *testing.T) {
 		"  2   🛑 Terminated  2026-11-25 10:00:00  12.0s     SIGTERM",
 		"  1   ❌ Failed      2026-11-25 09:00:00  12.0s     3",
 	}
-	for i, w := range want {
-		if got := strings.TrimRight(lines[i], " "); got != w {
-			t.Errorf("line %d =\n%q\nwant\n%q", i+1, got, w)
-		}
-	}
+	wantLines(t, lines, want)
 	if lines[23] != uiHelpRuns {
 		t.Errorf("footer = %q", lines[23])
 	}
@@ -526,7 +529,9 @@ func TestUITerminalRestore(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer term.restore()
-		termios(slave, syscall.TCGETS, &during)
+		if err := termios(slave, syscall.TCGETS, &during); err != nil {
+			t.Error(err)
+		}
 		panic("boom")
 	}()
 	if panicked != "boom" {
@@ -536,7 +541,9 @@ func TestUITerminalRestore(t *testing.T) {
 		t.Errorf("in raw mode, lflag %#x still has ICANON, ECHO or ISIG", during.Lflag)
 	}
 	var after syscall.Termios
-	termios(slave, syscall.TCGETS, &after)
+	if err := termios(slave, syscall.TCGETS, &after); err != nil {
+		t.Fatal(err)
+	}
 	if after != before {
 		t.Errorf("modes after the panic:\n%+v\nwant\n%+v", after, before)
 	}
@@ -679,12 +686,18 @@ func selected(screen string) string {
 }
 
 var (
-	longTime = regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d`)
-	logLine  = regexp.MustCompile(`(?m)^line(\d+)$`)
-	ttyModes = regexp.MustCompile(`modes=(-?icanon) (-?echo)`)
-	logRunID = regexp.MustCompile(`> run (\d+) `)
-	roundEnd = regexp.MustCompile(`round (\d+) exit=(\d+) modes=(-?icanon) (-?echo)`)
+	slowRunning = regexp.MustCompile(`(?m)^  slow .*Running`)
+	longTime    = regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d`)
+	logLine     = regexp.MustCompile(`(?m)^line(\d+)$`)
+	ttyModes    = regexp.MustCompile(`modes=(-?icanon) (-?echo)`)
+	logRunID    = regexp.MustCompile(`> run (\d+) `)
+	roundEnd    = regexp.MustCompile(`round (\d+) exit=(\d+) modes=(-?icanon) (-?echo)`)
 )
+
+// sttyModes, in a shell command line, is the terminal's line editing and
+// echo modes as ttyModes and roundEnd read them: "icanon echo " when
+// cooked.
+const sttyModes = `$(stty -a | tr ' ;' '\n\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\n' ' ')`
 
 // lastLogLine is the number of the last "lineN" on the screen; 0 for none.
 func lastLogLine(screen string) int {
@@ -719,15 +732,15 @@ func TestUIDashboard(t *testing.T) {
 
 	// The jobs, in 80x24: the title, the header, a row each, the help.
 	screen := p.waitScreen("the jobs, slow running", func(screen string) bool {
-		return regexp.MustCompile(`(?m)^  slow .*Running`).MatchString(screen)
+		return slowRunning.MatchString(screen)
 	})
 	lines := strings.Split(strings.TrimSuffix(screen, "\n"), "\n")
 	if len(lines) != 24 || !strings.HasPrefix(lines[0], "troc ui  3 jobs") || !strings.HasPrefix(lines[1], "  JOB ") ||
 		!strings.HasPrefix(lines[2], "> alpha ") || lines[23] != uiHelpJobs || longTime.MatchString(screen) {
 		t.Fatalf("jobs view at 80x24:\n%s", screen)
 	}
-	if p.format("#{alternate_on} #{cursor_flag}") != "1 0" {
-		t.Errorf("in troc ui: alternate screen and cursor flags %q, want 1 0", p.format("#{alternate_on} #{cursor_flag}"))
+	if got := p.format("#{alternate_on} #{cursor_flag}"); got != "1 0" {
+		t.Errorf("in troc ui: alternate screen and cursor flags %q, want 1 0", got)
 	}
 
 	// Moving.
@@ -795,7 +808,7 @@ func TestUIDashboard(t *testing.T) {
 	if got := p.format("#{alternate_on} #{cursor_flag}"); got != "0 1" {
 		t.Errorf("after q: alternate screen and cursor flags %q, want 0 1", got)
 	}
-	p.typeLine(`echo "modes=$(stty -a | tr ' ;' '\n\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\n' ' ')"`)
+	p.typeLine(`echo "modes=` + sttyModes + `"`)
 	screen = p.waitScreen("stty's modes", func(screen string) bool { return ttyModes.MatchString(screen) })
 	if m := ttyModes.FindStringSubmatch(screen); m[1] != "icanon" || m[2] != "echo" {
 		t.Errorf("after q, the terminal's modes are %s %s, want icanon echo", m[1], m[2])
@@ -825,8 +838,7 @@ func TestUIRestoresTerminal(t *testing.T) {
 		{"SIGHUP", func(pid int) { syscall.Kill(pid, syscall.SIGHUP) }, 128 + int(syscall.SIGHUP)},
 	} {
 		os.Remove(pidFile)
-		p.typeLine(fmt.Sprintf(`sh -c 'echo $$ >%s; exec %s ui'; echo "round %d exit=$? modes=$(stty -a | tr ' ;' '\n\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\n' ' ')"`,
-			pidFile, exe, round))
+		p.typeLine(fmt.Sprintf(`sh -c 'echo $$ >%s; exec %s ui'; echo "round %d exit=$? modes=%s"`, pidFile, exe, round, sttyModes))
 		p.waitScreen(tc.name+": troc ui showing", func(screen string) bool {
 			return strings.Contains(screen, "troc ui  1 job") && p.format("#{alternate_on}") == "1"
 		})
