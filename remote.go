@@ -22,6 +22,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -705,7 +706,9 @@ func printJobs[T any](r *remote, args []string, views []T, o outcome,
 		}
 		rows[i] = row{v, s, rep}
 	}
-	slices.SortStableFunc(rows, func(x, y row) int { return strings.Compare(x.state.Name, y.state.Name) })
+	slices.SortFunc(rows, func(x, y row) int {
+		return cmp.Or(strings.Compare(x.state.Name, y.state.Name), strings.Compare(host(x.view), host(y.view)))
+	})
 	var err error
 	if userWantsJSON(args) {
 		sorted := make([]T, len(rows))
