@@ -182,10 +182,17 @@ func TestCheck(t *testing.T) {
 	// job list and show carry the same health.
 	var jobs []jobJSON
 	jsonOf(t, s.mustTroc(0, "job", "list", "--json"), &jobs)
+	compared := 0
 	for _, j := range jobs {
-		if c, ok := got[j.Name]; ok && j.Health != c.Health {
-			t.Errorf("job list says %s is %s, check says %s", j.Name, j.Health, c.Health)
+		if c, ok := got[j.Name]; ok {
+			compared++
+			if j.Health != c.Health {
+				t.Errorf("job list says %s is %s, check says %s", j.Name, j.Health, c.Health)
+			}
 		}
+	}
+	if compared != len(got) {
+		t.Errorf("job list has %d of check's %d jobs", compared, len(got))
 	}
 	v := s.jobOf("slow")
 	if v.Health != HealthStuck || v.Schedule == nil || *v.Schedule != "@hourly" || v.NextRunTime == nil || *v.MaxRuntimeMS != 100 {
@@ -223,7 +230,9 @@ func TestCheckNotify(t *testing.T) {
 			var v struct {
 				Event, Job, Text string
 			}
-			json.Unmarshal(h.body, &v)
+			if err := json.Unmarshal(h.body, &v); err != nil {
+				t.Fatalf("webhook body %q: %v", h.body, err)
+			}
 			out = append(out, v.Event+" "+v.Text)
 		}
 		return out

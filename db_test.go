@@ -205,6 +205,9 @@ func TestQueryPlans(t *testing.T) {
 					t.Errorf("full scan: %q", detail)
 				}
 			}
+			if err := rows.Err(); err != nil || len(plan) == 0 {
+				t.Errorf("no plan: %v", err)
+			}
 			if t.Failed() {
 				t.Logf("plan:\n%s", strings.Join(plan, "\n"))
 			}

@@ -30,7 +30,7 @@ func TestJobAddUpdate(t *testing.T) {
 	if string(got) != want {
 		t.Errorf("settings = %s, want %s", got, want)
 	}
-	// The job's timeout applies to its runs.
+	// exec's --timeout wins over the job's.
 	if res := s.troc("exec", "--name", "backup", "--timeout", "50ms", "sleep 5"); res.code != exitTimedOut {
 		t.Errorf("exec's --timeout over the job's: exit %d", res.code)
 	}
@@ -231,9 +231,9 @@ func TestJobRm(t *testing.T) {
 		t.Errorf("history = %s, want kept logs", got)
 	}
 	var tallies int
-	s.history().sql.QueryRow(`SELECT count(*) FROM job_days WHERE job_id NOT IN (SELECT id FROM jobs)`).Scan(&tallies)
-	if tallies != 0 {
-		t.Errorf("%d tallies of the deleted job remain", tallies)
+	err := s.history().sql.QueryRow(`SELECT count(*) FROM job_days WHERE job_id NOT IN (SELECT id FROM jobs)`).Scan(&tallies)
+	if err != nil || tallies != 0 {
+		t.Errorf("%d tallies of the deleted job remain (%v)", tallies, err)
 	}
 
 	// On a terminal, troc asks; "n" deletes nothing.

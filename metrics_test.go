@@ -332,11 +332,18 @@ func FuzzEscapeLabelValue(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		families := parseMetrics(t, b.String())
-		for _, m := range families["troc_job_running"].GetMetric() {
-			if got := m.GetLabel()[0].GetValue(); got != name {
-				t.Fatalf("job label reads back as %q, want %q", got, name)
+		metrics := parseMetrics(t, b.String())["troc_job_running"].GetMetric()
+		if len(metrics) != 1 {
+			t.Fatalf("%d troc_job_running samples, want 1:\n%s", len(metrics), b.String())
+		}
+		var got []string
+		for _, l := range metrics[0].GetLabel() {
+			if l.GetName() == "job" {
+				got = append(got, l.GetValue())
 			}
+		}
+		if len(got) != 1 || got[0] != name {
+			t.Fatalf("job label reads back as %q, want %q", got, name)
 		}
 	})
 }

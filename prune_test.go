@@ -52,6 +52,9 @@ func checkFiles(t *testing.T, files map[int64][]string, keep string) {
 	kept := map[string]bool{}
 	for _, id := range strings.Fields(keep) {
 		kept[id] = true
+		if n, _ := strconv.ParseInt(id, 10, 64); len(files[n]) == 0 {
+			t.Errorf("run %s has no files to check", id)
+		}
 	}
 	for id, list := range files {
 		for _, f := range list {

@@ -251,8 +251,10 @@ func TestMetricsMerge(t *testing.T) {
 		t.Fatalf("families: %d\n%s", len(families), m.bytes())
 	}
 	got := map[string]float64{}
+	samples := 0
 	for _, f := range families {
 		for _, metric := range f.Metric {
+			samples++
 			labels := model.LabelSet{}
 			for _, l := range metric.Label {
 				labels[model.LabelName(l.GetName())] = model.LabelValue(l.GetValue())
@@ -272,9 +274,12 @@ func TestMetricsMerge(t *testing.T) {
 			t.Errorf("%s = %v (%v), want %v; got %v", k, g, ok, v, got)
 		}
 	}
+	if samples != len(want) {
+		t.Errorf("%d samples, want %d\n%s", samples, len(want), m.bytes())
+	}
 }
 
-// remoteTroc runs troc on the server's host alias directly, as a user
+// troc runs troc on the server's host alias directly, as a user
 // there would.
 func (srv *sshServer) troc(t *testing.T, alias string, args ...string) result {
 	t.Helper()
@@ -303,7 +308,7 @@ func (srv *sshServer) trocCommand(alias string, args ...string) *exec.Cmd {
 // TestRemote drives every remote command against a real sshd on
 // loopback, through the system's ssh client.
 func TestRemote(t *testing.T) {
-	srv := startSSHD(t, "web1", "web2")
+	srv := startSSHD(t, "web1", "web2", "web3")
 	srv.troc(t, "web1", "exec", "--name", "backup", "echo hello from web1")
 	srv.troc(t, "web1", "exec", "--name", "report", "echo oops; exit 3")
 	srv.troc(t, "web2", "exec", "--name", "backup", "echo hello from web2")
@@ -355,20 +360,25 @@ func TestRemote(t *testing.T) {
 		}
 	})
 
-	t.Run("a host that does not answer in time", func(t *testing.T) {
-		hang := filepath.Join(srv.hostDir("web2"), "hang")
-		writeFile(t, hang, "")
-		defer os.Remove(hang)
+	t.Run("hosts that do not answer in time", func(t *testing.T) {
+		for _, alias := range []string{"web2", "web3"} {
+			os.MkdirAll(srv.hostDir(alias), 0o700)
+			hang := filepath.Join(srv.hostDir(alias), "hang")
+			writeFile(t, hang, "")
+			defer os.Remove(hang)
+		}
 		slow := newSandbox(t)
 		// Long enough for web1 to answer on a loaded machine, well short
-		// of web2's hang.
+		// of the hang.
 		slow.env = append(srv.env(), "TROC_REMOTE_TIMEOUT=8s")
 		start := time.Now()
-		r := slow.troc("--host", "web1", "--host", "web2", "job", "list")
-		if took := time.Since(start); took > 40*time.Second {
-			t.Errorf("took %s", took)
+		r := slow.troc("--host", "web1", "--host", "web2", "--host", "web3", "job", "list")
+		// The hosts are asked at once: the two that hang cost one
+		// timeout, not two.
+		if took := time.Since(start); took >= 16*time.Second {
+			t.Errorf("took %s: the hosts were not asked in parallel", took)
 		}
-		if r.code != 1 || !strings.HasSuffix(r.stderr, "troc: web2: no answer within 8s\n") || !strings.Contains(r.stdout, "web1  backup") {
+		if r.code != 1 || !strings.HasSuffix(r.stderr, "troc: web2: no answer within 8s\ntroc: web3: no answer within 8s\n") || !strings.Contains(r.stdout, "web1  backup") {
 			t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 		}
 	})
@@ -403,7 +413,9 @@ func TestRemote(t *testing.T) {
 
 	t.Run("hosts file and group", func(t *testing.T) {
 		file := filepath.Join(s.dir, "fleet")
-		writeFile(t, file, "# the fleet\nweb1\nweb2 # new\n")
+		// web2 first: jobs of the same name are sorted by host, not by
+		// the order the hosts were given in.
+		writeFile(t, file, "# the fleet\nweb2 # new\nweb1\n")
 		var jobs []jobJSON
 		jsonOf(t, ok(s.troc("--hosts", file, "job", "list", "--json")), &jobs)
 		var got []string
@@ -441,7 +453,8 @@ func TestRemote(t *testing.T) {
 
 	t.Run("check and metrics", func(t *testing.T) {
 		r := s.troc("--host", "web1", "--host", "web2", "check")
-		if r.code != 1 || !strings.Contains(r.stdout, "web2  nightly") || !strings.Contains(r.stdout, "failing") {
+		// Exit 1 for web2's failing job: no host failed.
+		if r.code != 1 || !strings.Contains(r.stdout, "web2  nightly") || !strings.Contains(r.stdout, "failing") || strings.Contains(r.stderr, "troc: web") {
 			t.Errorf("check: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 		r = ok(s.troc("--host", "web1", "--host", "web2", "metrics"))
@@ -645,6 +658,29 @@ func TestRemote(t *testing.T) {
 		if r.code != 1 || strings.Count(r.stderr, "troc there is too old for this command") != 2 {
 			t.Errorf("too old: exit %d, %s", r.code, r.stderr)
 		}
+
+		// One host of several without troc, or with one that does not
+		// know the command: one line for it, the other's answer shown.
+		fleet := filepath.Join(srv.dir, "fleet-troc")
+		writeFile(t, fleet, "#!/bin/sh\n"+
+			"[ -e \"$TROC_CONFIG_PATH/gone\" ] && exec /nonexistent/troc \"$@\"\n"+
+			"[ -e \"$TROC_CONFIG_PATH/old\" ] && { echo 'troc: unknown command \"job\"' >&2; echo 'troc: hint: run troc help' >&2; exit 2; }\n"+
+			"exec "+shellQuote(srv.trocPath)+" \"$@\"\n")
+		os.Chmod(fleet, 0o755)
+		missing.env = append(srv.env(), "TROC_REMOTE_TROC_PATH="+fleet)
+		for marker, want := range map[string]string{
+			"gone": "troc: web2: no troc there at " + fleet + " (set remote.troc_path): ",
+			"old":  `troc: web2: troc there is too old for this command (it said: unknown command "job")`,
+		} {
+			file := filepath.Join(srv.hostDir("web2"), marker)
+			writeFile(t, file, "")
+			r = missing.troc("--host", "web1", "--host", "web2", "job", "list")
+			os.Remove(file)
+			if r.code != 1 || !strings.Contains(r.stdout, "web1  backup") || strings.Contains(r.stdout, "web2") ||
+				strings.Count(r.stderr, "troc: web2: ") != 1 || !strings.Contains(r.stderr, want) {
+				t.Errorf("web2 %s: exit %d\nstdout:\n%s\nstderr:\n%s", marker, r.code, r.stdout, r.stderr)
+			}
+		}
 	})
 
 	t.Run("misuse", func(t *testing.T) {
@@ -658,8 +694,6 @@ func TestRemote(t *testing.T) {
 	})
 }
 
-// runningRun waits until the job has a Running run on the alias's host
-// and returns its id.
 // startGatedJob starts job name on web1: it prints "started", waits until
 // the file proceed (in dir) exists, then runs then. It returns the troc
 // exec running it, the run's id once it is Running, and proceed, which is
@@ -703,6 +737,8 @@ func remoteWatches(srv *sshServer, alias, id string) []int {
 	return pids
 }
 
+// runningRun waits until the job has a Running run on the alias's host
+// and returns its id.
 func runningRun(t *testing.T, srv *sshServer, alias, job string) string {
 	t.Helper()
 	var id string

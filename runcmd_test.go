@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,7 +24,11 @@ func jsonOf(t *testing.T, res result, v any) {
 	t.Helper()
 	dec := json.NewDecoder(strings.NewReader(res.stdout))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("more after the first JSON value")
+	}
+	if err != nil {
 		t.Fatalf("stdout is not the JSON expected: %v\nstdout:\n%.2000s\nstderr:\n%.2000s", err, res.stdout, res.stderr)
 	}
 }
@@ -367,7 +372,10 @@ func TestRunKill(t *testing.T) {
 	})
 	var children []int
 	for _, f := range strings.Fields(fileContent(t, pids)) {
-		pid, _ := strconv.Atoi(f)
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			t.Fatal(err)
+		}
 		children = append(children, pid)
 	}
 	res := s.mustTroc(0, "run", "kill", "-r", "1", "--force")
