@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -91,13 +89,19 @@ type result struct {
 // troc runs troc with args to completion.
 func (s *sandbox) troc(args ...string) result {
 	s.t.Helper()
-	cmd := s.command(args...)
+	return runResult(s.t, s.command(args...))
+}
+
+// runResult runs cmd to completion and returns what it said and its exit
+// status; a command that could not be run fails the test.
+func runResult(t testing.TB, cmd *exec.Cmd) result {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) {
-		s.t.Fatalf("troc %q: %v", args, err)
+		t.Fatalf("%q: %v", cmd.Args, err)
 	}
 	return result{stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
 }
@@ -106,14 +110,7 @@ func (s *sandbox) troc(args ...string) result {
 func (r result) run(t *testing.T) runJSON {
 	t.Helper()
 	var v runJSON
-	dec := json.NewDecoder(strings.NewReader(r.stdout))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&v); err != nil {
-		t.Fatalf("stdout is not a run: %v\nstdout:\n%.2000s\nstderr:\n%.2000s", err, r.stdout, r.stderr)
-	}
-	if rest, _ := io.ReadAll(dec.Buffered()); strings.TrimSpace(string(rest)) != "" {
-		t.Fatalf("stdout has more than the run: %q", rest)
-	}
+	jsonOf(t, r, &v)
 	return v
 }
 

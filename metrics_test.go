@@ -28,8 +28,6 @@ var updateMetrics = flag.Bool("update-metrics", false, "rewrite the golden files
 // metricsNow is the time the test metrics are written at.
 var metricsNow = time.Date(2026, 3, 1, 12, 0, 0, 123e6, time.UTC)
 
-func intPtr(n int) *int { return &n }
-
 // at is a time on metricsNow's day, from "15:04:05.000".
 func at(t *testing.T, clock string) time.Time {
 	t.Helper()
@@ -53,12 +51,12 @@ func metricsStates(t *testing.T) ([]*jobState, map[string]Health) {
 		},
 		{
 			Job:     Job{ID: 1, Name: "backup", LastSuccess: at(t, "11:02:03.456")},
-			LastRun: &Run{ID: 10, Status: StatusSucceeded, Start: at(t, "11:00:00.000"), End: at(t, "11:02:03.456"), ExitCode: intPtr(0)},
+			LastRun: &Run{ID: 10, Status: StatusSucceeded, Start: at(t, "11:00:00.000"), End: at(t, "11:02:03.456"), ExitCode: ptr(0)},
 			Counts:  map[Status]int64{StatusSucceeded: 41, StatusFailed: 2, StatusSkipped: 1},
 		},
 		{
 			Job:     Job{ID: 2, Name: "report", LastSuccess: at(t, "06:00:01.250")},
-			LastRun: &Run{ID: 20, Status: StatusFailed, Start: at(t, "11:45:00.000"), End: at(t, "11:45:00.007"), ExitCode: intPtr(3)},
+			LastRun: &Run{ID: 20, Status: StatusFailed, Start: at(t, "11:45:00.000"), End: at(t, "11:45:00.007"), ExitCode: ptr(3)},
 			Counts:  map[Status]int64{StatusSucceeded: 5, StatusFailed: 1},
 		},
 		{

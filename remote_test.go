@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -17,7 +16,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
 
@@ -242,11 +240,7 @@ func TestMetricsMerge(t *testing.T) {
 	var m metricsMerger
 	m.add("web1", []byte(one))
 	m.add(`we"b2`, []byte(two))
-	p := expfmt.NewTextParser(model.LegacyValidation)
-	families, err := p.TextToMetricFamilies(bytes.NewReader(m.bytes()))
-	if err != nil {
-		t.Fatalf("%v\n%s", err, m.bytes())
-	}
+	families := parseMetrics(t, string(m.bytes()))
 	if len(families) != 2 {
 		t.Fatalf("families: %d\n%s", len(families), m.bytes())
 	}
@@ -283,14 +277,7 @@ func TestMetricsMerge(t *testing.T) {
 // there would.
 func (srv *sshServer) troc(t *testing.T, alias string, args ...string) result {
 	t.Helper()
-	cmd := srv.trocCommand(alias, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if _, ok := err.(*exec.ExitError); err != nil && !ok {
-		t.Fatal(err)
-	}
-	return result{stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
+	return runResult(t, srv.trocCommand(alias, args...))
 }
 
 func (srv *sshServer) trocCommand(alias string, args ...string) *exec.Cmd {
@@ -318,7 +305,7 @@ func TestRemote(t *testing.T) {
 	s := newSandbox(t)
 	s.env = srv.env()
 	s.troc("job", "list") // creates the local config, which says so on stderr
-	ok := func(r result) result {
+	ok := func(t *testing.T, r result) result {
 		t.Helper()
 		if r.code != 0 {
 			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
@@ -327,13 +314,13 @@ func TestRemote(t *testing.T) {
 	}
 
 	t.Run("run list", func(t *testing.T) {
-		r := ok(s.troc("--host", "web1", "run", "list"))
+		r := ok(t, s.troc("--host", "web1", "run", "list"))
 		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 		if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID  JOB") || !strings.Contains(lines[1], "report") || !strings.Contains(lines[1], "Failed") || !strings.Contains(lines[2], "backup") {
 			t.Errorf("table:\n%s", r.stdout)
 		}
 		var runs []runJSON
-		jsonOf(t, ok(s.troc("--host", "web1", "run", "list", "--json", "--name", "backup")), &runs)
+		jsonOf(t, ok(t, s.troc("--host", "web1", "run", "list", "--json", "--name", "backup")), &runs)
 		if len(runs) != 1 || runs[0].Host != "web1" || runs[0].Job != "backup" || runs[0].Status != StatusSucceeded {
 			t.Errorf("runs = %+v", runs)
 		}
@@ -392,7 +379,7 @@ func TestRemote(t *testing.T) {
 
 	t.Run("fan-out merges runs newest first", func(t *testing.T) {
 		var runs []runJSON
-		jsonOf(t, ok(s.troc("--host", "web1", "--host", "web2", "run", "list", "--json")), &runs)
+		jsonOf(t, ok(t, s.troc("--host", "web1", "--host", "web2", "run", "list", "--json")), &runs)
 		hosts := map[string]int{}
 		var prev time.Time
 		for i, r := range runs {
@@ -417,7 +404,7 @@ func TestRemote(t *testing.T) {
 		// the order the hosts were given in.
 		writeFile(t, file, "# the fleet\nweb2 # new\nweb1\n")
 		var jobs []jobJSON
-		jsonOf(t, ok(s.troc("--hosts", file, "job", "list", "--json")), &jobs)
+		jsonOf(t, ok(t, s.troc("--hosts", file, "job", "list", "--json")), &jobs)
 		var got []string
 		for _, j := range jobs {
 			got = append(got, j.Name+"@"+j.Host)
@@ -426,7 +413,7 @@ func TestRemote(t *testing.T) {
 			t.Errorf("jobs = %q, want %q", got, want)
 		}
 		writeFile(t, filepath.Join(s.configDir(), "config.yaml"), "remote:\n  groups:\n    web: web1, web2\n")
-		r := ok(s.troc("--group", "web", "job", "list"))
+		r := ok(t, s.troc("--group", "web", "job", "list"))
 		if !strings.HasPrefix(r.stdout, "HOST  JOB") || strings.Count(r.stdout, "backup") != 2 {
 			t.Errorf("job list:\n%s", r.stdout)
 		}
@@ -434,18 +421,18 @@ func TestRemote(t *testing.T) {
 
 	t.Run("show, log, job show", func(t *testing.T) {
 		var run runShowJSON
-		jsonOf(t, ok(s.troc("--host", "web1", "run", "show", "1")), &run)
+		jsonOf(t, ok(t, s.troc("--host", "web1", "run", "show", "1")), &run)
 		if run.Host != "web1" || run.Job != "backup" || run.JobSettings.Name != "backup" {
 			t.Errorf("run show: %+v", run)
 		}
-		if r := ok(s.troc("--host", "web2", "run", "log", "-r", "1")); r.stdout != "hello from web2\n" {
+		if r := ok(t, s.troc("--host", "web2", "run", "log", "-r", "1")); r.stdout != "hello from web2\n" {
 			t.Errorf("run log: %q", r.stdout)
 		}
-		r := ok(s.troc("--host", "web1", "--host", "web2", "run", "log", "1"))
+		r := ok(t, s.troc("--host", "web1", "--host", "web2", "run", "log", "1"))
 		if r.stdout != "==> web1 <==\nhello from web1\n\n==> web2 <==\nhello from web2\n" {
 			t.Errorf("run log of two hosts:\n%s", r.stdout)
 		}
-		r = ok(s.troc("--host", "web2", "job", "show", "--name", "nightly"))
+		r = ok(t, s.troc("--host", "web2", "job", "show", "--name", "nightly"))
 		if !strings.Contains(r.stdout, "schedule:      0 3 * * *") || !strings.Contains(r.stdout, "health:        failing") {
 			t.Errorf("job show:\n%s", r.stdout)
 		}
@@ -457,14 +444,9 @@ func TestRemote(t *testing.T) {
 		if r.code != 1 || !strings.Contains(r.stdout, "web2  nightly") || !strings.Contains(r.stdout, "failing") || strings.Contains(r.stderr, "troc: web") {
 			t.Errorf("check: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
-		r = ok(s.troc("--host", "web1", "--host", "web2", "metrics"))
-		p := expfmt.NewTextParser(model.LegacyValidation)
-		families, err := p.TextToMetricFamilies(strings.NewReader(r.stdout))
-		if err != nil {
-			t.Fatalf("%v\n%s", err, r.stdout)
-		}
+		r = ok(t, s.troc("--host", "web1", "--host", "web2", "metrics"))
 		hosts := map[string]bool{}
-		for _, f := range families {
+		for _, f := range parseMetrics(t, r.stdout) {
 			for _, m := range f.Metric {
 				for _, l := range m.Label {
 					if l.GetName() == "host" {
@@ -529,7 +511,7 @@ func TestRemote(t *testing.T) {
 		if err := cmd.Run(); cmd.ProcessState.ExitCode() != 1 || !strings.Contains(answered.String(), want) || !strings.Contains(answered.String(), "sleep 300)? [y/N] troc: not confirmed; no signal sent") {
 			t.Errorf("kill answered n: %v\n%s", err, answered.String())
 		}
-		r := ok(s.troc("--host", "web1", "run", "kill", id, "--signal", "INT"))
+		r := ok(t, s.troc("--host", "web1", "run", "kill", id, "--signal", "INT"))
 		if !strings.Contains(r.stdout, "sent SIGINT to run "+id+" of stuck") {
 			t.Errorf("kill: %s", r.stdout)
 		}
@@ -579,7 +561,7 @@ func TestRemote(t *testing.T) {
 		}
 		defer func() { syscall.Kill(-job.Process.Pid, syscall.SIGKILL); job.Wait() }()
 		id := runningRun(t, srv, "web2", "hung")
-		r := ok(s.troc("--host", "web2", "run", "term", id))
+		r := ok(t, s.troc("--host", "web2", "run", "term", id))
 		if !strings.Contains(r.stdout, "run "+id+" of hung marked Terminated") {
 			t.Errorf("term: %s", r.stdout)
 		}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,12 +23,11 @@ func jsonOf(t *testing.T, res result, v any) {
 	t.Helper()
 	dec := json.NewDecoder(strings.NewReader(res.stdout))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("more after the first JSON value")
-	}
-	if err != nil {
+	if err := dec.Decode(v); err != nil {
 		t.Fatalf("stdout is not the JSON expected: %v\nstdout:\n%.2000s\nstderr:\n%.2000s", err, res.stdout, res.stderr)
+	}
+	if rest, _ := io.ReadAll(dec.Buffered()); strings.TrimSpace(string(rest)) != "" {
+		t.Fatalf("stdout has more than one JSON value: %q", rest)
 	}
 }
 
