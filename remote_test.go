@@ -623,6 +623,25 @@ func TestRemote(t *testing.T) {
 		if r := s.troc("--host", "web1;touch "+marker, "run", "list"); r.code != 2 || !strings.Contains(r.stderr, "invalid host") {
 			t.Errorf("host with a command: exit %d, %s", r.code, r.stderr)
 		}
+
+		// Every word reaches the troc there as it was given, through ssh
+		// and the remote user's login shell: a "troc" that prints its
+		// arguments shows what arrived.
+		echo := filepath.Join(srv.dir, "echo-args")
+		writeFile(t, echo, "#!/bin/sh\nprintf '%s\\0' \"$@\"\n")
+		os.Chmod(echo, 0o755)
+		e := newSandbox(t)
+		e.env = append(srv.env(), "TROC_REMOTE_TROC_PATH="+echo)
+		words := []string{"", "two words", "it's", `"$(touch ` + marker + `)"`, "`touch " + marker + "`",
+			"a;b|c&d", "$HOME", "*", "line\nbreak", "-x", "~", `back\slash`}
+		r := ok(t, e.troc(append([]string{"--host", "web1", "run", "log"}, words...)...))
+		got := strings.Split(strings.TrimSuffix(r.stdout, "\x00"), "\x00")
+		if want := append([]string{"run", "log"}, words...); !slices.Equal(got, want) {
+			t.Errorf("sent %q\narrived as %q", want, got)
+		}
+		if _, err := os.Stat(marker); err == nil {
+			t.Fatal("a word ran a command on the remote host")
+		}
 	})
 
 	t.Run("troc missing or too old there", func(t *testing.T) {
