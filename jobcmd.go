@@ -305,12 +305,7 @@ func stateFromView(v jobJSON) (*jobState, healthReport, error) {
 }
 
 // msDuration is the inverse of settingsJSON's milliseconds: 0 for null.
-func msDuration(ms *int64) time.Duration {
-	if ms == nil {
-		return 0
-	}
-	return time.Duration(*ms) * time.Millisecond
-}
+func msDuration(ms *int64) time.Duration { return time.Duration(deref(ms)) * time.Millisecond }
 
 // states returns the named job's state (every job's for ""), with the
 // tallies of the last tallyDays days.
