@@ -37,6 +37,8 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	env    func(string) (string, bool)
+
+	history string // the history's path, once a command has opened it
 }
 
 // usageError is a bad command line. It exits 2.
@@ -81,6 +83,9 @@ func (a *app) main(ctx context.Context, args []string) int {
 	var status exitStatus
 	if errors.As(err, &status) {
 		return int(status)
+	}
+	if c := sqliteCode(err); (c == sqliteCorrupt || c == sqliteNotADB) && a.history != "" {
+		err = historyErrorf(a.history, errCorrupt, "SQLite reports: %v", err)
 	}
 	fmt.Fprintf(a.stderr, "troc: %v\n", err)
 	var hint *hintError

@@ -33,6 +33,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -42,18 +43,19 @@ import (
 // environment have been applied and checked. Paths in it are absolute and
 // clean.
 type Config struct {
-	Path      string // the config file that was read (absolute)
-	Dir       string // its directory
-	Database  string // path of the SQLite history
-	LocalTime bool   // show times in local time rather than UTC
-	LockDir   string // directory of job lock files
-	LogDir    string // directory of job log files
-	LogJSON   bool   // write troc's own system log as JSON lines instead of text
-	Notify    NotifyConfig
-	Display   DisplayConfig
-	Retention RetentionConfig
-	Metrics   MetricsConfig
-	Remote    RemoteConfig
+	Path        string        // the config file that was read (absolute)
+	Dir         string        // its directory
+	Database    string        // path of the SQLite history
+	BusyTimeout time.Duration // how long a write waits for another process's
+	LocalTime   bool          // show times in local time rather than UTC
+	LockDir     string        // directory of job lock files
+	LogDir      string        // directory of job log files
+	LogJSON     bool          // write troc's own system log as JSON lines instead of text
+	Notify      NotifyConfig
+	Display     DisplayConfig
+	Retention   RetentionConfig
+	Metrics     MetricsConfig
+	Remote      RemoteConfig
 }
 
 // NotifyConfig says where and how run notifications are sent. Each
@@ -201,6 +203,7 @@ type configKey struct {
 var configKeys = slices.Concat(
 	[]configKey{
 		{"database", kindPath, false, "troc.db", "Path of the SQLite database that holds the run history.", field(func(c *Config) *string { return &c.Database })},
+		{"busy_timeout", kindDuration, false, "10s", "How long troc waits for another process's write to the history before it spools the run (exec) or gives up (other commands).", field(func(c *Config) *time.Duration { return &c.BusyTimeout })},
 		{"localtime", kindBool, false, "true", "Show times in local time rather than UTC.", field(func(c *Config) *bool { return &c.LocalTime })},
 		{"lockdir", kindPath, false, "$TMPDIR", "Directory of job lock files ($TMPDIR is /tmp when unset).", field(func(c *Config) *string { return &c.LockDir })},
 		{"logdir", kindPath, false, "$TMPDIR", "Directory of job log files ($TMPDIR is /tmp when unset).", field(func(c *Config) *string { return &c.LogDir })},
@@ -461,7 +464,10 @@ func readConfig(path string, env func(string) (string, bool)) (*Config, error) {
 
 // readFile returns a file's contents and the mode it had when opened.
 func readFile(path string) ([]byte, fs.FileMode, error) {
-	f, err := os.Open(path)
+	// Opened without waiting, so that a FIFO cannot hold troc (and the job's
+	// lock) for good, then refused unless it is a regular file. A symlink
+	// to the config is the user's own choice and is followed.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -469,6 +475,9 @@ func readFile(path string) ([]byte, fs.FileMode, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, 0, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("%s: %w (%s)", path, errNotAFile, fileKind(st.Mode()))
 	}
 	data, err := io.ReadAll(f)
 	if err != nil {

@@ -43,18 +43,33 @@ import (
 //go:embed schema/*.sql
 var schemaFS embed.FS
 
-// busyTimeout is how long a write waits for another troc's transaction.
-// Past it the history counts as unavailable and the run is spooled. SQLite
-// retries a busy lock by sleeping, not in turn, so with a hundred trocs
-// writing in the same second one can lose several times running: the
-// wait must leave room for that, and a run's record is worth seconds.
-const busyTimeout = 10 * time.Second
+// defaultBusyTimeout is how long a write waits for another troc's
+// transaction (the busy_timeout setting). Past it the history counts as
+// unavailable and the run is spooled. SQLite retries a busy lock by
+// sleeping, not in turn, so with a hundred trocs writing in the same second
+// one can lose several times running: the wait must leave room for that,
+// and a run's record is worth seconds.
+const defaultBusyTimeout = 10 * time.Second
 
 // DB is the history database.
+//
+// A DB is never closed once something is wrong with it, and troc's
+// commands do not close a good one either (see leaveOpen above): closing
+// SQLite's last connection to a WAL database checkpoints the WAL into the
+// main file and deletes the -wal and -shm files, which must never happen
+// to a history troc found corrupt or too new.
 type DB struct {
 	sql  *sql.DB
 	path string
+	busy time.Duration // the busy timeout, until gaveUp
+
+	gaveUp bool   // a write found the history busy: later ones do not wait
+	wal    fileID // the -wal file the connection has open, once known
+	broken error  // why the history must not be used any more, once known
 }
+
+// fileID names a file for as long as it exists: its device and inode.
+type fileID struct{ dev, ino uint64 }
 
 // migration is one embedded schema file.
 type migration struct {
@@ -62,41 +77,264 @@ type migration struct {
 	name    string
 }
 
-// errTooNew says the database was written by a newer troc.
-var errTooNew = errors.New("database schema is newer than this troc")
+// Errors that say the history cannot be used as it is. The messages built
+// on them name the file and say what to do.
+var (
+	errTooNew   = errors.New("database schema is newer than this troc")
+	errCorrupt  = errors.New("the history is not a valid troc database")
+	errBusy     = errors.New("the history is busy")
+	errWALGone  = errors.New("the history's -wal file was deleted while troc had it open")
+	errNotAFile = errors.New("not a regular file")
+)
 
-// openDB opens the history at path, creating it and its directory if need
-// be, and brings its schema up to date, logging each migration.
-func openDB(path string, log *slog.Logger) (*DB, error) {
-	exists, wal := readHeader(path)
-	if !exists {
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("create database directory: %w", err)
-		}
-		log.Info("Creating: " + path)
-		// SQLite would create it 0644; the history holds commands, which
-		// can hold secrets.
-		if f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600); err == nil {
-			f.Close()
+// openDB opens the history at path, creating it if there is no file there,
+// and brings its schema up to date, logging each migration. busy is how
+// long a write waits for another process's (0: the default).
+//
+// Before SQLite sees an existing file, openDB checks that it, its -wal
+// and its -shm are regular files and that it looks like a database troc
+// can use (checkHistoryFile): SQLite would block forever on a FIFO, take a
+// 0-byte file for a new database and initialise it, and fold a WAL into a
+// file whatever is wrong with it. On any such error the file is left
+// exactly as it was, and the error says how to recover.
+func openDB(path string, busy time.Duration, log *slog.Logger) (*DB, error) {
+	if busy <= 0 {
+		busy = defaultBusyTimeout
+	}
+	ms, err := migrations()
+	if err != nil {
+		return nil, err
+	}
+	wal, err := checkHistoryFile(path, len(ms))
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = createHistory(path, busy, log); err == nil {
+			wal, err = checkHistoryFile(path, len(ms))
 		}
 	}
-	q := "_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")" +
-		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
-		"&_pragma=wal_autocheckpoint(100)" +
-		"&_txlock=immediate"
-	sqldb, err := sql.Open("sqlite", "file:"+escapeURIPath(path)+"?"+q)
+	if err != nil {
+		return nil, err
+	}
+	sqldb, err := sql.Open("sqlite", dsn(path, busy))
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	// One connection: troc is one short-lived process doing one thing at a
 	// time, and a second connection would only add a second set of locks.
 	sqldb.SetMaxOpenConns(1)
-	db := &DB{sql: sqldb, path: path}
-	if err := db.migrate(log, wal); err != nil {
-		sqldb.Close()
+	db := &DB{sql: sqldb, path: path, busy: busy}
+	if err := db.migrate(log, wal, ms); err != nil {
+		return nil, db.fail(err) // and not closed: see DB
+	}
+	db.wal, _ = statID(path + "-wal")
+	return db, nil
+}
+
+// dsn is the connection string of the history at path. Pragmas go here so
+// that every connection database/sql makes gets them.
+func dsn(path string, busy time.Duration) string {
+	return "file:" + escapeURIPath(path) + "?_pragma=busy_timeout(" + strconv.FormatInt(busy.Milliseconds(), 10) + ")" +
+		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
+		"&_pragma=wal_autocheckpoint(100)" +
+		"&_txlock=immediate"
+}
+
+// createHistory makes a new, empty history at path: it builds it under a
+// temporary name in the same directory, schema and WAL mode included, and
+// links it into place. So a crash at any moment leaves either no history
+// or a whole one, never a 0-byte or half-made file that the next troc
+// would have to take for corrupt; and of several trocs that find no
+// history in the same instant, the first link wins and the others use it.
+func createHistory(path string, busy time.Duration, log *slog.Logger) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create database directory: %w", err)
+	}
+	f, tmp, err := createUnique(dir, "."+filepath.Base(path), ".new")
+	if err != nil {
+		return fmt.Errorf("create database %s: %w", path, err)
+	}
+	f.Close()
+	defer func() {
+		for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+			os.Remove(tmp + suffix)
+		}
+	}()
+	sqldb, err := sql.Open("sqlite", dsn(tmp, busy))
+	if err != nil {
+		return fmt.Errorf("create database %s: %w", path, err)
+	}
+	sqldb.SetMaxOpenConns(1)
+	log.Info("Creating: " + path)
+	db := &DB{sql: sqldb, path: tmp, busy: busy}
+	ms, err := migrations()
+	if err == nil {
+		err = db.migrate(log, false, ms)
+	}
+	// Closing checkpoints the WAL into the new file: it is complete
+	// before it gets its name.
+	if cerr := sqldb.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("create database %s: %w", path, err)
+	}
+	// EEXIST: another troc made it first, and this one uses that.
+	if err := os.Link(tmp, path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create database %s: %w", path, err)
+	}
+	return nil
+}
+
+// checkHistoryFile checks the history at path before SQLite opens it, and
+// reports whether it is in WAL mode. It is fs.ErrNotExist when there is no
+// file (and nothing else, not even a dangling symlink) at path. known is
+// the newest schema version this troc knows.
+//
+// It reads the file's first 100 bytes (the database header) rather than
+// asking SQLite: without blocking (a FIFO), without following a symlink
+// and without changing anything. Corruption inside the file shows only
+// when SQLite reads the page; DB.fail keeps that from being written over.
+func checkHistoryFile(path string, known int) (wal bool, err error) {
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := checkRegular(path+suffix, true); err != nil {
+			return false, notAFile(path, err)
+		}
+	}
+	f, err := openRegular(path)
+	if err != nil {
+		return false, notAFile(path, err)
+	}
+	defer f.Close()
+	var h [100]byte
+	n, err := io.ReadFull(f, h[:])
+	switch {
+	case n == 0 && (err == io.EOF || err == nil):
+		return false, historyErrorf(path, errCorrupt, "it is empty (0 bytes)")
+	case err != nil && err != io.ErrUnexpectedEOF:
+		return false, fmt.Errorf("read database %s: %w", path, err)
+	case n < len(h) || string(h[:16]) != "SQLite format 3\x00":
+		return false, historyErrorf(path, errCorrupt, "it is not an SQLite database")
+	}
+	pageSize := int64(h[16])<<8 | int64(h[17])
+	if pageSize == 1 {
+		pageSize = 65536
+	}
+	if pageSize < 512 || pageSize&(pageSize-1) != 0 {
+		return false, historyErrorf(path, errCorrupt, "its header is damaged (page size %d)", pageSize)
+	}
+	wal = h[18] == 2 && h[19] == 2
+	// The page count is valid when the change counter and the
+	// version-valid-for number agree. A WAL with frames may still hold the
+	// pages past the end, so only a file without one can be short.
+	pages := int64(be32(h[28:]))
+	if be32(h[24:]) == be32(h[92:]) && pages > 0 {
+		st, err := f.Stat()
+		if err != nil {
+			return false, fmt.Errorf("read database %s: %w", path, err)
+		}
+		walSize := int64(0)
+		if fi, err := os.Lstat(path + "-wal"); err == nil {
+			walSize = fi.Size()
+		}
+		if walSize == 0 && st.Size() < pages*pageSize {
+			return false, historyErrorf(path, errCorrupt, "it is truncated (%d bytes of %d)", st.Size(), pages*pageSize)
+		}
+	}
+	if v := int(be32(h[60:])); v > known {
+		return false, tooNew(path, v, known)
+	}
+	return wal, nil
+}
+
+// be32 reads a big-endian uint32, as the database header stores them.
+func be32(b []byte) uint32 {
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+// historyErrorf is err about the history at path, saying what is wrong
+// and how to recover, which for every such file is the same: troc leaves
+// it alone, and a person decides.
+func historyErrorf(path string, err error, format string, args ...any) error {
+	return withHint(fmt.Errorf("%w: %s: %s; troc leaves it as it is", err, path, fmt.Sprintf(format, args...)),
+		fmt.Sprintf("move %s (with any -wal and -shm beside it) aside to start a new history, or try: sqlite3 %s .recover", path, path))
+}
+
+// notAFile adds what to do to an error of openRegular or checkRegular
+// about the history at path or a file beside it.
+func notAFile(path string, err error) error {
+	if errors.Is(err, errNotAFile) {
+		return withHint(err, "move it aside, or set database in the config to the history's real path")
+	}
+	return err
+}
+
+// tooNew is the error for a history at schema version v.
+func tooNew(path string, v, known int) error {
+	return withHint(fmt.Errorf("%w: %s is at version %d, this troc (%s) knows up to %d; troc leaves it as it is",
+		errTooNew, path, v, version, known), "use the newer troc that wrote it")
+}
+
+// checkRegular returns an error unless path is a regular file (or, when
+// missing is true, nothing at all). It never follows a symlink.
+func checkRegular(path string, missing bool) error {
+	fi, err := os.Lstat(path)
+	switch {
+	case err != nil && errors.Is(err, fs.ErrNotExist) && missing:
+		return nil
+	case err != nil:
+		return err
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%s: %w (%s); troc does not open it", path, errNotAFile, fileKind(fi.Mode()))
+	}
+	return nil
+}
+
+// openRegular opens path for reading if it is a regular file. It neither
+// follows a symlink nor blocks on a FIFO or a device: it opens without
+// waiting, then checks what it opened.
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%s: %w (a symlink); troc does not follow it", path, errNotAFile)
+	}
+	if err != nil {
 		return nil, err
 	}
-	return db, nil
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s: %w (%s); troc does not open it", path, errNotAFile, fileKind(fi.Mode()))
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// fileKind names the kind of file m describes, for messages.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symlink"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "not a regular file"
+}
+
+// statID returns the identity of the file at path.
+func statID(path string) (fileID, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return fileID{}, err
+	}
+	return fileID{uint64(st.Dev), st.Ino}, nil
 }
 
 // escapeURIPath escapes the characters that end or change a file: URI path.
@@ -105,8 +343,60 @@ func escapeURIPath(p string) string {
 	return r.Replace(p)
 }
 
-// Close closes the database.
-func (db *DB) Close() error { return db.sql.Close() }
+// Close closes the database, unless something was found wrong with it
+// (see DB). Only tests close a good one.
+func (db *DB) Close() error {
+	if db.broken != nil {
+		return nil
+	}
+	return db.sql.Close()
+}
+
+// fail notes what err says about the history and returns it in the form
+// users see. A corrupt file (SQLITE_CORRUPT, SQLITE_NOTADB), a newer
+// troc's, or one whose WAL was deleted is never touched again by this
+// troc: not written, and not closed, which would checkpoint into it. A
+// busy one makes every later write give up at once, so that one troc
+// waits on a busy history once, not once per write.
+func (db *DB) fail(err error) error {
+	switch code := sqliteCode(err); {
+	case err == nil:
+		return nil
+	case errors.Is(err, errTooNew) || errors.Is(err, errCorrupt) || errors.Is(err, errWALGone):
+		db.broken = err
+	case code == sqliteCorrupt || code == sqliteNotADB:
+		err = historyErrorf(db.path, errCorrupt, "SQLite reports: %v", err)
+		db.broken = err
+	case isBusy(err):
+		db.giveUp()
+		err = withHint(fmt.Errorf("%w: %s: another process has held its write lock for over %s", errBusy, db.path, db.busy),
+			"fuser -v "+db.path+" names the processes that have it open")
+	}
+	return err
+}
+
+// giveUp makes the history's later writes fail at once rather than wait.
+func (db *DB) giveUp() {
+	if !db.gaveUp {
+		db.gaveUp = true
+		db.sql.Exec(`PRAGMA busy_timeout = 0`)
+	}
+}
+
+// checkWAL returns errWALGone when the -wal file at the history's path is
+// no longer the one troc's connection has open: someone deleted it (a tmp
+// cleaner, a careless rm), and what troc wrote since went into a file
+// nobody will ever read.
+func (db *DB) checkWAL() error {
+	if db.wal == (fileID{}) {
+		db.wal, _ = statID(db.path + "-wal")
+		return nil
+	}
+	if id, err := statID(db.path + "-wal"); err != nil || id != db.wal {
+		return db.fail(fmt.Errorf("%w: %s-wal", errWALGone, db.path))
+	}
+	return nil
+}
 
 // migrations lists the embedded schema files in the order they apply.
 // Each is named NNNN_what.sql; NNNN is the schema version it brings the
@@ -134,40 +424,18 @@ func migrations() ([]migration, error) {
 	return ms, nil
 }
 
-// readHeader reports whether the database file at path exists and
-// whether it is in WAL mode. It reads the file's header (bytes 18 and 19
-// are 2 in WAL mode) rather than asking SQLite, which would cost a query
-// on every troc exec for a setting that changes once in a database's life.
-func readHeader(path string) (exists, wal bool) {
-	f, err := os.Open(path)
-	if err != nil {
-		return !errors.Is(err, fs.ErrNotExist), false
-	}
-	defer f.Close()
-	var h [20]byte
-	if _, err := io.ReadFull(f, h[:]); err != nil {
-		return true, false
-	}
-	return true, h[18] == 2 && h[19] == 2
-}
-
 // migrate applies the migrations the database lacks, each in its own
 // transaction with its version bump, so a failure leaves the database at
 // the last complete version, and puts it in WAL mode unless wal says it is
 // already. A database newer than this binary is left untouched.
-func (db *DB) migrate(log *slog.Logger, wal bool) error {
-	ms, err := migrations()
-	if err != nil {
-		return err
-	}
+func (db *DB) migrate(log *slog.Logger, wal bool, ms []migration) error {
 	ctx := context.Background()
 	current, err := db.userVersion(ctx, db.sql)
 	if err != nil {
 		return fmt.Errorf("read database %s: %w", db.path, err)
 	}
 	if current > len(ms) {
-		return fmt.Errorf("%w: %s is at version %d, this troc (%s) knows up to %d; use a newer troc",
-			errTooNew, db.path, current, version, len(ms))
+		return tooNew(db.path, current, len(ms))
 	}
 	if !wal {
 		// WAL is a property of the file: set once, when the file is new
@@ -187,9 +455,9 @@ func (db *DB) migrate(log *slog.Logger, wal bool) error {
 // setWAL puts the database in WAL mode. SQLite does not wait on its busy
 // handler for this change, and a hundred trocs may find a new database in
 // the same instant: while another holds a lock, it retries, until the
-// mode is WAL (whoever set it) or busyTimeout has passed.
+// mode is WAL (whoever set it) or the busy timeout has passed.
 func (db *DB) setWAL(ctx context.Context) error {
-	deadline := time.Now().Add(busyTimeout)
+	deadline := time.Now().Add(db.busy)
 	for {
 		var mode string
 		err := db.sql.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode)
@@ -207,12 +475,24 @@ func (db *DB) setWAL(ctx context.Context) error {
 }
 
 // isBusy reports whether err is SQLite's "database is locked".
-func isBusy(err error) bool {
+func isBusy(err error) bool { return sqliteCode(err) == sqliteBusy }
+
+// sqliteCode is the primary result code of an SQLite error, or 0.
+func sqliteCode(err error) int {
 	var coded interface{ Code() int }
-	return errors.As(err, &coded) && coded.Code()&0xff == sqliteBusy
+	if errors.As(err, &coded) {
+		return coded.Code() & 0xff
+	}
+	return 0
 }
 
-const sqliteBusy = 5 // SQLITE_BUSY, the primary result code
+// SQLite's primary result codes that troc tells apart.
+const (
+	sqliteBusy    = 5
+	sqliteCorrupt = 11
+	sqliteFull    = 13
+	sqliteNotADB  = 26
+)
 
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -364,48 +644,83 @@ func parseStoredStatuses(s string) []Status {
 	return out
 }
 
-// insertRun records a new run of an existing job and sets r.ID. A run
-// replayed from a spool file carries its spool key, and is inserted at
-// most once however often the replay is attempted.
-func (db *DB) insertRun(ctx context.Context, r *Run) error {
+// write runs fn in one write transaction (BEGIN IMMEDIATE: see the top of
+// this file), committing only if fn succeeds. Every write of the history
+// goes through it, so every one refuses a history found broken, waits on
+// a busy one at most once per troc (DB.fail), and notices a -wal deleted
+// under it.
+func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.broken != nil {
+		return db.broken
+	}
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return db.fail(err)
 	}
 	defer tx.Rollback()
-	err = tx.QueryRowContext(ctx, `
-		INSERT INTO runs (job_id, status, start_ms, end_ms, exit_code, signal,
-			pid, pid_start, host, command, log_file, system_log_file,
-			output_bytes, note, spool_key)
-		SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-		FROM jobs WHERE name = ?
-		ON CONFLICT DO NOTHING
-		RETURNING id`,
-		r.Status, r.Start.UnixMilli(), nullTime(r.End), r.ExitCode, nullInt(int64(r.Signal)),
-		nullInt(int64(r.PID)), nullInt(r.PIDStart), r.Host, r.Command, nullStr(r.LogFile), nullStr(r.SystemLogFile),
-		r.OutputBytes, nullStr(r.Note), nullStr(r.SpoolKey),
-		r.Job).Scan(&r.ID)
-	if errors.Is(err, sql.ErrNoRows) && r.SpoolKey != "" {
-		// Replayed before: the row is there already.
-		err = tx.QueryRowContext(ctx, `SELECT id FROM runs WHERE spool_key = ?`, r.SpoolKey).Scan(&r.ID)
+	if err := fn(tx); err != nil {
+		return db.fail(err)
 	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("job %q does not exist", r.Job)
+	if err := tx.Commit(); err != nil {
+		return db.fail(err)
 	}
-	if err != nil {
+	return db.checkWAL()
+}
+
+// insertRunSQL records a run, creating its job with default settings if
+// it is new, in one statement each. A run replayed from a spool file
+// carries its spool key: it is inserted once however often the replay is
+// attempted, and the only row it ever replaces is its own with an end
+// that troc presumed (end_inferred), when this is the real end.
+const insertRunSQL = `
+	INSERT INTO runs (job_id, status, start_ms, end_ms, exit_code, signal,
+		pid, pid_start, host, command, log_file, system_log_file,
+		output_bytes, note, spool_key, end_inferred)
+	SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+	FROM jobs WHERE name = ?
+	ON CONFLICT (spool_key) WHERE spool_key IS NOT NULL DO UPDATE SET
+		status = excluded.status, end_ms = excluded.end_ms, exit_code = excluded.exit_code,
+		signal = excluded.signal, output_bytes = excluded.output_bytes, note = excluded.note,
+		end_inferred = 0
+	WHERE runs.end_inferred AND NOT excluded.end_inferred
+	RETURNING id`
+
+// insertRun records a new run and sets r.ID, creating its job if need be.
+func (db *DB) insertRun(ctx context.Context, r *Run) error {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		insert := func() error {
+			return tx.QueryRowContext(ctx, insertRunSQL,
+				r.Status, r.Start.UnixMilli(), nullTime(r.End), r.ExitCode, nullInt(int64(r.Signal)),
+				nullInt(int64(r.PID)), nullInt(r.PIDStart), r.Host, r.Command, nullStr(r.LogFile), nullStr(r.SystemLogFile),
+				r.OutputBytes, nullStr(r.Note), nullStr(r.SpoolKey), r.Inferred,
+				r.Job).Scan(&r.ID)
+		}
+		err := insert()
+		if errors.Is(err, sql.ErrNoRows) && r.SpoolKey != "" {
+			// Replayed before: the row is there already.
+			err = tx.QueryRowContext(ctx, `SELECT id FROM runs WHERE spool_key = ?`, r.SpoolKey).Scan(&r.ID)
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			// A new job: only now is its row worth a statement.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (name, created_ms) VALUES (?, ?)`,
+				r.Job, r.Start.UnixMilli()); err != nil {
+				return err
+			}
+			err = insert()
+		}
 		return err
-	}
-	return tx.Commit()
+	})
 }
 
 // errRunNotFound says the history has no such run.
 var errRunNotFound = errors.New("run not in the history")
 
-// finishRun records the end of a run that insertRun recorded. The start
-// time must match too: a run id alone could name another run in a history
-// that was replaced since (restored from a backup, say).
+// finishRun records the real end of a run that insertRun recorded,
+// replacing an end presumed meanwhile (run term, orphan marking). The
+// start time must match too: a run id alone could name another run in a
+// history that was replaced since (restored from a backup, say).
 func (db *DB) finishRun(ctx context.Context, r *Run) error {
-	return db.updateRun(ctx, r, `status = ?, end_ms = ?, exit_code = ?, signal = ?, output_bytes = ?, note = ?`,
+	return db.updateRun(ctx, r, `status = ?, end_ms = ?, exit_code = ?, signal = ?, output_bytes = ?, note = ?, end_inferred = 0`,
 		r.Status, nullTime(r.End), r.ExitCode, nullInt(int64(r.Signal)), r.OutputBytes, nullStr(r.Note))
 }
 
@@ -413,23 +728,20 @@ func (db *DB) finishRun(ctx context.Context, r *Run) error {
 // finishRun), in a transaction of its own: set is the SET clause, args
 // its values. A run that is not there is errRunNotFound.
 func (db *DB) updateRun(ctx context.Context, r *Run, set string, args ...any) error {
-	tx, err := db.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE runs SET `+set+` WHERE id = ? AND start_ms = ?`,
-		append(args, r.ID, r.Start.UnixMilli())...)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		if err == nil {
-			err = fmt.Errorf("%w: run %d started %s", errRunNotFound, r.ID, r.Start.UTC().Format(timeLayout))
+	return db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET `+set+` WHERE id = ? AND start_ms = ?`,
+			append(args, r.ID, r.Start.UnixMilli())...)
+		if err != nil {
+			return err
 		}
-		return err
-	}
-	return tx.Commit()
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			if err == nil {
+				err = fmt.Errorf("%w: run %d started %s", errRunNotFound, r.ID, r.Start.UTC().Format(timeLayout))
+			}
+			return err
+		}
+		return nil
+	})
 }
 
 // runColumns are the columns scanRun reads, in its order; r is runs and
@@ -935,30 +1247,29 @@ func (db *DB) runningRuns(ctx context.Context) ([]*Run, error) {
 // errNotRunning says a run has already ended.
 var errNotRunning = errors.New("run is not running")
 
-// terminateRun records a Running run as Terminated at end, adding why to
-// its note. It changes nothing and returns errNotRunning if the run has
-// ended meanwhile: a real end always wins over a presumed one.
+// terminateRun records a Running run as Terminated at end, an end presumed
+// rather than seen (end_inferred), adding why to its note. It changes
+// nothing and returns errNotRunning if the run has ended meanwhile: a real
+// end always wins over a presumed one, and replaces it when it comes late
+// (finishRun).
 func (db *DB) terminateRun(ctx context.Context, id int64, end time.Time, why string) error {
-	tx, err := db.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `
-		UPDATE runs SET status = 'Terminated', end_ms = ?,
-			note = CASE WHEN note IS NULL THEN ? ELSE note || '; ' || ? END
-		WHERE id = ? AND status = 'Running'`,
-		end.UnixMilli(), why, why, id)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		if err == nil {
-			err = errNotRunning
+	return db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE runs SET status = 'Terminated', end_ms = ?, end_inferred = 1,
+				note = CASE WHEN note IS NULL THEN ? ELSE note || '; ' || ? END
+			WHERE id = ? AND status = 'Running'`,
+			end.UnixMilli(), why, why, id)
+		if err != nil {
+			return err
 		}
-		return err
-	}
-	return tx.Commit()
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			if err == nil {
+				err = errNotRunning
+			}
+			return err
+		}
+		return nil
+	})
 }
 
 func nullTime(t time.Time) any {

@@ -53,7 +53,7 @@ func TestIsBusy(t *testing.T) {
 // their status changes.
 func TestTallies(t *testing.T) {
 	ctx := context.Background()
-	db, err := openDB(filepath.Join(t.TempDir(), "troc.db"), slog.New(slog.DiscardHandler))
+	db, err := openDB(filepath.Join(t.TempDir(), "troc.db"), 0, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestMigrateSummaryBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw.Close()
-	db, err := openDB(path, slog.New(slog.DiscardHandler))
+	db, err := openDB(path, 0, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestMigrateSummaryBackfill(t *testing.T) {
 // of every job that job list, check and metrics make (which scans the
 // jobs, and looks up the rest).
 func TestQueryPlans(t *testing.T) {
-	db, err := openDB(filepath.Join(t.TempDir(), "troc.db"), slog.New(slog.DiscardHandler))
+	db, err := openDB(filepath.Join(t.TempDir(), "troc.db"), 0, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,21 +12,29 @@
 // Until the reap the pid, and so the group id, cannot be reused by an
 // unrelated process.
 //
-// The job starts as soon as troc holds its lock; troc opens the history
-// only then, while the job runs, so a busy database never delays a job. The run's start is
-// recorded once the job has started (its pid and the pid's start time from
-// /proc are part of the row); its end as soon as the job has exited and
-// its output is drained, before the lock is released. If the history
-// cannot take either write the run goes to the spool (spool.go): the
-// job's run never depends on the database.
+// The job starts as soon as troc holds its lock. From then on troc's main
+// goroutine only supervises the job (wait): signals, the timeout, the
+// exit. Everything that touches the history runs in the recorder
+// (startRecording), beside the job: opening it, the Running row (with the
+// pid and the pid's start time from /proc), the end. A busy history is
+// waited on once, for the busy timeout; a broken one not at all. What it
+// will not take goes to the spool (spool.go), with the run's real times,
+// so the job's run never depends on the database. The end is recorded as
+// soon as the job has exited and its output is drained, before the lock
+// is released; replaying other runs' spool files, retention and metrics
+// come after that.
+
 package main
 
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -42,14 +50,15 @@ import (
 
 // execOptions is what the command line of troc exec says.
 type execOptions struct {
-	name      string
-	command   string   // for /bin/sh -c
-	argv      []string // after --: run directly
-	tee       bool
-	quiet     bool
-	notify    bool
-	timeout   time.Duration // 0: the job's own default
-	killAfter time.Duration
+	name       string
+	command    string   // for /bin/sh -c
+	argv       []string // after --: run directly
+	tee        bool
+	quiet      bool
+	notify     bool
+	timeout    time.Duration // with timeoutSet; 0: none
+	timeoutSet bool          // --timeout was given: the job's own setting does not apply
+	killAfter  time.Duration
 }
 
 const execSynopsis = `  troc exec --name NAME [flags] "COMMAND"
@@ -58,6 +67,11 @@ const execSynopsis = `  troc exec --name NAME [flags] "COMMAND"
 Runs COMMAND with /bin/sh -c (or PROG directly) as a run of job NAME, under
 the job's lock, logging its output, and prints the run as JSON. Flags may
 come before or after COMMAND.`
+
+// testHookSetup, when a test sets it, runs while troc exec sets a run up,
+// after it has started watching signals and read its config: the one
+// moment a test cannot otherwise hold troc at. It is nil in troc itself.
+var testHookSetup func()
 
 // defaultKillAfter is how long a job has to exit after SIGTERM before
 // troc sends SIGKILL.
@@ -74,7 +88,7 @@ func (a *app) parseExecArgs(args []string) (*execOptions, error) {
 	fs.BoolVar(&o.quiet, "q", false, "print nothing unless the run needs attention (as cronic)")
 	fs.BoolVar(&o.quiet, "quiet", false, "same as -q")
 	fs.BoolVar(&o.notify, "notify", false, "send notifications of this run through the configured channels (see notify.* in the config)")
-	timeout := fs.String("timeout", "", "end the job after `DURATION` (e.g. 90s, 1h30m); default: the job's setting")
+	timeout := fs.String("timeout", "", "end the job after `DURATION` (e.g. 90s, 1h30m; 0: no timeout); default: the job's setting")
 	killAfter := fs.String("kill-after", "", "after SIGTERM, wait `DURATION` before SIGKILL (default 10s)")
 
 	var positional []string
@@ -119,12 +133,11 @@ func (a *app) parseExecArgs(args []string) (*execOptions, error) {
 		return nil, usagef("--tee and -q cannot be used together")
 	}
 	var err error
-	if *timeout != "" {
+	fs.Visit(func(f *flag.Flag) { o.timeoutSet = o.timeoutSet || f.Name == "timeout" })
+	if o.timeoutSet {
+		// 0 lifts the job's own timeout for this run.
 		if o.timeout, err = parseDuration(*timeout); err != nil {
 			return nil, usagef("--timeout: %v", err)
-		}
-		if o.timeout == 0 {
-			return nil, usagef("--timeout: must be more than 0")
 		}
 	}
 	o.killAfter = defaultKillAfter
@@ -159,6 +172,12 @@ func checkJobName(name string) error {
 }
 
 // execution is one troc exec from start to finish.
+//
+// Two goroutines share it once the job runs. The main one supervises the
+// job (wait): signals, the timeout, the exit. The recorder (startRecording)
+// does everything that touches the history, and owns db, opened, job and
+// notifier until its done channel closes; the main goroutine uses them
+// only after that. So nothing the history does can delay the supervision.
 type execution struct {
 	a      *app
 	opts   *execOptions
@@ -172,7 +191,11 @@ type execution struct {
 	run    Run
 	loc    *time.Location
 
-	lockFile     *os.File // the job's lock while troc holds it
+	spooled      string // the spool file the run was written to, once it was
+	late         string // why the run went to the spool, for its note
+	idLost       bool   // the id the history gave the run may not survive (errWALGone)
+	newJob       bool   // the history has no row for the job yet
+	lockFile     *os.File
 	notifier     *runNotifier
 	notifierMade bool
 }
@@ -193,6 +216,9 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if testHookSetup != nil {
+		testHookSetup()
+	}
 	d := &diag{stderr: a.stderr, quiet: opts.quiet}
 	defer d.close()
 	e := &execution{a: a, opts: opts, cfg: cfg, diag: d, log: newLogger(d, cfg.LogJSON), loc: cfg.location()}
@@ -200,7 +226,9 @@ func (a *app) exec(ctx context.Context, args []string) error {
 		e.log.Info(msg)
 	}
 	host, _ := os.Hostname()
-	e.run = Run{Job: opts.name, Host: host, Command: opts.commandLine(), Start: nowMS()}
+	e.run = Run{Job: opts.name, Host: host, Command: opts.commandLine(), Start: nowMS(),
+		TrocPID: os.Getpid()}
+	e.run.TrocStart, _ = procStartTime(e.run.TrocPID)
 
 	e.logDir = e.privateLogDir()
 	e.openSystemLog()
@@ -215,8 +243,7 @@ func (a *app) exec(ctx context.Context, args []string) error {
 		e.run.End = e.run.Start
 		e.run.Note = "another run of this job holds its lock"
 		e.log.Info("Job " + opts.name + " is already running: run skipped")
-		e.record(ctx)
-		return e.finish(ctx, exitSkipped)
+		return e.recordEnd(ctx, exitSkipped)
 	case lockErr != nil:
 		e.log.Error("Cannot take the job's lock: " + lockErr.Error())
 		return e.failSetup(ctx, "cannot take the job's lock: "+lockErr.Error())
@@ -246,17 +273,10 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	e.run.PIDStart, _ = procStartTime(pid)
 	e.run.Status = StatusRunning
 
-	// Only now, with the job running, does troc open the history: a busy
-	// database never delays the job.
-	job := e.history(ctx)
-	timeout := opts.timeout
-	if timeout == 0 {
-		timeout = job.Timeout
-	}
-	e.recordStart(ctx)
-	e.notifications(ctx).begin(ctx, &e.run)
-
-	st := e.wait(pid, sigs, started, timeout)
+	// From here the job is supervised by this goroutine alone; the history
+	// is the recorder's business.
+	rec := e.startRecording(ctx)
+	st := e.wait(pid, sigs, started, rec.job)
 	e.run.End = nowMS()
 	var note string
 	e.run.OutputBytes, note = capture.finish()
@@ -268,8 +288,63 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	if err := e.diag.fileError(); err != nil {
 		e.run.addNote("system log incomplete: %v", err)
 	}
-	e.record(ctx)
+	rec.end <- e.run
+	<-rec.done
+	e.run = rec.run
 	return e.finish(ctx, e.exitCode(st))
+}
+
+// recording is the recorder's side of a run: the job's settings as soon
+// as the history has told them, the run as it ended, and the run as it
+// was recorded.
+type recording struct {
+	job  chan Job      // sent once, when the history is open (or given up)
+	end  chan Run      // the run at its end, from the supervisor
+	done chan struct{} // closed when the end is recorded, in the history or the spool
+	run  Run           // the run as recorded, once done is closed
+}
+
+// startRecording starts the recorder: it opens the history, tells the
+// supervisor the job's settings, records the running run, waits for the
+// run's end and records it. A job that has ended by the time the history
+// is open gets one finished row instead of two writes. Each step is
+// bounded: a busy history is waited on once (DB.fail), and what it will
+// not take goes to the spool.
+func (e *execution) startRecording(ctx context.Context) *recording {
+	rec := &recording{job: make(chan Job, 1), end: make(chan Run, 1), done: make(chan struct{})}
+	run := e.run
+	go func() {
+		defer close(rec.done)
+		rec.job <- e.history(ctx)
+		e.notifications(ctx).begin(ctx, &run)
+		select {
+		case final := <-rec.end:
+			run = final
+		default:
+			e.store(ctx, &run)
+			final := <-rec.end
+			final.ID, final.SpoolKey = run.ID, run.SpoolKey
+			run = final
+		}
+		e.store(ctx, &run)
+		if e.idLost {
+			run.ID = 0
+		}
+		rec.run = run
+	}()
+	return rec
+}
+
+// recordEnd records a run that ended without its job running (skipped,
+// not set up, not started, stopped before it started) and finishes. There
+// is no job to supervise, so this goroutine does it.
+func (e *execution) recordEnd(ctx context.Context, code int) error {
+	e.history(ctx)
+	e.store(ctx, &e.run)
+	if e.idLost {
+		e.run.ID = 0
+	}
+	return e.finish(ctx, code)
 }
 
 // commandLine is the command as recorded: the string given, or the
@@ -411,109 +486,132 @@ func (e *execution) lock() (*os.File, error) {
 }
 
 // history opens the history on first use (the database is deliberately
-// never closed: see leaveOpen in db.go), replays the spool, and returns the
-// job's settings, creating the job if it is new. Every path that records a
-// run goes through it, so the history is opened once and only when needed.
-// When it cannot be had, history logs why, leaves e.db nil, and the job has
-// default settings.
+// never closed: see DB in db.go) and returns the job's settings. When it
+// cannot be had, history logs why, leaves e.db nil, and the job has
+// default settings. It writes nothing unless the schema needs migrating:
+// a new job's row is made with its first run (insertRun).
 func (e *execution) history(ctx context.Context) Job {
 	if e.opened {
 		return e.job
 	}
 	e.opened = true
 	e.job = Job{Name: e.opts.name}
-	db, err := openDB(e.cfg.Database, e.log)
+	db, err := openDB(e.cfg.Database, e.cfg.BusyTimeout, e.log)
 	if err != nil {
 		e.historyFailed(err)
 		return e.job
 	}
 	e.db = db
-	if e.logDir != "" {
-		replaySpool(ctx, db, e.spoolDir(), e.log)
+	job, err := db.job(ctx, e.opts.name)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		e.newJob = true // its row comes with the run's
+	case err != nil:
+		e.historyFailed(db.fail(err))
+	default:
+		e.job = job
 	}
-	job, created, err := db.ensureJob(ctx, e.opts.name, e.run.Start)
-	if err != nil {
-		e.historyFailed(err)
-		return e.job
-	}
-	if created {
-		e.log.Info("Job not registered. Created new job " + e.opts.name)
-	}
-	e.job = job
 	return e.job
 }
 
-func (e *execution) spoolDir() string { return filepath.Join(e.logDir, "spool") }
-
-// historyFailed logs that the history cannot be used and stops using it.
+// historyFailed logs why the history cannot be used and stops using it.
 func (e *execution) historyFailed(err error) {
+	if errors.Is(err, errWALGone) {
+		e.idLost = true
+	}
+	e.late = historyTrouble(err)
 	e.log.Error("History database unavailable, the run will be spooled: " + err.Error())
-	if e.db != nil {
-		e.db.Close()
-		e.db = nil
-	}
+	e.db = nil
 }
 
-// recordStart records the running run. On failure it spools it, so that
-// a troc killed mid-run still leaves a trace.
-func (e *execution) recordStart(ctx context.Context) {
-	e.history(ctx)
-	if e.db != nil {
-		err := e.db.insertRun(ctx, &e.run)
-		if err == nil {
-			e.log.Info(fmt.Sprintf("Run created with ID %d", e.run.ID))
-			return
-		}
-		e.historyFailed(err)
+// historyTrouble says in a few words why the history could not take a
+// run, for the run's note.
+func historyTrouble(err error) string {
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, errBusy):
+		return "the history was busy"
+	case errors.Is(err, errTooNew):
+		return "the history was written by a newer troc"
+	case errors.Is(err, errCorrupt):
+		return "the history is damaged"
+	case errors.Is(err, errWALGone):
+		return "the history's -wal file was deleted during the run"
+	case errors.Is(err, errNotAFile):
+		return "the history's path is not a regular file"
+	case errors.Is(err, syscall.ENOSPC) || sqliteCode(err) == sqliteFull:
+		return "the history's disk was full"
+	case errors.As(err, &pe):
+		return "the history could not be opened: " + pe.Err.Error()
 	}
-	e.spool()
+	return "the history could not be written"
 }
 
-// record writes the run's current state: an update of the row recordStart
-// made, a new row, or a spool file.
-func (e *execution) record(ctx context.Context) {
-	e.history(ctx)
+// store records the run's current state: a new row (with its end, if it
+// has one), the end of the row stored before, or a spool file.
+func (e *execution) store(ctx context.Context, r *Run) {
 	if e.db != nil {
 		var err error
-		if e.run.ID != 0 {
-			err = e.db.finishRun(ctx, &e.run)
+		if r.ID != 0 {
+			err = e.db.finishRun(ctx, r)
 		} else {
-			err = e.db.insertRun(ctx, &e.run)
+			err = e.db.insertRun(ctx, r)
 		}
-		if err == nil {
-			if e.run.SpoolKey != "" {
-				os.Remove(filepath.Join(e.spoolDir(), e.run.SpoolKey+".json"))
-			}
-			e.log.Info(fmt.Sprintf("Run %d completed: %s", e.run.ID, e.run.Status))
+		if err == nil && e.newJob {
+			e.newJob = false
+			e.log.Info("Job not registered. Created new job " + r.Job)
+		}
+		switch {
+		case err == nil && r.finished():
+			e.log.Info(fmt.Sprintf("Run %d completed: %s", r.ID, r.Status))
+			return
+		case err == nil:
+			e.log.Info(fmt.Sprintf("Run created with ID %d", r.ID))
 			return
 		}
 		e.historyFailed(err)
 	}
-	e.spool()
-	e.log.Info("Run completed: " + string(e.run.Status))
+	e.spool(r)
 }
 
-// spool writes the run to the spool, or at least says it is lost.
-func (e *execution) spool() {
-	if e.logDir == "" {
-		e.log.Error("Cannot spool the run either: no usable log directory; the run is not recorded")
-		return
+// spool writes the run to the spool, or at least says it is lost. The
+// first time it notes in the run why it was recorded late.
+func (e *execution) spool(r *Run) {
+	if !strings.Contains(r.Note, "recorded late: ") {
+		when := "at its start"
+		if r.finished() {
+			when = "at its end"
+		}
+		r.addNote("recorded late: %s %s", e.late, when)
 	}
-	path, err := spoolRun(e.spoolDir(), &e.run)
+	path, err := spoolRun(e.spoolDirs(), r)
 	if err != nil {
-		e.log.Error("Cannot spool the run: " + err.Error() + "; the run is not recorded")
+		e.log.Error("Cannot spool the run: " + err.Error() + "; the run is lost")
+		r.addNote("not recorded: %v", err)
 		return
 	}
-	e.log.Warn("Run spooled to " + path + "; the next troc command adds it to the history")
+	switch {
+	case e.spooled == "":
+		e.log.Warn("Run spooled to " + path + "; the next troc command adds it to the history")
+	case e.spooled != path:
+		os.Remove(e.spooled) // the end went to another directory
+		e.log.Warn("Run spooled to " + path + " instead")
+	}
+	e.spooled = path
+	if r.finished() {
+		e.log.Info("Run completed: " + string(r.Status) + " (spooled)")
+	}
 }
+
+// spoolDirs are where the run may be spooled, in the order they are tried.
+func (e *execution) spoolDirs() []string { return spoolDirs(e.cfg, e.logDir) }
 
 // failSetup records a run that could not be set up as Failed and exits 71.
 func (e *execution) failSetup(ctx context.Context, why string) error {
 	e.run.Status = StatusFailed
 	e.run.End = nowMS()
 	e.run.addNote("%s", why)
-	e.record(ctx)
-	return e.finish(ctx, exitSetup)
+	return e.recordEnd(ctx, exitSetup)
 }
 
 // failStart records a job whose program could not be started as Failed,
@@ -528,8 +626,7 @@ func (e *execution) failStart(ctx context.Context, err error) error {
 	e.run.End = nowMS()
 	e.run.ExitCode = &code
 	e.run.addNote("cannot start: %v", err)
-	e.record(ctx)
-	return e.finish(ctx, code)
+	return e.recordEnd(ctx, code)
 }
 
 // stopBeforeStart records a run that troc was told to stop before the job
@@ -541,8 +638,7 @@ func (e *execution) stopBeforeStart(ctx context.Context, sig syscall.Signal) err
 	e.run.Signal = sig
 	e.run.End = nowMS()
 	e.run.addNote("troc received %s before the job started", signalName(sig))
-	e.record(ctx)
-	return e.finish(ctx, 128+int(sig))
+	return e.recordEnd(ctx, 128+int(sig))
 }
 
 // jobEnd is how the job ended.
@@ -553,12 +649,23 @@ type jobEnd struct {
 	killed   bool // troc sent SIGKILL after the kill-after delay
 }
 
+// forwarded are the signals troc passes on to the job's process group.
+// They are every signal that would otherwise end troc and leave the job
+// running unsupervised, its lock free: the three that ask a program to
+// stop, SIGQUIT (Ctrl-\\, which would also dump troc's goroutines), and
+// those the Go runtime treats as a crash when they come from kill(2).
+var forwarded = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
+	syscall.SIGABRT, syscall.SIGTRAP, syscall.SIGSYS, syscall.SIGSTKFLT,
+	syscall.SIGILL, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGSEGV}
+
 // watchSignals starts catching the signals troc forwards to the job. A
 // signal that troc's parent set to be ignored (nohup's SIGHUP) stays
 // ignored, for troc and so for the job, which inherits that disposition.
+// (A real fault in troc itself is still a crash: Go catches only the
+// signals that kill(2) sends.)
 func watchSignals() chan os.Signal {
 	c := make(chan os.Signal, 4)
-	for _, s := range []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+	for _, s := range forwarded {
 		if !signal.Ignored(s) {
 			signal.Notify(c, s)
 		}
@@ -573,8 +680,11 @@ func watchSignals() chan os.Signal {
 }
 
 // wait waits for the job to exit, forwarding signals and enforcing the
-// timeout, and reaps it.
-func (e *execution) wait(pid int, sigs chan os.Signal, started time.Time, timeout time.Duration) jobEnd {
+// timeout, and reaps it. The timeout is --timeout's, or else the job's
+// own setting, which arrives on settings once the history has told it: a
+// history that takes its time delays that timeout's enforcement, never
+// the signals, nor a --timeout given on the command line.
+func (e *execution) wait(pid int, sigs chan os.Signal, started time.Time, settings <-chan Job) jobEnd {
 	exited := make(chan struct{})
 	go func() {
 		waitExited(pid)
@@ -582,15 +692,20 @@ func (e *execution) wait(pid int, sigs chan os.Signal, started time.Time, timeou
 	}()
 	var end jobEnd
 	var timeoutC, killC <-chan time.Time
-	if timeout > 0 {
-		t := time.NewTimer(time.Until(started.Add(timeout)))
-		defer t.Stop()
-		timeoutC = t.C
+	timeout := e.opts.timeout
+	setTimer := func() {
+		if timeout > 0 {
+			t := time.NewTimer(time.Until(started.Add(timeout)))
+			timeoutC = t.C
+		}
+	}
+	if e.opts.timeoutSet {
+		settings = nil
+		setTimer()
 	}
 	startKillTimer := func() {
 		if killC == nil {
-			t := time.NewTimer(e.opts.killAfter)
-			killC = t.C
+			killC = time.After(e.opts.killAfter)
 		}
 	}
 loop:
@@ -598,6 +713,10 @@ loop:
 		select {
 		case <-exited:
 			break loop
+		case job := <-settings:
+			settings = nil
+			timeout = job.Timeout
+			setTimer()
 		case s := <-sigs:
 			if end.received == nil && !end.timedOut {
 				end.received = s
@@ -658,10 +777,9 @@ func (e *execution) settle(end jobEnd) {
 		r.Status = StatusTimedOut
 		r.addNote("timed out")
 	case end.received != nil:
+		// Signal stays what the job died of, if it did: a job that caught
+		// the signal and exited has an exit code and no signal.
 		r.Status = StatusTerminated
-		if r.Signal == 0 {
-			r.Signal = end.received.(syscall.Signal)
-		}
 		r.addNote("troc received %s and forwarded it to the job", signalName(end.received.(syscall.Signal)))
 	case ws.Signaled() && interruptSignal(ws.Signal()):
 		r.Status = StatusTerminated
@@ -710,11 +828,18 @@ func (e *execution) finish(ctx context.Context, code int) error {
 	e.unlock()
 	e.notifications(ctx).finish(ctx, e.db, &e.run, fileTail(e.run.LogFile))
 	if e.db != nil {
+		// Runs other trocs spooled, now that this one's is recorded. Never
+		// before: a busy history must not delay a job's start or its end.
+		replaySpool(ctx, e.db, e.spoolDirs(), e.lockHeld, e.log)
 		applyRetention(ctx, e.db, e.cfg, e.job, e.run.End, e.log)
 		writeMetricsFileFor(ctx, e.db, e.cfg, nil, time.Now(), e.log)
 	}
 	return e.report(code)
 }
+
+// lockHeld reports whether a run of the named job holds its lock, for a
+// spool replay.
+func (e *execution) lockHeld(job string) bool { return jobLockHeld(e.cfg, job) }
 
 // unlock releases the job's lock, if troc holds it.
 func (e *execution) unlock() {

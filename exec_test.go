@@ -29,7 +29,6 @@ func TestExecFirstRun(t *testing.T) {
 		"Applying: 0001_initial.sql",
 		"Applied: 0001_initial.sql in ",
 		"Job not registered. Created new job test",
-		"Run created with ID 1",
 		"Run 1 completed: Succeeded",
 	} {
 		if !strings.Contains(res.stderr, want) {
@@ -206,7 +205,7 @@ func TestExecUsageErrors(t *testing.T) {
 		{"both forms", []string{"--name", "x", "echo hi", "--", "true"}, "not both"},
 		{"bad flag", []string{"--name", "x", "--bogus", "true"}, "flag provided but not defined: -bogus"},
 		{"bad timeout", []string{"--name", "x", "--timeout", "soon", "true"}, "--timeout"},
-		{"zero timeout", []string{"--name", "x", "--timeout", "0s", "true"}, "--timeout: must be more than 0"},
+		{"empty timeout", []string{"--name", "x", "--timeout", "", "true"}, `--timeout: invalid duration "": empty`},
 		{"bad kill-after", []string{"--name", "x", "--kill-after", "-1s", "true"}, "--kill-after"},
 		{"tee and quiet", []string{"--name", "x", "--tee", "-q", "true"}, "--tee and -q cannot be used together"},
 	}
@@ -242,14 +241,16 @@ func TestExecUsageErrors(t *testing.T) {
 }
 
 func TestExecSignalToTroc(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+	// SIGQUIT (Ctrl-\) and SIGABRT would end a Go program with a dump of
+	// its goroutines, leaving the job unsupervised and its lock free.
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGABRT} {
 		t.Run(signalName(sig), func(t *testing.T) {
 			s := newSandbox(t)
 			pidFile := filepath.Join(s.dir, "child.pid")
 			// The job and a child of its own: both must get the signal.
 			cmd := s.command("exec", "--name", "long", "sh -c 'echo $$ > "+pidFile+"; exec sleep 300'; echo after")
-			var out bytes.Buffer
-			cmd.Stdout = &out
+			var out, errb syncBuffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -270,7 +271,10 @@ func TestExecSignalToTroc(t *testing.T) {
 			cmd.Process.Signal(sig)
 			cmd.Wait()
 			if got, want := cmd.ProcessState.ExitCode(), 128+int(sig); got != want {
-				t.Errorf("exit = %d, want %d", got, want)
+				t.Errorf("exit = %d, want %d\n%s", got, want, errb.String())
+			}
+			if strings.Contains(errb.String(), "goroutine ") {
+				t.Errorf("troc died with a dump:\n%s", errb.String())
 			}
 			r := result{stdout: out.String()}.run(t)
 			if r.Status != "Terminated" || deref(r.Signal) != signalName(sig) {
@@ -530,12 +534,7 @@ func TestExecLargeOutput(t *testing.T) {
 // neither notice nor slow down, and the run must say where the log was cut.
 func TestExecDiskFull(t *testing.T) {
 	s := newSandbox(t)
-	full := filepath.Join(s.dir, "full")
-	os.Mkdir(full, 0o700)
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", full).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a small file system here (needs root): %v: %s", err, out)
-	}
-	defer exec.Command("umount", full).Run()
+	full := mountTmpfs(t, s.dir, "256k")
 	s.env = append(s.env, "TROC_LOGDIR="+full)
 	for _, tee := range []string{"", "--tee"} {
 		args := []string{"exec", "--name", "fill", "head -c 2000000 /dev/zero; echo done >&2"}
@@ -626,7 +625,8 @@ func TestExecHistoryUnavailable(t *testing.T) {
 	for _, r := range s.runs() {
 		logs = append(logs, r.Job+":"+string(r.Status))
 	}
-	if got, want := strings.Join(logs, " "), "first:Succeeded spooled:Succeeded spooled:Succeeded after:Succeeded"; got != want {
+	// Replayed after troc recorded its own run: never before a job starts.
+	if got, want := strings.Join(logs, " "), "first:Succeeded after:Succeeded spooled:Succeeded spooled:Succeeded"; got != want {
 		t.Errorf("history = %s, want %s", got, want)
 	}
 	// Replaying again changes nothing.
@@ -792,49 +792,7 @@ func TestExecHistoryUnwritable(t *testing.T) {
 		t.Errorf("no replay:\n%s", res.stderr)
 	}
 	runs := s.runs()
-	if len(runs) != 3 || runs[1].Job != "blocked" || runs[1].Status != StatusFailed || *runs[1].ExitCode != 3 {
-		t.Errorf("history = %+v", runs)
-	}
-}
-
-// TestExecHistoryLocked holds the database's write lock for longer than
-// troc waits: the run goes to the spool and the job is not delayed past
-// that wait.
-func TestExecHistoryLocked(t *testing.T) {
-	s := newSandbox(t)
-	s.troc("exec", "--name", "locked", "true")
-	db := s.history()
-	conn, err := db.sql.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(t.Context(), "BEGIN EXCLUSIVE"); err != nil {
-		t.Fatal(err)
-	}
-	// The job starts at once, while troc still waits for the database.
-	marker := filepath.Join(s.dir, "started")
-	cmd := s.command("exec", "--name", "locked", "touch "+marker+"; echo ran")
-	var out, errb syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the job to start", func() bool { _, err := os.Stat(marker); return err == nil })
-	if strings.Contains(errb.String(), "Run spooled") {
-		t.Error("the job started only after troc gave up on the database")
-	}
-	cmd.Wait()
-	conn.ExecContext(t.Context(), "ROLLBACK")
-	conn.Close()
-	res := result{stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
-	if res.code != 0 || !strings.Contains(res.stderr, "database is locked") || !strings.Contains(res.stderr, "Run spooled to ") {
-		t.Fatalf("exit %d\n%s", res.code, res.stderr)
-	}
-	res = s.troc("exec", "--name", "locked", "true")
-	if !strings.Contains(res.stderr, "Replayed spooled run of locked") {
-		t.Errorf("no replay:\n%s", res.stderr)
-	}
-	if runs := s.runs(); len(runs) != 3 || runs[1].LogFile == "" || runs[1].OutputBytes != 4 {
+	if len(runs) != 3 || runs[2].Job != "blocked" || runs[2].Status != StatusFailed || *runs[2].ExitCode != 3 {
 		t.Errorf("history = %+v", runs)
 	}
 }
@@ -928,11 +886,11 @@ func TestSignalName(t *testing.T) {
 // job must not start at all.
 func TestExecSignalDuringSetup(t *testing.T) {
 	s := newSandbox(t)
-	os.MkdirAll(s.configDir(), 0o700)
-	fifo := filepath.Join(s.configDir(), "config.yaml")
+	fifo := filepath.Join(s.dir, "setup")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	s.env = append(s.env, "TEST_TROC_SETUP_FIFO="+fifo, "TROC_LOCALTIME=false")
 	marker := filepath.Join(s.dir, "ran")
 	cmd := s.command("exec", "--name", "j", "touch "+marker)
 	var out, errb bytes.Buffer
@@ -941,10 +899,10 @@ func TestExecSignalDuringSetup(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Opening a FIFO's write end without blocking succeeds only once a
-	// reader has it open: then troc is reading its config, and has long
-	// been watching for signals.
+	// reader has it open: then troc is setting up, and has long been
+	// watching for signals.
 	var w *os.File
-	waitFor(t, "troc to open its config", func() bool {
+	waitFor(t, "troc to reach its set-up", func() bool {
 		var err error
 		w, err = os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
 		return err == nil
@@ -954,7 +912,6 @@ func TestExecSignalDuringSetup(t *testing.T) {
 		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
 		return bytes.Contains(status, []byte("\nShdPnd:\t0000000000000000\n"))
 	})
-	w.WriteString("localtime: false\n")
 	w.Close()
 	cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 128+15 {

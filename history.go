@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -47,16 +46,22 @@ func (a *app) openHistory(ctx context.Context) (*history, error) {
 	for _, msg := range firstUse {
 		log.Info(msg)
 	}
-	db, err := openDB(cfg.Database, log)
+	a.history = cfg.Database
+	db, err := openDB(cfg.Database, cfg.BusyTimeout, log)
 	if err != nil {
 		return nil, fmt.Errorf("open history %s: %w", cfg.Database, err)
 	}
 	h := &history{a: a, cfg: cfg, log: log, db: db, loc: cfg.location(), now: nowMS}
-	if dir, err := privateDir(cfg.LogDir); err == nil {
-		replaySpool(ctx, db, filepath.Join(dir, "spool"), log)
-	}
+	// Upkeep before the command proper. A busy history makes the first of
+	// these writes wait out the busy timeout, and every later one give up
+	// at once (DB.fail): the command itself then reads what is there.
+	logDir, _ := privateDir(cfg.LogDir)
+	replaySpool(ctx, db, spoolDirs(cfg, logDir), func(job string) bool { return jobLockHeld(cfg, job) }, log)
 	if err := h.markOrphans(ctx); err != nil {
 		log.Warn("Cannot check for orphaned runs: " + err.Error())
+	}
+	if db.gaveUp {
+		log.Warn("The history is busy: spooled and orphaned runs are left for a later troc")
 	}
 	return h, nil
 }
@@ -82,7 +87,12 @@ func (a *app) openHistoryFor(ctx context.Context, name string, required bool) (*
 	return a.openHistory(ctx)
 }
 
-func (h *history) close() { h.db.Close() }
+// close is where a command is done with the history. It leaves the
+// database open, as exec does: the process is about to exit, and closing
+// SQLite's last connection would checkpoint the WAL into the file and
+// delete it (see DB in db.go), which must not happen to a history that
+// the command has just found damaged, and gains nothing otherwise.
+func (h *history) close() {}
 
 // markOrphans marks Terminated every Running run of this host whose job
 // process is gone, or whose pid now names another process, and whose troc
@@ -98,17 +108,14 @@ func (h *history) markOrphans(ctx context.Context) error {
 	}
 	host, _ := os.Hostname()
 	for _, r := range running {
-		if r.Host != host || runAlive(r) {
+		if r.Host != host || runAlive(r) || jobLockHeld(h.cfg, r.Job) {
 			continue
 		}
-		if dir, err := privateDir(h.cfg.LockDir); err == nil {
-			if held, err := lockHeld(dir, r.Job); err == nil && held {
-				continue
-			}
-		}
-		err := h.db.terminateRun(ctx, r.ID, h.now(), orphanNote)
-		if err == nil {
+		switch err := h.db.terminateRun(ctx, r.ID, h.now(), orphanNote); {
+		case err == nil:
 			h.log.Info(fmt.Sprintf("Run %d of %s marked Terminated: %s", r.ID, r.Job, orphanNote))
+		case errors.Is(err, errBusy) || h.db.broken != nil:
+			return err
 		}
 	}
 	return nil

@@ -108,3 +108,16 @@ func lockHeld(dir, name string) (bool, error) {
 	}
 	return false, nil
 }
+
+// jobLockHeld reports whether some process holds the named job's lock,
+// by lockHeld. When that cannot be told (no lock directory, no
+// /proc/locks) it reports false: callers use it to put off marking a run
+// as orphaned, and a run is never left Running for good.
+func jobLockHeld(cfg *Config, job string) bool {
+	dir, err := privateDir(cfg.LockDir)
+	if err != nil {
+		return false
+	}
+	held, err := lockHeld(dir, job)
+	return err == nil && held
+}

@@ -23,6 +23,10 @@ import (
 // keeps -race and coverage working across the process boundary.
 func TestMain(m *testing.M) {
 	if os.Getenv("TROC_TEST_MAIN") == "1" {
+		if fifo := os.Getenv("TEST_TROC_SETUP_FIFO"); fifo != "" {
+			// Hold exec's set-up until the test writes to the FIFO.
+			testHookSetup = func() { os.ReadFile(fifo) }
+		}
 		main()
 	}
 	os.Exit(m.Run())
@@ -117,7 +121,7 @@ func (r result) run(t *testing.T) runJSON {
 // history opens the sandbox's database as troc would.
 func (s *sandbox) history() *DB {
 	s.t.Helper()
-	db, err := openDB(filepath.Join(s.configDir(), "troc.db"), slog.New(slog.DiscardHandler))
+	db, err := openDB(filepath.Join(s.configDir(), "troc.db"), 0, slog.New(slog.DiscardHandler))
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -125,7 +125,7 @@ func fastRetries(chans ...channel) {
 // testDB returns a new history in a temp directory.
 func testDB(t *testing.T) *DB {
 	t.Helper()
-	db, err := openDB(filepath.Join(t.TempDir(), "troc.db"), slog.New(slog.DiscardHandler))
+	db, err := openDB(filepath.Join(t.TempDir(), "troc.db"), 0, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

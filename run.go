@@ -48,6 +48,12 @@ type Run struct {
 	OutputBytes   int64
 	Note          string
 	SpoolKey      string // set while the run lives in a spool file
+	Inferred      bool   // the end was presumed (its troc was gone), not seen
+
+	// The troc recording the run, while a spool file holds it: a replay
+	// must not take a run whose troc is alive for an orphan.
+	TrocPID   int   `json:",omitempty"`
+	TrocStart int64 `json:",omitempty"`
 }
 
 // finished reports whether the run has reached a final state.

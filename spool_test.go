@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -25,7 +26,7 @@ func newSpoolFixture(t *testing.T) *spoolFixture {
 	dir := t.TempDir()
 	var lines bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&lines, nil))
-	db, err := openDB(filepath.Join(dir, "troc.db"), log)
+	db, err := openDB(filepath.Join(dir, "troc.db"), 0, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +36,7 @@ func newSpoolFixture(t *testing.T) *spoolFixture {
 
 func (f *spoolFixture) spool(t *testing.T, r *Run) string {
 	t.Helper()
-	path, err := spoolRun(f.dir, r)
+	path, err := spoolRun([]string{f.dir}, r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func TestReplaySpoolOnce(t *testing.T) {
 	path := f.spool(t, r)
 	data, _ := os.ReadFile(path)
 
-	replaySpool(ctx, f.db, f.dir, f.log)
+	f.replay(ctx)
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Errorf("spool file still there: %v", err)
 	}
@@ -84,7 +85,7 @@ func TestReplaySpoolOnce(t *testing.T) {
 	// A troc that died between the insert and deleting the file leaves
 	// the file behind: replaying it again must not record the run twice.
 	os.WriteFile(path, data, 0o600)
-	replaySpool(ctx, f.db, f.dir, f.log)
+	f.replay(ctx)
 	if n := f.count(t); n != 1 {
 		t.Errorf("%d runs after a second replay, want 1", n)
 	}
@@ -103,7 +104,7 @@ func TestReplaySpoolFinishesKnownRun(t *testing.T) {
 	code := 4
 	r.Status, r.End, r.ExitCode = StatusFailed, r.Start.Add(time.Minute), &code
 	f.spool(t, r)
-	replaySpool(ctx, f.db, f.dir, f.log)
+	f.replay(ctx)
 	got, _ := f.db.getRun(ctx, r.ID)
 	if f.count(t) != 1 || got.Status != StatusFailed || *got.ExitCode != 4 {
 		t.Errorf("run = %+v, %d runs", got, f.count(t))
@@ -116,7 +117,7 @@ func TestReplaySpoolFinishesKnownRun(t *testing.T) {
 	other.Start = other.Start.Add(time.Hour)
 	other.End = other.Start.Add(time.Second)
 	f.spool(t, other)
-	replaySpool(ctx, f.db, f.dir, f.log)
+	f.replay(ctx)
 	if f.count(t) != 2 {
 		t.Errorf("%d runs, want 2", f.count(t))
 	}
@@ -144,7 +145,7 @@ func TestReplaySpoolRunning(t *testing.T) {
 
 	os.WriteFile(filepath.Join(f.dir, "junk.json"), []byte("{not json"), 0o600)
 
-	replaySpool(ctx, f.db, f.dir, f.log)
+	f.replay(ctx)
 	if _, err := os.Stat(alivePath); err != nil {
 		t.Errorf("the live run's spool file was taken: %v", err)
 	}
@@ -157,5 +158,119 @@ func TestReplaySpoolRunning(t *testing.T) {
 	}
 	if !strings.Contains(f.lines.String(), "junk.json") {
 		t.Errorf("no warning about the junk file:\n%s", f.lines)
+	}
+}
+
+// replay replays the fixture's spool, with no job's lock held.
+func (f *spoolFixture) replay(ctx context.Context) {
+	replaySpool(ctx, f.db, []string{f.dir}, func(string) bool { return false }, f.log)
+}
+
+// TestReplaySpoolRunOfLiveTroc: a spooled Running run whose job has exited
+// is not an orphan while its troc lives or its job's lock is held; once
+// neither holds it is, and its real end, if it comes after all, replaces
+// the presumed one.
+func TestReplaySpoolRunOfLiveTroc(t *testing.T) {
+	f := newSpoolFixture(t)
+	ctx := context.Background()
+	self, err := procStartTime(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := finishedRun("job")
+	r.Status, r.End, r.ExitCode = StatusRunning, time.Time{}, nil
+	r.PID, r.PIDStart = os.Getpid(), self+1 // the job is gone
+	r.TrocPID, r.TrocStart = os.Getpid(), self
+	path := f.spool(t, r)
+
+	f.replay(ctx)
+	if _, err := os.Stat(path); err != nil || f.count(t) != 0 {
+		t.Fatalf("the run of a live troc was replayed (%v, %d runs)", err, f.count(t))
+	}
+	r.TrocStart = self + 1 // its troc is gone too, but the lock is held
+	f.spool(t, r)
+	replaySpool(ctx, f.db, []string{f.dir}, func(job string) bool { return job == "job" }, f.log)
+	if f.count(t) != 0 {
+		t.Fatal("the run was replayed while its job's lock was held")
+	}
+
+	f.replay(ctx)
+	got, err := f.db.getRun(ctx, 1)
+	if err != nil || got.Status != StatusTerminated {
+		t.Fatalf("run = %+v, %v; want it Terminated", got, err)
+	}
+	// The real end arrives under the same key.
+	end := *r
+	end.Status, end.End, end.ExitCode, end.Note = StatusSucceeded, r.Start.Add(time.Second), ptr(0), "n"
+	f.spool(t, &end)
+	f.replay(ctx)
+	got, _ = f.db.getRun(ctx, 1)
+	if f.count(t) != 1 || got.Status != StatusSucceeded || got.Note != "n" {
+		t.Errorf("run = %s %q (%d runs), want the real end, Succeeded", got.Status, got.Note, f.count(t))
+	}
+	// A presumed end never replaces a real one.
+	mark := end
+	mark.Status, mark.Inferred, mark.Note = StatusTerminated, true, orphanNote
+	f.spool(t, &mark)
+	f.replay(ctx)
+	if got, _ = f.db.getRun(ctx, 1); got.Status != StatusSucceeded {
+		t.Errorf("status = %s after a presumed end, want Succeeded", got.Status)
+	}
+	if n := strings.Count(f.lines.String(), "Replayed spooled run of job"); n != 3 {
+		t.Errorf("%d lines say a run was replayed, want 3 (one per file):\n%s", n, f.lines)
+	}
+}
+
+// TestReplaySpoolLateEndAfterMark: a run marked Terminated in the history
+// (run term, orphan marking) takes its real end when that arrives.
+func TestReplaySpoolLateEndAfterMark(t *testing.T) {
+	f := newSpoolFixture(t)
+	ctx := context.Background()
+	r := finishedRun("job")
+	r.Status, r.End, r.ExitCode = StatusRunning, time.Time{}, nil
+	if err := f.db.insertRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.terminateRun(ctx, r.ID, r.Start.Add(time.Minute), "marked by hand"); err != nil {
+		t.Fatal(err)
+	}
+	r.Status, r.End, r.ExitCode = StatusSucceeded, r.Start.Add(time.Second), ptr(0)
+	f.spool(t, r)
+	f.replay(ctx)
+	got, err := f.db.getRun(ctx, r.ID)
+	if err != nil || got.Status != StatusSucceeded || !got.End.Equal(r.End) {
+		t.Errorf("run = %+v, %v; want its real end", got, err)
+	}
+}
+
+// TestReplaySpoolOnlyOwnFiles: a spool file that troc could not have
+// written (readable by others, a FIFO, a symlink) is left alone, and
+// replay does not block on it.
+func TestReplaySpoolOnlyOwnFiles(t *testing.T) {
+	f := newSpoolFixture(t)
+	ctx := context.Background()
+	open := f.spool(t, finishedRun("open"))
+	os.Chmod(open, 0o644)
+	if err := syscall.Mkfifo(filepath.Join(f.dir, "fifo.json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	target := f.spool(t, finishedRun("target"))
+	os.Rename(target, target+".elsewhere")
+	os.Symlink(target+".elsewhere", filepath.Join(f.dir, "link.json"))
+
+	done := make(chan struct{})
+	go func() { f.replay(ctx); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("replay blocked on a FIFO")
+	}
+	if f.count(t) != 0 {
+		t.Errorf("%d runs replayed from files troc did not write, want 0", f.count(t))
+	}
+	for _, name := range []string{filepath.Base(open), "fifo.json", "link.json"} {
+		if !strings.Contains(f.lines.String(), name) {
+			t.Errorf("nothing said about %s:\n%s", name, f.lines)
+		}
 	}
 }

@@ -96,3 +96,46 @@ func aptInstall(t testing.TB, pkg string) error {
 }
 
 var errNotRoot = errors.New("not root")
+
+// mountTmpfs mounts a tmpfs of size (as mount's size= takes it) on a new
+// directory under dir, unmounted when the test ends: a small file system
+// that a test can fill. It needs root; without it the test is skipped,
+// except under CI, which runs as root and must run every test.
+func mountTmpfs(t *testing.T, dir, size string) string {
+	t.Helper()
+	path, err := os.MkdirTemp(dir, "tmpfs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0700", "tmpfs", path).CombinedOutput(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("cannot mount a tmpfs, which CI must (as root): %v: %s", err, out)
+		}
+		t.Skipf("cannot mount a small file system here (needs root): %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", path).Run() })
+	return path
+}
+
+// fill fills the file system that dir is on, leaving no free block.
+func fill(t *testing.T, dir string) {
+	t.Helper()
+	f, err := os.CreateTemp(dir, "filler")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	block := make([]byte, 4096)
+	for {
+		if _, err := f.Write(block); err != nil {
+			break
+		}
+	}
+	for n := 512; n > 0; n /= 2 {
+		for f.Write(block[:n]); ; {
+			if _, err := f.Write(block[:n]); err != nil {
+				break
+			}
+		}
+	}
+}

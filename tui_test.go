@@ -931,7 +931,7 @@ func BenchmarkUIRefresh(b *testing.B) {
 // seedUIBench writes a history of 1,000 jobs scheduled every 8 hours,
 // each with one run, into dir.
 func seedUIBench(b *testing.B, dir string) {
-	db, err := openDB(filepath.Join(dir, "troc.db"), slog.New(slog.DiscardHandler))
+	db, err := openDB(filepath.Join(dir, "troc.db"), 0, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
