@@ -652,7 +652,7 @@ type jobEnd struct {
 // forwarded are the signals troc passes on to the job's process group.
 // They are every signal that would otherwise end troc and leave the job
 // running unsupervised, its lock free: the three that ask a program to
-// stop, SIGQUIT (Ctrl-\\, which would also dump troc's goroutines), and
+// stop, SIGQUIT (Ctrl-\, which would also dump troc's goroutines), and
 // those the Go runtime treats as a crash when they come from kill(2).
 var forwarded = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
 	syscall.SIGABRT, syscall.SIGTRAP, syscall.SIGSYS, syscall.SIGSTKFLT,
