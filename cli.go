@@ -181,8 +181,8 @@ func newFlagSet(name string) *flag.FlagSet {
 }
 
 // parseFlags parses args with fs. For -h it prints the usage to stdout and
-// returns exitStatus(0); for a bad flag it prints the usage to stderr and
-// returns a usage error naming the flag.
+// returns exitStatus(0); for a bad flag or a missing value it returns a
+// usage error naming the flag, with a hint to see the usage (see withUsageHint).
 func (a *app) parseFlags(fs *flag.FlagSet, synopsis string, args []string) error {
 	err := fs.Parse(args)
 	if err == nil {
@@ -192,8 +192,15 @@ func (a *app) parseFlags(fs *flag.FlagSet, synopsis string, args []string) error
 		a.printUsage(a.stdout, fs, synopsis)
 		return exitStatus(exitOK)
 	}
-	a.printUsage(a.stderr, fs, synopsis)
-	return &usageError{msg: strings.TrimSpace(err.Error())}
+	return withUsageHint(fs, &usageError{msg: strings.TrimSpace(err.Error())})
+}
+
+// withUsageHint returns err, a mistake on fs's command line, with a hint that
+// names the command's usage: "troc: hint: see troc exec -h". The usage
+// itself is not printed: under cron, twenty lines of it would bury the
+// one that says what is wrong.
+func withUsageHint(fs *flag.FlagSet, err error) error {
+	return withHint(err, "see "+fs.Name()+" -h")
 }
 
 func (a *app) printUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
@@ -225,8 +232,7 @@ func (a *app) parseArgs(fs *flag.FlagSet, synopsis string, args []string) ([]str
 func (a *app) noPositional(fs *flag.FlagSet, synopsis string, args []string) error {
 	positional, err := a.parseArgs(fs, synopsis, args)
 	if err == nil && len(positional) > 0 {
-		a.printUsage(a.stderr, fs, synopsis)
-		err = usagef("unexpected argument %q", positional[0])
+		err = withUsageHint(fs, usagef("unexpected argument %q", positional[0]))
 	}
 	return err
 }

@@ -181,8 +181,7 @@ func (a *app) jobUpdate(ctx context.Context, args []string) error {
 		c.Rename = rename
 	}
 	if c == (jobChange{}) {
-		a.printUsage(a.stderr, fs, synopsis)
-		return usagef("nothing to change: give a setting to update")
+		return withUsageHint(fs, usagef("nothing to change: give a setting to update"))
 	}
 	h, err := a.openHistory(ctx)
 	if err != nil {

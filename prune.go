@@ -55,8 +55,7 @@ func (a *app) prune(ctx context.Context, args []string) error {
 		return usagef("invalid --keep %d: want a number of runs", *keep)
 	}
 	if age == 0 && *keep == 0 {
-		a.printUsage(a.stderr, fs, synopsis)
-		return usagef("give --older-than, --keep or both: nothing is pruned without a limit")
+		return withUsageHint(fs, usagef("give --older-than, --keep or both: nothing is pruned without a limit"))
 	}
 	h, err := a.openHistoryFor(ctx, *name, false)
 	if err != nil {
