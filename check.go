@@ -11,7 +11,10 @@ package main
 //   - ok: none of those.
 //
 // The first that applies wins, in that order: a stuck job is also late,
-// and "stuck" says more. A fire time before the schedule was set (or the
+// and "stuck" says more. A job without a schedule makes no promise of
+// when it runs, so it is never late; it can still be stuck, failing, new
+// or ok. health is the one definition: troc check, job list, job show,
+// ui and the metrics all call it, for every job. A fire time before the schedule was set (or the
 // job created) is never due: scheduling a job does not make it late for
 // times it was never meant to run.
 //
@@ -20,6 +23,7 @@ package main
 // a check costs the same with a year of history as with a day's.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -170,7 +174,7 @@ func checkFromView(v checkJSON) (*jobState, healthReport, error) {
 func (a *app) check(ctx context.Context, args []string) error {
 	const synopsis = "  troc check [--json] [--notify]"
 	fs := newFlagSet("troc check")
-	asJSON := fs.Bool("json", false, "print a JSON array, one object per scheduled job")
+	asJSON := fs.Bool("json", false, "print a JSON array, one object per job")
 	notify := fs.Bool("notify", false, "send an alert when a job becomes late, failing or stuck, and when it recovers")
 	h, err := a.openHistoryArgs(ctx, fs, synopsis, args)
 	if err != nil {
@@ -182,16 +186,12 @@ func (a *app) check(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("read jobs: %w", err)
 	}
-	var states []*jobState
-	var reports []healthReport
+	states := all
+	reports := make([]healthReport, len(states))
 	healthy := true
-	for _, s := range all {
-		if s.Schedule == "" {
-			continue
-		}
-		rep := s.health(now)
-		states, reports = append(states, s), append(reports, rep)
-		healthy = healthy && (rep.Health == HealthOK || rep.Health == HealthNew)
+	for i, s := range states {
+		reports[i] = s.health(now)
+		healthy = healthy && (reports[i].Health == HealthOK || reports[i].Health == HealthNew)
 	}
 	if *notify {
 		h.announce(ctx, states, reports)
@@ -234,7 +234,7 @@ func writeCheckTable(w io.Writer, d display, states []*jobState, reports []healt
 		if s.LastRun != nil {
 			last = d.time(s.LastRun.Start)
 		}
-		rows[i] = []cell{{text: s.Name}, d.health(rep.Health), {text: s.Schedule}, {text: last}, {text: d.time(rep.Next)}, {text: rep.Reason}}
+		rows[i] = []cell{{text: s.Name}, d.health(rep.Health), {text: cmp.Or(s.Schedule, "-")}, {text: last}, {text: d.time(rep.Next)}, {text: rep.Reason}}
 	}
 	header, rows := withHosts([]string{"JOB", "HEALTH", "SCHEDULE", "LAST RUN", "NEXT", "WHY"}, rows, hosts)
 	return writeTable(w, header, rows)

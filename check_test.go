@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -139,8 +141,8 @@ func TestCheck(t *testing.T) {
 	s.mustTroc(0, "job", "add", "--name", "daily", "--schedule", "@daily")
 	s.mustTroc(0, "exec", "-q", "--name", "daily", "true")
 	s.mustTroc(0, "exec", "-q", "--name", "unscheduled", "true")
-	if got := s.checkOf(0); len(got) != 2 || got["yearly"].Health != HealthNew || got["daily"].Health != HealthOK {
-		t.Fatalf("check = %+v, want yearly new and daily ok (and no unscheduled job)", got)
+	if got := s.checkOf(0); len(got) != 3 || got["yearly"].Health != HealthNew || got["daily"].Health != HealthOK || got["unscheduled"].Health != HealthOK {
+		t.Fatalf("check = %+v, want yearly new, daily ok and unscheduled ok", got)
 	}
 
 	// failing: its last run failed.
@@ -163,7 +165,7 @@ func TestCheck(t *testing.T) {
 		states = append(states, name+":"+string(c.Health))
 	}
 	sort.Strings(states)
-	if want := "daily:failing minutely:late slow:stuck yearly:new"; strings.Join(states, " ") != want {
+	if want := "daily:failing minutely:late slow:stuck unscheduled:ok yearly:new"; strings.Join(states, " ") != want {
 		t.Errorf("check = %s, want %s", strings.Join(states, " "), want)
 	}
 	if c := got["minutely"]; c.DueTime == nil || c.Reason == nil || !strings.HasPrefix(*c.Reason, "never ran; due at ") || c.Schedule != "* * * * *" {
@@ -175,7 +177,8 @@ func TestCheck(t *testing.T) {
 
 	// The table.
 	res := s.mustTroc(1, "check")
-	if !strings.HasPrefix(res.stdout, "JOB       HEALTH   SCHEDULE   LAST RUN") || !strings.Contains(res.stdout, "\nminutely  late     * * * * *  -  ") {
+	if !strings.HasPrefix(res.stdout, "JOB          HEALTH   SCHEDULE   LAST RUN") || !strings.Contains(res.stdout, "\nminutely     late     * * * * *  -  ") ||
+		!strings.Contains(res.stdout, "\nunscheduled  ok       -          ") {
 		t.Errorf("table:\n%s", res.stdout)
 	}
 
@@ -205,10 +208,47 @@ func TestCheck(t *testing.T) {
 		{"bad grace", []string{"job", "update", "--name", "daily", "--grace", "later"}, 2, `--grace: invalid duration "later"`},
 		{"argument", []string{"check", "extra"}, 2, `unexpected argument "extra"`},
 	})
-	// A schedule can be removed.
+	// A schedule can be removed: the job is checked still, and is never
+	// late, having no time to be late for.
 	s.mustTroc(0, "job", "update", "--name", "yearly", "--schedule", "")
-	if _, ok := s.checkOf(1)["yearly"]; ok {
-		t.Error("a job without a schedule is still checked")
+	if c := s.checkOf(1)["yearly"]; c.Health != HealthNew || c.Schedule != "" || c.NextRunTime != nil {
+		t.Errorf("yearly without a schedule = %+v, want new, no schedule, no next run", c)
+	}
+}
+
+// TestUnscheduledHealth: a job without a schedule has one health
+// everywhere: troc check, job list, job show, the metrics and ui agree.
+// It is failing when its last run failed and stuck past its max runtime,
+// never late.
+func TestUnscheduledHealth(t *testing.T) {
+	s := newSandbox(t)
+	s.mustTroc(1, "exec", "-q", "--name", "adhoc", "false")
+	s.mustTroc(0, "job", "add", "--name", "slow", "--max-runtime", "100ms")
+	s.startJob("slow", "sleep 30")
+	s.mustTroc(0, "job", "add", "--name", "idle")
+	want := map[string]Health{"adhoc": HealthFailing, "slow": HealthStuck, "idle": HealthNew}
+	var checked map[string]checkJSON
+	waitFor(t, "slow to be stuck", func() bool {
+		checked = s.checkOf(1)
+		return checked["slow"].Health == HealthStuck
+	})
+	var listed []jobJSON
+	jsonOf(t, s.mustTroc(0, "job", "list", "--json"), &listed)
+	metrics := s.mustTroc(0, "metrics").stdout
+	for name, h := range want {
+		if got := checked[name].Health; got != h {
+			t.Errorf("check: %s is %s, want %s", name, got, h)
+		}
+		if got := s.jobOf(name).Health; got != h {
+			t.Errorf("job show: %s is %s, want %s", name, got, h)
+		}
+		i := slices.IndexFunc(listed, func(j jobJSON) bool { return j.Name == name })
+		if i < 0 || listed[i].Health != h {
+			t.Errorf("job list: %s is %+v, want %s", name, listed, h)
+		}
+		if sample := fmt.Sprintf(`troc_job_health{job="%s",health="%s"} 1`, name, h); !strings.Contains(metrics, sample) {
+			t.Errorf("metrics lack %s:\n%s", sample, metrics)
+		}
 	}
 }
 

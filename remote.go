@@ -773,7 +773,7 @@ func (r *remote) jobShow(ctx context.Context, args []string) error {
 	return o.err()
 }
 
-// check is troc --host ... check: every host's scheduled jobs, by name;
+// check is troc --host ... check: every host's jobs, by name;
 // it exits 1 when a job anywhere needs attention.
 func (r *remote) check(ctx context.Context, args []string) error {
 	var o outcome
