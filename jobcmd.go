@@ -23,7 +23,7 @@ const jobUsage = `Usage:
   troc job list [--json]
   troc job show --name NAME [--json]
   troc job rm --name NAME [--keep-logs] [--force]
-  troc job import-crontab [--system] [--dry-run] [FILE|-]
+  troc job import-crontab [--system] [--dry-run] [--json] [FILE|-]
 
 Run "troc job COMMAND -h" for the flags of one.
 `
