@@ -246,7 +246,7 @@ func TestUnscheduledHealth(t *testing.T) {
 		if i < 0 || listed[i].Health != h {
 			t.Errorf("job list: %s is %+v, want %s", name, listed, h)
 		}
-		if sample := fmt.Sprintf(`troc_job_health{job="%s",health="%s"} 1`, name, h); !strings.Contains(metrics, sample) {
+		if sample := fmt.Sprintf(`troc_job_health{job=%q,user=%q,health=%q} 1`, name, currentUser(), h); !strings.Contains(metrics, sample) {
 			t.Errorf("metrics lack %s:\n%s", sample, metrics)
 		}
 	}
@@ -309,13 +309,15 @@ func TestMetricsE2E(t *testing.T) {
 	s.mustTroc(0, "exec", "-q", "--name", "nightly", "true")
 	s.mustTroc(3, "exec", "-q", "--name", "flaky", "exit 3")
 	file := fileContent(t, prom)
+	me := currentUser()
 	for _, want := range []string{
 		"# TYPE troc_job_runs_total counter\n",
-		`troc_job_runs_total{job="nightly",status="Succeeded"} 1` + "\n",
-		`troc_job_runs_total{job="flaky",status="Failed"} 1` + "\n",
-		`troc_job_last_run_exit_code{job="flaky"} 3` + "\n",
-		`troc_job_health{job="flaky",health="failing"} 1` + "\n",
-		`troc_job_health{job="nightly",health="ok"} 1` + "\n",
+		fmt.Sprintf(`troc_job_runs_total{job="nightly",user=%q,status="Succeeded"} 1`+"\n", me),
+		fmt.Sprintf(`troc_job_runs_total{job="flaky",user=%q,status="Failed"} 1`+"\n", me),
+		fmt.Sprintf(`troc_job_last_run_exit_code{job="flaky",user=%q} 3`+"\n", me),
+		fmt.Sprintf(`troc_job_health{job="flaky",user=%q,health="failing"} 1`+"\n", me),
+		fmt.Sprintf(`troc_job_health{job="nightly",user=%q,health="ok"} 1`+"\n", me),
+		fmt.Sprintf(`troc_metrics_generated_timestamp_seconds{user=%q} `, me),
 	} {
 		if !strings.Contains(file, want) {
 			t.Errorf("textfile lacks %q:\n%s", want, file)
@@ -325,12 +327,12 @@ func TestMetricsE2E(t *testing.T) {
 		t.Errorf("textfile mode = %v, want 0644", fi.Mode().Perm())
 	}
 	res := s.mustTroc(0, "metrics")
-	if !strings.Contains(res.stdout, `troc_job_runs_total{job="flaky",status="Failed"} 1`) {
-		t.Errorf("troc metrics:\n%s", res.stdout)
+	if want := fmt.Sprintf(`troc_job_runs_total{job="flaky",user=%q,status="Failed"} 1`, me); !strings.Contains(res.stdout, want) {
+		t.Errorf("troc metrics lack %s:\n%s", want, res.stdout)
 	}
 	os.Remove(prom)
-	s.mustTroc(0, "check")
-	if !strings.Contains(fileContent(t, prom), `troc_job_health{job="nightly",health="ok"} 1`) {
+	s.mustTroc(1, "check") // flaky is failing
+	if want := fmt.Sprintf(`troc_job_health{job="nightly",user=%q,health="ok"} 1`, me); !strings.Contains(fileContent(t, prom), want) {
 		t.Error("troc check did not rewrite the textfile")
 	}
 	// A path that is not a .prom file is logged, and the run is unharmed.
