@@ -176,7 +176,12 @@ func (a *app) check(ctx context.Context, args []string) error {
 	fs := newFlagSet("troc check")
 	asJSON := fs.Bool("json", false, "print a JSON array, one object per job")
 	notify := fs.Bool("notify", false, "send an alert when a job becomes late, failing or stuck, and when it recovers")
-	h, err := a.openHistoryArgs(ctx, fs, synopsis, args)
+	if err := a.noPositional(fs, synopsis, args); err != nil {
+		return err
+	}
+	// check --notify runs from cron, which mails whatever reaches stderr:
+	// the alerts it sends are news for the system log, not for stderr.
+	h, err := a.openHistoryLog(ctx, *notify)
 	if err != nil {
 		return err
 	}

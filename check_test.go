@@ -3,11 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -296,6 +298,43 @@ func TestCheckNotify(t *testing.T) {
 	s.mustTroc(0, "check", "--notify")
 	if got := events(); len(got) != 0 {
 		t.Errorf("after recovery, again: %q", got)
+	}
+}
+
+// TestCheckNotifyQuiet: under cron, check --notify says nothing on stderr
+// when all is well with it, alerts sent included: what it sent goes to
+// its system log. A problem (a channel that failed) still reaches stderr,
+// and so cron's mail.
+func TestCheckNotifyQuiet(t *testing.T) {
+	var fail atomic.Bool
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if fail.Load() {
+			http.Error(w, "no such hook", http.StatusNotFound)
+		}
+	})
+	s := newSandbox(t)
+	s.env = append(s.env, "TROC_NOTIFY_WEBHOOK_URL="+rc.URL+"/hook")
+	s.mustTroc(1, "exec", "-q", "--name", "daily", "false")
+	res := s.troc("check", "--notify")
+	if res.code != 1 || res.stderr != "" || len(rc.take()) != 1 {
+		t.Errorf("check --notify with an alert: exit %d, stderr %q; want 1, nothing on stderr, one alert", res.code, res.stderr)
+	}
+	sysLog := filepath.Join(s.tmp, "trocsys_check.log")
+	if got := fileContent(t, sysLog); !strings.Contains(got, `level=INFO msg="Notification sent by webhook (health)"`) {
+		t.Errorf("%s:\n%s\nwant the alert's line", sysLog, got)
+	}
+	if fi, err := os.Stat(sysLog); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s: %v, %v; want mode 0600", sysLog, fi.Mode(), err)
+	}
+
+	fail.Store(true)
+	s.mustTroc(0, "exec", "-q", "--name", "daily", "true")
+	res = s.troc("check", "--notify")
+	if want := `level=WARN msg="Health notification by webhook failed: POST 127.0.0.1`; res.code != 0 || !strings.Contains(res.stderr, want) || strings.Contains(res.stderr, "level=INFO") {
+		t.Errorf("check --notify with a failing channel: exit %d, stderr:\n%s\nwant 0 and %q, no INFO line", res.code, res.stderr, want)
+	}
+	if got := fileContent(t, sysLog); !strings.Contains(got, "level=WARN") {
+		t.Errorf("%s lacks the warning:\n%s", sysLog, got)
 	}
 }
 

@@ -37,13 +37,38 @@ type history struct {
 // openHistory loads the config and opens the history for a command other
 // than exec. Its log lines (migrations, replays) go to stderr.
 func (a *app) openHistory(ctx context.Context) (*history, error) {
+	return a.openHistoryLog(ctx, false)
+}
+
+// checkLogName is the system log of troc check --notify, in the log
+// directory; checkLogMax is the size past which it is renamed to
+// checkLogName.1 and started afresh, so that a check every minute for a
+// year keeps a few of its weeks at most.
+const (
+	checkLogName = "trocsys_check.log"
+	checkLogMax  = 1 << 20
+)
+
+// openHistoryLog is openHistory; with sysLog, for a command that cron
+// runs on its own (troc check --notify), its informational lines go only
+// to the system log file LOGDIR/trocsys_check.log, and only warnings and
+// errors to stderr as well: under cron, anything on stderr is a mail.
+func (a *app) openHistoryLog(ctx context.Context, sysLog bool) (*history, error) {
 	var firstUse []string
 	cfg, err := LoadConfig(a.env, func(msg string) { firstUse = append(firstUse, msg) })
 	if err != nil {
 		return nil, err
 	}
-	d := &diag{stderr: a.stderr}
-	log := newLogger(d, cfg.LogJSON)
+	var log *slog.Logger
+	if sysLog {
+		f, err := openAppendLog(cfg.LogDir, checkLogName, checkLogMax)
+		log = newSystemLogger(a.stderr, f, cfg.LogJSON)
+		if err != nil {
+			log.Warn("Cannot open the system log, informational lines are dropped: " + err.Error())
+		}
+	} else {
+		log = newLogger(&diag{stderr: a.stderr}, cfg.LogJSON)
+	}
 	for _, msg := range firstUse {
 		log.Info(msg)
 	}
@@ -59,6 +84,22 @@ func (a *app) openHistory(ctx context.Context) (*history, error) {
 		log.Warn("Cannot check for orphaned runs: " + err.Error())
 	}
 	return h, nil
+}
+
+// openAppendLog opens name in the private log directory under dir for
+// appending, creating it (0600) if need be and never through a symlink.
+// A file larger than limit is first renamed to name.1, replacing the one
+// before. The file is left open until troc exits.
+func openAppendLog(dir, name string, limit int64) (*os.File, error) {
+	dir, err := privateDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, name)
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {
+		os.Rename(path, path+".1") // at worst, another troc rotated it first
+	}
+	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
 }
 
 // openHistoryArgs parses a command line of flags only, then opens the
