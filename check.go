@@ -25,8 +25,15 @@ package main
 import (
 	"cmp"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -251,7 +258,42 @@ func writeCheckTable(w io.Writer, d display, states []*jobState, reports []healt
 // says each thing once. A job that is new has nothing to announce. An
 // alert no channel could deliver is not recorded: the next check tries
 // again.
+//
+// What was announced must be recorded, or the next check would repeat
+// the alert or, worse, never say "ok again". The history may be locked by
+// another troc: recordHealth tries a few times within busyTimeout, and
+// what it still cannot record is kept in the announced file beside the
+// history (see announcedPath), which the next check reads first and
+// empties into the history when it can.
 func (h *history) announce(ctx context.Context, states []*jobState, reports []healthReport) {
+	path := announcedPath(h.cfg)
+	pending, err := readAnnounced(path)
+	if err != nil {
+		h.log.Warn(fmt.Sprintf("Cannot read what earlier checks announced: %v", err))
+	}
+	for _, s := range states {
+		switch p, ok := pending[s.ID]; {
+		case !ok:
+		case p.At.Before(s.AnnouncedAt):
+			delete(pending, s.ID) // a later check recorded a later one
+		default:
+			s.Announced, s.AnnouncedAt = p.Health, p.At
+		}
+	}
+	historyDown := false // one record failed: do not wait busyTimeout for each job
+	record := func(id int64, name string, health Health, at time.Time) {
+		if !historyDown {
+			err := h.recordHealth(ctx, id, health, at)
+			if err == nil {
+				delete(pending, id)
+				return
+			}
+			historyDown = true
+			h.log.Warn(fmt.Sprintf("Cannot record the health of %s in the history: %v; keeping it in %s", name, err, path))
+		}
+		pending[id] = announcedJSON{JobID: id, Job: name, Health: health, At: at}
+	}
+
 	var n *runNotifier
 	for i, s := range states {
 		rep := reports[i]
@@ -279,8 +321,106 @@ func (h *history) announce(ctx context.Context, states []*jobState, reports []he
 			h.log.Warn(fmt.Sprintf("Health of %s not announced: %v", s.Name, err))
 			continue
 		}
-		if err := h.db.setHealth(ctx, s.ID, rep.Health, h.now()); err != nil {
-			h.log.Warn(fmt.Sprintf("Cannot record the health of %s: %v", s.Name, err))
+		record(s.ID, s.Name, rep.Health, h.now())
+	}
+	// What earlier checks could not record, and this one did not
+	// announce anew, goes into the history now if it can.
+	for _, p := range slices.SortedFunc(maps.Values(pending), func(a, b announcedJSON) int { return cmp.Compare(a.JobID, b.JobID) }) {
+		if !historyDown && h.recordHealth(ctx, p.JobID, p.Health, p.At) == nil {
+			delete(pending, p.JobID)
 		}
 	}
+	if err := writeAnnounced(path, pending); err != nil {
+		h.log.Error(fmt.Sprintf("Cannot keep what was announced, the next check may announce it again: %v", err))
+	}
+}
+
+// healthAttempts is how many times check --notify tries to record an
+// announcement, each try waiting for the history's lock a share of
+// busyTimeout, so that all of them fit in it: another troc's transaction
+// is usually over in milliseconds.
+const healthAttempts = 3
+
+// recordHealth records in the history the health announced for a job,
+// trying healthAttempts times within busyTimeout.
+func (h *history) recordHealth(ctx context.Context, jobID int64, health Health, at time.Time) error {
+	var err error
+	for try := 0; try < healthAttempts; try++ {
+		tctx, cancel := context.WithTimeout(ctx, busyTimeout/healthAttempts)
+		err = h.db.setHealth(tctx, jobID, health, at)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+	}
+	return err
+}
+
+// announcedJSON is one announcement that could not be recorded in the
+// history, as the announced file keeps it.
+type announcedJSON struct {
+	JobID  int64     `json:"job_id"` // the job's id: a rename keeps it
+	Job    string    `json:"job"`    // its name then, for people reading the file
+	Health Health    `json:"health"`
+	At     time.Time `json:"at"`
+}
+
+// announcedPath is the announced file: beside the history, named for it
+// (troc.db-announced.json), as SQLite names its -wal and -shm files.
+func announcedPath(cfg *Config) string { return cfg.Database + "-announced.json" }
+
+// readAnnounced reads the announced file at path, by job id; a missing
+// file holds nothing.
+func readAnnounced(path string) (map[int64]announcedJSON, error) {
+	out := map[int64]announcedJSON{}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return out, err
+	}
+	var list []announcedJSON
+	if err := json.Unmarshal(data, &list); err != nil {
+		return out, fmt.Errorf("%s: %v", path, err)
+	}
+	for _, a := range list {
+		out[a.JobID] = a
+	}
+	return out, nil
+}
+
+// writeAnnounced replaces the announced file at path with pending, or
+// removes it when nothing is pending. It is written to a temp file that
+// is renamed over it, so that a reader sees the old list or the new one.
+func writeAnnounced(path string, pending map[int64]announcedJSON) error {
+	if len(pending) == 0 {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	list := slices.SortedFunc(maps.Values(pending), func(a, b announcedJSON) int { return cmp.Compare(a.JobID, b.JobID) })
+	data, err := json.MarshalIndent(list, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*") // mode 0600
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(append(data, '\n'))
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
 }

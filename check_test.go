@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -335,6 +338,59 @@ func TestCheckNotifyQuiet(t *testing.T) {
 	}
 	if got := fileContent(t, sysLog); !strings.Contains(got, "level=WARN") {
 		t.Errorf("%s lacks the warning:\n%s", sysLog, got)
+	}
+}
+
+// TestCheckNotifyHistoryLocked: an alert sent while another connection
+// holds the history's write lock is kept in the announced file beside the
+// history, and the next check --notify, the lock released, knows what was
+// announced: it says "ok again" when the job recovers, and records it.
+func TestCheckNotifyHistoryLocked(t *testing.T) {
+	rc := newReceiver(t, nil)
+	s := newSandbox(t)
+	s.env = append(s.env, "TROC_NOTIFY_WEBHOOK_URL="+rc.URL+"/hook")
+	s.mustTroc(1, "exec", "-q", "--name", "daily", "false")
+	dbPath := filepath.Join(s.configDir(), "troc.db")
+	announced := dbPath + "-announced.json"
+
+	locker, err := openRaw(t, dbPath).Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Close()
+	if _, err := locker.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	res := s.troc("check", "--notify")
+	if got := rc.take(); res.code != 1 || len(got) != 1 || !strings.Contains(string(got[0].body), "failing: its last run Failed") {
+		t.Fatalf("check --notify with the history locked: exit %d, sent %d, stderr:\n%s", res.code, len(got), res.stderr)
+	}
+	if want := "Cannot record the health of daily in the history: "; !strings.Contains(res.stderr, want) || !strings.Contains(res.stderr, "keeping it in "+announced) {
+		t.Errorf("stderr:\n%s\nwant %q, keeping it in %s", res.stderr, want, announced)
+	}
+	var kept []announcedJSON
+	if err := json.Unmarshal([]byte(fileContent(t, announced)), &kept); err != nil || len(kept) != 1 || kept[0].Job != "daily" || kept[0].Health != HealthFailing {
+		t.Fatalf("%s holds %+v (%v), want daily failing", announced, kept, err)
+	}
+	if _, err := locker.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+
+	// The next check knows what was said: nothing new to say while the
+	// job still fails, and the announcement now goes into the history.
+	if res := s.troc("check", "--notify"); res.code != 1 || res.stderr != "" || len(rc.take()) != 0 {
+		t.Errorf("check --notify after: exit %d, stderr %q; want 1, no alert again", res.code, res.stderr)
+	}
+	if _, err := os.Stat(announced); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s is still there (%v) once the history took it", announced, err)
+	}
+	s.mustTroc(0, "exec", "-q", "--name", "daily", "true")
+	s.mustTroc(0, "check", "--notify")
+	if got := rc.take(); len(got) != 1 || !strings.Contains(string(got[0].body), "ok again (was failing)") {
+		t.Errorf("after the recovery, sent %d: want one ok again", len(got))
+	}
+	if states, err := s.history().jobStates(context.Background(), "daily", time.Time{}); err != nil || len(states) != 1 || states[0].Announced != HealthOK {
+		t.Errorf("recorded health = %+v, %v; want ok", states, err)
 	}
 }
 
