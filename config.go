@@ -73,6 +73,7 @@ type NotifyConfig struct {
 	Email         EmailConfig     // empty To: no mail
 	Command       string          // run for each notification; empty: none
 	Status        map[Status]bool // whether a notification of that status tags @channel
+	CAFile        string          // PEM CA certificates trusted besides the system's for the HTTPS channels; empty: none
 }
 
 // SlackConfig is the Slack app, or incoming webhook, used for notifications.
@@ -102,6 +103,7 @@ type SMTPConfig struct {
 	Port           int
 	User, Password string // empty User: no authentication
 	STARTTLS       bool   // require STARTTLS before authenticating and sending
+	CAFile         string // PEM CA certificates trusted besides the system's for STARTTLS; empty: none
 }
 
 // RetentionConfig limits how much history each job keeps: troc exec
@@ -226,6 +228,8 @@ var configKeys = slices.Concat(
 		{"notify.email.smtp.user", kindString, false, "", "User name for SMTP authentication; empty: none.", field(func(c *Config) *string { return &c.Notify.Email.SMTP.User })},
 		{"notify.email.smtp.password", kindString, true, "", "Password for SMTP authentication.", field(func(c *Config) *string { return &c.Notify.Email.SMTP.Password })},
 		{"notify.email.smtp.starttls", kindBool, false, "true", "Require STARTTLS before authenticating and sending (false: plain text, for a server on this host).", field(func(c *Config) *bool { return &c.Notify.Email.SMTP.STARTTLS })},
+		{"notify.email.smtp.ca_file", kindPath, false, "", "PEM file of CA certificates that the SMTP server's STARTTLS certificate may come from, besides the system's (SSL_CERT_FILE replaces those); empty: the system's only.", field(func(c *Config) *string { return &c.Notify.Email.SMTP.CAFile })},
+		{"notify.ca_file", kindPath, false, "", "PEM file of CA certificates trusted for the HTTPS channels (Slack, webhook, ping), besides the system's (SSL_CERT_FILE replaces those); empty: the system's only.", field(func(c *Config) *string { return &c.Notify.CAFile })},
 		{"notify.command", kindString, false, "", "Command run with /bin/sh -c for each notification, given the run as JSON on stdin and as TROC_* variables.", field(func(c *Config) *string { return &c.Notify.Command })},
 	},
 	perStatus("notify.status", kindBool, "Tag @channel in notifications of %s runs.",
