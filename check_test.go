@@ -430,10 +430,11 @@ func TestMetricsE2E(t *testing.T) {
 	if want := fmt.Sprintf(`troc_job_health{job="nightly",user=%q,health="ok"} 1`, me); !strings.Contains(fileContent(t, prom), want) {
 		t.Error("troc check did not rewrite the textfile")
 	}
-	// A path that is not a .prom file is logged, and the run is unharmed.
+	// A path that is not a .prom file, which node_exporter would never
+	// read, is refused before the job runs.
 	s.env = append(s.env, "TROC_METRICS_TEXTFILE="+filepath.Join(s.dir, "troc.txt"))
-	res = s.mustTroc(0, "exec", "--name", "nightly", "true")
-	if !strings.Contains(res.stderr, "Metrics not written: metrics.textfile") {
-		t.Errorf("stderr:\n%s", res.stderr)
+	res = s.troc("exec", "--name", "nightly", "true")
+	if want := "troc: TROC_METRICS_TEXTFILE: want a file name ending in .prom"; res.code != exitConfig || !strings.HasPrefix(res.stderr, want) {
+		t.Errorf("exec with metrics.textfile troc.txt: exit %d, stderr:\n%s\nwant %d and %q", res.code, res.stderr, exitConfig, want)
 	}
 }

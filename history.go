@@ -54,8 +54,9 @@ const (
 // to the system log file LOGDIR/trocsys_check.log, and only warnings and
 // errors to stderr as well: under cron, anything on stderr is a mail.
 func (a *app) openHistoryLog(ctx context.Context, sysLog bool) (*history, error) {
-	var firstUse []string
-	cfg, err := LoadConfig(a.env, func(msg string) { firstUse = append(firstUse, msg) })
+	var firstUse, warnings []string
+	cfg, err := loadConfig(a.env, func(msg string) { firstUse = append(firstUse, msg) },
+		func(msg string) { warnings = append(warnings, msg) })
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +72,9 @@ func (a *app) openHistoryLog(ctx context.Context, sysLog bool) (*history, error)
 	}
 	for _, msg := range firstUse {
 		log.Info(msg)
+	}
+	for _, msg := range warnings {
+		log.Warn(msg)
 	}
 	db, err := openDB(cfg.Database, log)
 	if err != nil {
