@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 )
 
@@ -108,11 +109,11 @@ Usage:
   troc job add|update|list|show|rm|import-crontab
                                               manage jobs, their settings and schedules
   troc prune [--older-than DUR] [--keep N]    delete old runs and their logs
-  troc notify test [--channel NAME]           send a test notification
+  troc notify test [--channel NAME] [--json]  send a test notification
   troc check [--json] [--notify]              is every scheduled job on time and well?
   troc metrics                                Prometheus metrics of every job
   troc ui                                     a full-screen dashboard of jobs, runs and logs
-  troc version                                print troc's version
+  troc version [--json]                       print troc's version
 
   troc --host [USER@]HOST[:PORT] COMMAND ...  run a read or control command on another
                                               host's troc through ssh; --host may be
@@ -149,8 +150,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 		fmt.Fprint(a.stdout, usageText)
 		return nil
 	case "-version", "--version", "version":
-		fmt.Fprintf(a.stdout, "troc %s\n", version)
-		return nil
+		return a.version(args[1:])
 	case "exec":
 		return a.exec(ctx, args[1:])
 	case "run":
@@ -169,6 +169,30 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return a.ui(ctx, args[1:])
 	}
 	return withHint(usagef("unknown command %q", args[0]), "run 'troc help' for the list of commands")
+}
+
+// versionJSON is troc version --json.
+type versionJSON struct {
+	Host      string `json:"host,omitempty"` // the host as named to troc --host; local answers have none
+	Version   string `json:"version"`        // as ./build stamped it from git describe; "devel" otherwise
+	GoVersion string `json:"go_version"`     // the Go that built it
+	OS        string `json:"os"`
+	Arch      string `json:"arch"`
+}
+
+// version is troc version.
+func (a *app) version(args []string) error {
+	const synopsis = "  troc version [--json]"
+	fs := newFlagSet("troc version")
+	asJSON := fs.Bool("json", false, "print the version as a JSON object")
+	if err := a.noPositional(fs, synopsis, args); err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(a.stdout, versionJSON{Version: version, GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH})
+	}
+	fmt.Fprintf(a.stdout, "troc %s\n", version)
+	return nil
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting and

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -98,5 +99,18 @@ func TestFlagMistakes(t *testing.T) {
 	// -h still prints the usage, on stdout.
 	if r := s.troc("exec", "-h"); r.code != 0 || !strings.HasPrefix(r.stdout, "Usage:\n") || r.stderr != "" {
 		t.Errorf("troc exec -h: exit %d, stdout %q, stderr %q; want 0 and the usage on stdout", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestVersionJSON: troc version --json, for scripts.
+func TestVersionJSON(t *testing.T) {
+	s := newSandbox(t)
+	var v versionJSON
+	jsonOf(t, s.troc("version", "--json"), &v)
+	if v != (versionJSON{Version: version, GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}) {
+		t.Errorf("version --json = %+v", v)
+	}
+	if r := s.troc("version"); r.code != 0 || r.stdout != "troc "+version+"\n" {
+		t.Errorf("version: exit %d, stdout %q", r.code, r.stdout)
 	}
 }

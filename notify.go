@@ -1013,11 +1013,19 @@ func excerpt(b []byte) string {
 	return s
 }
 
-const notifySynopsis = `  troc notify test [--channel NAME]
+// notifyTestJSON is one channel in troc notify test --json.
+type notifyTestJSON struct {
+	Channel string  `json:"channel"`
+	OK      bool    `json:"ok"`
+	Error   *string `json:"error"` // why it failed, secrets redacted; null when ok
+}
+
+const notifySynopsis = `  troc notify test [--channel NAME] [--json]
 
 Sends a test notification through every configured channel, or only
 through NAME (slack, webhook, ping, email or command), and prints one line
-per channel: "slack: ok" or "slack: failed: why". The ping URL gets the
+per channel: "slack: ok" or "slack: failed: why" (with --json, an array
+of {"channel", "ok", "error"}). The ping URL gets the
 test at URL/log, which healthchecks.io records without changing the
 check's state. Exits 0 when every channel worked, 1 otherwise.`
 
@@ -1037,6 +1045,7 @@ func (a *app) notifyCmd(ctx context.Context, args []string) error {
 	}
 	fs := newFlagSet("troc notify test")
 	only := fs.String("channel", "", "send only through `NAME`: "+strings.Join(channelNames, ", "))
+	asJSON := fs.Bool("json", false, "print a JSON array, one object per channel")
 	if err := a.parseFlags(fs, notifySynopsis, args[1:]); err != nil {
 		return err
 	}
@@ -1096,12 +1105,25 @@ func (a *app) notifyCmd(ctx context.Context, args []string) error {
 	}
 	wg.Wait()
 	failed := false
+	views := make([]notifyTestJSON, len(setups))
 	for i, s := range setups {
+		views[i] = notifyTestJSON{Channel: s.name, OK: results[i] == nil}
 		if results[i] != nil {
 			failed = true
-			fmt.Fprintf(a.stdout, "%s: failed: %s\n", s.name, redact(secrets, results[i].Error()))
-		} else {
-			fmt.Fprintf(a.stdout, "%s: ok\n", s.name)
+			views[i].Error = nonEmpty(redact(secrets, results[i].Error()))
+		}
+	}
+	if *asJSON {
+		if err := writeJSONList(a.stdout, views); err != nil {
+			return err
+		}
+	} else {
+		for _, v := range views {
+			if v.OK {
+				fmt.Fprintf(a.stdout, "%s: ok\n", v.Channel)
+			} else {
+				fmt.Fprintf(a.stdout, "%s: failed: %s\n", v.Channel, *v.Error)
+			}
 		}
 	}
 	if failed {
