@@ -496,14 +496,20 @@ func createConfig(path string, info func(msg string)) error {
 		return configErrorf("config: %w", err)
 	}
 	dir := filepath.Dir(path)
+	// A user without a home of its own (nobody, in /etc/cron.d) has
+	// nowhere to keep a config: say where to give it one.
+	noDir := func(err error) error {
+		return withHint(configErrorf("config: %w", err),
+			"set TROC_CONFIG_PATH to a directory of this user's, in the crontab or the environment (TROC_CONFIG_PATH=/var/lib/troc)")
+	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
-		return configErrorf("config: %w", err)
+		return noDir(err)
 	}
 	switch err := os.Mkdir(dir, 0o700); {
 	case err == nil:
 		info("Creating config directory at " + dir)
 	case !errors.Is(err, fs.ErrExist):
-		return configErrorf("config: %w", err)
+		return noDir(err)
 	}
 
 	tmp, err := os.CreateTemp(dir, ".config.yaml.tmp*") // mode 0600

@@ -890,3 +890,21 @@ func TestUnknownTrocVariable(t *testing.T) {
 		t.Errorf("exec: exit %d, stderr:\n%s\nwant 0 and the warning", r.code, r.stderr)
 	}
 }
+
+// TestUserWithoutHome: a job of nobody, whose home /nonexistent does not
+// exist, is refused (78) with a hint to set TROC_CONFIG_PATH, and runs
+// once it is set.
+func TestUserWithoutHome(t *testing.T) {
+	nobody := asUser(t, "nobody")
+	r := nobody.troc(nil, "exec", "--name", "nightly", "true")
+	want := "troc: config: mkdir /nonexistent: permission denied\n" +
+		"troc: hint: set TROC_CONFIG_PATH to a directory of this user's, in the crontab or the environment (TROC_CONFIG_PATH=/var/lib/troc)\n"
+	if r.code != exitConfig || r.stderr != want || r.stdout != "" {
+		t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant %d and:\n%s", r.code, r.stdout, r.stderr, exitConfig, want)
+	}
+	dir := sharedDir(t)
+	r = nobody.troc([]string{"TROC_CONFIG_PATH=" + filepath.Join(dir, "troc"), "TMPDIR=" + dir}, "exec", "-q", "--name", "nightly", "true")
+	if r.code != 0 || r.stdout != "" {
+		t.Errorf("with TROC_CONFIG_PATH: exit %d, stdout %q, stderr:\n%s\nwant 0 and nothing", r.code, r.stdout, r.stderr)
+	}
+}
