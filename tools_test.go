@@ -116,9 +116,10 @@ func needRoot(t testing.TB) {
 // would start it: that user's HOME, SHELL and PATH, nothing of the test's
 // TROC_ settings. The test binary is copied where the user can run it.
 type otherUser struct {
-	t    *testing.T
-	name string
-	exe  string
+	t        *testing.T
+	name     string
+	exe      string
+	coverDir string // GOCOVERDIR for a coverage-instrumented binary; "" when not
 }
 
 // asUser returns troc as user; the test needs root for it.
@@ -146,13 +147,22 @@ func asUser(t *testing.T, user string) *otherUser {
 	if err := os.WriteFile(exe, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return &otherUser{t: t, name: user, exe: exe}
+	u := &otherUser{t: t, name: user, exe: exe}
+	if os.Getenv("GOCOVERDIR") != "" {
+		// A coverage-instrumented binary warns on stderr without a
+		// directory it can write its counters to.
+		u.coverDir = sharedDir(t)
+	}
+	return u
 }
 
 // command returns troc with args, run as the user with the variables of
 // env (KEY=VALUE) added to what su gives it.
 func (u *otherUser) command(env []string, args ...string) *exec.Cmd {
 	words := []string{"exec", "env", "TROC_TEST_MAIN=1"}
+	if u.coverDir != "" {
+		words = append(words, shellQuote("GOCOVERDIR="+u.coverDir))
+	}
 	for _, kv := range env {
 		words = append(words, shellQuote(kv))
 	}
