@@ -11,7 +11,10 @@ package main
 //   - ok: none of those.
 //
 // The first that applies wins, in that order: a stuck job is also late,
-// and "stuck" says more. A fire time before the schedule was set (or the
+// and "stuck" says more. A job without a schedule makes no promise of
+// when it runs, so it is never late; it can still be stuck, failing, new
+// or ok. health is the one definition: troc check, job list, job show,
+// ui and the metrics all call it, for every job. A fire time before the schedule was set (or the
 // job created) is never due: scheduling a job does not make it late for
 // times it was never meant to run.
 //
@@ -20,9 +23,17 @@ package main
 // a check costs the same with a year of history as with a day's.
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -170,9 +181,14 @@ func checkFromView(v checkJSON) (*jobState, healthReport, error) {
 func (a *app) check(ctx context.Context, args []string) error {
 	const synopsis = "  troc check [--json] [--notify]"
 	fs := newFlagSet("troc check")
-	asJSON := fs.Bool("json", false, "print a JSON array, one object per scheduled job")
+	asJSON := fs.Bool("json", false, "print a JSON array, one object per job")
 	notify := fs.Bool("notify", false, "send an alert when a job becomes late, failing or stuck, and when it recovers")
-	h, err := a.openHistoryArgs(ctx, fs, synopsis, args)
+	if err := a.noPositional(fs, synopsis, args); err != nil {
+		return err
+	}
+	// check --notify runs from cron, which mails whatever reaches stderr:
+	// the alerts it sends are news for the system log, not for stderr.
+	h, err := a.openHistoryLog(ctx, *notify)
 	if err != nil {
 		return err
 	}
@@ -182,16 +198,12 @@ func (a *app) check(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("read jobs: %w", err)
 	}
-	var states []*jobState
-	var reports []healthReport
+	states := all
+	reports := make([]healthReport, len(states))
 	healthy := true
-	for _, s := range all {
-		if s.Schedule == "" {
-			continue
-		}
-		rep := s.health(now)
-		states, reports = append(states, s), append(reports, rep)
-		healthy = healthy && (rep.Health == HealthOK || rep.Health == HealthNew)
+	for i, s := range states {
+		reports[i] = s.health(now)
+		healthy = healthy && (reports[i].Health == HealthOK || reports[i].Health == HealthNew)
 	}
 	if *notify {
 		h.announce(ctx, states, reports)
@@ -234,7 +246,7 @@ func writeCheckTable(w io.Writer, d display, states []*jobState, reports []healt
 		if s.LastRun != nil {
 			last = d.time(s.LastRun.Start)
 		}
-		rows[i] = []cell{{text: s.Name}, d.health(rep.Health), {text: s.Schedule}, {text: last}, {text: d.time(rep.Next)}, {text: rep.Reason}}
+		rows[i] = []cell{{text: s.Name}, d.health(rep.Health), {text: cmp.Or(s.Schedule, "-")}, {text: last}, {text: d.time(rep.Next)}, {text: rep.Reason}}
 	}
 	header, rows := withHosts([]string{"JOB", "HEALTH", "SCHEDULE", "LAST RUN", "NEXT", "WHY"}, rows, hosts)
 	return writeTable(w, header, rows)
@@ -246,7 +258,42 @@ func writeCheckTable(w io.Writer, d display, states []*jobState, reports []healt
 // says each thing once. A job that is new has nothing to announce. An
 // alert no channel could deliver is not recorded: the next check tries
 // again.
+//
+// What was announced must be recorded, or the next check would repeat
+// the alert or, worse, never say "ok again". The history may be locked by
+// another troc: recordHealth tries a few times within busyTimeout, and
+// what it still cannot record is kept in the announced file beside the
+// history (see announcedPath), which the next check reads first and
+// empties into the history when it can.
 func (h *history) announce(ctx context.Context, states []*jobState, reports []healthReport) {
+	path := announcedPath(h.cfg)
+	pending, err := readAnnounced(path)
+	if err != nil {
+		h.log.Warn(fmt.Sprintf("Cannot read what earlier checks announced: %v", err))
+	}
+	for _, s := range states {
+		switch p, ok := pending[s.ID]; {
+		case !ok:
+		case p.At.Before(s.AnnouncedAt):
+			delete(pending, s.ID) // a later check recorded a later one
+		default:
+			s.Announced, s.AnnouncedAt = p.Health, p.At
+		}
+	}
+	historyDown := false // one record failed: do not wait busyTimeout for each job
+	record := func(id int64, name string, health Health, at time.Time) {
+		if !historyDown {
+			err := h.recordHealth(ctx, id, health, at)
+			if err == nil {
+				delete(pending, id)
+				return
+			}
+			historyDown = true
+			h.log.Warn(fmt.Sprintf("Cannot record the health of %s in the history: %v; keeping it in %s", name, err, path))
+		}
+		pending[id] = announcedJSON{JobID: id, Job: name, Health: health, At: at}
+	}
+
 	var n *runNotifier
 	for i, s := range states {
 		rep := reports[i]
@@ -274,8 +321,97 @@ func (h *history) announce(ctx context.Context, states []*jobState, reports []he
 			h.log.Warn(fmt.Sprintf("Health of %s not announced: %v", s.Name, err))
 			continue
 		}
-		if err := h.db.setHealth(ctx, s.ID, rep.Health, h.now()); err != nil {
-			h.log.Warn(fmt.Sprintf("Cannot record the health of %s: %v", s.Name, err))
+		record(s.ID, s.Name, rep.Health, h.now())
+	}
+	// What earlier checks could not record, and this one did not
+	// announce anew, goes into the history now if it can.
+	for _, p := range slices.SortedFunc(maps.Values(pending), func(a, b announcedJSON) int { return cmp.Compare(a.JobID, b.JobID) }) {
+		if !historyDown && h.recordHealth(ctx, p.JobID, p.Health, p.At) == nil {
+			delete(pending, p.JobID)
 		}
 	}
+	if err := writeAnnounced(path, pending); err != nil {
+		h.log.Error(fmt.Sprintf("Cannot keep what was announced, the next check may announce it again: %v", err))
+	}
+}
+
+// recordHealth records in the history the health announced for a job. A
+// busy history is waited on as every write waits on it (DB.write): SQLite
+// retries the lock for the busy timeout, once per troc.
+func (h *history) recordHealth(ctx context.Context, jobID int64, health Health, at time.Time) error {
+	return h.db.setHealth(ctx, jobID, health, at)
+}
+
+// announcedJSON is one announcement that could not be recorded in the
+// history, as the announced file keeps it.
+type announcedJSON struct {
+	JobID  int64     `json:"job_id"` // the job's id: a rename keeps it
+	Job    string    `json:"job"`    // its name then, for people reading the file
+	Health Health    `json:"health"`
+	At     time.Time `json:"at"`
+}
+
+// announcedPath is the announced file: beside the history, named for it
+// (troc.db-announced.json), as SQLite names its -wal and -shm files.
+func announcedPath(cfg *Config) string { return cfg.Database + "-announced.json" }
+
+// readAnnounced reads the announced file at path, by job id; a missing
+// file holds nothing.
+func readAnnounced(path string) (map[int64]announcedJSON, error) {
+	out := map[int64]announcedJSON{}
+	f, err := openRegular(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return out, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return out, err
+	}
+	var list []announcedJSON
+	if err := json.Unmarshal(data, &list); err != nil {
+		return out, fmt.Errorf("%s: %v", path, err)
+	}
+	for _, a := range list {
+		out[a.JobID] = a
+	}
+	return out, nil
+}
+
+// writeAnnounced replaces the announced file at path with pending, or
+// removes it when nothing is pending. It is written to a temp file that
+// is renamed over it, so that a reader sees the old list or the new one.
+func writeAnnounced(path string, pending map[int64]announcedJSON) error {
+	if len(pending) == 0 {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	list := slices.SortedFunc(maps.Values(pending), func(a, b announcedJSON) int { return cmp.Compare(a.JobID, b.JobID) })
+	data, err := json.MarshalIndent(list, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*") // mode 0600
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(append(data, '\n'))
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
 }

@@ -1,11 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -139,8 +146,8 @@ func TestCheck(t *testing.T) {
 	s.mustTroc(0, "job", "add", "--name", "daily", "--schedule", "@daily")
 	s.mustTroc(0, "exec", "-q", "--name", "daily", "true")
 	s.mustTroc(0, "exec", "-q", "--name", "unscheduled", "true")
-	if got := s.checkOf(0); len(got) != 2 || got["yearly"].Health != HealthNew || got["daily"].Health != HealthOK {
-		t.Fatalf("check = %+v, want yearly new and daily ok (and no unscheduled job)", got)
+	if got := s.checkOf(0); len(got) != 3 || got["yearly"].Health != HealthNew || got["daily"].Health != HealthOK || got["unscheduled"].Health != HealthOK {
+		t.Fatalf("check = %+v, want yearly new, daily ok and unscheduled ok", got)
 	}
 
 	// failing: its last run failed.
@@ -163,7 +170,7 @@ func TestCheck(t *testing.T) {
 		states = append(states, name+":"+string(c.Health))
 	}
 	sort.Strings(states)
-	if want := "daily:failing minutely:late slow:stuck yearly:new"; strings.Join(states, " ") != want {
+	if want := "daily:failing minutely:late slow:stuck unscheduled:ok yearly:new"; strings.Join(states, " ") != want {
 		t.Errorf("check = %s, want %s", strings.Join(states, " "), want)
 	}
 	if c := got["minutely"]; c.DueTime == nil || c.Reason == nil || !strings.HasPrefix(*c.Reason, "never ran; due at ") || c.Schedule != "* * * * *" {
@@ -175,7 +182,8 @@ func TestCheck(t *testing.T) {
 
 	// The table.
 	res := s.mustTroc(1, "check")
-	if !strings.HasPrefix(res.stdout, "JOB       HEALTH   SCHEDULE   LAST RUN") || !strings.Contains(res.stdout, "\nminutely  late     * * * * *  -  ") {
+	if !strings.HasPrefix(res.stdout, "JOB          HEALTH   SCHEDULE   LAST RUN") || !strings.Contains(res.stdout, "\nminutely     late     * * * * *  -  ") ||
+		!strings.Contains(res.stdout, "\nunscheduled  ok       -          ") {
 		t.Errorf("table:\n%s", res.stdout)
 	}
 
@@ -205,10 +213,47 @@ func TestCheck(t *testing.T) {
 		{"bad grace", []string{"job", "update", "--name", "daily", "--grace", "later"}, 2, `--grace: invalid duration "later"`},
 		{"argument", []string{"check", "extra"}, 2, `unexpected argument "extra"`},
 	})
-	// A schedule can be removed.
+	// A schedule can be removed: the job is checked still, and is never
+	// late, having no time to be late for.
 	s.mustTroc(0, "job", "update", "--name", "yearly", "--schedule", "")
-	if _, ok := s.checkOf(1)["yearly"]; ok {
-		t.Error("a job without a schedule is still checked")
+	if c := s.checkOf(1)["yearly"]; c.Health != HealthNew || c.Schedule != "" || c.NextRunTime != nil {
+		t.Errorf("yearly without a schedule = %+v, want new, no schedule, no next run", c)
+	}
+}
+
+// TestUnscheduledHealth: a job without a schedule has one health
+// everywhere: troc check, job list, job show, the metrics and ui agree.
+// It is failing when its last run failed and stuck past its max runtime,
+// never late.
+func TestUnscheduledHealth(t *testing.T) {
+	s := newSandbox(t)
+	s.mustTroc(1, "exec", "-q", "--name", "adhoc", "false")
+	s.mustTroc(0, "job", "add", "--name", "slow", "--max-runtime", "100ms")
+	s.startJob("slow", "sleep 30")
+	s.mustTroc(0, "job", "add", "--name", "idle")
+	want := map[string]Health{"adhoc": HealthFailing, "slow": HealthStuck, "idle": HealthNew}
+	var checked map[string]checkJSON
+	waitFor(t, "slow to be stuck", func() bool {
+		checked = s.checkOf(1)
+		return checked["slow"].Health == HealthStuck
+	})
+	var listed []jobJSON
+	jsonOf(t, s.mustTroc(0, "job", "list", "--json"), &listed)
+	metrics := s.mustTroc(0, "metrics").stdout
+	for name, h := range want {
+		if got := checked[name].Health; got != h {
+			t.Errorf("check: %s is %s, want %s", name, got, h)
+		}
+		if got := s.jobOf(name).Health; got != h {
+			t.Errorf("job show: %s is %s, want %s", name, got, h)
+		}
+		i := slices.IndexFunc(listed, func(j jobJSON) bool { return j.Name == name })
+		if i < 0 || listed[i].Health != h {
+			t.Errorf("job list: %s is %+v, want %s", name, listed, h)
+		}
+		if sample := fmt.Sprintf(`troc_job_health{job=%q,user=%q,health=%q} 1`, name, currentUser(), h); !strings.Contains(metrics, sample) {
+			t.Errorf("metrics lack %s:\n%s", sample, metrics)
+		}
 	}
 }
 
@@ -259,6 +304,96 @@ func TestCheckNotify(t *testing.T) {
 	}
 }
 
+// TestCheckNotifyQuiet: under cron, check --notify says nothing on stderr
+// when all is well with it, alerts sent included: what it sent goes to
+// its system log. A problem (a channel that failed) still reaches stderr,
+// and so cron's mail.
+func TestCheckNotifyQuiet(t *testing.T) {
+	var fail atomic.Bool
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if fail.Load() {
+			http.Error(w, "no such hook", http.StatusNotFound)
+		}
+	})
+	s := newSandbox(t)
+	s.env = append(s.env, "TROC_NOTIFY_WEBHOOK_URL="+rc.URL+"/hook")
+	s.mustTroc(1, "exec", "-q", "--name", "daily", "false")
+	res := s.troc("check", "--notify")
+	if res.code != 1 || res.stderr != "" || len(rc.take()) != 1 {
+		t.Errorf("check --notify with an alert: exit %d, stderr %q; want 1, nothing on stderr, one alert", res.code, res.stderr)
+	}
+	sysLog := filepath.Join(s.tmp, "trocsys_check.log")
+	if got := fileContent(t, sysLog); !strings.Contains(got, `level=INFO msg="Notification sent by webhook (health)"`) {
+		t.Errorf("%s:\n%s\nwant the alert's line", sysLog, got)
+	}
+	if fi, err := os.Stat(sysLog); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s: %v, %v; want mode 0600", sysLog, fi.Mode(), err)
+	}
+
+	fail.Store(true)
+	s.mustTroc(0, "exec", "-q", "--name", "daily", "true")
+	res = s.troc("check", "--notify")
+	if want := `level=WARN msg="Health notification by webhook failed: POST 127.0.0.1`; res.code != 0 || !strings.Contains(res.stderr, want) || strings.Contains(res.stderr, "level=INFO") {
+		t.Errorf("check --notify with a failing channel: exit %d, stderr:\n%s\nwant 0 and %q, no INFO line", res.code, res.stderr, want)
+	}
+	if got := fileContent(t, sysLog); !strings.Contains(got, "level=WARN") {
+		t.Errorf("%s lacks the warning:\n%s", sysLog, got)
+	}
+}
+
+// TestCheckNotifyHistoryLocked: an alert sent while another connection
+// holds the history's write lock is kept in the announced file beside the
+// history, and the next check --notify, the lock released, knows what was
+// announced: it says "ok again" when the job recovers, and records it.
+func TestCheckNotifyHistoryLocked(t *testing.T) {
+	rc := newReceiver(t, nil)
+	s := newSandbox(t)
+	s.env = append(s.env, "TROC_NOTIFY_WEBHOOK_URL="+rc.URL+"/hook")
+	s.mustTroc(1, "exec", "-q", "--name", "daily", "false")
+	dbPath := filepath.Join(s.configDir(), "troc.db")
+	announced := dbPath + "-announced.json"
+
+	locker, err := openRaw(t, dbPath).Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Close()
+	if _, err := locker.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	res := s.troc("check", "--notify")
+	if got := rc.take(); res.code != 1 || len(got) != 1 || !strings.Contains(string(got[0].body), "failing: its last run Failed") {
+		t.Fatalf("check --notify with the history locked: exit %d, sent %d, stderr:\n%s", res.code, len(got), res.stderr)
+	}
+	if want := "Cannot record the health of daily in the history: "; !strings.Contains(res.stderr, want) || !strings.Contains(res.stderr, "keeping it in "+announced) {
+		t.Errorf("stderr:\n%s\nwant %q, keeping it in %s", res.stderr, want, announced)
+	}
+	var kept []announcedJSON
+	if err := json.Unmarshal([]byte(fileContent(t, announced)), &kept); err != nil || len(kept) != 1 || kept[0].Job != "daily" || kept[0].Health != HealthFailing {
+		t.Fatalf("%s holds %+v (%v), want daily failing", announced, kept, err)
+	}
+	if _, err := locker.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+
+	// The next check knows what was said: nothing new to say while the
+	// job still fails, and the announcement now goes into the history.
+	if res := s.troc("check", "--notify"); res.code != 1 || res.stderr != "" || len(rc.take()) != 0 {
+		t.Errorf("check --notify after: exit %d, stderr %q; want 1, no alert again", res.code, res.stderr)
+	}
+	if _, err := os.Stat(announced); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s is still there (%v) once the history took it", announced, err)
+	}
+	s.mustTroc(0, "exec", "-q", "--name", "daily", "true")
+	s.mustTroc(0, "check", "--notify")
+	if got := rc.take(); len(got) != 1 || !strings.Contains(string(got[0].body), "ok again (was failing)") {
+		t.Errorf("after the recovery, sent %d: want one ok again", len(got))
+	}
+	if states, err := s.history().jobStates(context.Background(), "daily", time.Time{}); err != nil || len(states) != 1 || states[0].Announced != HealthOK {
+		t.Errorf("recorded health = %+v, %v; want ok", states, err)
+	}
+}
+
 // TestMetricsE2E: troc metrics prints the jobs' metrics, and troc exec and
 // troc check keep the textfile current.
 func TestMetricsE2E(t *testing.T) {
@@ -269,13 +404,15 @@ func TestMetricsE2E(t *testing.T) {
 	s.mustTroc(0, "exec", "-q", "--name", "nightly", "true")
 	s.mustTroc(3, "exec", "-q", "--name", "flaky", "exit 3")
 	file := fileContent(t, prom)
+	me := currentUser()
 	for _, want := range []string{
 		"# TYPE troc_job_runs_total counter\n",
-		`troc_job_runs_total{job="nightly",status="Succeeded"} 1` + "\n",
-		`troc_job_runs_total{job="flaky",status="Failed"} 1` + "\n",
-		`troc_job_last_run_exit_code{job="flaky"} 3` + "\n",
-		`troc_job_health{job="flaky",health="failing"} 1` + "\n",
-		`troc_job_health{job="nightly",health="ok"} 1` + "\n",
+		fmt.Sprintf(`troc_job_runs_total{job="nightly",user=%q,status="Succeeded"} 1`+"\n", me),
+		fmt.Sprintf(`troc_job_runs_total{job="flaky",user=%q,status="Failed"} 1`+"\n", me),
+		fmt.Sprintf(`troc_job_last_run_exit_code{job="flaky",user=%q} 3`+"\n", me),
+		fmt.Sprintf(`troc_job_health{job="flaky",user=%q,health="failing"} 1`+"\n", me),
+		fmt.Sprintf(`troc_job_health{job="nightly",user=%q,health="ok"} 1`+"\n", me),
+		fmt.Sprintf(`troc_metrics_generated_timestamp_seconds{user=%q} `, me),
 	} {
 		if !strings.Contains(file, want) {
 			t.Errorf("textfile lacks %q:\n%s", want, file)
@@ -285,18 +422,19 @@ func TestMetricsE2E(t *testing.T) {
 		t.Errorf("textfile mode = %v, want 0644", fi.Mode().Perm())
 	}
 	res := s.mustTroc(0, "metrics")
-	if !strings.Contains(res.stdout, `troc_job_runs_total{job="flaky",status="Failed"} 1`) {
-		t.Errorf("troc metrics:\n%s", res.stdout)
+	if want := fmt.Sprintf(`troc_job_runs_total{job="flaky",user=%q,status="Failed"} 1`, me); !strings.Contains(res.stdout, want) {
+		t.Errorf("troc metrics lack %s:\n%s", want, res.stdout)
 	}
 	os.Remove(prom)
-	s.mustTroc(0, "check")
-	if !strings.Contains(fileContent(t, prom), `troc_job_health{job="nightly",health="ok"} 1`) {
+	s.mustTroc(1, "check") // flaky is failing
+	if want := fmt.Sprintf(`troc_job_health{job="nightly",user=%q,health="ok"} 1`, me); !strings.Contains(fileContent(t, prom), want) {
 		t.Error("troc check did not rewrite the textfile")
 	}
-	// A path that is not a .prom file is logged, and the run is unharmed.
+	// A path that is not a .prom file, which node_exporter would never
+	// read, is refused before the job runs.
 	s.env = append(s.env, "TROC_METRICS_TEXTFILE="+filepath.Join(s.dir, "troc.txt"))
-	res = s.mustTroc(0, "exec", "--name", "nightly", "true")
-	if !strings.Contains(res.stderr, "Metrics not written: metrics.textfile") {
-		t.Errorf("stderr:\n%s", res.stderr)
+	res = s.troc("exec", "--name", "nightly", "true")
+	if want := "troc: TROC_METRICS_TEXTFILE: want a file name ending in .prom"; res.code != exitConfig || !strings.HasPrefix(res.stderr, want) {
+		t.Errorf("exec with metrics.textfile troc.txt: exit %d, stderr:\n%s\nwant %d and %q", res.code, res.stderr, exitConfig, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 )
 
@@ -113,11 +114,11 @@ Usage:
   troc job add|update|list|show|rm|import-crontab
                                               manage jobs, their settings and schedules
   troc prune [--older-than DUR] [--keep N]    delete old runs and their logs
-  troc notify test [--channel NAME]           send a test notification
+  troc notify test [--channel NAME] [--json]  send a test notification
   troc check [--json] [--notify]              is every scheduled job on time and well?
   troc metrics                                Prometheus metrics of every job
   troc ui                                     a full-screen dashboard of jobs, runs and logs
-  troc version                                print troc's version
+  troc version [--json]                       print troc's version
 
   troc --host [USER@]HOST[:PORT] COMMAND ...  run a read or control command on another
                                               host's troc through ssh; --host may be
@@ -154,8 +155,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 		fmt.Fprint(a.stdout, usageText)
 		return nil
 	case "-version", "--version", "version":
-		fmt.Fprintf(a.stdout, "troc %s\n", version)
-		return nil
+		return a.version(args[1:])
 	case "exec":
 		return a.exec(ctx, args[1:])
 	case "run":
@@ -176,6 +176,30 @@ func (a *app) run(ctx context.Context, args []string) error {
 	return withHint(usagef("unknown command %q", args[0]), "run 'troc help' for the list of commands")
 }
 
+// versionJSON is troc version --json.
+type versionJSON struct {
+	Host      string `json:"host,omitempty"` // the host as named to troc --host; local answers have none
+	Version   string `json:"version"`        // as ./build stamped it from git describe; "devel" otherwise
+	GoVersion string `json:"go_version"`     // the Go that built it
+	OS        string `json:"os"`
+	Arch      string `json:"arch"`
+}
+
+// version is troc version.
+func (a *app) version(args []string) error {
+	const synopsis = "  troc version [--json]"
+	fs := newFlagSet("troc version")
+	asJSON := fs.Bool("json", false, "print the version as a JSON object")
+	if err := a.noPositional(fs, synopsis, args); err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(a.stdout, versionJSON{Version: version, GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH})
+	}
+	fmt.Fprintf(a.stdout, "troc %s\n", version)
+	return nil
+}
+
 // newFlagSet returns a flag set that reports errors instead of exiting and
 // prints nothing itself: parseFlags decides where the usage goes.
 func newFlagSet(name string) *flag.FlagSet {
@@ -186,8 +210,8 @@ func newFlagSet(name string) *flag.FlagSet {
 }
 
 // parseFlags parses args with fs. For -h it prints the usage to stdout and
-// returns exitStatus(0); for a bad flag it prints the usage to stderr and
-// returns a usage error naming the flag.
+// returns exitStatus(0); for a bad flag or a missing value it returns a
+// usage error naming the flag, with a hint to see the usage (see withUsageHint).
 func (a *app) parseFlags(fs *flag.FlagSet, synopsis string, args []string) error {
 	err := fs.Parse(args)
 	if err == nil {
@@ -197,8 +221,15 @@ func (a *app) parseFlags(fs *flag.FlagSet, synopsis string, args []string) error
 		a.printUsage(a.stdout, fs, synopsis)
 		return exitStatus(exitOK)
 	}
-	a.printUsage(a.stderr, fs, synopsis)
-	return &usageError{msg: strings.TrimSpace(err.Error())}
+	return withUsageHint(fs, &usageError{msg: strings.TrimSpace(err.Error())})
+}
+
+// withUsageHint returns err, a mistake on fs's command line, with a hint that
+// names the command's usage: "troc: hint: see troc exec -h". The usage
+// itself is not printed: under cron, twenty lines of it would bury the
+// one that says what is wrong.
+func withUsageHint(fs *flag.FlagSet, err error) error {
+	return withHint(err, "see "+fs.Name()+" -h")
 }
 
 func (a *app) printUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
@@ -230,8 +261,7 @@ func (a *app) parseArgs(fs *flag.FlagSet, synopsis string, args []string) ([]str
 func (a *app) noPositional(fs *flag.FlagSet, synopsis string, args []string) error {
 	positional, err := a.parseArgs(fs, synopsis, args)
 	if err == nil && len(positional) > 0 {
-		a.printUsage(a.stderr, fs, synopsis)
-		err = usagef("unexpected argument %q", positional[0])
+		err = withUsageHint(fs, usagef("unexpected argument %q", positional[0]))
 	}
 	return err
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"os"
+	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -66,5 +68,49 @@ func TestConfirm(t *testing.T) {
 	defer devnull.Close()
 	if a := (&app{stdin: devnull, stderr: &bytes.Buffer{}}); !a.confirm("Delete?") {
 		t.Error("with /dev/null, confirm = false, want true")
+	}
+}
+
+// TestFlagMistakes: an unknown flag, a flag without its value or an
+// argument a command does not take is said in one line, with a hint that
+// names the command's usage, and exits 2. The usage itself is not dumped:
+// under cron it would bury the line that matters.
+func TestFlagMistakes(t *testing.T) {
+	s := newSandbox(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag", []string{"exec", "--name", "x", "--bogus", "true"}, "troc: flag provided but not defined: -bogus\ntroc: hint: see troc exec -h\n"},
+		{"missing value", []string{"exec", "--name"}, "troc: flag needs an argument: -name\ntroc: hint: see troc exec -h\n"},
+		{"bad value", []string{"run", "list", "--limit", "x"}, "troc: invalid value \"x\" for flag -limit: parse error\ntroc: hint: see troc run list -h\n"},
+		{"unexpected argument", []string{"check", "extra"}, "troc: unexpected argument \"extra\"\ntroc: hint: see troc check -h\n"},
+		{"nothing to update", []string{"job", "update", "--name", "x"}, "troc: nothing to change: give a setting to update\ntroc: hint: see troc job update -h\n"},
+		{"prune without a limit", []string{"prune"}, "troc: give --older-than, --keep or both: nothing is pruned without a limit\ntroc: hint: see troc prune -h\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := s.troc(tc.args...)
+			if r.code != exitUsage || r.stderr != tc.want || r.stdout != "" {
+				t.Errorf("troc %q: exit %d, stdout %q, stderr:\n%s\nwant exit 2, nothing on stdout, stderr:\n%s", tc.args, r.code, r.stdout, r.stderr, tc.want)
+			}
+		})
+	}
+	// -h still prints the usage, on stdout.
+	if r := s.troc("exec", "-h"); r.code != 0 || !strings.HasPrefix(r.stdout, "Usage:\n") || r.stderr != "" {
+		t.Errorf("troc exec -h: exit %d, stdout %q, stderr %q; want 0 and the usage on stdout", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestVersionJSON: troc version --json, for scripts.
+func TestVersionJSON(t *testing.T) {
+	s := newSandbox(t)
+	var v versionJSON
+	jsonOf(t, s.troc("version", "--json"), &v)
+	if v != (versionJSON{Version: version, GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}) {
+		t.Errorf("version --json = %+v", v)
+	}
+	if r := s.troc("version"); r.code != 0 || r.stdout != "troc "+version+"\n" {
+		t.Errorf("version: exit %d, stdout %q", r.code, r.stdout)
 	}
 }

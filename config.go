@@ -13,8 +13,14 @@ package main
 //     understood, and only true and false are booleans, so "no" stays "no".
 //     A library would accept more than we can check, and add a dependency.
 //   - Unknown keys are errors, because a typo in a setting that silently
-//     does nothing is worse than a failed cron job that says why. Unknown
-//     TROC_* variables are ignored: that namespace is shared.
+//     does nothing is worse than a failed cron job that says why. An
+//     unknown TROC_* variable only gets a warning naming the closest
+//     setting: that namespace is shared (troc itself sets TROC_JOB and
+//     others for notify.command).
+//   - Values are checked for what they mean, not only their syntax: no
+//     negative count, no line break or NUL in a path, no invalid UTF-8,
+//     a metrics.textfile that node_exporter would read. A bad one is an
+//     error naming its key, before any job runs.
 //   - The file is created atomically (temp file, then link), because a fresh
 //     host may start a hundred troc processes at the same second and none may
 //     read a half-written file or overwrite another's.
@@ -75,6 +81,7 @@ type NotifyConfig struct {
 	Email         EmailConfig     // empty To: no mail
 	Command       string          // run for each notification; empty: none
 	Status        map[Status]bool // whether a notification of that status tags @channel
+	CAFile        string          // PEM CA certificates trusted besides the system's for the HTTPS channels; empty: none
 }
 
 // SlackConfig is the Slack app, or incoming webhook, used for notifications.
@@ -104,6 +111,7 @@ type SMTPConfig struct {
 	Port           int
 	User, Password string // empty User: no authentication
 	STARTTLS       bool   // require STARTTLS before authenticating and sending
+	CAFile         string // PEM CA certificates trusted besides the system's for STARTTLS; empty: none
 }
 
 // RetentionConfig limits how much history each job keeps: troc exec
@@ -229,6 +237,8 @@ var configKeys = slices.Concat(
 		{"notify.email.smtp.user", kindString, false, "", "User name for SMTP authentication; empty: none.", field(func(c *Config) *string { return &c.Notify.Email.SMTP.User })},
 		{"notify.email.smtp.password", kindString, true, "", "Password for SMTP authentication.", field(func(c *Config) *string { return &c.Notify.Email.SMTP.Password })},
 		{"notify.email.smtp.starttls", kindBool, false, "true", "Require STARTTLS before authenticating and sending (false: plain text, for a server on this host).", field(func(c *Config) *bool { return &c.Notify.Email.SMTP.STARTTLS })},
+		{"notify.email.smtp.ca_file", kindPath, false, "", "PEM file of CA certificates that the SMTP server's STARTTLS certificate may come from, besides the system's (SSL_CERT_FILE replaces those); empty: the system's only.", field(func(c *Config) *string { return &c.Notify.Email.SMTP.CAFile })},
+		{"notify.ca_file", kindPath, false, "", "PEM file of CA certificates trusted for the HTTPS channels (Slack, webhook, ping), besides the system's (SSL_CERT_FILE replaces those); empty: the system's only.", field(func(c *Config) *string { return &c.Notify.CAFile })},
 		{"notify.command", kindString, false, "", "Command run with /bin/sh -c for each notification, given the run as JSON on stdin and as TROC_* variables.", field(func(c *Config) *string { return &c.Notify.Command })},
 	},
 	perStatus("notify.status", kindBool, "Tag @channel in notifications of %s runs.",
@@ -249,6 +259,17 @@ var configKeys = slices.Concat(
 		{"remote.timeout", kindDuration, false, "30s", "How long each host may take to answer troc --host (run watch and ui excepted).", field(func(c *Config) *time.Duration { return &c.Remote.Timeout })},
 	},
 )
+
+// valueChecks are the checks of settings whose kind alone does not say
+// what they accept, by key.
+var valueChecks = map[string]func(v any) error{
+	"metrics.textfile": func(v any) error {
+		if p := v.(string); p != "" && !strings.HasSuffix(p, ".prom") {
+			return errors.New("want a file name ending in .prom, as node_exporter's textfile collector reads no other")
+		}
+		return nil
+	},
+}
 
 // accessor reads and sets one setting's value in a Config. The value's Go
 // type follows the key's kind: string for string, path and colour, bool,
@@ -321,9 +342,21 @@ func (k *configKey) envName() string {
 // up an environment variable (os.LookupEnv in production); info, if not
 // nil, is called with a message for each directory or file it creates.
 // Every error it returns is a *configError, possibly wrapped with a hint.
+//
+// A TROC_* variable that names no setting is reported through info, as
+// loadConfig's warn.
 func LoadConfig(env func(string) (string, bool), info func(msg string)) (*Config, error) {
+	return loadConfig(env, info, info)
+}
+
+// loadConfig is LoadConfig, reporting each TROC_* variable that names no
+// setting through warn.
+func loadConfig(env func(string) (string, bool), info, warn func(msg string)) (*Config, error) {
 	if info == nil {
 		info = func(string) {}
+	}
+	if warn == nil {
+		warn = func(string) {}
 	}
 	path, err := configPath(env)
 	if err != nil {
@@ -332,7 +365,77 @@ func LoadConfig(env func(string) (string, bool), info func(msg string)) (*Config
 	if err := createConfig(path, info); err != nil {
 		return nil, err
 	}
-	return readConfig(path, env)
+	c, err := readConfig(path, env)
+	if err != nil {
+		return nil, err
+	}
+	for _, msg := range unknownEnv(os.Environ(), env) {
+		warn(msg)
+	}
+	return c, nil
+}
+
+// trocVariables are the TROC_* variables that are not settings: troc's
+// own, and those it gives notify.command (which may run troc).
+func trocVariables() map[string]bool {
+	names := map[string]bool{"TROC_CONFIG_PATH": true, "TROC_TEST_MAIN": true}
+	for _, kv := range (&notice{loc: time.UTC}).environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		names[name] = true
+	}
+	return names
+}
+
+// unknownEnv returns a warning for each TROC_* variable of environ (that
+// env, too, reports as set) that names no setting, with the setting its
+// name is closest to. environ comes from the process: env can look a
+// variable up but not list them.
+func unknownEnv(environ []string, env func(string) (string, bool)) []string {
+	known := trocVariables()
+	for _, k := range configKeys {
+		known[k.envName()] = true
+	}
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "TROC_") || known[name] {
+			continue
+		}
+		if _, ok := env(name); !ok {
+			continue
+		}
+		best, bestDist := "", -1
+		for _, k := range configKeys {
+			if d := editDistance(name, k.envName()); bestDist < 0 || d < bestDist {
+				best, bestDist = k.name, d
+			}
+		}
+		k := lookupKey(best)
+		out = append(out, fmt.Sprintf("%s names no setting and is ignored; did you mean %s (%s)?", name, k.envName(), k.name))
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b: how many
+// characters to insert, delete or replace to turn one into the other.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // configErrorf returns a *configError with a formatted message, so that
@@ -396,14 +499,20 @@ func createConfig(path string, info func(msg string)) error {
 		return configErrorf("config: %w", err)
 	}
 	dir := filepath.Dir(path)
+	// A user without a home of its own (nobody, in /etc/cron.d) has
+	// nowhere to keep a config: say where to give it one.
+	noDir := func(err error) error {
+		return withHint(configErrorf("config: %w", err),
+			"set TROC_CONFIG_PATH to a directory of this user's, in the crontab or the environment (TROC_CONFIG_PATH=/var/lib/troc)")
+	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
-		return configErrorf("config: %w", err)
+		return noDir(err)
 	}
 	switch err := os.Mkdir(dir, 0o700); {
 	case err == nil:
 		info("Creating config directory at " + dir)
 	case !errors.Is(err, fs.ErrExist):
-		return configErrorf("config: %w", err)
+		return noDir(err)
 	}
 
 	tmp, err := os.CreateTemp(dir, ".config.yaml.tmp*") // mode 0600
@@ -576,9 +685,12 @@ func (l *loader) applyEnv(c *Config) error {
 	return nil
 }
 
-// set converts text to k's value and stores it in c.
+// set converts text to k's value, checks it, and stores it in c.
 func (l *loader) set(c *Config, k *configKey, text string) error {
 	v, err := l.parse(k, text)
+	if err == nil && valueChecks[k.name] != nil {
+		err = valueChecks[k.name](v)
+	}
 	if err != nil {
 		if k.secret {
 			return errors.New("invalid value (not shown: it is secret)")
@@ -595,10 +707,16 @@ func (l *loader) set(c *Config, k *configKey, text string) error {
 // (a file troc writes only when asked to) may be left empty; empty is
 // valid for a string and missing for every other kind.
 func (l *loader) parse(k *configKey, text string) (any, error) {
+	if !utf8.ValidString(text) {
+		return nil, errors.New("invalid UTF-8")
+	}
 	switch k.kind {
 	case kindString:
 		return text, nil
 	case kindPath:
+		if strings.ContainsAny(text, "\n\r\x00") {
+			return nil, errors.New("a path cannot hold a line break or NUL")
+		}
 		if text == "" {
 			text = k.def
 		}
@@ -623,6 +741,10 @@ func (l *loader) parse(k *configKey, text string) (any, error) {
 		n, err := strconv.Atoi(text)
 		if err != nil {
 			return nil, fmt.Errorf("want an integer, got %q", text)
+		}
+		if n < 0 {
+			// Counts and ports, all of them: none can be negative.
+			return nil, fmt.Errorf("want 0 or more, got %d", n)
 		}
 		return n, nil
 	case kindDuration:

@@ -552,7 +552,10 @@ func TestParseKinds(t *testing.T) {
 		{name: "bool yes", kind: kindBool, text: "yes", wantErr: `want true or false, got "yes"`},
 		{name: "empty bool", kind: kindBool, text: "", wantErr: "missing value"},
 		{name: "int", kind: kindInt, text: "42", want: 42},
-		{name: "negative int", kind: kindInt, text: "-3", want: -3},
+		{name: "negative int", kind: kindInt, text: "-3", wantErr: "want 0 or more, got -3"},
+		{name: "path with a line break", kind: kindPath, text: "logs\nmore", wantErr: "a path cannot hold a line break or NUL"},
+		{name: "path with NUL", kind: kindPath, text: "logs\x00", wantErr: "a path cannot hold a line break or NUL"},
+		{name: "invalid UTF-8", kind: kindString, text: "a\xffb", wantErr: "invalid UTF-8"},
 		{name: "bad int", kind: kindInt, text: "4x", wantErr: `want an integer, got "4x"`},
 		{name: "empty int", kind: kindInt, text: "", wantErr: "missing value"},
 		{name: "duration", kind: kindDuration, text: "1d12h", want: 36 * time.Hour},
@@ -835,4 +838,76 @@ func stripLines(settings []setting) []setting {
 		out[i].line = 0
 	}
 	return out
+}
+
+// TestConfigValuesRefused: values that parse but mean nothing are refused
+// before the job runs, exit 78, naming the key (or the variable), from
+// the file and from the environment alike.
+func TestConfigValuesRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		file string   // the config file; "" leaves the default
+		env  []string // TROC_* variables
+		want string   // the error, after "troc: "
+	}{
+		{name: "negative keep", file: "retention:\n  keep: -1\n", want: `:2: "retention.keep": want 0 or more, got -1`},
+		{name: "negative after_failures", env: []string{"TROC_NOTIFY_AFTER_FAILURES=-2"}, want: "TROC_NOTIFY_AFTER_FAILURES: want 0 or more, got -2"},
+		{name: "newline in a path", file: "logdir: \"/tmp/a\\nb\"\n", want: `:1: "logdir": a path cannot hold a line break or NUL`},
+		{name: "NUL in a path", file: "database: \"/tmp/a\\u0000b\"\n", want: `:1: "database": a path cannot hold a line break or NUL`},
+		{name: "textfile not .prom", file: "metrics:\n  textfile: /tmp/troc.txt\n", want: `:2: "metrics.textfile": want a file name ending in .prom`},
+		{name: "invalid UTF-8 in the file", file: "notify:\n  hostname: \"web\xff1\"\n", want: `:2: "notify.hostname": invalid UTF-8`},
+		{name: "invalid UTF-8 in a variable", env: []string{"TROC_NOTIFY_EMAIL_FROM=troc@\xffweb1"}, want: "TROC_NOTIFY_EMAIL_FROM: invalid UTF-8"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSandbox(t)
+			if tc.file != "" {
+				os.MkdirAll(s.configDir(), 0o700)
+				if err := os.WriteFile(filepath.Join(s.configDir(), "config.yaml"), []byte(tc.file), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.env = append(s.env, tc.env...)
+			marker := filepath.Join(s.dir, "ran")
+			r := s.troc("exec", "--name", "job", "touch "+marker)
+			if first, _, _ := strings.Cut(r.stderr, "\n"); r.code != exitConfig || !strings.HasPrefix(first, "troc: ") || !strings.Contains(first, tc.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant %d and %q", r.code, r.stderr, exitConfig, tc.want)
+			}
+			if _, err := os.Stat(marker); err == nil {
+				t.Error("the job ran")
+			}
+		})
+	}
+}
+
+// TestUnknownTrocVariable: a TROC_ variable that names no setting is
+// ignored with a warning naming the setting it is closest to.
+func TestUnknownTrocVariable(t *testing.T) {
+	s := newSandbox(t)
+	s.env = append(s.env, "TROC_RETENTION_KEP=3", "TROC_JOB=set by notify.command")
+	r := s.troc("run", "list")
+	want := `level=WARN msg="TROC_RETENTION_KEP names no setting and is ignored; did you mean TROC_RETENTION_KEEP (retention.keep)?"`
+	if r.code != 0 || !strings.Contains(r.stderr, want) || strings.Count(r.stderr, "names no setting") != 1 {
+		t.Errorf("run list: exit %d, stderr:\n%s\nwant 0 and only %s", r.code, r.stderr, want)
+	}
+	if r := s.troc("exec", "--name", "job", "true"); r.code != 0 || !strings.Contains(r.stderr, "TROC_RETENTION_KEP names no setting") {
+		t.Errorf("exec: exit %d, stderr:\n%s\nwant 0 and the warning", r.code, r.stderr)
+	}
+}
+
+// TestUserWithoutHome: a job of nobody, whose home /nonexistent does not
+// exist, is refused (78) with a hint to set TROC_CONFIG_PATH, and runs
+// once it is set.
+func TestUserWithoutHome(t *testing.T) {
+	nobody := asUser(t, "nobody")
+	r := nobody.troc(nil, "exec", "--name", "nightly", "true")
+	want := "troc: config: mkdir /nonexistent: permission denied\n" +
+		"troc: hint: set TROC_CONFIG_PATH to a directory of this user's, in the crontab or the environment (TROC_CONFIG_PATH=/var/lib/troc)\n"
+	if r.code != exitConfig || r.stderr != want || r.stdout != "" {
+		t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant %d and:\n%s", r.code, r.stdout, r.stderr, exitConfig, want)
+	}
+	dir := sharedDir(t)
+	r = nobody.troc([]string{"TROC_CONFIG_PATH=" + filepath.Join(dir, "troc"), "TMPDIR=" + dir}, "exec", "-q", "--name", "nightly", "true")
+	if r.code != 0 || r.stdout != "" {
+		t.Errorf("with TROC_CONFIG_PATH: exit %d, stdout %q, stderr:\n%s\nwant 0 and nothing", r.code, r.stdout, r.stderr)
+	}
 }

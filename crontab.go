@@ -9,7 +9,10 @@ package main
 //     CRON_TZ in effect at that line (a CRON_TZ=Zone line applies to the
 //     lines after it, as in cronie and Vixie cron).
 //   - /etc/crontab and files in /etc/cron.d have a user field after the
-//     schedule; --system says so for other files.
+//     schedule; --system says so for other files. Only the lines of the
+//     user running the import are taken: another user's job records into
+//     that user's own history, so in this one it would stay late for
+//     ever. Those lines are reported as skipped, naming their user.
 //   - A job that is not in the history yet is created with its schedule.
 //     A job scheduled on two lines with different schedules is reported
 //     and left alone: a job has one schedule.
@@ -19,6 +22,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -26,7 +30,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -42,11 +48,12 @@ type cronEntry struct {
 type cronSkip struct {
 	line int
 	why  string
+	user string // the line's user, when that is why: another user's job
 }
 
 // parseCrontab finds the troc jobs in a crontab. system says whether its
-// lines have a user field.
-func parseCrontab(r io.Reader, system bool) ([]cronEntry, []cronSkip, error) {
+// lines have a user field; then only the lines of user me are taken.
+func parseCrontab(r io.Reader, system bool, me string) ([]cronEntry, []cronSkip, error) {
 	var entries []cronEntry
 	var skips []cronSkip
 	tz := ""
@@ -89,16 +96,20 @@ func parseCrontab(r io.Reader, system bool) ([]cronEntry, []cronSkip, error) {
 		case !ok:
 			continue
 		case err != nil:
-			skips = append(skips, cronSkip{n, err.Error()})
+			skips = append(skips, cronSkip{line: n, why: err.Error()})
 			continue
 		}
 		text := strings.Join(fields[:nsched], " ")
 		if tz != "" {
 			text = "CRON_TZ=" + tz + " " + text
 		}
+		if user := fields[nsched]; system && user != me {
+			skips = append(skips, cronSkip{n, fmt.Sprintf("job %s runs as %s, not %s: it records into %s's history (import it as %s)", job, user, me, user, user), user})
+			continue
+		}
 		sched, err := ParseSchedule(text)
 		if err != nil {
-			skips = append(skips, cronSkip{n, fmt.Sprintf("job %s: %v", job, err)})
+			skips = append(skips, cronSkip{line: n, why: fmt.Sprintf("job %s: %v", job, err)})
 			continue
 		}
 		entries = append(entries, cronEntry{line: n, job: job, schedule: sched.String()})
@@ -231,12 +242,42 @@ func shellWords(s string) ([]string, error) {
 	return words, nil
 }
 
+// importJSON is troc job import-crontab --json: what the import found,
+// changed and skipped. With dry_run nothing was changed, and each action
+// is what would have been done.
+type importJSON struct {
+	Source    string           `json:"source"` // the file, "stdin" or "crontab -l"
+	DryRun    bool             `json:"dry_run"`
+	Found     int              `json:"found"` // troc jobs the crontab schedules, those left alone included
+	Jobs      []importJobJSON  `json:"jobs"`
+	Skipped   []importSkipJSON `json:"skipped"`
+	Changed   int              `json:"changed"`
+	Unchanged int              `json:"unchanged"`
+}
+
+// importJobJSON is one job the crontab schedules.
+type importJobJSON struct {
+	Job      string  `json:"job"`
+	Line     int     `json:"line"`
+	Schedule string  `json:"schedule"`
+	Action   string  `json:"action"` // "added", "scheduled" or "unchanged"
+	Was      *string `json:"was"`    // the schedule it had; null for a new job or an unchanged one
+}
+
+// importSkipJSON is one line that was not taken.
+type importSkipJSON struct {
+	Line   int     `json:"line"`
+	Reason string  `json:"reason"`
+	User   *string `json:"user"` // the line's user, when it is another user's job
+}
+
 // jobImportCrontab is troc job import-crontab.
 func (a *app) jobImportCrontab(ctx context.Context, args []string) error {
-	const synopsis = "  troc job import-crontab [--system] [--dry-run] [FILE|-]"
+	const synopsis = "  troc job import-crontab [--system] [--dry-run] [--json] [FILE|-]"
 	fs := newFlagSet("troc job import-crontab")
-	system := fs.Bool("system", false, "the crontab's lines have a user field (as /etc/crontab and /etc/cron.d/*; set by itself for those)")
+	system := fs.Bool("system", false, "the crontab's lines have a user field (as /etc/crontab and /etc/cron.d/*; set by itself for those); only this user's lines are taken")
 	dryRun := fs.Bool("dry-run", false, "say what would change, change nothing")
+	asJSON := fs.Bool("json", false, "print what was found, changed and skipped as a JSON object")
 	positional, err := a.parseArgs(fs, synopsis, args)
 	if err != nil {
 		return err
@@ -270,7 +311,7 @@ func (a *app) jobImportCrontab(ctx context.Context, args []string) error {
 			*system = true
 		}
 	}
-	entries, skips, err := parseCrontab(bytes.NewReader(data), *system)
+	entries, skips, err := parseCrontab(bytes.NewReader(data), *system, currentUser())
 	if err != nil {
 		return fmt.Errorf("read %s: %w", source, err)
 	}
@@ -288,7 +329,7 @@ func (a *app) jobImportCrontab(ctx context.Context, args []string) error {
 			order = append(order, e.job)
 		case f.schedule != e.schedule:
 			conflict[e.job] = true
-			skips = append(skips, cronSkip{e.line, fmt.Sprintf("job %s is also scheduled on line %d (%s): a job has one schedule", e.job, f.line, f.schedule)})
+			skips = append(skips, cronSkip{line: e.line, why: fmt.Sprintf("job %s is also scheduled on line %d (%s): a job has one schedule", e.job, f.line, f.schedule)})
 		}
 	}
 
@@ -297,15 +338,7 @@ func (a *app) jobImportCrontab(ctx context.Context, args []string) error {
 		return err
 	}
 	defer h.close()
-	w := bufio.NewWriter(a.stdout)
-	defer w.Flush()
-	verb := func(done, would string) string {
-		if *dryRun {
-			return would
-		}
-		return done
-	}
-	var changed, unchanged int
+	out := importJSON{Source: source, DryRun: *dryRun, Found: len(order), Jobs: []importJobJSON{}, Skipped: []importSkipJSON{}}
 	for _, name := range order {
 		e := first[name]
 		if conflict[name] {
@@ -313,37 +346,82 @@ func (a *app) jobImportCrontab(ctx context.Context, args []string) error {
 		}
 		sched := e.schedule
 		c := jobChange{Schedule: &sched, Now: h.now()}
+		v := importJobJSON{Job: name, Line: e.line, Schedule: sched}
 		job, err := h.db.job(ctx, name)
 		switch {
 		case err == nil && job.Schedule == sched:
-			unchanged++
-			fmt.Fprintf(w, "unchanged  %s: %s (line %d)\n", name, sched, e.line)
-			continue
+			v.Action = "unchanged"
 		case err == nil:
 			if !*dryRun {
 				err = h.db.updateJob(ctx, name, c)
 			}
-			from := job.Schedule
-			if from == "" {
-				from = "none"
-			}
-			fmt.Fprintf(w, "%s %s: %s (line %d; was %s)\n", verb("scheduled ", "would set "), name, sched, e.line, from)
+			v.Action, v.Was = "scheduled", &job.Schedule
 		case errors.Is(err, sql.ErrNoRows):
 			err = nil
 			if !*dryRun {
 				err = h.db.addJob(ctx, name, c, h.now())
 			}
-			fmt.Fprintf(w, "%s %s: %s (line %d; new job)\n", verb("added     ", "would add "), name, sched, e.line)
+			v.Action = "added"
 		}
 		if err != nil {
 			return fmt.Errorf("job %s: %w", name, err)
 		}
-		changed++
+		if v.Action == "unchanged" {
+			out.Unchanged++
+		} else {
+			out.Changed++
+		}
+		out.Jobs = append(out.Jobs, v)
 	}
 	for _, s := range skips {
-		fmt.Fprintf(w, "skipped    line %d: %s\n", s.line, s.why)
+		out.Skipped = append(out.Skipped, importSkipJSON{Line: s.line, Reason: s.why, User: nonEmpty(s.user)})
 	}
-	fmt.Fprintf(w, "%s: %d troc jobs, %d %s, %d unchanged, %d lines skipped\n",
-		source, len(order), changed, verb("changed", "to change"), unchanged, len(skips))
-	return nil
+	if *asJSON {
+		return writeJSON(a.stdout, out)
+	}
+	return writeImport(a.stdout, out)
+}
+
+// writeImport says what troc job import-crontab found, changed and
+// skipped, a line each, and the tally.
+func writeImport(w io.Writer, v importJSON) error {
+	b := bufio.NewWriter(w)
+	for _, j := range v.Jobs {
+		switch {
+		case j.Action == "unchanged":
+			fmt.Fprintf(b, "unchanged  %s: %s (line %d)\n", j.Job, j.Schedule, j.Line)
+		case j.Action == "scheduled":
+			verb := "scheduled "
+			if v.DryRun {
+				verb = "would set "
+			}
+			fmt.Fprintf(b, "%s %s: %s (line %d; was %s)\n", verb, j.Job, j.Schedule, j.Line, cmp.Or(*j.Was, "none"))
+		default:
+			verb := "added     "
+			if v.DryRun {
+				verb = "would add "
+			}
+			fmt.Fprintf(b, "%s %s: %s (line %d; new job)\n", verb, j.Job, j.Schedule, j.Line)
+		}
+	}
+	for _, s := range v.Skipped {
+		fmt.Fprintf(b, "skipped    line %d: %s\n", s.Line, s.Reason)
+	}
+	changed := "changed"
+	if v.DryRun {
+		changed = "to change"
+	}
+	fmt.Fprintf(b, "%s: %d troc jobs, %d %s, %d unchanged, %d lines skipped\n",
+		v.Source, v.Found, v.Changed, changed, v.Unchanged, len(v.Skipped))
+	return b.Flush()
+}
+
+// currentUser is the name of the user troc runs as, as a system
+// crontab's user field names it; the uid when the user database has no
+// name for it, which no crontab line names.
+func currentUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return strconv.Itoa(os.Getuid())
 }

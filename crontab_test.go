@@ -30,7 +30,7 @@ CRON_TZ="America/New_York"
 `
 
 func TestParseCrontab(t *testing.T) {
-	entries, skips, err := parseCrontab(strings.NewReader(sampleCrontab), false)
+	entries, skips, err := parseCrontab(strings.NewReader(sampleCrontab), false, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,10 +64,63 @@ func TestParseCrontab(t *testing.T) {
 		t.Errorf("skips:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
-	// A system crontab has a user field.
-	entries, _, _ = parseCrontab(strings.NewReader("17 * * * * root troc exec --name sys true\n"), true)
+	// A system crontab has a user field: only the lines of the user
+	// importing are taken.
+	entries, skips, _ = parseCrontab(strings.NewReader("17 * * * * root troc exec --name sys true\n"+
+		"18 * * * * alice troc exec --name hers true\n"), true, "root")
 	if len(entries) != 1 || entries[0].job != "sys" || entries[0].schedule != "17 * * * *" {
 		t.Errorf("system crontab: %+v", entries)
+	}
+	if len(skips) != 1 || skips[0].line != 2 || skips[0].user != "alice" {
+		t.Errorf("system crontab's skips = %+v, want line 2, alice's", skips)
+	}
+}
+
+// TestImportSystemCrontab: importing a file of /etc/cron.d takes the
+// lines of the user running the import only; the others are reported as
+// skipped, naming their user, in the text and the JSON.
+func TestImportSystemCrontab(t *testing.T) {
+	s := newSandbox(t)
+	me := currentUser()
+	file := filepath.Join(s.dir, "cron.d-troc")
+	writeFile(t, file, "SHELL=/bin/sh\n"+
+		"*/5 * * * * "+me+" troc exec --name mine true\n"+
+		"0 3 * * * nobody troc exec --name theirs true\n"+
+		"0 4 * * * alice troc exec --name hers true\n")
+	res := s.mustTroc(0, "job", "import-crontab", "--system", file)
+	for _, want := range []string{
+		"added      mine: */5 * * * * (line 2; new job)\n",
+		"skipped    line 3: job theirs runs as nobody, not " + me + ": it records into nobody's history (import it as nobody)\n",
+		"skipped    line 4: job hers runs as alice, not " + me + ": it records into alice's history (import it as alice)\n",
+		file + ": 1 troc jobs, 1 changed, 0 unchanged, 2 lines skipped\n",
+	} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	for _, name := range []string{"theirs", "hers"} {
+		if r := s.troc("job", "show", "--name", name); r.code != 1 {
+			t.Errorf("job show %s: exit %d, want 1: another user's job was imported", name, r.code)
+		}
+	}
+	// Their health is none of this history's business: check is happy.
+	s.mustTroc(0, "check")
+
+	var v importJSON
+	jsonOf(t, s.mustTroc(0, "job", "import-crontab", "--system", "--json", file), &v)
+	if v.Source != file || v.DryRun || v.Found != 1 || v.Changed != 0 || v.Unchanged != 1 || len(v.Jobs) != 1 ||
+		v.Jobs[0] != (importJobJSON{Job: "mine", Line: 2, Schedule: "*/5 * * * *", Action: "unchanged"}) {
+		t.Errorf("--json = %+v", v)
+	}
+	if len(v.Skipped) != 2 || deref(v.Skipped[0].User) != "nobody" || v.Skipped[0].Line != 3 || deref(v.Skipped[1].User) != "alice" {
+		t.Errorf("--json skipped = %+v, want lines 3 (nobody) and 4 (alice)", v.Skipped)
+	}
+	// A dry run says what it would do.
+	writeFile(t, file, "1 * * * * "+me+" troc exec --name mine true\n0 0 * * * "+me+" troc exec --name more true\n")
+	jsonOf(t, s.mustTroc(0, "job", "import-crontab", "--system", "--dry-run", "--json", file), &v)
+	if !v.DryRun || v.Changed != 2 || len(v.Jobs) != 2 || v.Jobs[0].Action != "scheduled" || deref(v.Jobs[0].Was) != "*/5 * * * *" ||
+		v.Jobs[1].Action != "added" || v.Jobs[1].Was != nil || len(v.Skipped) != 0 {
+		t.Errorf("--dry-run --json = %+v", v)
 	}
 }
 

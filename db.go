@@ -933,16 +933,11 @@ func (db *DB) jobStates(ctx context.Context, name string, since time.Time) ([]*j
 
 // setHealth records the health that troc check --notify announced.
 func (db *DB) setHealth(ctx context.Context, jobID int64, h Health, at time.Time) error {
-	tx, err := db.sql.BeginTx(ctx, nil)
-	if err != nil {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE jobs SET health = ?, health_ms = ? WHERE id = ?`,
+			string(h), at.UnixMilli(), jobID)
 		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `UPDATE jobs SET health = ?, health_ms = ? WHERE id = ?`,
-		string(h), at.UnixMilli(), jobID); err != nil {
-		return err
-	}
-	return tx.Commit()
+	})
 }
 
 // Errors of the job operations.

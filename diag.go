@@ -94,6 +94,24 @@ func newLogger(d *diag, asJSON bool) *slog.Logger {
 	return slog.New(&warnTracker{Handler: h, d: d})
 }
 
+// newSystemLogger returns a logger for a command that cron runs on its
+// own: every line goes to file (text or JSON lines), and only warnings
+// and errors to stderr too. A nil file takes nothing.
+func newSystemLogger(stderr io.Writer, file *os.File, asJSON bool) *slog.Logger {
+	handler := func(w io.Writer, level slog.Level) slog.Handler {
+		opts := &slog.HandlerOptions{Level: level}
+		if asJSON {
+			return slog.NewJSONHandler(w, opts)
+		}
+		return slog.NewTextHandler(w, opts)
+	}
+	handlers := []slog.Handler{handler(stderr, slog.LevelWarn)}
+	if file != nil {
+		handlers = append(handlers, handler(file, slog.LevelInfo))
+	}
+	return slog.New(slog.NewMultiHandler(handlers...))
+}
+
 // warnTracker notes in d when anything at warning level or above is
 // logged: quiet mode speaks up for such a run even when the job succeeded.
 type warnTracker struct {

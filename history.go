@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -36,15 +37,44 @@ type history struct {
 // openHistory loads the config and opens the history for a command other
 // than exec. Its log lines (migrations, replays) go to stderr.
 func (a *app) openHistory(ctx context.Context) (*history, error) {
-	var firstUse []string
-	cfg, err := LoadConfig(a.env, func(msg string) { firstUse = append(firstUse, msg) })
+	return a.openHistoryLog(ctx, false)
+}
+
+// checkLogName is the system log of troc check --notify, in the log
+// directory; checkLogMax is the size past which it is renamed to
+// checkLogName.1 and started afresh, so that a check every minute for a
+// year keeps a few of its weeks at most.
+const (
+	checkLogName = "trocsys_check.log"
+	checkLogMax  = 1 << 20
+)
+
+// openHistoryLog is openHistory; with sysLog, for a command that cron
+// runs on its own (troc check --notify), its informational lines go only
+// to the system log file LOGDIR/trocsys_check.log, and only warnings and
+// errors to stderr as well: under cron, anything on stderr is a mail.
+func (a *app) openHistoryLog(ctx context.Context, sysLog bool) (*history, error) {
+	var firstUse, warnings []string
+	cfg, err := loadConfig(a.env, func(msg string) { firstUse = append(firstUse, msg) },
+		func(msg string) { warnings = append(warnings, msg) })
 	if err != nil {
 		return nil, err
 	}
-	d := &diag{stderr: a.stderr}
-	log := newLogger(d, cfg.LogJSON)
+	var log *slog.Logger
+	if sysLog {
+		f, err := openAppendLog(cfg.LogDir, checkLogName, checkLogMax)
+		log = newSystemLogger(a.stderr, f, cfg.LogJSON)
+		if err != nil {
+			log.Warn("Cannot open the system log, informational lines are dropped: " + err.Error())
+		}
+	} else {
+		log = newLogger(&diag{stderr: a.stderr}, cfg.LogJSON)
+	}
 	for _, msg := range firstUse {
 		log.Info(msg)
+	}
+	for _, msg := range warnings {
+		log.Warn(msg)
 	}
 	a.history = cfg.Database
 	db, err := openDB(cfg.Database, cfg.BusyTimeout, log)
@@ -64,6 +94,31 @@ func (a *app) openHistory(ctx context.Context) (*history, error) {
 		log.Warn("The history is busy: spooled and orphaned runs are left for a later troc")
 	}
 	return h, nil
+}
+
+// openAppendLog opens name in the private log directory under dir for
+// appending, creating it (0600) if need be and never through a symlink.
+// A file larger than limit is first renamed to name.1, replacing the one
+// before. The file is left open until troc exits.
+func openAppendLog(dir, name string, limit int64) (*os.File, error) {
+	dir, err := privateDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, name)
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {
+		os.Rename(path, path+".1") // at worst, another troc rotated it first
+	}
+	// Without waiting: a FIFO put there must not hold troc.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, errNotAFile)
+	}
+	return f, nil
 }
 
 // openHistoryArgs parses a command line of flags only, then opens the

@@ -23,7 +23,7 @@ const jobUsage = `Usage:
   troc job list [--json]
   troc job show --name NAME [--json]
   troc job rm --name NAME [--keep-logs] [--force]
-  troc job import-crontab [--system] [--dry-run] [FILE|-]
+  troc job import-crontab [--system] [--dry-run] [--json] [FILE|-]
 
 Run "troc job COMMAND -h" for the flags of one.
 `
@@ -181,8 +181,7 @@ func (a *app) jobUpdate(ctx context.Context, args []string) error {
 		c.Rename = rename
 	}
 	if c == (jobChange{}) {
-		a.printUsage(a.stderr, fs, synopsis)
-		return usagef("nothing to change: give a setting to update")
+		return withUsageHint(fs, usagef("nothing to change: give a setting to update"))
 	}
 	h, err := a.openHistory(ctx)
 	if err != nil {

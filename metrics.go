@@ -20,6 +20,11 @@ package main
 //     name, label values in a fixed order), so that it can be compared
 //     with a golden file and a rewrite that changes nothing changes no
 //     byte.
+//   - Every sample has a user label, the user whose history it comes
+//     from: node_exporter reads every *.prom file of its directory into
+//     one exposition, and two users' files with the same series would
+//     clash (it drops one file's series without a word). With the user,
+//     no two histories' series are the same.
 //   - The textfile is replaced with a rename, never written in place:
 //     node_exporter reads it at any moment, and two troc processes may
 //     write it at the same moment. See writeTextfile.
@@ -40,8 +45,12 @@ import (
 	"time"
 )
 
-// metricsJobLabel is the label that names the job in every job series.
-const metricsJobLabel = "job"
+// metricsJobLabel is the label that names the job in every job series;
+// metricsUserLabel, in every series, the user whose history it is.
+const (
+	metricsJobLabel  = "job"
+	metricsUserLabel = "user"
+)
 
 // finalStatuses are the statuses a run can end with, in documented order:
 // the troc_job_runs_total series of each job.
@@ -128,13 +137,14 @@ var metricFamilies = []metricFamily{
 		}},
 }
 
-// writeMetrics writes the metrics of every job in states to w, in the
-// Prometheus text format, version 0.0.4. health gives a job's health at
-// now, the time the metrics describe, which is written as
+// writeMetrics writes the metrics of every job in states, the history of
+// user, to w, in the Prometheus text format, version 0.0.4. health gives a
+// job's health at now, the time the metrics describe, which is written as
 // troc_metrics_generated_timestamp_seconds so that stale metrics can be
-// told from current ones. It writes to w once, at the end, and refuses
-// two states of one name, which would duplicate series.
-func writeMetrics(w io.Writer, states []*jobState, health func(*jobState) Health, now time.Time) error {
+// told from current ones. Every sample is labelled with user. It writes
+// to w once, at the end, and refuses two states of one name, which would
+// duplicate series.
+func writeMetrics(w io.Writer, user string, states []*jobState, health func(*jobState) Health, now time.Time) error {
 	jobs := make([]metricJob, len(states))
 	for i := range states {
 		jobs[i] = metricJob{jobState: states[i]}
@@ -153,8 +163,9 @@ func writeMetrics(w io.Writer, states []*jobState, health func(*jobState) Health
 	// samples. Values are the shortest decimal that reads back as the
 	// value, never with an exponent ('f', -1), so that 1700000000.123
 	// does not become 1.700000000123e+09.
+	userLabel := metricsUserLabel + `="` + escapeLabelValue(user) + `"`
 	var b, fb bytes.Buffer
-	fb.WriteString("troc_metrics_generated_timestamp_seconds ")
+	fb.WriteString("troc_metrics_generated_timestamp_seconds{" + userLabel + "} ")
 	fb.Write(strconv.AppendFloat(fb.AvailableBuffer(), seconds(now), 'f', -1, 64))
 	fb.WriteByte('\n')
 	writeFamily(&b, "troc_metrics_generated_timestamp_seconds", "gauge",
@@ -166,7 +177,8 @@ func writeMetrics(w io.Writer, states []*jobState, health func(*jobState) Health
 				fb.WriteString(f.name)
 				fb.WriteString("{" + metricsJobLabel + `="`)
 				fb.WriteString(name)
-				fb.WriteByte('"')
+				fb.WriteString(`",`)
+				fb.WriteString(userLabel)
 				for _, lb := range labels {
 					fb.WriteByte(',')
 					fb.WriteString(lb.name)
@@ -294,9 +306,10 @@ func writeMetricsFileFor(ctx context.Context, db *DB, cfg *Config, states []*job
 	}
 }
 
-// renderMetrics writes the metrics of states, each with its health at now.
+// renderMetrics writes the metrics of states, this user's history, each
+// with its health at now.
 func renderMetrics(w io.Writer, states []*jobState, now time.Time) error {
-	return writeMetrics(w, states, func(s *jobState) Health { return s.health(now).Health }, now)
+	return writeMetrics(w, currentUser(), states, func(s *jobState) Health { return s.health(now).Health }, now)
 }
 
 // metrics is troc metrics: the Prometheus text format on stdout.

@@ -99,7 +99,7 @@ func TestWriteMetrics(t *testing.T) {
 				return healths[s.Name]
 			}
 			var b bytes.Buffer
-			if err := writeMetrics(&b, tt.states, health, metricsNow); err != nil {
+			if err := writeMetrics(&b, "alice", tt.states, health, metricsNow); err != nil {
 				t.Fatal(err)
 			}
 			got := b.String()
@@ -107,7 +107,7 @@ func TestWriteMetrics(t *testing.T) {
 			lintMetrics(t, got)
 			families := parseMetrics(t, got)
 
-			if v := sampleValue(t, families, "troc_metrics_generated_timestamp_seconds", nil); v != 1772366400.123 {
+			if v := sampleValue(t, families, "troc_metrics_generated_timestamp_seconds", map[string]string{"user": "alice"}); v != 1772366400.123 {
 				t.Errorf("troc_metrics_generated_timestamp_seconds = %v, want 1772366400.123", v)
 			}
 			for _, s := range tt.states {
@@ -123,9 +123,9 @@ func TestWriteMetrics(t *testing.T) {
 // checkJobMetrics checks the parsed metrics of one job against its state.
 func checkJobMetrics(t *testing.T, families map[string]*dto.MetricFamily, s *jobState, h Health) {
 	t.Helper()
-	job := map[string]string{"job": s.Name}
+	job := map[string]string{"job": s.Name, "user": "alice"}
 	with := func(name, value string) map[string]string {
-		return map[string]string{"job": s.Name, name: value}
+		return map[string]string{"job": s.Name, "user": "alice", name: value}
 	}
 	for _, hh := range Healths {
 		if got, want := sampleValue(t, families, "troc_job_health", with("health", string(hh))), oneIf(hh == h); got != want {
@@ -284,7 +284,7 @@ func sampleValue(t *testing.T, families map[string]*dto.MetricFamily, name strin
 func TestWriteMetricsDuplicate(t *testing.T) {
 	states := []*jobState{{Job: Job{Name: "a"}}, {Job: Job{Name: "b"}}, {Job: Job{Name: "a"}}}
 	var b bytes.Buffer
-	err := writeMetrics(&b, states, func(*jobState) Health { return HealthOK }, metricsNow)
+	err := writeMetrics(&b, "alice", states, func(*jobState) Health { return HealthOK }, metricsNow)
 	if err == nil || !strings.Contains(err.Error(), `"a"`) {
 		t.Errorf("error = %v, want one naming job \"a\"", err)
 	}
@@ -326,7 +326,7 @@ func FuzzEscapeLabelValue(f *testing.F) {
 			t.Skip("label values are UTF-8")
 		}
 		var b bytes.Buffer
-		err := writeMetrics(&b, []*jobState{{Job: Job{Name: name}}}, func(*jobState) Health { return HealthOK }, metricsNow)
+		err := writeMetrics(&b, "alice", []*jobState{{Job: Job{Name: name}}}, func(*jobState) Health { return HealthOK }, metricsNow)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -437,7 +437,7 @@ func TestWriteTextfileConcurrent(t *testing.T) {
 			states[i] = &jobState{Job: Job{Name: fmt.Sprintf("job%03d", i)}, Counts: map[Status]int64{StatusSucceeded: int64(writer)}}
 		}
 		return func(w io.Writer) error {
-			return writeMetrics(w, states, func(*jobState) Health { return HealthOK }, metricsNow)
+			return writeMetrics(w, "alice", states, func(*jobState) Health { return HealthOK }, metricsNow)
 		}
 	}
 	if err := writeTextfile(path, write(0)); err != nil {
@@ -481,8 +481,8 @@ func TestWriteTextfileConcurrent(t *testing.T) {
 			t.Fatalf("read %d: %d troc_job_runs_total series, want %d", reads, len(runs), jobs*len(finalStatuses))
 		}
 		// One writer's file, not a mix: every job has the same count.
-		first := sampleValue(t, families, "troc_job_runs_total", map[string]string{"job": "job000", "status": "Succeeded"})
-		last := sampleValue(t, families, "troc_job_runs_total", map[string]string{"job": fmt.Sprintf("job%03d", jobs-1), "status": "Succeeded"})
+		first := sampleValue(t, families, "troc_job_runs_total", map[string]string{"job": "job000", "user": "alice", "status": "Succeeded"})
+		last := sampleValue(t, families, "troc_job_runs_total", map[string]string{"job": fmt.Sprintf("job%03d", jobs-1), "user": "alice", "status": "Succeeded"})
 		if first != last {
 			t.Fatalf("read %d: first job counts %v, last %v: a mix of two files", reads, first, last)
 		}
@@ -568,4 +568,79 @@ func TestMetricsConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMetricsTwoUsers: two users' textfiles in one node_exporter
+// directory. node_exporter parses each *.prom file on its own and merges
+// the families of the same name into one exposition, where a series two
+// files both have clashes and is dropped. With the user label every
+// series of each history is its own: both users' samples are there, none
+// twice.
+func TestMetricsTwoUsers(t *testing.T) {
+	nobody := asUser(t, "nobody")
+	textfiles := sharedDir(t)
+
+	s := newSandbox(t)
+	s.env = append(s.env, "TROC_METRICS_TEXTFILE="+filepath.Join(textfiles, "root.prom"))
+	s.mustTroc(0, "exec", "-q", "--name", "backup", "true")
+
+	home := sharedDir(t) // nobody has no home: its troc lives here
+	env := []string{"TROC_CONFIG_PATH=" + filepath.Join(home, "config"), "TMPDIR=" + home,
+		"TROC_METRICS_TEXTFILE=" + filepath.Join(textfiles, "nobody.prom")}
+	if r := nobody.troc(env, "exec", "-q", "--name", "backup", "true"); r.code != 0 {
+		t.Fatalf("troc exec as nobody: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	families := readTextfiles(t, textfiles)
+	me := currentUser()
+	for _, user := range []string{me, "nobody"} {
+		if v := sampleValue(t, families, "troc_metrics_generated_timestamp_seconds", map[string]string{"user": user}); math.IsNaN(v) {
+			t.Errorf("troc_metrics_generated_timestamp_seconds{user=%q} is missing", user)
+		}
+		labels := map[string]string{"job": "backup", "user": user, "status": "Succeeded"}
+		if got := sampleValue(t, families, "troc_job_runs_total", labels); got != 1 {
+			t.Errorf("troc_job_runs_total%v = %v, want 1", labels, got)
+		}
+	}
+	if got := len(families["troc_job_health"].GetMetric()); got != 2*len(Healths) {
+		t.Errorf("%d troc_job_health series, want %d: each user's", got, 2*len(Healths))
+	}
+}
+
+// readTextfiles reads the *.prom files of dir as node_exporter's textfile
+// collector does: each parsed on its own by Prometheus' parser, then the
+// families of one name merged. It fails the test on a parse error, on
+// families of one name whose HELP or TYPE disagree, and on a series that
+// two files both have (the one node_exporter drops).
+func readTextfiles(t *testing.T, dir string) map[string]*dto.MetricFamily {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.prom"))
+	if err != nil || len(files) < 2 {
+		t.Fatalf("textfiles in %s: %q, %v; want two", dir, files, err)
+	}
+	merged := map[string]*dto.MetricFamily{}
+	seen := map[string]string{} // series: the file it came from
+	for _, file := range files {
+		text := fileContent(t, file)
+		lintMetrics(t, text)
+		for name, f := range parseMetrics(t, text) {
+			m, ok := merged[name]
+			switch {
+			case !ok:
+				merged[name] = f
+			case m.GetHelp() != f.GetHelp() || m.GetType() != f.GetType():
+				t.Errorf("%s: HELP or TYPE differ between files", name)
+			default:
+				m.Metric = append(m.Metric, f.Metric...)
+			}
+			for _, metric := range f.GetMetric() {
+				key := name + fmt.Sprint(metric.GetLabel())
+				if other, dup := seen[key]; dup {
+					t.Errorf("%s is in both %s and %s: node_exporter would drop it", key, other, file)
+				}
+				seen[key] = file
+			}
+		}
+	}
+	return merged
 }

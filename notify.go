@@ -35,6 +35,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -87,6 +89,7 @@ type notice struct {
 	tag      bool           // tag @channel
 	failures int            // failures in a row, this one included (or before a recovery); 0: unknown
 	tail     []string       // the log's last lines; nil: not included
+	earlier  int            // how many lines of the log come before tail
 	loc      *time.Location // for times shown
 	health   string         // eventHealth's message, after "job@host: "
 }
@@ -172,7 +175,7 @@ func (m *notice) lines() []string {
 func (m *notice) text() string {
 	s := strings.Join(m.lines(), "\n")
 	if len(m.tail) > 0 {
-		s += "\n\nLast lines of the log:\n" + strings.Join(fitTail(m.tail, 64<<10, 1000, nil), "\n")
+		s += "\n\nLast lines of the log:\n" + strings.Join(fitTail(m.tail, m.earlier, 64<<10, 1000, nil), "\n")
 	}
 	return s
 }
@@ -204,33 +207,38 @@ func (m *notice) jsonView() noticeJSON {
 		Hostname: m.host,
 		Text:     strings.Join(m.lines(), "\n"),
 		Failures: m.failures,
-		LogTail:  fitTail(m.tail, 64<<10, 1000, nil),
+		LogTail:  fitTail(m.tail, m.earlier, 64<<10, 1000, nil),
 	}
 }
 
 // fitTail returns the last lines of tail that fit in budget characters,
 // each line cut to maxLine characters and passed through esc (if not
-// nil), with a first line "... N earlier lines" when any were left out.
-// It returns nil for a nil tail.
-func fitTail(tail []string, budget, maxLine int, esc func(string) string) []string {
+// nil), with a first line "... N earlier lines" when any of the log's
+// lines are not shown: N counts every line of the log before the first
+// shown, the earlier lines before tail included. It returns nil for a nil
+// tail.
+func fitTail(tail []string, earlier, budget, maxLine int, esc func(string) string) []string {
 	if tail == nil {
 		return nil
 	}
 	var kept []string
 	used := 0
-	for i := len(tail) - 1; i >= 0; i-- {
+	i := len(tail) - 1
+	for ; i >= 0; i-- {
 		line := cutLine(strings.ToValidUTF8(tail[i], "\uFFFD"), maxLine)
 		if esc != nil {
 			line = esc(line)
 		}
 		n := utf8.RuneCountInString(line) + 1
 		const marker = 30 // room for "... N earlier lines"
-		if used+n > budget-marker && i > 0 || used+n > budget {
-			kept = append(kept, fmt.Sprintf("... %s", plural(i+1, "earlier line")))
+		if used+n > budget-marker && (i > 0 || earlier > 0) || used+n > budget {
 			break
 		}
 		used += n
 		kept = append(kept, line)
+	}
+	if left := i + 1 + earlier; left > 0 {
+		kept = append(kept, fmt.Sprintf("... %s", plural(left, "earlier line")))
 	}
 	slices.Reverse(kept)
 	return kept
@@ -372,6 +380,11 @@ type runNotifier struct {
 func newRunNotifier(cfg *Config, job Job, log *slog.Logger) (*runNotifier, error) {
 	p := newPoster()
 	problems, timeout := checkNotifyRules(&cfg.Notify)
+	if cfg.Notify.CAFile != "" {
+		if err := p.trustCAs(cfg.Notify.CAFile); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
 	n := &runNotifier{
 		cfg:     &cfg.Notify,
 		job:     job,
@@ -448,9 +461,10 @@ func (n *runNotifier) begin(ctx context.Context, run *Run) {
 // from db (nil when the history is unavailable: then the run's status
 // alone decides), sends through every channel at once, and adds what
 // failed, and any configuration problem, to the run's note, in the history
-// and in run itself. logTail returns the log's last lines; it is called
-// only for a job whose notify-log setting is on.
-func (n *runNotifier) finish(ctx context.Context, db *DB, run *Run, logTail func(maxLines int) []string) {
+// and in run itself. logTail returns the log's last lines and how many
+// lines come before them; it is called only for a job whose notify-log
+// setting is on.
+func (n *runNotifier) finish(ctx context.Context, db *DB, run *Run, logTail func(maxLines int) (lines []string, earlier int)) {
 	if n == nil {
 		return
 	}
@@ -482,13 +496,13 @@ func (n *runNotifier) finish(ctx context.Context, db *DB, run *Run, logTail func
 		pm = n.newNotice(eventEnd, run)
 	}
 	if job.NotifyLog && logTail != nil && (m != nil || pm != nil) {
-		tail := logTail(logTailLines)
+		tail, earlier := logTail(logTailLines)
 		if tail == nil {
 			tail = []string{}
 		}
 		for _, x := range []*notice{m, pm} {
 			if x != nil {
-				x.tail = tail
+				x.tail, x.earlier = tail, earlier
 			}
 		}
 	}
@@ -731,26 +745,62 @@ func withoutSecrets(environ []string) []string {
 	return out
 }
 
-// fileTail returns a logTail for finish that reads the log file at path.
-func fileTail(path string) func(maxLines int) []string {
-	return func(maxLines int) []string {
+// fileTail returns a logTail for finish that reads the log file at path:
+// its last maxLines lines, and how many lines come before them.
+func fileTail(path string) func(maxLines int) (lines []string, earlier int) {
+	return func(maxLines int) ([]string, int) {
 		if path == "" {
-			return nil
+			return nil, 0
 		}
 		b, err := tailLines(path, maxLines)
 		if err != nil {
-			return []string{fmt.Sprintf("(cannot read the log: %v)", err)}
+			return []string{fmt.Sprintf("(cannot read the log: %v)", err)}, 0
 		}
 		s := strings.TrimSuffix(string(b), "\n")
 		if s == "" {
-			return []string{}
+			return []string{}, 0
 		}
 		lines := strings.Split(s, "\n")
 		if len(lines) > maxLines {
 			lines = lines[len(lines)-maxLines:]
 		}
-		return lines
+		total, err := countLines(path)
+		if err != nil {
+			return lines, 0
+		}
+		return lines, max(total-len(lines), 0)
 	}
+}
+
+// countLines counts the lines of the file at path, a last one without its
+// line feed included. It reads the whole file, a MiB at a time: a gigabyte
+// of log takes a fraction of a second, and only a job that sends its log
+// asks.
+func countLines(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	n, last := 0, byte('\n')
+	for {
+		k, err := f.Read(buf)
+		if k > 0 {
+			n += bytes.Count(buf[:k], []byte{'\n'})
+			last = buf[k-1]
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	if last != '\n' {
+		n++
+	}
+	return n, nil
 }
 
 // retryableError is a failure that another attempt may not have: a
@@ -770,6 +820,37 @@ func (e *retryableError) Unwrap() error { return e.err }
 type poster struct {
 	client  *http.Client
 	backoff time.Duration // the wait before the second attempt; doubled for each one after
+}
+
+// loadCAs returns the system's trusted certificates with those of the
+// PEM file path added (with SSL_CERT_FILE set, the system's are that
+// file's). Its errors name the setting key.
+func loadCAs(key, path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", key, err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: %s holds no PEM certificate", key, path)
+	}
+	return pool, nil
+}
+
+// trustCAs makes p trust the CA certificates of notify.ca_file besides
+// the system's for its HTTPS requests.
+func (p *poster) trustCAs(path string) error {
+	pool, err := loadCAs("notify.ca_file", path)
+	if err != nil {
+		return err
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool}
+	p.client.Transport = t
+	return nil
 }
 
 func newPoster() *poster {
@@ -932,11 +1013,19 @@ func excerpt(b []byte) string {
 	return s
 }
 
-const notifySynopsis = `  troc notify test [--channel NAME]
+// notifyTestJSON is one channel in troc notify test --json.
+type notifyTestJSON struct {
+	Channel string  `json:"channel"`
+	OK      bool    `json:"ok"`
+	Error   *string `json:"error"` // why it failed, secrets redacted; null when ok
+}
+
+const notifySynopsis = `  troc notify test [--channel NAME] [--json]
 
 Sends a test notification through every configured channel, or only
 through NAME (slack, webhook, ping, email or command), and prints one line
-per channel: "slack: ok" or "slack: failed: why". The ping URL gets the
+per channel: "slack: ok" or "slack: failed: why" (with --json, an array
+of {"channel", "ok", "error"}). The ping URL gets the
 test at URL/log, which healthchecks.io records without changing the
 check's state. Exits 0 when every channel worked, 1 otherwise.`
 
@@ -956,6 +1045,7 @@ func (a *app) notifyCmd(ctx context.Context, args []string) error {
 	}
 	fs := newFlagSet("troc notify test")
 	only := fs.String("channel", "", "send only through `NAME`: "+strings.Join(channelNames, ", "))
+	asJSON := fs.Bool("json", false, "print a JSON array, one object per channel")
 	if err := a.parseFlags(fs, notifySynopsis, args[1:]); err != nil {
 		return err
 	}
@@ -969,7 +1059,13 @@ func (a *app) notifyCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	setups := configuredChannels(cfg, newPoster())
+	p := newPoster()
+	if cfg.Notify.CAFile != "" {
+		if err := p.trustCAs(cfg.Notify.CAFile); err != nil {
+			return &configError{err}
+		}
+	}
+	setups := configuredChannels(cfg, p)
 	if *only != "" {
 		setups = slices.DeleteFunc(setups, func(s channelSetup) bool { return s.name != *only })
 		if len(setups) == 0 {
@@ -1009,12 +1105,25 @@ func (a *app) notifyCmd(ctx context.Context, args []string) error {
 	}
 	wg.Wait()
 	failed := false
+	views := make([]notifyTestJSON, len(setups))
 	for i, s := range setups {
+		views[i] = notifyTestJSON{Channel: s.name, OK: results[i] == nil}
 		if results[i] != nil {
 			failed = true
-			fmt.Fprintf(a.stdout, "%s: failed: %s\n", s.name, redact(secrets, results[i].Error()))
-		} else {
-			fmt.Fprintf(a.stdout, "%s: ok\n", s.name)
+			views[i].Error = nonEmpty(redact(secrets, results[i].Error()))
+		}
+	}
+	if *asJSON {
+		if err := writeJSONList(a.stdout, views); err != nil {
+			return err
+		}
+	} else {
+		for _, v := range views {
+			if v.OK {
+				fmt.Fprintf(a.stdout, "%s: ok\n", v.Channel)
+			} else {
+				fmt.Fprintf(a.stdout, "%s: failed: %s\n", v.Channel, *v.Error)
+			}
 		}
 	}
 	if failed {

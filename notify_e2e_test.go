@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"syscall"
@@ -27,6 +28,15 @@ func TestNotifyTestE2E(t *testing.T) {
 	}
 	if got := events(t, rc.take()); !slices.Equal(got, []string{"test/0"}) {
 		t.Errorf("notices %q, want [test/0]", got)
+	}
+
+	// --json: one object per channel, the error of one that failed.
+	s.env = append(s.env, "TROC_NOTIFY_COMMAND=echo no >&2; exit 3")
+	var views []notifyTestJSON
+	res = s.troc("notify", "test", "--json")
+	jsonOf(t, res, &views)
+	if want := []notifyTestJSON{{Channel: "webhook", OK: true}, {Channel: "command", Error: ptr("exit status 3: no")}}; res.code != 1 || !reflect.DeepEqual(views, want) {
+		t.Errorf("--json: exit %d, %+v; want 1 and %+v", res.code, views, want)
 	}
 
 	res = s.troc("notify", "test", "--channel", "pigeon")

@@ -10,8 +10,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/pem"
 	"io"
 	"math/big"
+	"mime"
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
@@ -55,6 +57,19 @@ func readMail(t *testing.T, data string) (*mail.Message, string) {
 	return msg, string(body)
 }
 
+// checkMailIDs checks that a message carries a Date and a Message-ID of
+// troc's own: a mail server adds them only for local submitters.
+func checkMailIDs(t *testing.T, msg *mail.Message) {
+	t.Helper()
+	if d, err := msg.Header.Date(); err != nil || time.Since(d) > time.Minute || time.Until(d) > time.Minute {
+		t.Errorf("Date = %q (%v), want now", msg.Header.Get("Date"), err)
+	}
+	id := msg.Header.Get("Message-ID")
+	if addr, err := mail.ParseAddress(id); err != nil || !strings.HasPrefix(id, "<") || !strings.Contains(addr.Address, "@") {
+		t.Errorf("Message-ID = %q (%v), want <unique@host>", id, err)
+	}
+}
+
 func TestEmailSendmail(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("TROC_NOTIFY_SLACK_TOKEN", "xoxb-ENVSECRET")
@@ -92,10 +107,12 @@ func TestEmailSendmail(t *testing.T) {
 		}
 	}
 	wantBody := "daily-sync@web1: run 84 - ❌: Failed (exit 2) after 3s\n2 failures in a row\nLog: /tmp/daily-sync.log\n\n" +
+		"Command:     rsync -a /a /b\nHost:        web1\nStarted:     2026-03-01 02:00:00 UTC\nDuration:    3s\nExit status: 2\n\n" +
 		"Last lines of the log:\nline with é and a very long " + strings.Repeat("x", 100) + "\n"
 	if body != wantBody {
 		t.Errorf("body =\n%q\nwant\n%q", body, wantBody)
 	}
+	checkMailIDs(t, msg)
 	if env := fileContent(t, dir+"/env"); strings.Contains(env, "ENVSECRET") {
 		t.Error("sendmail's environment holds the Slack token")
 	}
@@ -374,5 +391,119 @@ func TestEmailPasswordRedacted(t *testing.T) {
 	got := redact(notifySecrets(&cfg.Notify), "535 bad credentials "+b64+" PASSWORDSECRET")
 	if got != "535 bad credentials [secret] [secret]" {
 		t.Errorf("redacted to %q", got)
+	}
+}
+
+// testCA is a certificate authority made for one test, and a server
+// certificate for 127.0.0.1 that it signed.
+type testCA struct {
+	pem    string      // the CA's certificate, PEM-encoded
+	server *tls.Config // serves the signed certificate
+}
+
+func newTestCA(t *testing.T) testCA {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "troc test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testCA{
+		pem:    string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})),
+		server: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der, caDER}, PrivateKey: key}}},
+	}
+}
+
+// TestEmailE2E: a failed run of troc exec --notify is mailed through a
+// real SMTP server on loopback that speaks STARTTLS with a certificate of
+// a private CA, trusted through notify.email.smtp.ca_file. The mail has
+// its own Date and Message-ID, a long non-ASCII subject folded into
+// encoded-words of at most 75 characters on lines of at most 78, and the
+// body cron's mail would have: command, start, duration, exit status and
+// the log's tail with its earlier lines counted.
+func TestEmailE2E(t *testing.T) {
+	ca := newTestCA(t)
+	srv := newSMTPServer(t, ca.server)
+	s := newSandbox(t)
+	caFile := filepath.Join(s.dir, "ca.pem")
+	writeFile(t, caFile, ca.pem)
+	s.env = append(s.env, "TROC_NOTIFY_EMAIL_TO=ops@example.com", "TROC_NOTIFY_EMAIL_SMTP_HOST=127.0.0.1",
+		"TROC_NOTIFY_EMAIL_SMTP_PORT="+srv.port(), "TROC_NOTIFY_HOSTNAME=wéb1.exämple.org")
+
+	// Without the CA, STARTTLS fails and says so in the note.
+	job := "nightly-backup-of-the-customer-database-to-the-offsite-store"
+	s.mustTroc(0, "job", "add", "--name", job, "--notify", "--notify-log")
+	command := "for i in $(seq 1 30); do echo line $i; done; exit 3"
+	r := s.troc("exec", "--name", job, command).run(t)
+	if note := deref(r.Note); !strings.Contains(note, "failure notification by email failed") || !strings.Contains(note, "certificate signed by unknown authority") {
+		t.Errorf("note without the CA = %q, want STARTTLS's certificate error", note)
+	}
+
+	s.env = append(s.env, "TROC_NOTIFY_EMAIL_SMTP_CA_FILE="+caFile)
+	r = s.troc("exec", "--name", job, command).run(t)
+	if r.Note != nil {
+		t.Errorf("note = %q, want none", *r.Note)
+	}
+	mails, _ := srv.sent()
+	if len(mails) != 1 || !mails[0].tls {
+		t.Fatalf("%d mails (%+v), want one, over TLS", len(mails), mails)
+	}
+	data := mails[0].data
+	head, _, _ := strings.Cut(data, "\r\n\r\n")
+	for _, line := range strings.Split(head, "\r\n") {
+		if len(line) > 78 {
+			t.Errorf("header line of %d characters, want at most 78: %q", len(line), line)
+		}
+	}
+	msg, body := readMail(t, data)
+	body = strings.ReplaceAll(body, "\r\n", "\n")
+	checkMailIDs(t, msg)
+	raw := msg.Header.Get("Subject")
+	for _, word := range strings.Fields(raw) {
+		if len(word) > 75 {
+			t.Errorf("encoded-word of %d characters, want at most 75: %q", len(word), word)
+		}
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(raw)
+	if want := "troc: " + job + "@wéb1.exämple.org: Failed (exit 3), 2 failures in a row"; err != nil || subject != want {
+		t.Errorf("subject = %q (%v), want %q", subject, err, want)
+	}
+	for _, want := range []string{
+		"\nCommand:     " + command + "\n",
+		"\nStarted:     " + deref(r.StartTime)[:10],
+		"\nDuration:    ",
+		"\nExit status: 3\n",
+		"\nLast lines of the log:\n... 10 earlier lines\nline 11\n",
+		"\nline 30\n",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("body lacks %q:\n%s", want, body)
+		}
 	}
 }

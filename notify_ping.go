@@ -68,7 +68,7 @@ func (c *pingChannel) send(ctx context.Context, m *notice) error {
 	case m.event == eventTest:
 		body = m.text()
 	case m.tail != nil:
-		body = strings.Join(fitTail(m.tail, pingBodyLimit, 1000, nil), "\n") + "\n"
+		body = strings.Join(fitTail(m.tail, m.earlier, pingBodyLimit, 1000, nil), "\n") + "\n"
 	}
 	h := http.Header{"Content-Type": {"text/plain; charset=utf-8"}}
 	return c.p.post(ctx, u, h, []byte(body), checkStatus)

@@ -50,7 +50,7 @@ func TestPingRuns(t *testing.T) {
 			if err := db.finishRun(context.Background(), run); err != nil {
 				t.Fatal(err)
 			}
-			n.finish(context.Background(), db, run, func(int) []string { return []string{"copying", "no space left"} })
+			n.finish(context.Background(), db, run, func(int) ([]string, int) { return []string{"copying", "no space left"}, 0 })
 			var got []string
 			for _, h := range srv.take() {
 				got = append(got, h.path+" "+string(h.body))

@@ -115,7 +115,7 @@ func slackText(m *notice) string {
 	if m.tail != nil {
 		const fence = "\n```\n"
 		budget := max(slackTextLimit-len([]rune(b.String()))-2*len(fence), 1000)
-		lines := fitTail(m.tail, budget, 500, slackEscape)
+		lines := fitTail(m.tail, m.earlier, budget, 500, slackEscape)
 		if len(lines) == 0 {
 			lines = []string{"(the log is empty)"}
 		}

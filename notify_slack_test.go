@@ -217,3 +217,32 @@ func TestSlackLogTail(t *testing.T) {
 		t.Errorf("empty log: %q", got)
 	}
 }
+
+// TestSlackEarlierLinesE2E: a job prints 30 long lines; the post shows
+// what fits of the last ones, after a marker counting every line of the
+// log before the first shown, not only those of the tail troc read.
+func TestSlackEarlierLinesE2E(t *testing.T) {
+	srv := slackAPI(t, nil)
+	s := newSandbox(t)
+	s.env = append(s.env, "TROC_NOTIFY_SLACK_TOKEN=xoxb-test-token", "TROC_NOTIFY_SLACK_CHANNEL=#ops",
+		"TROC_NOTIFY_SLACK_API_URL="+srv.URL+"/api")
+	s.mustTroc(0, "job", "add", "--name", "noisy", "--notify", "--notify-log")
+	s.mustTroc(1, "exec", "--name", "noisy", `for i in $(seq 1 30); do printf 'line %02d %0490d\n' $i 0; done; exit 1`)
+	hits := srv.take()
+	if len(hits) != 1 {
+		t.Fatalf("%d posts, want 1", len(hits))
+	}
+	var msg slackMessage
+	if err := json.Unmarshal(hits[0].body, &msg); err != nil {
+		t.Fatal(err)
+	}
+	_, block, _ := strings.Cut(msg.Text, "```\n")
+	lines := strings.Split(strings.TrimSuffix(block, "\n```"), "\n")
+	shown := len(lines) - 1
+	if shown < 1 || shown >= logTailLines {
+		t.Fatalf("%d lines shown, want some but not all of the tail:\n%s", shown, msg.Text)
+	}
+	if want := fmt.Sprintf("... %d earlier lines", 30-shown); lines[0] != want || !strings.HasPrefix(lines[1], fmt.Sprintf("line %02d ", 31-shown)) {
+		t.Errorf("post starts %q, %.10q; want %q, then line %02d", lines[0], lines[1], want, 31-shown)
+	}
+}

@@ -339,25 +339,28 @@ func TestNoticeText(t *testing.T) {
 func TestFitTail(t *testing.T) {
 	tail := []string{"one", "two", "three", "four"}
 	tests := []struct {
-		name   string
-		budget int
-		want   []string
+		name    string
+		earlier int // lines of the log before the tail
+		budget  int
+		want    []string
 	}{
-		{"all fit", 1000, tail},
-		{"cut", 42, []string{"... 2 earlier lines", "three", "four"}},
-		{"only the marker", 31, []string{"... 4 earlier lines"}},
+		{"all fit", 0, 1000, tail},
+		{"cut", 0, 42, []string{"... 2 earlier lines", "three", "four"}},
+		{"only the marker", 0, 31, []string{"... 4 earlier lines"}},
+		{"all fit, the log has more", 26, 1000, append([]string{"... 26 earlier lines"}, tail...)},
+		{"cut, the log has more", 26, 42, []string{"... 28 earlier lines", "three", "four"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := fitTail(tail, tt.budget, 100, nil); !slices.Equal(got, tt.want) {
+			if got := fitTail(tail, tt.earlier, tt.budget, 100, nil); !slices.Equal(got, tt.want) {
 				t.Errorf("fitTail = %q, want %q", got, tt.want)
 			}
 		})
 	}
-	if got := fitTail([]string{strings.Repeat("x", 50)}, 1000, 30, nil); len(got) != 1 || got[0] != "xxxxxxxxx [41 more characters]" {
+	if got := fitTail([]string{strings.Repeat("x", 50)}, 0, 1000, 30, nil); len(got) != 1 || got[0] != "xxxxxxxxx [41 more characters]" {
 		t.Errorf("long line cut to %q", got)
 	}
-	if got := fitTail(nil, 100, 10, nil); got != nil {
+	if got := fitTail(nil, 0, 100, 10, nil); got != nil {
 		t.Errorf("fitTail(nil) = %q, want nil", got)
 	}
 }
@@ -575,9 +578,9 @@ func TestFinishJobSettings(t *testing.T) {
 	}
 	n, _ := testNotifier(t, cfg, Job{Name: "backup"}) // built before the history was read
 	var asked int
-	n.finish(ctx, db, run, func(max int) []string {
+	n.finish(ctx, db, run, func(max int) ([]string, int) {
 		asked = max
-		return []string{"copied 3 files", "done"}
+		return []string{"copied 3 files", "done"}, 0
 	})
 	hits := rc.take()
 	if len(hits) != 1 {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -131,5 +134,31 @@ func TestWebhookTimes(t *testing.T) {
 	m.loc = time.FixedZone("AEDT", 11*3600)
 	if got := *m.jsonView().StartTime; got != "2026-03-01T13:00:00.000+11:00" {
 		t.Errorf("start_time = %s", got)
+	}
+}
+
+// TestWebhookPrivateCA: an HTTPS receiver whose certificate comes from a
+// private CA is trusted once notify.ca_file names the CA's certificate.
+func TestWebhookPrivateCA(t *testing.T) {
+	ca := newTestCA(t)
+	var hits atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	srv.TLS = ca.server
+	srv.StartTLS()
+	defer srv.Close()
+	s := newSandbox(t)
+	s.env = append(s.env, "TROC_NOTIFY_WEBHOOK_URL="+srv.URL+"/hook")
+	if r := s.troc("notify", "test"); r.code != 1 || !strings.Contains(r.stdout, "webhook: failed: ") || !strings.Contains(r.stdout, "certificate signed by unknown authority") {
+		t.Errorf("without the CA: exit %d, stdout %q; want 1 and the certificate's error", r.code, r.stdout)
+	}
+	caFile := filepath.Join(s.dir, "ca.pem")
+	writeFile(t, caFile, ca.pem)
+	s.env = append(s.env, "TROC_NOTIFY_CA_FILE="+caFile)
+	if r := s.troc("notify", "test"); r.code != 0 || r.stdout != "webhook: ok\n" || hits.Load() != 1 {
+		t.Errorf("with notify.ca_file: exit %d, stdout %q, %d requests; want 0, webhook: ok, one request", r.code, r.stdout, hits.Load())
+	}
+	writeFile(t, caFile, "not a certificate\n")
+	if r := s.troc("notify", "test"); r.code != exitConfig || !strings.Contains(r.stderr, "troc: notify.ca_file: "+caFile+" holds no PEM certificate") {
+		t.Errorf("a CA file without a certificate: exit %d, stderr %q; want 78 naming the key", r.code, r.stderr)
 	}
 }

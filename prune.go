@@ -32,8 +32,9 @@ const pruneBatch = 1000
 
 // prune is troc prune.
 func (a *app) prune(ctx context.Context, args []string) error {
-	const synopsis = "  troc prune [--older-than DUR] [--keep N] [--name JOB] [--dry-run]"
+	const synopsis = "  troc prune [--older-than DUR] [--keep N] [--name JOB] [--dry-run] [--json]"
 	fs := newFlagSet("troc prune")
+	asJSON := fs.Bool("json", false, "print what was deleted as a JSON object")
 	olderThan := fs.String("older-than", "", "delete runs that started more than `DURATION` ago (90d, 12h)")
 	keep := fs.Int("keep", 0, "keep each job's newest `N` runs, delete the older ones")
 	name := fs.String("name", "", "only runs of the job `NAME`")
@@ -55,8 +56,7 @@ func (a *app) prune(ctx context.Context, args []string) error {
 		return usagef("invalid --keep %d: want a number of runs", *keep)
 	}
 	if age == 0 && *keep == 0 {
-		a.printUsage(a.stderr, fs, synopsis)
-		return usagef("give --older-than, --keep or both: nothing is pruned without a limit")
+		return withUsageHint(fs, usagef("give --older-than, --keep or both: nothing is pruned without a limit"))
 	}
 	h, err := a.openHistoryFor(ctx, *name, false)
 	if err != nil {
@@ -106,6 +106,9 @@ func (a *app) prune(ctx context.Context, args []string) error {
 			}
 		}
 	}
+	if *asJSON {
+		return writeJSON(a.stdout, pruneJSON{DryRun: *dryRun, AtLeast: atLeast, Runs: runs, Files: files, Bytes: bytes})
+	}
 	verb := "deleted"
 	switch {
 	case atLeast:
@@ -115,6 +118,16 @@ func (a *app) prune(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "%s %d runs and %d files, %s\n", verb, runs, files, formatBytes(bytes))
 	return nil
+}
+
+// pruneJSON is troc prune --json: what was deleted, or with dry_run what
+// would be.
+type pruneJSON struct {
+	DryRun  bool  `json:"dry_run"`
+	AtLeast bool  `json:"at_least"` // dry run only: there are more than counted
+	Runs    int64 `json:"runs"`
+	Files   int64 `json:"files"` // log and system log files
+	Bytes   int64 `json:"bytes"` // their size
 }
 
 // applyRetention deletes, after a run of job, what the config's retention

@@ -93,6 +93,11 @@ func TestPrune(t *testing.T) {
 	if !regexp.MustCompile(`^would delete 4 runs and 8 files, [\d.]+ (B|KiB)\n$`).MatchString(res.stdout) {
 		t.Errorf("dry run: %q", res.stdout)
 	}
+	var dry pruneJSON
+	jsonOf(t, s.mustTroc(0, "prune", "--older-than", "10d", "--dry-run", "--json"), &dry)
+	if !dry.DryRun || dry.AtLeast || dry.Runs != 4 || dry.Files != 8 || dry.Bytes <= 0 {
+		t.Errorf("dry run --json = %+v, want dry_run, 4 runs, 8 files and their bytes", dry)
+	}
 	if got := s.ids(); got != "1 2 3 4 5 6 7 8" {
 		t.Errorf("after a dry run: runs %s", got)
 	}
@@ -105,7 +110,11 @@ func TestPrune(t *testing.T) {
 	if got := s.ids(); got != "1 2 3 4 7 8" {
 		t.Errorf("after pruning b: runs %s", got)
 	}
-	s.mustTroc(0, "prune", "--older-than", "10d")
+	var done pruneJSON
+	jsonOf(t, s.mustTroc(0, "prune", "--older-than", "10d", "--json"), &done)
+	if done.DryRun || done.Runs != 2 || done.Files != 4 || done.Bytes <= 0 {
+		t.Errorf("prune --json = %+v, want 2 runs, 4 files deleted", done)
+	}
 	if got := s.ids(); got != "3 4 7 8" {
 		t.Errorf("after --older-than: runs %s", got)
 	}

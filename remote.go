@@ -500,6 +500,11 @@ func (r *remote) relay(ans *answer) {
 	}
 }
 
+// showTable reports whether a table of rows rows is worth printing: not
+// a bare header when hosts failed and none answered with a row, since
+// their errors say all there is.
+func (o outcome) showTable(rows int) bool { return rows > 0 || o.failed == 0 }
+
 // err is the exit status of a command run on every host: 2 if every
 // failure was the command line's, 1 if any host failed or a job needs
 // attention.
@@ -588,6 +593,9 @@ func (r *remote) runList(ctx context.Context, args []string) error {
 		if err := writeJSONList(r.a.stdout, views); err != nil {
 			return err
 		}
+		return o.err()
+	}
+	if !o.showTable(len(list)) {
 		return o.err()
 	}
 	runs := make([]*Run, len(list))
@@ -716,7 +724,7 @@ func printJobs[T any](r *remote, args []string, views []T, o outcome,
 			sorted[i] = row.view
 		}
 		err = writeJSONList(r.a.stdout, sorted)
-	} else {
+	} else if o.showTable(len(rows)) {
 		states := make([]*jobState, len(rows))
 		reports := make([]healthReport, len(rows))
 		var hosts []string
@@ -773,7 +781,7 @@ func (r *remote) jobShow(ctx context.Context, args []string) error {
 	return o.err()
 }
 
-// check is troc --host ... check: every host's scheduled jobs, by name;
+// check is troc --host ... check: every host's jobs, by name;
 // it exits 1 when a job anywhere needs attention.
 func (r *remote) check(ctx context.Context, args []string) error {
 	var o outcome
@@ -808,14 +816,21 @@ func (r *remote) askGood(ctx context.Context, args []string, okStatus int, o *ou
 }
 
 // refused says why the remote troc refused the command: it is too old to
-// know it, or the command line is wrong (a usage error).
+// know it (or the --json this troc asks for), or the command line is
+// wrong (a usage error). An old troc may print its usage after the line
+// that says why, or before it: every line is looked at, and the one that
+// says it is the one quoted, never the usage.
 func (ans *answer) refused() {
-	said := lastLine(ans.stderr)
-	if ans.status == exitUsage && (strings.Contains(said, "unknown command") || strings.Contains(said, "not defined: -json")) {
-		ans.err = fmt.Errorf("troc there is too old for this command (it said: %s)", said)
-		return
+	if ans.status == exitUsage {
+		for _, line := range strings.Split(string(ans.stderr), "\n") {
+			line = strings.TrimPrefix(strings.TrimSpace(line), "troc: ")
+			if strings.HasPrefix(line, "unknown command") || strings.Contains(line, "flag provided but not defined: -json") {
+				ans.err = fmt.Errorf("troc there is too old for this command (it said: %s)", line)
+				return
+			}
+		}
 	}
-	ans.err, ans.usage = errors.New(said), ans.status == exitUsage
+	ans.err, ans.usage = errors.New(lastLine(ans.stderr)), ans.status == exitUsage
 }
 
 // metrics is troc --host ... metrics: every host's metrics in one
@@ -838,9 +853,23 @@ func (r *remote) version(ctx context.Context, args []string) error {
 	var o outcome
 	var rows [][]cell
 	var hosts []string
+	if userWantsJSON(args) {
+		var views []versionJSON
+		for _, hv := range askJSON[versionJSON](ctx, r, args, 0, &o) {
+			hv.value.Host = hv.host
+			views = append(views, hv.value)
+		}
+		if err := writeObjects(r, views); err != nil {
+			return err
+		}
+		return o.err()
+	}
 	for _, ans := range r.askGood(ctx, args, 0, &o) {
 		rows = append(rows, []cell{{text: strings.TrimSpace(string(ans.stdout))}})
 		hosts = append(hosts, ans.host.name)
+	}
+	if !o.showTable(len(rows)) {
+		return o.err()
 	}
 	header, rows := withHosts([]string{"VERSION"}, rows, hosts)
 	if err := writeTable(r.a.stdout, header, rows); err != nil {

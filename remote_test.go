@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -375,6 +376,15 @@ func TestRemote(t *testing.T) {
 		if r.code != 1 || r.stdout != "HOST  VERSION\nweb1  troc "+version+"\n" || !strings.Contains(r.stderr, "troc: down: ssh: connect to host") {
 			t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 		}
+		var v versionJSON
+		jsonOf(t, ok(t, s.troc("--host", "web1", "version", "--json")), &v)
+		if v.Host != "web1" || v.Version != version || v.GoVersion != runtime.Version() {
+			t.Errorf("version --json = %+v, want web1's %s built by %s", v, version, runtime.Version())
+		}
+		// A host that fails leaves no empty table behind.
+		if r := s.troc("--host", "down", "version"); r.code != 1 || r.stdout != "" {
+			t.Errorf("version of a host down: exit %d, stdout %q; want 1 and nothing", r.code, r.stdout)
+		}
 	})
 
 	t.Run("fan-out merges runs newest first", func(t *testing.T) {
@@ -651,13 +661,24 @@ func TestRemote(t *testing.T) {
 		if r.code != 1 || !strings.HasSuffix(r.stderr, "\ntroc: web1: no troc there at /nonexistent/troc (set remote.troc_path): bash: line 1: /nonexistent/troc: No such file or directory\n") {
 			t.Errorf("missing: exit %d, %s", r.code, r.stderr)
 		}
+		if r.stdout != "" {
+			t.Errorf("missing: stdout %q, want nothing: no table without a row", r.stdout)
+		}
+		// An old troc that prints its usage after the error, as Go's flag
+		// package does, and no "troc: " before it: one line says it is
+		// too old, quoting the error and not the usage, and no empty
+		// table follows.
 		old := filepath.Join(srv.dir, "old-troc")
-		writeFile(t, old, "#!/bin/sh\necho 'troc: flag provided but not defined: -json' >&2\nexit 2\n")
+		writeFile(t, old, "#!/bin/sh\nprintf 'flag provided but not defined: -json\\nUsage of troc job list:\\n  -name string\\n    \\tonly the job NAME\\n' >&2\nexit 2\n")
 		os.Chmod(old, 0o755)
 		missing.env = append(srv.env(), "TROC_REMOTE_TROC_PATH="+old)
-		r = missing.troc("--host", "web1", "--host", "web2", "job", "list")
-		if r.code != 1 || strings.Count(r.stderr, "troc there is too old for this command") != 2 {
-			t.Errorf("too old: exit %d, %s", r.code, r.stderr)
+		for _, args := range [][]string{{"job", "list"}, {"run", "list"}, {"check"}, {"version", "--json"}} {
+			r = missing.troc(append([]string{"--host", "web1", "--host", "web2"}, args...)...)
+			want := "troc: web1: troc there is too old for this command (it said: flag provided but not defined: -json)\n" +
+				"troc: web2: troc there is too old for this command (it said: flag provided but not defined: -json)\n"
+			if r.code != 1 || r.stderr != want || r.stdout != "" && r.stdout != "[\n]\n" {
+				t.Errorf("too old, %q: exit %d, stdout %q, stderr:\n%s\nwant exit 1, no table, stderr:\n%s", args, r.code, r.stdout, r.stderr, want)
+			}
 		}
 
 		// One host of several without troc, or with one that does not

@@ -192,11 +192,21 @@ func (a *app) runWatch(ctx context.Context, args []string) error {
 	const synopsis = "  troc run watch -r ID"
 	fs := newFlagSet("troc run watch")
 	idFlag := runIDFlag(fs)
-	h, r, f, err := a.openRunLogArgs(ctx, fs, synopsis, args, idFlag)
+	h, r, err := a.openRun(ctx, fs, synopsis, args, idFlag)
 	if err != nil {
 		return err
 	}
 	defer h.close()
+	if r.Status == StatusSkipped {
+		// Nothing to follow, but a script waiting on the run gets the
+		// status troc exec gave it, as for any finished run.
+		fmt.Fprintf(a.stderr, "troc: run %d was Skipped: it never ran, so it has no log\n", r.ID)
+		return exitStatus(exitSkipped)
+	}
+	f, err := openRunLog(r)
+	if err != nil {
+		return err
+	}
 	defer f.Close()
 	host, _ := os.Hostname()
 	tick := time.NewTicker(watchPoll)

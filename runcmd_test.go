@@ -236,9 +236,10 @@ func TestRunLog(t *testing.T) {
 	if !strings.Contains(res.stderr, "troc: run 3 was Skipped: it never ran, so it has no log") {
 		t.Errorf("skipped run's log: %s", res.stderr)
 	}
-	res = s.mustTroc(1, "run", "watch", "-r", "3")
-	if !strings.Contains(res.stderr, "run 3 was Skipped") {
-		t.Errorf("skipped run's watch: %s", res.stderr)
+	// Its watch exits as its troc exec did, 75, as the README says.
+	res = s.troc("run", "watch", "-r", "3")
+	if want := "troc: run 3 was Skipped: it never ran, so it has no log\n"; res.code != exitSkipped || res.stderr != want || res.stdout != "" {
+		t.Errorf("skipped run's watch: exit %d, stdout %q, stderr %q; want exit %d, stderr %q", res.code, res.stdout, res.stderr, exitSkipped, want)
 	}
 	os.Remove(s.runs()[0].LogFile)
 	res = s.mustTroc(1, "run", "log", "-r", "1")

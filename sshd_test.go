@@ -73,8 +73,14 @@ func startSSHD(t *testing.T, aliases ...string) *sshServer {
 	}
 	s.trocPath = path("troc")
 	// A host whose directory holds a file named "hang" does not answer.
-	writeFile(t, s.trocPath, fmt.Sprintf("#!/bin/sh\n[ -e \"$TROC_CONFIG_PATH/hang\" ] && exec sleep 60\nTROC_TEST_MAIN=1 HOME=%s TMPDIR=%s exec %s \"$@\"\n",
-		shellQuote(home), shellQuote(tmp), shellQuote(exe)))
+	// ssh passes no environment: a coverage-instrumented test binary
+	// needs GOCOVERDIR, or it warns on stderr that it has none.
+	coverDir := ""
+	if d := os.Getenv("GOCOVERDIR"); d != "" {
+		coverDir = "GOCOVERDIR=" + shellQuote(d) + " "
+	}
+	writeFile(t, s.trocPath, fmt.Sprintf("#!/bin/sh\n[ -e \"$TROC_CONFIG_PATH/hang\" ] && exec sleep 60\n%sTROC_TEST_MAIN=1 HOME=%s TMPDIR=%s exec %s \"$@\"\n",
+		coverDir, shellQuote(home), shellQuote(tmp), shellQuote(exe)))
 	if err := os.Chmod(s.trocPath, 0o755); err != nil {
 		t.Fatal(err)
 	}

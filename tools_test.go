@@ -11,6 +11,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -132,10 +133,115 @@ func fill(t *testing.T, dir string) {
 		}
 	}
 	for n := 512; n > 0; n /= 2 {
-		for f.Write(block[:n]); ; {
+		for {
 			if _, err := f.Write(block[:n]); err != nil {
 				break
 			}
 		}
 	}
+}
+
+// needRoot skips a test that needs root when it runs as another user,
+// and fails it in CI, which runs as root so that no such test passes by
+// skipping.
+func needRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("this test needs root, as CI runs it")
+	}
+	t.Skip("this test needs root")
+}
+
+// otherUser runs troc as another user of this host, through su as cron
+// would start it: that user's HOME, SHELL and PATH, nothing of the test's
+// TROC_ settings. The test binary is copied where the user can run it.
+type otherUser struct {
+	t        *testing.T
+	name     string
+	exe      string
+	coverDir string // GOCOVERDIR for a coverage-instrumented binary; "" when not
+}
+
+// asUser returns troc as user; the test needs root for it.
+func asUser(t *testing.T, user string) *otherUser {
+	t.Helper()
+	needRoot(t)
+	needProgram(t, "su", "util-linux")
+	dir, err := os.MkdirTemp("", "troc-as-"+user+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "troc")
+	if err := os.WriteFile(exe, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	u := &otherUser{t: t, name: user, exe: exe}
+	if os.Getenv("GOCOVERDIR") != "" {
+		// A coverage-instrumented binary warns on stderr without a
+		// directory it can write its counters to.
+		u.coverDir = sharedDir(t)
+	}
+	return u
+}
+
+// command returns troc with args, run as the user with the variables of
+// env (KEY=VALUE) added to what su gives it.
+func (u *otherUser) command(env []string, args ...string) *exec.Cmd {
+	words := []string{"exec", "env", "TROC_TEST_MAIN=1"}
+	if u.coverDir != "" {
+		words = append(words, shellQuote("GOCOVERDIR="+u.coverDir))
+	}
+	for _, kv := range env {
+		words = append(words, shellQuote(kv))
+	}
+	words = append(words, shellQuote(u.exe))
+	for _, a := range args {
+		words = append(words, shellQuote(a))
+	}
+	cmd := exec.Command("su", "-s", "/bin/sh", u.name, "-c", strings.Join(words, " "))
+	for _, kv := range os.Environ() {
+		// Nothing of troc's, and no coverage directory that the other
+		// user could not write.
+		if !strings.HasPrefix(kv, "TROC_") && !strings.HasPrefix(kv, "XDG_") && !strings.HasPrefix(kv, "GOCOVERDIR=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Dir = "/"
+	return cmd
+}
+
+// troc runs troc as the user to completion.
+func (u *otherUser) troc(env []string, args ...string) result {
+	u.t.Helper()
+	return runResult(u.t, u.command(env, args...))
+}
+
+// sharedDir returns a new directory that every user may write, as
+// node_exporter's textfile directory may be.
+func sharedDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "troc-shared-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
