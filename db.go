@@ -80,6 +80,9 @@ func openDB(path string, log *slog.Logger) (*DB, error) {
 			f.Close()
 		}
 	}
+	if err := convertOriginal(path, log); err != nil {
+		return nil, err
+	}
 	q := "_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")" +
 		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
 		"&_pragma=wal_autocheckpoint(100)" +
