@@ -155,10 +155,12 @@ func unversioned(path string) bool {
 // conv. It returns the backup's path once there is one.
 func convertWith(ctx context.Context, conv *sql.DB, path string, log *slog.Logger, held *[]*os.File) (bak string, err error) {
 	// A cheap look first, outside a write transaction: most databases
-	// with no version are not the original's.
-	shape, err := detectOriginal(ctx, conv)
-	if shape == nil {
-		return "", err
+	// with no version are not the original's. Its statements may see
+	// before and after another troc's conversion, so only its "no" is
+	// final: what it sees of the original's tables is looked at again
+	// under the lock.
+	if shape, err := detectOriginal(ctx, conv); shape == nil && err == nil {
+		return "", nil
 	}
 	tx, err := conv.BeginTx(ctx, nil) // BEGIN IMMEDIATE: one troc converts, the others wait
 	if err != nil {
@@ -166,7 +168,8 @@ func convertWith(ctx context.Context, conv *sql.DB, path string, log *slog.Logge
 	}
 	defer tx.Rollback()
 	// Again under the lock: another troc may have converted it meanwhile.
-	if shape, err = detectOriginal(ctx, tx); shape == nil {
+	shape, err := detectOriginal(ctx, tx)
+	if shape == nil {
 		return "", err
 	}
 	// Nothing can write the file while this transaction holds its lock,
