@@ -226,7 +226,7 @@ var configKeys = slices.Concat(
 		{"logdir", kindPath, false, "$TMPDIR", "Directory of job log files ($TMPDIR is /tmp when unset).", field(func(c *Config) *string { return &c.LogDir })},
 		{"logjson", kindBool, false, "false", "Write troc's own system log as JSON lines instead of text.", field(func(c *Config) *bool { return &c.LogJSON })},
 		{"notify.hostname", kindString, false, "", "Name of this host in notifications (job@hostname); empty means the output of hostname.", field(func(c *Config) *string { return &c.Notify.Hostname })},
-		{"notify.on", kindStatuses, false, "skipped,succeeded,failed,terminated,timedout", "Statuses whose runs notify, comma-separated, or none (running: as a run starts); a job's own list wins. failed,terminated,timedout: failures only.", field(func(c *Config) *[]Status { return &c.Notify.On })},
+		{"notify.on", kindStatuses, false, "skipped,succeeded,failed,terminated,timedout", "Statuses whose runs notify, comma-separated, or none (running: as a run starts); a job's own list wins; failed,terminated,timedout for failures only.", field(func(c *Config) *[]Status { return &c.Notify.On })},
 		{"notify.recovery", kindBool, false, "true", "Say so when a job succeeds again after failures that were notified.", field(func(c *Config) *bool { return &c.Notify.Recovery })},
 		{"notify.after_failures", kindInt, false, "1", "Notify of failures only once a job has failed this many times in a row.", field(func(c *Config) *int { return &c.Notify.AfterFailures })},
 		{"notify.repeat", kindDuration, false, "0", "While a job keeps failing, notify at most once per this long; 0 means at every failure.", field(func(c *Config) *time.Duration { return &c.Notify.Repeat })},

@@ -383,13 +383,13 @@ func TestAlertRules(t *testing.T) {
 		steps    []step
 	}{
 		{
-			name: "defaults: every failure, then recovery",
+			name: "defaults: every result, failures as a streak, then recovery",
 			steps: []step{
-				{StatusSucceeded, 0, ""},
+				{StatusSucceeded, 0, "end/0"},
 				{StatusFailed, time.Minute, "failure/1"},
 				{StatusTimedOut, time.Minute, "reminder/2"},
 				{StatusSucceeded, time.Minute, "recovery/2"},
-				{StatusSucceeded, time.Minute, ""},
+				{StatusSucceeded, time.Minute, "end/0"},
 			},
 		},
 		{
@@ -413,6 +413,17 @@ func TestAlertRules(t *testing.T) {
 			settings: map[string]string{"notify.after_failures": "2"},
 			steps: []step{
 				{StatusFailed, 0, ""},
+				{StatusSucceeded, time.Minute, "end/0"},
+			},
+		},
+		{
+			name:     "failures only",
+			settings: map[string]string{"notify.on": "failed,terminated,timedout"},
+			steps: []step{
+				{StatusSucceeded, 0, ""},
+				{StatusSkipped, time.Minute, ""},
+				{StatusFailed, time.Minute, "failure/1"},
+				{StatusSucceeded, time.Minute, "recovery/1"},
 				{StatusSucceeded, time.Minute, ""},
 			},
 		},
@@ -420,7 +431,7 @@ func TestAlertRules(t *testing.T) {
 			name: "skipped and running runs do not break a streak",
 			steps: []step{
 				{StatusFailed, 0, "failure/1"},
-				{StatusSkipped, time.Minute, ""},
+				{StatusSkipped, time.Minute, "end/0"},
 				{StatusRunning, time.Minute, ""},
 				{StatusFailed, time.Minute, "reminder/2"},
 			},
@@ -430,7 +441,7 @@ func TestAlertRules(t *testing.T) {
 			settings: map[string]string{"notify.recovery": "false"},
 			steps: []step{
 				{StatusFailed, 0, "failure/1"},
-				{StatusSucceeded, time.Minute, ""},
+				{StatusSucceeded, time.Minute, "end/0"},
 			},
 		},
 		{
@@ -458,7 +469,7 @@ func TestAlertRules(t *testing.T) {
 			steps: []step{
 				{StatusFailed, 0, "failure/0"},
 				{StatusFailed, time.Minute, "failure/0"},
-				{StatusSucceeded, time.Minute, ""},
+				{StatusSucceeded, time.Minute, "end/0"},
 			},
 		},
 	}
