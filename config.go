@@ -24,8 +24,19 @@ package main
 //   - The file is created atomically (temp file, then link), because a fresh
 //     host may start a hundred troc processes at the same second and none may
 //     read a half-written file or overwrite another's.
-//   - A secret in a file that other users can read is refused, and no secret
-//     value ever appears in an error.
+//   - A secret in a file that other users can read is not used (the
+//     channel that needs it says why, and every command says so on
+//     stderr), and no secret value ever appears in an error. Refusing the
+//     whole file would stop every cron job for a notification setting:
+//     the original troc wrote its config mode 0644 and told users to put
+//     the Slack token in it.
+//   - The original troc's file works as it is. It wrote out every key with
+//     its default: booleans as colours (true: the state's own colour,
+//     false: none), and its TMPDIR as lockdir and logdir. A lockdir or
+//     logdir that every user may write to (mode o+w, as /tmp) is taken as
+//     unset: troc's default is used. That value was the original's
+//     default, not a choice, and a shared directory is no place for them.
+//     troc never rewrites the user's file.
 
 import (
 	"cmp"
@@ -62,6 +73,15 @@ type Config struct {
 	Retention   RetentionConfig
 	Metrics     MetricsConfig
 	Remote      RemoteConfig
+
+	// UnusedSecrets are the secret keys set in the file that troc does
+	// not use, because other users can read the file.
+	UnusedSecrets []string
+}
+
+// unusedSecretReason says why a secret of the file is not used.
+func (c *Config) unusedSecretReason() string {
+	return filepath.Base(c.Path) + " is readable by others; chmod 600 it"
 }
 
 // NotifyConfig says where and how run notifications are sent. Each
@@ -217,7 +237,7 @@ var configKeys = slices.Concat(
 		{"logdir", kindPath, false, "$TMPDIR", "Directory of job log files ($TMPDIR is /tmp when unset).", field(func(c *Config) *string { return &c.LogDir })},
 		{"logjson", kindBool, false, "false", "Write troc's own system log as JSON lines instead of text.", field(func(c *Config) *bool { return &c.LogJSON })},
 		{"notify.hostname", kindString, false, "", "Name of this host in notifications (job@hostname); empty means the output of hostname.", field(func(c *Config) *string { return &c.Notify.Hostname })},
-		{"notify.on", kindStatuses, false, "failed,terminated,timedout", "Statuses whose runs notify, comma-separated, or none (running: as a run starts); a job's own list wins.", field(func(c *Config) *[]Status { return &c.Notify.On })},
+		{"notify.on", kindStatuses, false, "skipped,succeeded,failed,terminated,timedout", "Statuses whose runs notify, comma-separated, or none (running: as a run starts); a job's own list wins; failed,terminated,timedout for failures only.", field(func(c *Config) *[]Status { return &c.Notify.On })},
 		{"notify.recovery", kindBool, false, "true", "Say so when a job succeeds again after failures that were notified.", field(func(c *Config) *bool { return &c.Notify.Recovery })},
 		{"notify.after_failures", kindInt, false, "1", "Notify of failures only once a job has failed this many times in a row.", field(func(c *Config) *int { return &c.Notify.AfterFailures })},
 		{"notify.repeat", kindDuration, false, "0", "While a job keeps failing, notify at most once per this long; 0 means at every failure.", field(func(c *Config) *time.Duration { return &c.Notify.Repeat })},
@@ -247,7 +267,7 @@ var configKeys = slices.Concat(
 	[]configKey{
 		{"display.emoji", kindBool, false, "true", "Show statuses with emoji.", field(func(c *Config) *bool { return &c.Display.Emoji })},
 	},
-	perStatus("display.color.status", kindColor, "Color of %s runs: black, red, green, yellow, blue, magenta, cyan, white, bright-<color>, default or none.",
+	perStatus("display.color.status", kindColor, "Color of %s runs: black, red, green, yellow, blue, magenta, cyan, white, bright-<color>, default or none (true: this color, false: none).",
 		map[Status]string{StatusRunning: "cyan", StatusSkipped: "yellow", StatusSucceeded: "green", StatusFailed: "red", StatusTerminated: "magenta", StatusTimedOut: "red"}, "default",
 		func(c *Config) map[Status]string { return c.Display.Color }),
 	[]configKey{
@@ -343,8 +363,9 @@ func (k *configKey) envName() string {
 // nil, is called with a message for each directory or file it creates.
 // Every error it returns is a *configError, possibly wrapped with a hint.
 //
-// A TROC_* variable that names no setting is reported through info, as
-// loadConfig's warn.
+// A TROC_* variable that names no setting, and a secret of the file that
+// troc does not use because others can read the file (see unusedSecrets),
+// are reported through info, as loadConfig's warn.
 func LoadConfig(env func(string) (string, bool), info func(msg string)) (*Config, error) {
 	return loadConfig(env, info, info)
 }
@@ -368,6 +389,10 @@ func loadConfig(env func(string) (string, bool), info, warn func(msg string)) (*
 	c, err := readConfig(path, env)
 	if err != nil {
 		return nil, err
+	}
+	if len(c.UnusedSecrets) > 0 {
+		warn(fmt.Sprintf("Config %s is readable by others: %s not used; chmod 600 %s",
+			path, strings.Join(c.UnusedSecrets, ", "), path))
 	}
 	for _, msg := range unknownEnv(os.Environ(), env) {
 		warn(msg)
@@ -550,9 +575,6 @@ func readConfig(path string, env func(string) (string, bool)) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSecrets(path, mode, settings); err != nil {
-		return nil, err
-	}
 	c, l, err := newConfig(path, env)
 	if err != nil {
 		return nil, err
@@ -560,8 +582,22 @@ func readConfig(path string, env func(string) (string, bool)) (*Config, error) {
 	if err := l.applyFile(c, settings); err != nil {
 		return nil, err
 	}
+	c.UnusedSecrets = unusedSecrets(mode, settings)
+	for _, name := range c.UnusedSecrets {
+		l.set(c, lookupKey(name), "") // valid: a secret is a string
+	}
 	if err := l.applyEnv(c); err != nil {
 		return nil, err
+	}
+	// A secret given in the environment is used, whatever the file says.
+	c.UnusedSecrets = slices.DeleteFunc(c.UnusedSecrets, func(name string) bool {
+		_, set := env(lookupKey(name).envName())
+		return set
+	})
+	for _, k := range []string{"lockdir", "logdir"} {
+		if err := l.unlessShared(c, lookupKey(k)); err != nil {
+			return nil, err
+		}
 	}
 	if c.Notify.Hostname == "" {
 		if c.Notify.Hostname, err = os.Hostname(); err != nil {
@@ -595,17 +631,33 @@ func readFile(path string) ([]byte, fs.FileMode, error) {
 	return data, st.Mode(), nil
 }
 
-// checkSecrets refuses a file that holds a secret while group or others
-// have any access to it. The message names the key, never its value.
-func checkSecrets(path string, mode fs.FileMode, settings []setting) error {
+// unusedSecrets returns the secret keys that the file sets while group
+// or others have any access to it, mode being its mode: their values are
+// not to be used.
+func unusedSecrets(mode fs.FileMode, settings []setting) []string {
 	if mode.Perm()&0o077 == 0 {
 		return nil
 	}
+	var out []string
 	for _, s := range settings {
 		if k := lookupKey(s.key); k != nil && k.secret && !s.isMap && s.value != "" {
-			err := configErrorf("config %s: holds %s but is readable by others (mode %04o)", path, k.name, mode.Perm())
-			return withHint(err, "chmod 600 "+path)
+			out = append(out, k.name)
 		}
+	}
+	return out
+}
+
+// unlessShared sets directory setting k back to its default when it names
+// a directory that every user may write to (see the rules at the top).
+// Whatever the default is, it applies.
+func (l *loader) unlessShared(c *Config, k *configKey) error {
+	dir, _ := k.ref.get(c).(string)
+	def, err := l.parse(k, k.def)
+	if err != nil || dir == def {
+		return err
+	}
+	if st, err := os.Stat(dir); err == nil && st.IsDir() && st.Mode().Perm()&0o002 != 0 {
+		k.ref.set(c, def)
 	}
 	return nil
 }
@@ -750,12 +802,19 @@ func (l *loader) parse(k *configKey, text string) (any, error) {
 	case kindDuration:
 		return parseDuration(text)
 	case kindColor:
+		// The original troc's booleans: its own colour, or none.
+		switch strings.ToLower(text) {
+		case "true":
+			return k.def, nil
+		case "false":
+			return "none", nil
+		}
 		if _, ok := colorCode(text); !ok {
 			names := make([]string, len(colors))
 			for i, c := range colors {
 				names[i] = c.name
 			}
-			return nil, fmt.Errorf("unknown color %q (want one of %s)", text, strings.Join(names, ", "))
+			return nil, fmt.Errorf("unknown color %q (want one of %s, or true or false)", text, strings.Join(names, ", "))
 		}
 		return strings.ToLower(text), nil
 	case kindStatuses:

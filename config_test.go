@@ -498,7 +498,7 @@ func TestConfigEnv(t *testing.T) {
 		{
 			name:    "unknown color",
 			env:     map[string]string{"TROC_DISPLAY_COLOR_STATUS_RUNNING": "pink"},
-			wantErr: `TROC_DISPLAY_COLOR_STATUS_RUNNING: unknown color "pink" (want one of default, none, black, red, green, yellow, blue, magenta, cyan, white, bright-black, bright-red, bright-green, bright-yellow, bright-blue, bright-magenta, bright-cyan, bright-white)`,
+			wantErr: `TROC_DISPLAY_COLOR_STATUS_RUNNING: unknown color "pink" (want one of default, none, black, red, green, yellow, blue, magenta, cyan, white, bright-black, bright-red, bright-green, bright-yellow, bright-blue, bright-magenta, bright-cyan, bright-white, or true or false)`,
 		},
 		{
 			name:    "unknown variable in a path",
@@ -697,52 +697,87 @@ func TestColorCode(t *testing.T) {
 	}
 }
 
-// TestConfigSecret refuses a token in a file that others can read, and
-// only then.
+// TestConfigSecret leaves a secret unused, and says so, in a file that
+// others can read, and only then; one from the environment is used.
 func TestConfigSecret(t *testing.T) {
 	const token = "xoxb-TOPSECRET-42"
-	withToken := "notify:\n  slack:\n    token: " + token + "\n"
+	withToken := "notify:\n  slack:\n    token: " + token + "\n    channel: '#ops'\n"
 	tests := []struct {
-		name      string
-		file      string
-		mode      fs.FileMode
-		env       map[string]string
-		refused   bool
-		wantToken string
+		name       string
+		file       string
+		mode       fs.FileMode
+		env        map[string]string
+		wantToken  string
+		wantUnused []string
 	}{
-		{name: "world-readable file with token", file: withToken, mode: 0o644, refused: true},
-		{name: "group-readable file with token", file: withToken, mode: 0o640, refused: true},
+		{name: "world-readable file with token", file: withToken, mode: 0o644, wantUnused: []string{"notify.slack.token"}},
+		{name: "group-readable file with token", file: withToken, mode: 0o640, wantUnused: []string{"notify.slack.token"}},
 		{name: "private file with token", file: withToken, mode: 0o600, wantToken: token},
 		{name: "world-readable file, token from env", file: "localtime: true\n", mode: 0o644, env: map[string]string{"TROC_NOTIFY_SLACK_TOKEN": token}, wantToken: token},
+		{name: "world-readable file with token, token from env", file: withToken, mode: 0o644, env: map[string]string{"TROC_NOTIFY_SLACK_TOKEN": "xoxb-env"}, wantToken: "xoxb-env"},
 		{name: "world-readable file, empty token", file: "notify:\n  slack:\n    token: ''\n", mode: 0o644},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeConfig(t, tt.file, tt.mode)
-			c, err := readConfig(path, testEnv(withEnv(tt.env)))
-			if !tt.refused {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got := c.Notify.Slack.Token; got != tt.wantToken {
-					t.Errorf("Token = %q, want %q", got, tt.wantToken)
-				}
-				return
+			var said []string
+			dir := filepath.Dir(path)
+			c, err := LoadConfig(testEnv(withEnv(tt.env, map[string]string{"TROC_CONFIG_PATH": dir})), func(msg string) { said = append(said, msg) })
+			if err != nil {
+				t.Fatal(err)
 			}
-			if err == nil {
-				t.Fatal("readConfig succeeded, want the file refused")
+			if got := c.Notify.Slack.Token; got != tt.wantToken {
+				t.Errorf("Token = %q, want %q", got, tt.wantToken)
 			}
-			checkConfigError(t, err, "config "+path+": ")
-			want := fmt.Sprintf("config %s: holds notify.slack.token but is readable by others (mode %04o)", path, tt.mode)
-			if got := err.Error(); got != want {
-				t.Errorf("error = %q, want %q", got, want)
+			if !slices.Equal(c.UnusedSecrets, tt.wantUnused) {
+				t.Errorf("UnusedSecrets = %q, want %q", c.UnusedSecrets, tt.wantUnused)
 			}
-			var hint *hintError
-			if !errors.As(err, &hint) || hint.hint != "chmod 600 "+path {
-				t.Errorf("error %q: want the hint %q", err, "chmod 600 "+path)
+			want := fmt.Sprintf("Config %s is readable by others: notify.slack.token not used; chmod 600 %s", path, path)
+			if tt.wantUnused == nil {
+				want = ""
 			}
-			if strings.Contains(err.Error(), token) || hint != nil && strings.Contains(hint.hint, token) {
-				t.Errorf("error %q shows the token", err)
+			if got := strings.Join(said, "\n"); got != want {
+				t.Errorf("said %q, want %q", got, want)
+			}
+			if strings.Contains(strings.Join(said, "\n"), token) {
+				t.Errorf("%q shows the token", said)
+			}
+		})
+	}
+}
+
+// TestConfigSharedDirs: a lockdir or logdir that everyone may write to
+// (the original troc wrote its /tmp into its config) is taken as unset;
+// any other is used as given.
+func TestConfigSharedDirs(t *testing.T) {
+	shared := filepath.Join(t.TempDir(), "shared")
+	private := filepath.Join(t.TempDir(), "private")
+	for dir, mode := range map[string]fs.FileMode{shared: 0o1777, private: 0o755} {
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name, file string
+		env        map[string]string
+		want       string
+	}{
+		{"shared in the file", "lockdir: " + shared + "\nlogdir: " + shared + "\n", nil, "/var/tmp/troc"},
+		{"shared in the environment", "", map[string]string{"TROC_LOCKDIR": shared, "TROC_LOGDIR": shared}, "/var/tmp/troc"},
+		{"private", "lockdir: " + private + "\nlogdir: " + private + "\n", nil, private},
+		{"not there yet", "lockdir: " + private + "/sub\nlogdir: " + private + "/sub\n", nil, private + "/sub"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := readConfig(writeConfig(t, tt.file, 0o600), testEnv(withEnv(tt.env)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.LockDir != tt.want || c.LogDir != tt.want {
+				t.Errorf("lockdir %s, logdir %s, want %s", c.LockDir, c.LogDir, tt.want)
 			}
 		})
 	}

@@ -111,6 +111,11 @@ func openDB(path string, busy time.Duration, log *slog.Logger) (*DB, error) {
 			wal, err = checkHistoryFile(path, len(ms))
 		}
 	}
+	if err == nil {
+		// The original troc's history, at the same default path, becomes
+		// troc's before SQLite opens it as such.
+		err = convertOriginal(path, busy, log)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -28,10 +28,11 @@ var statusEmoji = map[Status]string{
 
 // display formats statuses, times and tables for a person.
 type display struct {
-	color bool // write ANSI colours
-	emoji bool
-	cfg   DisplayConfig
-	loc   *time.Location
+	color  bool // write ANSI colours
+	emoji  bool
+	cfg    DisplayConfig
+	loc    *time.Location
+	format outputFormat // tables as csv or tsv (format.go); "": a table
 }
 
 // newDisplay returns the display for output to w, following the config.

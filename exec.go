@@ -211,8 +211,9 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	sigs := watchSignals()
 	defer signal.Stop(sigs)
 
-	var firstUse []string
-	cfg, err := LoadConfig(a.env, func(msg string) { firstUse = append(firstUse, msg) })
+	var firstUse, warnings []string
+	cfg, err := loadConfig(a.env, func(msg string) { firstUse = append(firstUse, msg) },
+		func(msg string) { warnings = append(warnings, msg) })
 	if err != nil {
 		return err
 	}
@@ -224,6 +225,9 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	e := &execution{a: a, opts: opts, cfg: cfg, diag: d, log: newLogger(d, cfg.LogJSON), loc: cfg.location()}
 	for _, msg := range firstUse {
 		e.log.Info(msg)
+	}
+	for _, msg := range warnings {
+		e.log.Warn(msg) // and so -q's summary shows them, for cron to mail
 	}
 	host, _ := os.Hostname()
 	e.run = Run{Job: opts.name, Host: host, Command: opts.commandLine(), Start: nowMS(),

@@ -20,7 +20,7 @@ const jobUsage = `Usage:
   troc job update --name NAME [--rename NEW] [--schedule CRON] [--grace DUR] [--max-runtime DUR]
                   [--timeout DUR] [--notify=BOOL] [--notify-log=BOOL] [--notify-on S,S|default|none]
                   [--description TEXT]
-  troc job list [--json]
+  troc job list [--json | -f FORMAT]
   troc job show --name NAME [--json]
   troc job rm --name NAME [--keep-logs] [--force]
   troc job import-crontab [--system] [--dry-run] [--json] [FILE|-]
@@ -170,6 +170,7 @@ func (a *app) jobUpdate(ctx context.Context, args []string) error {
 	fs := newFlagSet("troc job update")
 	name := fs.String("name", "", "the job's `NAME`")
 	rename := fs.String("rename", "", "the job's new `NAME`; its history, settings and any run in progress follow it")
+	fs.StringVar(rename, "new-name", "", "same as --rename (the original troc's spelling)")
 	c, err := a.parseSettings(fs, synopsis, args, name)
 	if err != nil {
 		return err
@@ -319,10 +320,18 @@ func (h *history) states(ctx context.Context, name string) ([]*jobState, error) 
 
 // jobList is troc job list.
 func (a *app) jobList(ctx context.Context, args []string) error {
-	const synopsis = "  troc job list [--json]"
+	const synopsis = "  troc job list [--json | -f pretty|json|csv|tsv]"
 	fs := newFlagSet("troc job list")
 	asJSON := fs.Bool("json", false, "print a JSON array of jobs")
-	h, err := a.openHistoryArgs(ctx, fs, synopsis, args)
+	format := formatFlag(fs)
+	if err := a.noPositional(fs, synopsis, args); err != nil {
+		return err
+	}
+	out, err := parseFormat(*format, *asJSON)
+	if err != nil {
+		return err
+	}
+	h, err := a.openHistory(ctx)
 	if err != nil {
 		return err
 	}
@@ -332,7 +341,7 @@ func (a *app) jobList(ctx context.Context, args []string) error {
 		return err
 	}
 	now := h.now()
-	if *asJSON {
+	if out == formatJSON {
 		views := make([]jobJSON, len(list))
 		for i, s := range list {
 			views[i] = stateJSON(s, s.health(now), h.loc)
@@ -343,7 +352,7 @@ func (a *app) jobList(ctx context.Context, args []string) error {
 	for i, s := range list {
 		reports[i] = s.health(now)
 	}
-	return writeJobTable(a.stdout, h.newDisplay(a.stdout), list, reports, nil)
+	return writeJobTable(a.stdout, h.newDisplay(a.stdout).forFormat(out), list, reports, nil)
 }
 
 // writeJobTable writes troc job list's table: each job with its health in
@@ -363,7 +372,7 @@ func writeJobTable(w io.Writer, d display, list []*jobState, reports []healthRep
 			cell{text: strconv.FormatInt(s.Failures, 10)})
 	}
 	header, rows := withHosts([]string{"JOB", "HEALTH", "LAST RUN", "STARTED", "LAST SUCCESS", "NEXT", "RUNS 30D", "FAILED 30D"}, rows, hosts)
-	return writeTable(w, header, rows)
+	return d.writeTable(w, header, rows)
 }
 
 // jobShowJSON is troc job show's output.

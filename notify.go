@@ -302,6 +302,14 @@ func configuredChannels(cfg *Config, p *poster) []channelSetup {
 	c := &cfg.Notify
 	var out []channelSetup
 	add := func(name string, ch channel, err error) {
+		// A channel whose secret troc did not take from the file is
+		// not used, and says why: notify.slack.token is slack's.
+		for _, key := range cfg.UnusedSecrets {
+			if strings.HasPrefix(key, "notify."+name+".") {
+				ch, err = nil, fmt.Errorf("%s not used: %s", key, cfg.unusedSecretReason())
+				break
+			}
+		}
 		if ch != nil || err != nil {
 			out = append(out, channelSetup{name: name, ch: ch, err: err})
 		}

@@ -209,7 +209,8 @@ func TestParseStatusList(t *testing.T) {
 
 func TestNotifyOnConfig(t *testing.T) {
 	c := notifyConfig(t, nil)
-	if want := []Status{StatusFailed, StatusTerminated, StatusTimedOut}; !slices.Equal(c.Notify.On, want) {
+	// Every result, as the original troc posted every run it recorded.
+	if want := []Status{StatusSkipped, StatusSucceeded, StatusFailed, StatusTerminated, StatusTimedOut}; !slices.Equal(c.Notify.On, want) {
 		t.Errorf("default notify.on = %v, want %v", c.Notify.On, want)
 	}
 	path := writeConfig(t, "notify:\n  on: bogus\n", 0o600)
@@ -226,11 +227,16 @@ func TestNotifySecretKeys(t *testing.T) {
 			t.Errorf("%s is not a secret key", name)
 		}
 	}
-	// A world-readable file holding one is refused, naming the key.
+	// One in a world-readable file is not used, and its channel says why.
 	path := writeConfig(t, "notify:\n  ping:\n    url: https://hc-ping.com/0f7e1c2a-secret\n", 0o644)
-	_, err := readConfig(path, testEnv(goldenEnv))
-	if err == nil || !strings.Contains(err.Error(), "holds notify.ping.url but is readable by others") || strings.Contains(err.Error(), "0f7e1c2a") {
-		t.Errorf("error = %v, want the file refused without the URL", err)
+	c, err := readConfig(path, testEnv(goldenEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	setups := configuredChannels(c, newPoster())
+	const want = "notify.ping.url not used: config.yaml is readable by others; chmod 600 it"
+	if c.Notify.Ping != "" || len(setups) != 1 || setups[0].name != "ping" || setups[0].err == nil || setups[0].err.Error() != want {
+		t.Errorf("ping URL %q, channels %+v; want none used and ping saying %q", c.Notify.Ping, setups, want)
 	}
 }
 
@@ -380,13 +386,13 @@ func TestAlertRules(t *testing.T) {
 		steps    []step
 	}{
 		{
-			name: "defaults: every failure, then recovery",
+			name: "defaults: every result, failures as a streak, then recovery",
 			steps: []step{
-				{StatusSucceeded, 0, ""},
+				{StatusSucceeded, 0, "end/0"},
 				{StatusFailed, time.Minute, "failure/1"},
 				{StatusTimedOut, time.Minute, "reminder/2"},
 				{StatusSucceeded, time.Minute, "recovery/2"},
-				{StatusSucceeded, time.Minute, ""},
+				{StatusSucceeded, time.Minute, "end/0"},
 			},
 		},
 		{
@@ -410,6 +416,17 @@ func TestAlertRules(t *testing.T) {
 			settings: map[string]string{"notify.after_failures": "2"},
 			steps: []step{
 				{StatusFailed, 0, ""},
+				{StatusSucceeded, time.Minute, "end/0"},
+			},
+		},
+		{
+			name:     "failures only",
+			settings: map[string]string{"notify.on": "failed,terminated,timedout"},
+			steps: []step{
+				{StatusSucceeded, 0, ""},
+				{StatusSkipped, time.Minute, ""},
+				{StatusFailed, time.Minute, "failure/1"},
+				{StatusSucceeded, time.Minute, "recovery/1"},
 				{StatusSucceeded, time.Minute, ""},
 			},
 		},
@@ -417,7 +434,7 @@ func TestAlertRules(t *testing.T) {
 			name: "skipped and running runs do not break a streak",
 			steps: []step{
 				{StatusFailed, 0, "failure/1"},
-				{StatusSkipped, time.Minute, ""},
+				{StatusSkipped, time.Minute, "end/0"},
 				{StatusRunning, time.Minute, ""},
 				{StatusFailed, time.Minute, "reminder/2"},
 			},
@@ -427,7 +444,7 @@ func TestAlertRules(t *testing.T) {
 			settings: map[string]string{"notify.recovery": "false"},
 			steps: []step{
 				{StatusFailed, 0, "failure/1"},
-				{StatusSucceeded, time.Minute, ""},
+				{StatusSucceeded, time.Minute, "end/0"},
 			},
 		},
 		{
@@ -455,7 +472,7 @@ func TestAlertRules(t *testing.T) {
 			steps: []step{
 				{StatusFailed, 0, "failure/0"},
 				{StatusFailed, time.Minute, "failure/0"},
-				{StatusSucceeded, time.Minute, ""},
+				{StatusSucceeded, time.Minute, "end/0"},
 			},
 		},
 	}

@@ -552,7 +552,26 @@ func userWantsJSON(args []string) bool {
 		b, err := strconv.ParseBool(v)
 		want = err == nil && b
 	}
-	return want
+	return want || argsFormat(args) == formatJSON
+}
+
+// argsFormat is the output format a run list or job list command line
+// asks for with -f or --format (the last one given), as the hosts'
+// troc reads it; the hosts themselves are asked for JSON.
+func argsFormat(args []string) outputFormat {
+	f := formatPretty
+	for i := 0; i < len(args) && args[i] != "--"; i++ {
+		name, value, hasValue, ok := splitFlag(args[i])
+		if !ok || name != "f" && name != "format" {
+			continue
+		}
+		if !hasValue && i+1 < len(args) {
+			i++
+			value = args[i]
+		}
+		f = outputFormat(strings.ToLower(value))
+	}
+	return f
 }
 
 // several reports whether there are several hosts, whose tables then
@@ -606,7 +625,7 @@ func (r *remote) runList(ctx context.Context, args []string) error {
 			hosts = append(hosts, hr.host)
 		}
 	}
-	if err := writeRunTable(r.a.stdout, r.display(), time.Now(), runs, hosts); err != nil {
+	if err := writeRunTable(r.a.stdout, r.display().forFormat(argsFormat(args)), time.Now(), runs, hosts); err != nil {
 		return err
 	}
 	return o.err()
@@ -734,7 +753,7 @@ func printJobs[T any](r *remote, args []string, views []T, o outcome,
 				hosts = append(hosts, host(row.view))
 			}
 		}
-		err = table(r.a.stdout, r.display(), states, reports, hosts)
+		err = table(r.a.stdout, r.display().forFormat(argsFormat(args)), states, reports, hosts)
 	}
 	if err != nil {
 		return err

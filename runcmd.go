@@ -17,7 +17,7 @@ import (
 )
 
 const runUsage = `Usage:
-  troc run list [--name JOB] [--status S[,S]] [--since DUR|TIME] [--limit N] [--json]
+  troc run list [--name JOB] [--status S[,S]] [--since DUR|TIME] [--limit N] [--json | -f FORMAT]
   troc run show -r ID
   troc run log -r ID [--tail N]
   troc run watch -r ID
@@ -41,18 +41,22 @@ func (a *app) runCmd(ctx context.Context, args []string) error {
 
 // runList is troc run list.
 func (a *app) runList(ctx context.Context, args []string) error {
-	const synopsis = "  troc run list [--name JOB] [--status S[,S]] [--since DUR|TIME] [--limit N] [--json]"
+	const synopsis = "  troc run list [--name JOB] [--status S[,S]] [--since DUR|TIME] [--limit N] [--json | -f pretty|json|csv|tsv]"
 	fs := newFlagSet("troc run list")
 	name := fs.String("name", "", "only runs of the job `NAME`")
 	status := fs.String("status", "", "only runs in these `STATUSES`, comma-separated: "+statusList(Statuses))
 	since := fs.String("since", "", "only runs started after `DUR|TIME`: a duration back from now (90m, 2d) or a time (2026-11-25, 2026-11-25 14:00, RFC 3339)")
 	limit := fs.Int("limit", 20, "show at most `N` runs, newest first; 0 for all")
 	asJSON := fs.Bool("json", false, "print a JSON array of runs")
+	format := formatFlag(fs)
 	if err := a.noPositional(fs, synopsis, args); err != nil {
 		return err
 	}
+	out, err := parseFormat(*format, *asJSON)
+	if err != nil {
+		return err
+	}
 	var f runFilter
-	var err error
 	if f.Statuses, err = parseStatuses("--status", *status); err != nil {
 		return err
 	}
@@ -81,14 +85,14 @@ func (a *app) runList(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("list runs: %w", err)
 	}
-	if *asJSON {
+	if out == formatJSON {
 		views := make([]runJSON, len(runs))
 		for i, r := range runs {
 			views[i] = r.jsonView(h.loc)
 		}
 		return writeJSONList(a.stdout, views)
 	}
-	return writeRunTable(a.stdout, h.newDisplay(a.stdout), h.now(), runs, nil)
+	return writeRunTable(a.stdout, h.newDisplay(a.stdout).forFormat(out), h.now(), runs, nil)
 }
 
 // writeRunTable writes troc run list's table; hosts, when not nil, names
@@ -106,7 +110,7 @@ func writeRunTable(w io.Writer, d display, now time.Time, runs []*Run, hosts []s
 		}
 	}
 	header, rows := withHosts([]string{"ID", "JOB", "STATUS", "START", "DURATION", "EXIT"}, rows, hosts)
-	return writeTable(w, header, rows)
+	return d.writeTable(w, header, rows)
 }
 
 // runDuration is how long the run took, or has been running so far.
@@ -386,9 +390,12 @@ func signalRun(r *Run, sig syscall.Signal) error {
 	return nil
 }
 
-// runIDFlag defines -r, the run id flag every single-run command takes.
+// runIDFlag defines -r, the run id flag every single-run command takes,
+// and --run-id, the original troc's spelling of it.
 func runIDFlag(fs *flag.FlagSet) *string {
-	return fs.String("r", "", "the run's `ID` (or give it as an argument)")
+	id := fs.String("r", "", "the run's `ID` (or give it as an argument)")
+	fs.StringVar(id, "run-id", "", "same as -r")
+	return id
 }
 
 // openRun parses a single-run command's arguments, opens the history and

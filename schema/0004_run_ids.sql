@@ -37,7 +37,7 @@ INSERT INTO runs_new (id, job_id, status, start_ms, end_ms, exit_code, signal,
 SELECT id, job_id, status, start_ms, end_ms, exit_code, signal,
 	pid, pid_start, host, command, log_file, system_log_file, output_bytes,
 	note, spool_key,
-	status = 'Terminated' AND note LIKE '%troc exited without recording an end%'
+	coalesce(status = 'Terminated' AND note LIKE '%troc exited without recording an end%', 0)
 FROM runs;
 
 DROP TABLE runs;
