@@ -85,11 +85,21 @@ func (d *diag) close() {
 
 // newLogger returns a logger writing text lines (or JSON lines) to d, in
 // the key=value form the original troc printed.
+//
+// Quiet, d keeps the lines for a summary rather than print them, and only
+// warnings and errors reach stderr as they happen: under cron, nothing
+// but a problem may (cron mails whatever a job prints).
 func newLogger(d *diag, asJSON bool) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
-	var h slog.Handler = slog.NewTextHandler(d, opts)
-	if asJSON {
-		h = slog.NewJSONHandler(d, opts)
+	handler := func(w io.Writer, level slog.Level) slog.Handler {
+		opts := &slog.HandlerOptions{Level: level}
+		if asJSON {
+			return slog.NewJSONHandler(w, opts)
+		}
+		return slog.NewTextHandler(w, opts)
+	}
+	h := handler(d, slog.LevelInfo)
+	if d.quiet {
+		h = slog.NewMultiHandler(h, handler(d.stderr, slog.LevelWarn))
 	}
 	return slog.New(&warnTracker{Handler: h, d: d})
 }

@@ -195,6 +195,7 @@ type execution struct {
 	late         string // why the run went to the spool, for its note
 	idLost       bool   // the id the history gave the run may not survive (errWALGone)
 	newJob       bool   // the history has no row for the job yet
+	lostEnd      []byte // the end of the output, when a full disk kept it out of the log
 	lockFile     *os.File
 	notifier     *runNotifier
 	notifierMade bool
@@ -284,6 +285,7 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	e.run.End = nowMS()
 	var note string
 	e.run.OutputBytes, note = capture.finish()
+	e.lostEnd = capture.lostEnd()
 	if note != "" {
 		e.run.addNote("%s", note)
 		e.log.Warn("Log incomplete: " + note)
@@ -830,7 +832,7 @@ func (e *execution) exitCode(end jobEnd) int {
 // what was recorded or troc's exit status.
 func (e *execution) finish(ctx context.Context, code int) error {
 	e.unlock()
-	e.notifications(ctx).finish(ctx, e.db, &e.run, fileTail(e.run.LogFile))
+	e.notifications(ctx).finish(ctx, e.db, &e.run, e.logTail())
 	if e.db != nil {
 		// Runs other trocs spooled, now that this one's is recorded. Never
 		// before: a busy history must not delay a job's start or its end.
@@ -906,18 +908,35 @@ func (e *execution) report(code int) error {
 	if warned {
 		fmt.Fprintf(w, "\ntroc's own log:\n%s", lines)
 	}
-	if e.run.LogFile != "" {
-		tail, err := tailLines(e.run.LogFile, 20)
-		if err != nil {
-			fmt.Fprintf(w, "\ncannot read the log: %v\n", err)
-		} else {
-			fmt.Fprintf(w, "\nlast lines of %s:\n%s", e.run.LogFile, tail)
-			if len(tail) > 0 && tail[len(tail)-1] != '\n' {
-				w.WriteByte('\n')
-			}
-		}
+	switch {
+	case e.lostEnd != nil:
+		fmt.Fprintf(w, "\nlast lines of the output, which the log could not take:\n")
+	case e.run.LogFile != "":
+		fmt.Fprintf(w, "\nlast lines of %s:\n", e.run.LogFile)
+	default:
+		return exitStatus(code)
+	}
+	tail, _ := e.logTail()(20)
+	if len(tail) == 0 {
+		fmt.Fprintf(w, "(the log is empty)\n")
+	}
+	for _, line := range tail {
+		fmt.Fprintf(w, "%s\n", line)
 	}
 	return exitStatus(code)
+}
+
+// logTail reads the end of the run's output for alerts and -q's summary:
+// from the log, or from memory when a full disk kept it out of the log.
+func (e *execution) logTail() func(maxLines int) (lines []string, earlier int) {
+	if e.lostEnd == nil {
+		return fileTail(e.run.LogFile)
+	}
+	return func(maxLines int) ([]string, int) {
+		lines := strings.Split(strings.TrimSuffix(string(e.lostEnd), "\n"), "\n")
+		earlier := max(len(lines)-maxLines, 0)
+		return lines[earlier:], earlier
+	}
 }
 
 // tailLines returns the last n lines of the file at path, reading only

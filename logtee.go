@@ -16,9 +16,12 @@
 // the same.
 //
 // The log never harms the job. If the file cannot be written (disk full,
-// quota, I/O error), troc keeps reading and discarding the job's output so
-// it never blocks on a full pipe, and the run's note says where the log
-// was cut.
+// quota, I/O error), troc keeps reading the job's output so it never
+// blocks on a full pipe, and the run's note says where the log was cut.
+// Of what it could not write it keeps the last 64 KiB in memory, since the
+// end of a log is what people read first: at the job's end troc tries to
+// write it after a line that marks the gap, and when even that fails, the
+// alerts and -q's summary show it from memory.
 //
 // troc stops reading when the job it started exits, not when the last
 // writer closes the pipe: a background process (`sleep 300 &`) that
@@ -43,6 +46,9 @@ import (
 // means fewer wake-ups for a job that writes a lot.
 const pipeSize = 1 << 20
 
+// lostTail is how much of the output a log cut short keeps in memory.
+const lostTail = 64 << 10
+
 // capture carries a job's output from its pipes into the run's log.
 type capture struct {
 	log     *os.File // nil when there is no log: the output is only drained
@@ -52,7 +58,8 @@ type capture struct {
 	mu        sync.Mutex
 	logged    int64 // bytes in the log
 	total     int64 // bytes the job wrote
-	logErr    error // why the log was cut, if it was
+	logErr    error  // why the log was cut, if it was
+	unlogged  []byte // the last lostTail bytes of what the log did not take
 	childEnds []*os.File
 	wg        sync.WaitGroup
 }
@@ -140,13 +147,36 @@ func (c *capture) finish() (total int64, note string) {
 		s.r.SetReadDeadline(time.Time{})
 		c.pump(s, true)
 	}
-	c.close()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.logErr != nil {
 		note = fmt.Sprintf("log cut at %d of %d bytes: %v", c.logged, c.total, c.logErr)
+		if c.writeTail() {
+			note += fmt.Sprintf("; its last %d bytes follow the gap", len(c.unlogged))
+			c.unlogged = nil
+		}
 	}
+	c.close()
 	return c.total, note
+}
+
+// writeTail writes the kept end of the output to the log, after a line
+// that marks what is missing, if there is space for it again.
+func (c *capture) writeTail() bool {
+	if c.log == nil || len(c.unlogged) == 0 {
+		return false
+	}
+	gap := fmt.Sprintf("\n[troc: %d bytes missing here: %v]\n", c.total-c.logged-int64(len(c.unlogged)), c.logErr)
+	_, err := c.log.Write(append([]byte(gap), c.unlogged...))
+	return err == nil
+}
+
+// lostEnd is the end of the output that the log could not take, when
+// writeTail could not write it either; nil otherwise. Call after finish.
+func (c *capture) lostEnd() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.unlogged
 }
 
 func (c *capture) close() {
@@ -233,6 +263,23 @@ func (c *capture) move(fd int, s *stream, max int64) (int64, error) {
 		if err != nil {
 			c.logErr = fmt.Errorf("write %s: %w", c.logPath, errors.Unwrap(err))
 		}
+		p = p[written:]
+	}
+	if c.logErr != nil {
+		c.keep(p)
 	}
 	return int64(n), nil
+}
+
+// keep adds p to the end of the output kept in memory, keeping lostTail
+// bytes at most.
+func (c *capture) keep(p []byte) {
+	if len(p) >= lostTail {
+		c.unlogged = append(c.unlogged[:0], p[len(p)-lostTail:]...)
+		return
+	}
+	if over := len(c.unlogged) + len(p) - lostTail; over > 0 {
+		c.unlogged = append(c.unlogged[:0], c.unlogged[over:]...)
+	}
+	c.unlogged = append(c.unlogged, p...)
 }
