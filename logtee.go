@@ -56,8 +56,8 @@ type capture struct {
 	streams []*stream
 
 	mu        sync.Mutex
-	logged    int64 // bytes in the log
-	total     int64 // bytes the job wrote
+	logged    int64  // bytes in the log
+	total     int64  // bytes the job wrote
 	logErr    error  // why the log was cut, if it was
 	unlogged  []byte // the last lostTail bytes of what the log did not take
 	childEnds []*os.File
