@@ -65,14 +65,18 @@ type Config struct {
 	Database    string        // path of the SQLite history
 	BusyTimeout time.Duration // how long a write waits for another process's
 	LocalTime   bool          // show times in local time rather than UTC
-	LockDir     string        // directory of job lock files
-	LogDir      string        // directory of job log files
+	LockDir     string        // directory of job lock files (see lockDir)
+	LogDir      string        // directory of job log files (see logDir)
 	LogJSON     bool          // write troc's own system log as JSON lines instead of text
 	Notify      NotifyConfig
 	Display     DisplayConfig
 	Retention   RetentionConfig
 	Metrics     MetricsConfig
 	Remote      RemoteConfig
+
+	// The directories troc falls back to when LockDir or LogDir cannot
+	// be trusted (dirs.go); LockDir and LogDir are these when unset.
+	defaultLockDir, defaultLogDir string
 
 	// UnusedSecrets are the secret keys set in the file that troc does
 	// not use, because other users can read the file.
@@ -233,8 +237,8 @@ var configKeys = slices.Concat(
 		{"database", kindPath, false, "troc.db", "Path of the SQLite database that holds the run history.", field(func(c *Config) *string { return &c.Database })},
 		{"busy_timeout", kindDuration, false, "10s", "How long troc waits for another process's write to the history before it spools the run (exec) or gives up (other commands).", field(func(c *Config) *time.Duration { return &c.BusyTimeout })},
 		{"localtime", kindBool, false, "true", "Show times in local time rather than UTC.", field(func(c *Config) *bool { return &c.LocalTime })},
-		{"lockdir", kindPath, false, "$TMPDIR", "Directory of job lock files ($TMPDIR is /tmp when unset).", field(func(c *Config) *string { return &c.LockDir })},
-		{"logdir", kindPath, false, "$TMPDIR", "Directory of job log files ($TMPDIR is /tmp when unset).", field(func(c *Config) *string { return &c.LogDir })},
+		{"lockdir", kindPath, false, "", "Directory of job lock files; empty: locks/ beside the database, so every troc that shares a history shares its locks.", field(func(c *Config) *string { return &c.LockDir })},
+		{"logdir", kindPath, false, "", "Directory of job logs and troc's system logs; empty: /var/log/troc for root, else $XDG_STATE_HOME/troc (~/.local/state/troc).", field(func(c *Config) *string { return &c.LogDir })},
 		{"logjson", kindBool, false, "false", "Write troc's own system log as JSON lines instead of text.", field(func(c *Config) *bool { return &c.LogJSON })},
 		{"notify.hostname", kindString, false, "", "Name of this host in notifications (job@hostname); empty means the output of hostname.", field(func(c *Config) *string { return &c.Notify.Hostname })},
 		{"notify.on", kindStatuses, false, "skipped,succeeded,failed,terminated,timedout", "Statuses whose runs notify, comma-separated, or none (running: as a run starts); a job's own list wins; failed,terminated,timedout for failures only.", field(func(c *Config) *[]Status { return &c.Notify.On })},
@@ -599,6 +603,12 @@ func readConfig(path string, env func(string) (string, bool)) (*Config, error) {
 			return nil, err
 		}
 	}
+	c.defaultLockDir = filepath.Join(filepath.Dir(c.Database), "locks")
+	if c.defaultLogDir, err = defaultLogDir(env); err != nil {
+		return nil, configErrorf("config: logdir: %v (set logdir or TROC_LOGDIR)", err)
+	}
+	c.LockDir = cmp.Or(c.LockDir, c.defaultLockDir)
+	c.LogDir = cmp.Or(c.LogDir, c.defaultLogDir)
 	if c.Notify.Hostname == "" {
 		if c.Notify.Hostname, err = os.Hostname(); err != nil {
 			c.Notify.Hostname = "localhost"

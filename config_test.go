@@ -56,14 +56,18 @@ func writeConfig(t *testing.T, data string, mode fs.FileMode) string {
 }
 
 // valueOf renders the value of key in c, with c's directory written
-// CONFIGDIR and this machine's hostname HOSTNAME, so that the result does
-// not depend on where the test runs.
+// CONFIGDIR, this machine's hostname HOSTNAME and the default logdir
+// DEFAULTLOGDIR, so that the result does not depend on where, or as whom,
+// the test runs.
 func valueOf(c *Config, key string) string {
 	k := lookupKey(key)
 	switch v := k.ref.get(c).(type) {
 	case string:
 		if host, _ := os.Hostname(); key == "notify.hostname" && v == host {
 			v = "HOSTNAME"
+		}
+		if key == "logdir" && v == c.defaultLogDir {
+			v = "DEFAULTLOGDIR" // root's differs from other users'
 		}
 		if k.kind == kindPath && (v == c.Dir || strings.HasPrefix(v, c.Dir+"/")) {
 			v = "CONFIGDIR" + v[len(c.Dir):]
@@ -467,7 +471,7 @@ func TestConfigEnv(t *testing.T) {
 			name: "empty path means the default, not the file",
 			file: "logdir: /srv/logs\ndatabase: /srv/troc.db\n",
 			env:  map[string]string{"TROC_LOGDIR": "", "TROC_DATABASE": ""},
-			want: map[string]string{"logdir": `"/var/tmp/troc"`, "database": `"CONFIGDIR/troc.db"`},
+			want: map[string]string{"logdir": `"DEFAULTLOGDIR"`, "database": `"CONFIGDIR/troc.db"`},
 		},
 		{
 			name: "bool",
@@ -752,7 +756,7 @@ func TestConfigSecret(t *testing.T) {
 func TestConfigSharedDirs(t *testing.T) {
 	shared := filepath.Join(t.TempDir(), "shared")
 	private := filepath.Join(t.TempDir(), "private")
-	for dir, mode := range map[string]fs.FileMode{shared: 0o1777, private: 0o755} {
+	for dir, mode := range map[string]fs.FileMode{shared: fs.ModeSticky | 0o777, private: 0o755} {
 		if err := os.Mkdir(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -765,8 +769,8 @@ func TestConfigSharedDirs(t *testing.T) {
 		env        map[string]string
 		want       string
 	}{
-		{"shared in the file", "lockdir: " + shared + "\nlogdir: " + shared + "\n", nil, "/var/tmp/troc"},
-		{"shared in the environment", "", map[string]string{"TROC_LOCKDIR": shared, "TROC_LOGDIR": shared}, "/var/tmp/troc"},
+		{"shared in the file", "lockdir: " + shared + "\nlogdir: " + shared + "\n", nil, ""}, // "": the defaults
+		{"shared in the environment", "", map[string]string{"TROC_LOCKDIR": shared, "TROC_LOGDIR": shared}, ""},
 		{"private", "lockdir: " + private + "\nlogdir: " + private + "\n", nil, private},
 		{"not there yet", "lockdir: " + private + "/sub\nlogdir: " + private + "/sub\n", nil, private + "/sub"},
 	}
@@ -776,8 +780,12 @@ func TestConfigSharedDirs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.LockDir != tt.want || c.LogDir != tt.want {
-				t.Errorf("lockdir %s, logdir %s, want %s", c.LockDir, c.LogDir, tt.want)
+			wantLock, wantLog := tt.want, tt.want
+			if tt.want == "" {
+				wantLock, wantLog = c.defaultLockDir, c.defaultLogDir
+			}
+			if c.LockDir != wantLock || c.LogDir != wantLog {
+				t.Errorf("lockdir %s, logdir %s, want %s, %s", c.LockDir, c.LogDir, wantLock, wantLog)
 			}
 		})
 	}

@@ -242,12 +242,19 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	// for the paths that return before that.
 	e.lockFile = lock
 	defer e.unlock()
+	var prev *previousJob
 	switch {
 	case errors.Is(lockErr, errLocked):
 		e.run.Status = StatusSkipped
 		e.run.End = e.run.Start
-		e.run.Note = "another run of this job holds its lock"
+		e.run.addNote("another run of this job holds its lock")
 		e.log.Info("Job " + opts.name + " is already running: run skipped")
+		return e.recordEnd(ctx, exitSkipped)
+	case errors.As(lockErr, &prev):
+		e.run.Status = StatusSkipped
+		e.run.End = e.run.Start
+		e.run.addNote("%v", prev)
+		e.log.Warn("Job " + opts.name + " is still running: " + prev.Error() + "; run skipped")
 		return e.recordEnd(ctx, exitSkipped)
 	case lockErr != nil:
 		e.log.Error("Cannot take the job's lock: " + lockErr.Error())
@@ -277,6 +284,9 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	e.run.PID = pid
 	e.run.PIDStart, _ = procStartTime(pid)
 	e.run.Status = StatusRunning
+	if err := markLock(e.lockFile, pid, e.run.PIDStart); err != nil {
+		e.log.Warn("Cannot write the job's pid into its lock file: " + err.Error() + "; if troc dies, the next run will not wait for this job")
+	}
 
 	// From here the job is supervised by this goroutine alone; the history
 	// is the recorder's business.
@@ -411,15 +421,24 @@ func (o *execOptions) start(stdin io.Reader, stdout, stderr *os.File) (int, erro
 	return pid, nil
 }
 
-// privateLogDir returns the private log directory, or "" (and says why)
+// privateLogDir returns the log directory (dirs.go), or "" (and says why)
 // when there is none to be had.
 func (e *execution) privateLogDir() string {
-	dir, err := privateDir(e.cfg.LogDir)
-	if err != nil {
-		e.log.Warn(fmt.Sprintf("Cannot use log directory %s: %v; the job runs without logs", e.cfg.LogDir, err))
-		return ""
+	dir, warnings := e.cfg.logDir()
+	e.fellBack(warnings)
+	if dir == "" {
+		e.log.Warn("No log directory can be used: the job runs without logs")
 	}
 	return dir
+}
+
+// fellBack says, on stderr and in the run's note, that a configured
+// directory was not used.
+func (e *execution) fellBack(warnings []string) {
+	for _, w := range warnings {
+		e.log.Warn(w)
+		e.run.addNote("%s", w)
+	}
 }
 
 // openSystemLog creates logdir/trocsys_JOB_TIME_RAND.log and starts
@@ -479,14 +498,14 @@ func createUnique(dir, prefix, suffix string) (*os.File, string, error) {
 	}
 }
 
-// lock takes the job's lock in the private lock directory.
+// lock takes the job's lock in the lock directory (dirs.go). There is
+// always one to be had unless every candidate is unusable: troc never
+// runs a job without its lock.
 func (e *execution) lock() (*os.File, error) {
-	dir := e.logDir // by default both are $TMPDIR: checked once already
-	if e.cfg.LockDir != e.cfg.LogDir || dir == "" {
-		var err error
-		if dir, err = privateDir(e.cfg.LockDir); err != nil {
-			return nil, fmt.Errorf("lock directory %s: %w", e.cfg.LockDir, err)
-		}
+	dir, warnings := e.cfg.lockDir()
+	e.fellBack(warnings)
+	if dir == "" {
+		return nil, errors.New("no lock directory can be used")
 	}
 	return lockJob(dir, e.opts.name)
 }

@@ -17,9 +17,9 @@ func TestExecQuietStderr(t *testing.T) {
 	if res := s.troc("exec", "-q", "--name", "job", "true"); res.stdout != "" || res.stderr != "" {
 		t.Errorf("a quiet success printed:\n%s\n%s", res.stdout, res.stderr)
 	}
-	s.env = append(s.env, "TROC_LOGDIR=/proc/no-such-dir")
+	s.env = append(s.env, "TROC_LOGDRI=/srv")
 	res := s.troc("exec", "-q", "--name", "job", "exit 4")
-	if !strings.Contains(res.stderr, "Cannot use log directory") || strings.Contains(res.stderr, "level=INFO") {
+	if !strings.Contains(res.stderr, "TROC_LOGDRI names no setting") || strings.Contains(res.stderr, "level=INFO") {
 		t.Errorf("stderr = %q, want the warning and no informational line", res.stderr)
 	}
 	s.env = s.env[:len(s.env)-1]

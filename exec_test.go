@@ -441,8 +441,8 @@ func TestExecConcurrentJobs(t *testing.T) {
 	if len(runs) != n || len(seen) != n {
 		t.Errorf("%d runs of %d jobs, want %d of %d", len(runs), len(seen), n, n)
 	}
-	if entries, _ := os.ReadDir(s.configDir()); len(entries) > 4 {
-		t.Errorf("config directory holds %d entries, want config.yaml and the database files", len(entries))
+	if entries, _ := os.ReadDir(s.configDir()); len(entries) > 5 {
+		t.Errorf("config directory holds %d entries, want config.yaml, the database files and locks/", len(entries))
 	}
 }
 
@@ -459,7 +459,7 @@ func TestExecQuiet(t *testing.T) {
 		}
 	}
 	// A skipped run is quiet too (this test holds the job's lock).
-	held, err := lockJob(s.tmp, "busy")
+	held, err := lockJob(filepath.Join(s.configDir(), "locks"), "busy")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -640,7 +640,8 @@ func TestExecSymlinks(t *testing.T) {
 		s := newSandbox(t)
 		target := filepath.Join(s.dir, "target")
 		os.WriteFile(target, []byte("precious"), 0o600)
-		os.Symlink(target, filepath.Join(s.tmp, "j.lock"))
+		os.MkdirAll(filepath.Join(s.configDir(), "locks"), 0o700)
+		os.Symlink(target, filepath.Join(s.configDir(), "locks", "j.lock"))
 		res := s.troc("exec", "--name", "j", "echo should not run")
 		if res.code != exitSetup {
 			t.Errorf("exit = %d, want %d\n%s", res.code, exitSetup, res.stderr)
@@ -651,41 +652,6 @@ func TestExecSymlinks(t *testing.T) {
 		}
 		if fileContent(t, target) != "precious" {
 			t.Error("the symlink's target was changed")
-		}
-	})
-	t.Run("private directory", func(t *testing.T) {
-		// Under a shared, world-writable TMPDIR another user got to the
-		// private directory's name first, with a symlink.
-		s := newSandbox(t)
-		os.Chmod(s.tmp, 0o1777)
-		elsewhere := filepath.Join(s.dir, "elsewhere")
-		os.Mkdir(elsewhere, 0o777)
-		os.Symlink(elsewhere, filepath.Join(s.tmp, "troc-"+strconv.Itoa(os.Getuid())))
-		res := s.troc("exec", "--name", "j", "echo should not run")
-		if res.code != exitSetup || !strings.Contains(res.stderr, "is not a directory") {
-			t.Errorf("exit = %d, want %d\n%s", res.code, exitSetup, res.stderr)
-		}
-		if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
-			t.Errorf("troc wrote through the symlink: %v", entries)
-		}
-	})
-	t.Run("shared tmp", func(t *testing.T) {
-		s := newSandbox(t)
-		os.Chmod(s.tmp, 0o1777)
-		res := s.troc("exec", "--name", "j", "echo hi")
-		r := res.run(t)
-		private := filepath.Join(s.tmp, "troc-"+strconv.Itoa(os.Getuid()))
-		if filepath.Dir(*r.LogFile) != private || filepath.Dir(*r.SystemLogFile) != private {
-			t.Errorf("logs %s, %s; want them in %s", *r.LogFile, *r.SystemLogFile, private)
-		}
-		for _, p := range []string{private, *r.LogFile, filepath.Join(private, "j.lock")} {
-			fi, err := os.Stat(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := map[bool]os.FileMode{true: 0o700, false: 0o600}[fi.IsDir()]; fi.Mode().Perm() != want {
-				t.Errorf("%s mode = %04o, want %04o", p, fi.Mode().Perm(), want)
-			}
 		}
 	})
 }
@@ -925,24 +891,36 @@ func TestExecSignalDuringSetup(t *testing.T) {
 	}
 }
 
+// TestExecNoLogDirectory: a logdir that cannot be used is replaced by the
+// next one that can (the default, then logs/ beside the history), and when
+// none can, the job still runs, without logs. As nobody, whose home
+// directory does not exist, so that the defaults can be made to fail.
 func TestExecNoLogDirectory(t *testing.T) {
-	s := newSandbox(t)
-	notDir := filepath.Join(s.dir, "file")
-	os.WriteFile(notDir, nil, 0o600)
-	s.env = append(s.env, "TROC_LOGDIR="+notDir)
-	res := s.troc("exec", "--name", "j", "head -c 3000000 /dev/zero; exit 2")
+	nobody := asUser(t, "nobody")
+	dir := sharedDir(t)
+	notDir := filepath.Join(dir, "file")
+	os.WriteFile(notDir, nil, 0o644)
+	env := []string{"TROC_CONFIG_PATH=" + filepath.Join(dir, "troc"), "TROC_LOGDIR=" + notDir}
+	res := nobody.troc(env, "exec", "--name", "j", "echo hi")
+	r := res.run(t)
+	besideHistory := filepath.Join(dir, "troc", "logs")
+	if res.code != 0 || filepath.Dir(deref(r.LogFile)) != besideHistory ||
+		!strings.Contains(deref(r.Note), "logdir "+notDir+" not used: ") || !strings.Contains(res.stderr, "; using "+besideHistory) {
+		t.Errorf("exit %d, log %s, note %q; want 0, the log in %s and why\n%s", res.code, deref(r.LogFile), deref(r.Note), besideHistory, res.stderr)
+	}
+
+	os.RemoveAll(besideHistory)
+	os.WriteFile(besideHistory, nil, 0o644) // now nothing will do
+	res = nobody.troc(env, "exec", "--name", "j", "head -c 3000000 /dev/zero; exit 2")
 	if res.code != 2 {
 		t.Fatalf("exit = %d, want 2\n%s", res.code, res.stderr)
 	}
-	r := res.run(t)
+	r = res.run(t)
 	if r.Status != StatusFailed || r.LogFile != nil || r.SystemLogFile != nil || r.OutputBytes != 3000000 {
 		t.Errorf("run = %+v", r)
 	}
-	if !strings.Contains(deref(r.Note), "no log") || !strings.Contains(res.stderr, "Cannot use log directory") {
+	if !strings.Contains(deref(r.Note), "no log") || !strings.Contains(res.stderr, "No log directory can be used") {
 		t.Errorf("note %q, stderr:\n%s", deref(r.Note), res.stderr)
-	}
-	if runs := s.runs(); len(runs) != 1 || runs[0].Status != StatusFailed {
-		t.Errorf("history = %+v", runs)
 	}
 }
 

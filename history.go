@@ -60,9 +60,11 @@ func (a *app) openHistoryLog(ctx context.Context, sysLog bool) (*history, error)
 	if err != nil {
 		return nil, err
 	}
+	logDir, dirWarnings := cfg.logDir()
+	warnings = append(warnings, dirWarnings...)
 	var log *slog.Logger
 	if sysLog {
-		f, err := openAppendLog(cfg.LogDir, checkLogName, checkLogMax)
+		f, err := openAppendLog(logDir, checkLogName, checkLogMax)
 		log = newSystemLogger(a.stderr, f, cfg.LogJSON)
 		if err != nil {
 			log.Warn("Cannot open the system log, informational lines are dropped: " + err.Error())
@@ -85,7 +87,6 @@ func (a *app) openHistoryLog(ctx context.Context, sysLog bool) (*history, error)
 	// Upkeep before the command proper. A busy history makes the first of
 	// these writes wait out the busy timeout, and every later one give up
 	// at once (DB.fail): the command itself then reads what is there.
-	logDir, _ := privateDir(cfg.LogDir)
 	replaySpool(ctx, db, spoolDirs(cfg, logDir), func(job string) bool { return jobLockHeld(cfg, job) }, log)
 	if err := h.markOrphans(ctx); err != nil {
 		log.Warn("Cannot check for orphaned runs: " + err.Error())
@@ -96,14 +97,12 @@ func (a *app) openHistoryLog(ctx context.Context, sysLog bool) (*history, error)
 	return h, nil
 }
 
-// openAppendLog opens name in the private log directory under dir for
-// appending, creating it (0600) if need be and never through a symlink.
+// openAppendLog opens name in the log directory dir for appending, creating it (0600) if need be and never through a symlink.
 // A file larger than limit is first renamed to name.1, replacing the one
 // before. The file is left open until troc exits.
 func openAppendLog(dir, name string, limit int64) (*os.File, error) {
-	dir, err := privateDir(dir)
-	if err != nil {
-		return nil, err
+	if dir == "" {
+		return nil, errors.New("no log directory can be used")
 	}
 	path := filepath.Join(dir, name)
 	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {

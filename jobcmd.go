@@ -202,8 +202,8 @@ func (a *app) jobUpdate(ctx context.Context, args []string) error {
 		// A run of the job that is still going holds its lock under the
 		// old name: move the lock to the new one, so that run keeps the
 		// renamed job from starting twice.
-		dir, err := privateDir(h.cfg.LockDir)
-		if err == nil {
+		err := errors.New("no lock directory can be used")
+		if dir, _ := h.cfg.lockDir(); dir != "" {
 			err = renameLock(dir, *name, *rename)
 		}
 		if err != nil {

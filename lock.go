@@ -13,8 +13,14 @@
 // close-on-exec so the job and its children never inherit the lock and
 // cannot keep it alive after troc is gone.
 //
-// The file is opened O_NOFOLLOW in a private directory (see privateDir),
-// so a symlink planted at the lock path is refused, never followed.
+// The file is opened O_NOFOLLOW in a directory troc trusts (dirs.go), so a
+// symlink planted at the lock path is refused, never followed.
+//
+// A lock lives as long as its job. troc writes the job's pid and start
+// time into the lock file once the job runs; a troc that finds the lock
+// free but that job still alive (its troc was SIGKILLed, say) treats the
+// lock as held. Only the job's leader counts: a background process that
+// left the job behind never holds the lock.
 package main
 
 import (
@@ -30,9 +36,50 @@ import (
 var errLocked = errors.New("another run of this job holds its lock")
 
 // lockJob takes the job's lock in dir without waiting. It returns
-// errLocked when another process holds it. Closing the file releases it.
+// errLocked when another process holds it, and a *previousJob when the
+// lock was free but the job of the run that last held it still runs (its
+// troc was killed). Closing the file releases the lock.
 func lockJob(dir, name string) (*os.File, error) {
 	path := filepath.Join(dir, name+".lock")
+	for try := 0; ; try++ {
+		f, err := openLock(path)
+		if err != nil {
+			return nil, err
+		}
+		for {
+			err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+			if err != syscall.EINTR {
+				break
+			}
+		}
+		if err != nil {
+			f.Close()
+			if errors.Is(err, syscall.EWOULDBLOCK) {
+				return nil, errLocked
+			}
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		// The lock is on the file troc opened; it counts only if that is
+		// still the file at path. One deleted meanwhile (a tmp cleaner, a
+		// job rename) would let the next troc lock a new file beside it.
+		if same, err := isFileAt(f, path); err != nil || !same {
+			f.Close()
+			if try < 10 {
+				continue
+			}
+			return nil, fmt.Errorf("lock %s: the file keeps changing under troc", path)
+		}
+		if prev := lockedJob(f); prev != nil && processAlive(prev.pid, prev.start) {
+			f.Close()
+			return nil, prev
+		}
+		return f, nil
+	}
+}
+
+// openLock opens (or creates) the lock file at path: never through a
+// symlink, never anything but a regular file.
+func openLock(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0o600)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
@@ -41,28 +88,61 @@ func lockJob(dir, name string) (*os.File, error) {
 		return nil, fmt.Errorf("open lock file: %w", err)
 	}
 	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock file: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("lock file %s is not a regular file", path)
-	}
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err != syscall.EINTR {
-			break
-		}
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("lock file %s is not a regular file", path)
 	}
 	if err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, errLocked
-		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+		return nil, err
 	}
 	return f, nil
+}
+
+// isFileAt reports whether f is the file at path.
+func isFileAt(f *os.File, path string) (bool, error) {
+	held, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	now, err := os.Lstat(path)
+	if err != nil {
+		return false, nil
+	}
+	return os.SameFile(held, now), nil
+}
+
+// previousJob is the job of a run whose troc died holding the lock: a
+// lock lives as long as its job, not only as long as its troc.
+type previousJob struct {
+	pid   int
+	start int64
+}
+
+func (p *previousJob) Error() string {
+	return fmt.Sprintf("the previous run's troc died and its job (pid %d) still runs", p.pid)
+}
+
+// lockedJob reads the job that the lock file says holds the lock (see
+// markLock), or nil.
+func lockedJob(f *os.File) *previousJob {
+	var b [64]byte
+	n, _ := f.ReadAt(b[:], 0)
+	var p previousJob
+	if _, err := fmt.Sscanf(string(b[:n]), "%d %d\n", &p.pid, &p.start); err != nil || p.pid <= 0 {
+		return nil
+	}
+	return &p
+}
+
+// markLock writes the job's pid and its start time into the lock file
+// that troc holds for it, so that if troc dies while the job runs, the
+// next troc finds the job there and does not start a second one.
+func markLock(f *os.File, pid int, start int64) error {
+	s := fmt.Sprintf("%d %d\n", pid, start)
+	if _, err := f.WriteAt([]byte(s), 0); err != nil {
+		return err
+	}
+	return f.Truncate(int64(len(s)))
 }
 
 // renameLock moves job old's lock file to new's name, for a job rename. A
@@ -110,14 +190,15 @@ func lockHeld(dir, name string) (bool, error) {
 }
 
 // jobLockHeld reports whether some process holds the named job's lock,
-// by lockHeld. When that cannot be told (no lock directory, no
-// /proc/locks) it reports false: callers use it to put off marking a run
-// as orphaned, and a run is never left Running for good.
+// by lockHeld, in any of the directories troc may keep it in. When that
+// cannot be told
+// (no /proc/locks) it reports false: callers use it to put off marking a
+// run as orphaned, and a run is never left Running for good.
 func jobLockHeld(cfg *Config, job string) bool {
-	dir, err := privateDir(cfg.LockDir)
-	if err != nil {
-		return false
+	for _, dir := range append([]string{cfg.LockDir}, cfg.lockDirs()...) {
+		if held, err := lockHeld(dir, job); err == nil && held {
+			return true
+		}
 	}
-	held, err := lockHeld(dir, job)
-	return err == nil && held
+	return false
 }

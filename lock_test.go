@@ -1,6 +1,11 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -23,4 +28,101 @@ func TestLockHeld(t *testing.T) {
 	if held, err := lockHeld(dir, "j"); err != nil || held {
 		t.Errorf("after release: held = %t, %v", held, err)
 	}
+}
+
+// TestExecTrocKilled: troc SIGKILLed while its job runs (the OOM killer,
+// kill -9) frees its flock, but not the job's lock: the next run is
+// Skipped while the job lives, and orphan marking ends the first run once
+// the job has gone.
+func TestExecTrocKilled(t *testing.T) {
+	s := newSandbox(t)
+	pidFile, stop := filepath.Join(s.dir, "pid"), filepath.Join(s.dir, "stop")
+	cmd := s.command("exec", "--name", "long", "echo $$ > "+pidFile+"; while [ ! -e "+stop+" ]; do sleep 0.05; done")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the job to start", func() bool { return strings.HasSuffix(contentOf(pidFile), "\n") })
+	waitFor(t, "the job's pid in its lock", func() bool {
+		return strings.HasPrefix(contentOf(filepath.Join(s.configDir(), "locks", "long.lock")), strings.TrimSpace(contentOf(pidFile))+" ")
+	})
+	waitFor(t, "the run in the history", func() bool { return len(s.runs()) == 1 })
+	cmd.Process.Kill()
+	cmd.Wait()
+	job, _ := strconv.Atoi(strings.TrimSpace(contentOf(pidFile)))
+	if !alive(job) {
+		t.Fatal("the job died with troc; the test needs it alive")
+	}
+
+	res := s.troc("exec", "--name", "long", "echo second")
+	r := res.run(t)
+	want := fmt.Sprintf("the previous run's troc died and its job (pid %d) still runs", job)
+	if res.code != exitSkipped || r.Status != StatusSkipped || !strings.Contains(deref(r.Note), want) {
+		t.Errorf("exit %d, %s, note %q; want %d, Skipped, %q", res.code, r.Status, deref(r.Note), exitSkipped, want)
+	}
+	if runs := s.runs(); runs[0].Status != StatusRunning {
+		t.Errorf("first run = %s while its job runs, want Running", runs[0].Status)
+	}
+
+	os.WriteFile(stop, nil, 0o600)
+	waitFor(t, "the job to end", func() bool { return !alive(job) })
+	s.mustTroc(0, "run", "list")
+	if runs := s.runs(); runs[0].Status != StatusTerminated {
+		t.Errorf("first run = %s once its job ended, want Terminated", runs[0].Status)
+	}
+	if r := s.troc("exec", "--name", "long", "true").run(t); r.Status != StatusSucceeded {
+		t.Errorf("a run after the job ended: %s, want Succeeded", r.Status)
+	}
+}
+
+// TestExecLockIgnoresTMPDIR: the lock does not follow the caller's TMPDIR
+// (libpam-tmpdir, a login shell), and survives a tmp cleaner emptying it.
+func TestExecLockIgnoresTMPDIR(t *testing.T) {
+	s := newSandbox(t)
+	ready, stop := filepath.Join(s.dir, "ready"), filepath.Join(s.dir, "stop")
+	first := s.command("exec", "--name", "j", "touch "+ready+"; while [ ! -e "+stop+" ]; do sleep 0.05; done")
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { os.WriteFile(stop, nil, 0o600); first.Wait() }()
+	waitFor(t, "the first run to start", func() bool { _, err := os.Stat(ready); return err == nil })
+
+	other := t.TempDir()
+	s.env = append(s.env, "TMPDIR="+other)
+	if res := s.troc("exec", "--name", "j", "true"); res.code != exitSkipped {
+		t.Errorf("with another TMPDIR: exit %d, want %d (Skipped)\n%s", res.code, exitSkipped, res.stderr)
+	}
+	entries, _ := os.ReadDir(s.tmp)
+	for _, e := range entries {
+		os.RemoveAll(filepath.Join(s.tmp, e.Name()))
+	}
+	if res := s.troc("exec", "--name", "j", "true"); res.code != exitSkipped {
+		t.Errorf("with TMPDIR emptied: exit %d, want %d (Skipped)\n%s", res.code, exitSkipped, res.stderr)
+	}
+}
+
+// TestLockFileReplaced: a lock taken on a file that is no longer at its
+// path does not count; lockJob takes the one that is.
+func TestLockFileReplaced(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "j.lock")
+	f, err := lockJob(dir, "j")
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, err := isFileAt(f, path)
+	if err != nil || !same {
+		t.Fatalf("isFileAt = %v, %v on the file just locked", same, err)
+	}
+	os.Remove(path)
+	os.WriteFile(path, nil, 0o600)
+	if same, _ := isFileAt(f, path); same {
+		t.Error("isFileAt says a replaced file is the one locked")
+	}
+	f.Close()
+}
+
+// contentOf is the file's content, "" if it cannot be read (yet).
+func contentOf(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
 }

@@ -68,7 +68,8 @@ func (s *sandbox) environ() []string {
 		}
 		env = append(env, kv)
 	}
-	env = append(env, "TROC_TEST_MAIN=1", "HOME="+s.home, "TMPDIR="+s.tmp)
+	// Logs in the sandbox too: root's default is /var/log/troc.
+	env = append(env, "TROC_TEST_MAIN=1", "HOME="+s.home, "TMPDIR="+s.tmp, "TROC_LOGDIR="+s.tmp)
 	return append(env, s.env...)
 }
 

@@ -170,7 +170,9 @@ func deleteRunsAndFiles(ctx context.Context, db *DB, runs []*Run, log *slog.Logg
 
 // removeRunFiles removes the log and system log files of runs that are no
 // longer in the history, and returns how many files and bytes it removed.
-// A file already gone is no error.
+// A file already gone is no error. A path that is not a log troc made in
+// a directory of its own (ownLogFile) is left alone: the history and the
+// spool are data, and a path in them could name any file on the host.
 func removeRunFiles(runs []*Run, log *slog.Logger) (files, bytes int64) {
 	for _, r := range runs {
 		for _, path := range []string{r.LogFile, r.SystemLogFile} {
@@ -179,6 +181,10 @@ func removeRunFiles(runs []*Run, log *slog.Logger) (files, bytes int64) {
 			}
 			fi, err := os.Lstat(path)
 			if err != nil {
+				continue
+			}
+			if err := ownLogFile(path); err != nil {
+				log.Warn(fmt.Sprintf("Not removing %s: %v", path, err))
 				continue
 			}
 			if err := os.Remove(path); err != nil {

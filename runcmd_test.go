@@ -467,11 +467,7 @@ func TestOrphans(t *testing.T) {
 func TestOrphansWhileLocked(t *testing.T) {
 	s := newSandbox(t)
 	s.mustTroc(0, "exec", "--name", "finishing", "true")
-	dir, err := privateDir(s.tmp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lock, err := lockJob(dir, "finishing")
+	lock, err := lockJob(filepath.Join(s.configDir(), "locks"), "finishing")
 	if err != nil {
 		t.Fatal(err)
 	}
