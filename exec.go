@@ -1,3 +1,5 @@
+package main
+
 // Rules of troc exec.
 //
 // The job runs in a process group of its own. troc forwards SIGTERM,
@@ -23,8 +25,6 @@
 // soon as the job has exited and its output is drained, before the lock
 // is released; replaying other runs' spool files, retention and metrics
 // come after that.
-
-package main
 
 import (
 	"bufio"

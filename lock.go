@@ -1,3 +1,5 @@
+package main
+
 // Locking rules.
 //
 // Each job has one lock file, LOCKDIR/NAME.lock, and a run holds an
@@ -21,7 +23,6 @@
 // free but that job still alive (its troc was SIGKILLed, say) treats the
 // lock as held. Only the job's leader counts: a background process that
 // left the job behind never holds the lock.
-package main
 
 import (
 	"errors"

@@ -1,3 +1,5 @@
+package main
+
 // Log capture rules.
 //
 // A run's log holds the job's stdout and stderr. Without --tee both go
@@ -28,7 +30,6 @@
 // inherited the job's stdout must not keep troc, and the lock, waiting.
 // What was in the pipe when the job exited is kept; what such a process
 // writes later is not (its writes fail with EPIPE).
-package main
 
 import (
 	"errors"
