@@ -120,9 +120,3 @@ func TestLockFileReplaced(t *testing.T) {
 	}
 	f.Close()
 }
-
-// contentOf is the file's content, "" if it cannot be read (yet).
-func contentOf(path string) string {
-	b, _ := os.ReadFile(path)
-	return string(b)
-}

@@ -17,60 +17,6 @@ import (
 	"time"
 )
 
-// jsonOf parses a command's stdout as JSON into v, failing the test if it
-// is not exactly that.
-func jsonOf(t *testing.T, res result, v any) {
-	t.Helper()
-	dec := json.NewDecoder(strings.NewReader(res.stdout))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		t.Fatalf("stdout is not the JSON expected: %v\nstdout:\n%.2000s\nstderr:\n%.2000s", err, res.stdout, res.stderr)
-	}
-	if rest, _ := io.ReadAll(dec.Buffered()); strings.TrimSpace(string(rest)) != "" {
-		t.Fatalf("stdout has more than one JSON value: %q", rest)
-	}
-}
-
-// mustTroc runs troc and fails the test unless it exits with want.
-func (s *sandbox) mustTroc(want int, args ...string) result {
-	s.t.Helper()
-	res := s.troc(args...)
-	if res.code != want {
-		s.t.Fatalf("troc %q: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, res.code, want, res.stdout, res.stderr)
-	}
-	return res
-}
-
-// startJob starts troc exec in the background and returns it once its
-// run is recorded as Running, with the run.
-func (s *sandbox) startJob(name, command string) (*exec.Cmd, *Run) {
-	s.t.Helper()
-	cmd := s.command("exec", "--name", name, command)
-	if err := cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	s.t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	waitFor(s.t, "the history", func() bool {
-		_, err := os.Stat(filepath.Join(s.configDir(), "troc.db"))
-		return err == nil
-	})
-	db := s.history()
-	var run *Run
-	waitFor(s.t, "run of "+name+" to be recorded", func() bool {
-		runs, err := db.runningRuns(context.Background())
-		for _, r := range runs {
-			if r.Job == name && r.PID != 0 {
-				run = r
-			}
-		}
-		return err == nil && run != nil
-	})
-	return cmd, run
-}
-
 func TestRunList(t *testing.T) {
 	s := newSandbox(t)
 	s.mustTroc(0, "exec", "--name", "alpha", "echo a")
@@ -214,8 +160,6 @@ func (s *sandbox) dump() string {
 	db.Close()
 	return b.String()
 }
-
-func ptr[T any](v T) *T { return &v }
 
 func TestRunLog(t *testing.T) {
 	s := newSandbox(t)
