@@ -85,6 +85,8 @@ var (
 	errBusy     = errors.New("the history is busy")
 	errWALGone  = errors.New("the history's -wal file was deleted while troc had it open")
 	errNotAFile = errors.New("not a regular file")
+
+	errUntrustedDir = errors.New("the history's directory is not troc's own")
 )
 
 // openDB opens the history at path, creating it if there is no file there,
@@ -104,6 +106,13 @@ func openDB(path string, busy time.Duration, log *slog.Logger) (*DB, error) {
 	ms, err := migrations()
 	if err != nil {
 		return nil, err
+	}
+	// The history's directory is troc's, or another user could put a
+	// symlink, or their own history, in the history's place.
+	dir := filepath.Dir(path)
+	if err := ownDir(dir); err != nil {
+		return nil, withHint(fmt.Errorf("%w: %v", errUntrustedDir, err),
+			"set database in the config to a path in a directory of this user's")
 	}
 	wal, err := checkHistoryFile(path, len(ms))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -151,9 +160,6 @@ func dsn(path string, busy time.Duration) string {
 // history in the same instant, the first link wins and the others use it.
 func createHistory(path string, busy time.Duration, log *slog.Logger) error {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create database directory: %w", err)
-	}
 	f, tmp, err := createUnique(dir, "."+filepath.Base(path), ".new")
 	if err != nil {
 		return fmt.Errorf("create database %s: %w", path, err)

@@ -27,13 +27,17 @@ import (
 
 // trustDir returns an error saying why troc must not keep files in dir,
 // or nil. It creates nothing.
-func trustDir(dir string) error {
+func trustDir(dir string) error { return trustPath(dir, true) }
+
+// trustPath is trustDir, with dir judged as the directory troc writes in
+// (leaf) or as one above it.
+func trustPath(dir string, leaf bool) error {
 	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return err
 	}
 	uid := uint32(os.Getuid())
-	for d, leaf := real, true; ; d, leaf = filepath.Dir(d), false {
+	for d := real; ; d, leaf = filepath.Dir(d), false {
 		fi, err := os.Lstat(d)
 		if err != nil {
 			return err
@@ -59,10 +63,23 @@ func trustDir(dir string) error {
 }
 
 // ownDir makes dir (mode 0700, with any missing parents) unless it exists,
-// and trusts it (trustDir).
+// and trusts it (trustDir). It creates nothing under a directory it would
+// not trust above dir.
 func ownDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
+	above := dir
+	for {
+		if _, err := os.Lstat(above); err == nil || above == filepath.Dir(above) {
+			break
+		}
+		above = filepath.Dir(above)
+	}
+	if above != dir {
+		if err := trustPath(above, false); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
 	}
 	return trustDir(dir)
 }

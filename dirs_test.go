@@ -235,3 +235,21 @@ func TestExecDatabaseSymlink(t *testing.T) {
 		}
 	}
 }
+
+// TestExecHistoryInOthersDir: a database in a directory another user owns
+// is not opened (they could swap it for a symlink or a history of their
+// own); the job runs and its run is spooled beside the logs.
+func TestExecHistoryInOthersDir(t *testing.T) {
+	s := newSandbox(t)
+	theirs := filepath.Join(s.dir, "theirs")
+	squat(t, theirs)
+	s.env = append(s.env, "TROC_DATABASE="+filepath.Join(theirs, "troc.db"))
+	res := s.troc("exec", "--name", "j", "echo ran")
+	if res.code != 0 || !strings.Contains(res.stderr, "the history's directory is not troc's own: "+theirs+" belongs to another user") ||
+		!strings.Contains(res.stderr, "Run spooled to "+filepath.Join(s.tmp, "spool")) {
+		t.Errorf("exit %d; want 0, the directory refused and the run spooled beside the logs\n%s", res.code, res.stderr)
+	}
+	if entries, _ := os.ReadDir(theirs); len(entries) != 0 {
+		t.Errorf("troc wrote into another user's directory: %v", entries)
+	}
+}

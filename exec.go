@@ -564,6 +564,8 @@ func historyTrouble(err error) string {
 		return "the history's -wal file was deleted during the run"
 	case errors.Is(err, errNotAFile):
 		return "the history's path is not a regular file"
+	case errors.Is(err, errUntrustedDir):
+		return "the history's directory is not troc's own"
 	case errors.Is(err, syscall.ENOSPC) || sqliteCode(err) == sqliteFull:
 		return "the history's disk was full"
 	case errors.As(err, &pe):

@@ -94,11 +94,8 @@ func spoolRun(dirs []string, r *Run) (string, error) {
 // writeSpoolFile writes data to dir/key.json through a temporary file and
 // a rename, so that a replay never reads half a run.
 func writeSpoolFile(dir, key string, data []byte) (string, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := ownDir(dir); err != nil {
 		return "", fmt.Errorf("spool directory %s: %w", dir, err)
-	}
-	if err := checkOwnDir(dir); err != nil {
-		return "", err
 	}
 	path := filepath.Join(dir, key+".json")
 	tmp := path + ".tmp"
@@ -124,25 +121,6 @@ func writeSpoolFile(dir, key string, data []byte) (string, error) {
 	return path, nil
 }
 
-// checkOwnDir returns an error unless dir is a directory (not a symlink)
-// owned by this user and writable by no one else.
-func checkOwnDir(dir string) error {
-	fi, err := os.Lstat(dir)
-	if err != nil {
-		return err
-	}
-	st, _ := fi.Sys().(*syscall.Stat_t)
-	switch {
-	case !fi.IsDir():
-		return fmt.Errorf("%s is %s, not a directory", dir, fileKind(fi.Mode()))
-	case st == nil || int(st.Uid) != os.Getuid():
-		return fmt.Errorf("%s belongs to another user", dir)
-	case fi.Mode().Perm()&0o022 != 0:
-		return fmt.Errorf("%s is writable by other users (mode %04o)", dir, fi.Mode().Perm())
-	}
-	return nil
-}
-
 // replaySpool moves the runs spooled in dirs into the history. held says
 // whether a job's lock is held. Problems are logged, not returned: the
 // spool must never stop troc from doing what it was asked to. It stops at
@@ -150,9 +128,9 @@ func checkOwnDir(dir string) error {
 // that however many runs are spooled it waits on the history at most once.
 func replaySpool(ctx context.Context, db *DB, dirs []string, held func(job string) bool, log *slog.Logger) {
 	for _, dir := range dirs {
-		if checkOwnDir(dir) != nil {
-			if _, err := os.Lstat(dir); err == nil {
-				log.Warn("Spool directory " + dir + " is not troc's own (owned by this user, closed to others): not replayed")
+		if err := trustDir(dir); err != nil {
+			if _, serr := os.Lstat(dir); serr == nil {
+				log.Warn(fmt.Sprintf("Spool directory %s not replayed: %v", dir, err))
 			}
 			continue
 		}
