@@ -1092,7 +1092,7 @@ func (a *app) notifyCmd(ctx context.Context, args []string) error {
 			if v.OK {
 				fmt.Fprintf(a.stdout, "%s: ok\n", v.Channel)
 			} else {
-				fmt.Fprintf(a.stdout, "%s: failed: %s\n", v.Channel, *v.Error)
+				fmt.Fprintf(a.stdout, "%s: failed: %s\n", v.Channel, termText(*v.Error))
 			}
 		}
 	}

@@ -302,7 +302,7 @@ func (a *app) runTerm(ctx context.Context, args []string) error {
 	if *asJSON {
 		return r.writeJSON(a.stdout, h.loc)
 	}
-	fmt.Fprintf(a.stdout, "run %d of %s marked Terminated\n", r.ID, r.Job)
+	fmt.Fprintf(a.stdout, "run %d of %s marked Terminated\n", r.ID, termText(r.Job))
 	return nil
 }
 
@@ -334,7 +334,7 @@ func (a *app) runKill(ctx context.Context, args []string) error {
 	if err := signalRun(r, sig); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "sent %s to run %d of %s (process group %d)\n", signalName(sig), r.ID, r.Job, r.PID)
+	fmt.Fprintf(a.stdout, "sent %s to run %d of %s (process group %d)\n", signalName(sig), r.ID, termText(r.Job), r.PID)
 	return nil
 }
 
