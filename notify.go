@@ -974,7 +974,9 @@ func readLimited(r io.Reader, n int64) ([]byte, error) {
 	return b, err
 }
 
-// excerpt returns the start of a response body on one line.
+// excerpt returns the start of b on one line, at most 200 characters:
+// for what a program printed, once masked (a response body is never
+// quoted).
 func excerpt(b []byte) string {
 	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "\uFFFD")), " ")
 	if utf8.RuneCountInString(s) > 200 {
