@@ -88,10 +88,11 @@ func (a *app) main(ctx context.Context, args []string) int {
 	if c := sqliteCode(err); (c == sqliteCorrupt || c == sqliteNotADB) && a.history != "" {
 		err = historyErrorf(a.history, errCorrupt, "SQLite reports: %v", err)
 	}
-	fmt.Fprintf(a.stderr, "troc: %v\n", err)
+	// An error may quote what a job, the history or another host said.
+	fmt.Fprintf(a.stderr, "troc: %s\n", termText(err.Error()))
 	var hint *hintError
 	if errors.As(err, &hint) {
-		fmt.Fprintf(a.stderr, "troc: hint: %s\n", hint.hint)
+		fmt.Fprintf(a.stderr, "troc: hint: %s\n", termText(hint.hint))
 	}
 	var usage *usageError
 	var config *configError
@@ -291,7 +292,7 @@ func (a *app) confirm(question string) bool {
 	if !a.askable() {
 		return true
 	}
-	fmt.Fprintf(a.stderr, "%s [y/N] ", question)
+	fmt.Fprintf(a.stderr, "%s [y/N] ", termText(question))
 	answer, _ := bufio.NewReader(a.stdin).ReadString('\n')
 	answer = strings.ToLower(strings.TrimSpace(answer))
 	return answer == "y" || answer == "yes"

@@ -7,6 +7,7 @@ package main
 // a file never carries escape codes.
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -126,6 +127,7 @@ func withHosts(header []string, rows [][]cell, hosts []string) ([]string, [][]ce
 // padded to its widest cell (emoji count two columns), colour codes added
 // after padding so they never shift a column.
 func writeTable(w io.Writer, header []string, rows [][]cell) error {
+	rows = escapedCells(rows)
 	widths := make([]int, len(header))
 	for i, h := range header {
 		widths[i] = textWidth(h)
@@ -162,6 +164,52 @@ func writeTable(w io.Writer, header []string, rows [][]cell) error {
 	return err
 }
 
+// termLines is a writer that passes what it is given on to w a line at a
+// time, through termText: for text that another program (ssh, a remote
+// troc) writes as it goes. flush writes a last line without its line
+// feed.
+type termLines struct {
+	w   io.Writer
+	buf []byte
+}
+
+func (t *termLines) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	for {
+		i := bytes.IndexByte(t.buf, '\n')
+		if i < 0 {
+			break
+		}
+		line := bytes.TrimSuffix(t.buf[:i], []byte("\r"))
+		if _, err := io.WriteString(t.w, termText(string(line))+"\n"); err != nil {
+			return len(p), err
+		}
+		t.buf = t.buf[i+1:]
+	}
+	return len(p), nil
+}
+
+func (t *termLines) flush() {
+	if len(t.buf) > 0 {
+		io.WriteString(t.w, termText(string(t.buf)))
+		t.buf = nil
+	}
+}
+
+// escapedCells returns rows with every cell's text through termText:
+// table cells hold names, commands and notes from jobs, the history and
+// other hosts.
+func escapedCells(rows [][]cell) [][]cell {
+	out := make([][]cell, len(rows))
+	for i, row := range rows {
+		out[i] = make([]cell, len(row))
+		for j, c := range row {
+			out[i][j] = cell{text: termText(c.text), color: c.color}
+		}
+	}
+	return out
+}
+
 // textWidth is how many terminal columns s takes: one per rune, two for
 // the emoji troc shows. (Job names are ASCII; no other wide text appears
 // in its tables.)
@@ -174,6 +222,40 @@ func textWidth(s string) int {
 		}
 	}
 	return n
+}
+
+// termText makes text from outside troc (a job's name, description or
+// command, a note, what a remote host said) safe to show on a terminal,
+// as troc ui shows it: tabs as spaces to the next multiple of 8, every
+// other control character (C0, DEL, C1: what starts or ends an escape
+// sequence, a line break, a carriage return) as "?", invalid UTF-8 as
+// U+FFFD. A terminal then shows the text, and does nothing it says.
+// --json, csv and tsv output is never passed through it: scripts get the
+// text exactly.
+func termText(s string) string {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		plain = s[i] >= 0x20 && s[i] < 0x7f
+	}
+	if plain {
+		return s
+	}
+	var b strings.Builder
+	col := 0
+	for _, r := range s {
+		switch {
+		case r == '\t':
+			n := 8 - col%8
+			b.WriteString("        "[:n])
+			col += n
+			continue
+		case r < 0x20 || r >= 0x7f && r < 0xa0: // C0 and C1 controls, DEL
+			r = '?'
+		}
+		b.WriteRune(r) // an invalid byte becomes U+FFFD
+		col++
+	}
+	return b.String()
 }
 
 // truncate shortens s to at most n runes, marking the cut with "…".

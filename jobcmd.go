@@ -425,7 +425,7 @@ func (a *app) jobShow(ctx context.Context, args []string) error {
 // its latest runs.
 func writeJobShow(out io.Writer, d display, now time.Time, s *jobState, rep healthReport, runs []*Run) error {
 	w := bufio.NewWriter(out)
-	line := func(key, value string) { fmt.Fprintf(w, "%-14s %s\n", key+":", value) }
+	line := func(key, value string) { fmt.Fprintf(w, "%-14s %s\n", key+":", termText(value)) }
 	line("job", s.Name)
 	if s.Description != "" {
 		line("description", s.Description)

@@ -17,9 +17,9 @@ package main
 //   - Secrets (tokens, webhook and ping URLs, passwords, headers) never
 //     appear in an error, a log line, the history or the environment of a
 //     program troc starts. HTTP requests are made in one place,
-//     poster.post, whose errors name the host and nothing else of the URL;
-//     every error is also scrubbed of the secrets' text (redact) before
-//     anyone sees it.
+//     poster.post, whose errors name the host and nothing else of the URL,
+//     quote no response but a known API's error code, and are masked of
+//     every form of the secrets (redact.go) before they leave it.
 //   - What notifies is decided by the run's status (notify.on, or the
 //     job's own list) and, for failures, by the job's streak as the
 //     history tells it: notify.after_failures in a row, then at most once
@@ -372,7 +372,7 @@ type runNotifier struct {
 	ping      *pingChannel // nil: no ping URL
 	configErr error        // the channels left out, and why
 	timeout   time.Duration
-	secrets   []string
+	secrets   secretTexts
 	now       func() time.Time
 
 	started   chan struct{} // closed when begin's requests are done; nil before begin
@@ -386,7 +386,7 @@ type runNotifier struct {
 // anyway, notified through the channels that work, and finish adds the
 // problem to the run's note. The notifier is never nil.
 func newRunNotifier(cfg *Config, job Job, log *slog.Logger) (*runNotifier, error) {
-	p := newPoster()
+	p := newPoster(notifySecrets(&cfg.Notify))
 	problems, timeout := checkNotifyRules(&cfg.Notify)
 	if cfg.Notify.CAFile != "" {
 		if err := p.trustCAs(cfg.Notify.CAFile); err != nil {
@@ -399,7 +399,7 @@ func newRunNotifier(cfg *Config, job Job, log *slog.Logger) (*runNotifier, error
 		log:     log,
 		loc:     cfg.location(),
 		timeout: timeout,
-		secrets: notifySecrets(&cfg.Notify),
+		secrets: p.secrets,
 		now:     time.Now,
 	}
 	setups := configuredChannels(cfg, p)
@@ -682,56 +682,8 @@ func (n *runNotifier) report(targets []channel, results []error, notice func(cha
 	return failed
 }
 
-// notifySecrets returns the text of every secret in c, and of the parts
-// of secret URLs that could appear on their own (a path, a query, a
-// password, a long path segment), for redact.
-func notifySecrets(c *NotifyConfig) []string {
-	var out []string
-	for _, k := range configKeys {
-		if !k.secret || !strings.HasPrefix(k.name, "notify.") {
-			continue
-		}
-		s, _ := k.ref.get(&Config{Notify: *c}).(string)
-		if s == "" {
-			continue
-		}
-		out = append(out, s)
-		if u, err := url.Parse(s); err == nil && u.Host != "" {
-			out = append(out, u.RawQuery, u.EscapedPath(), u.Path)
-			if pw, ok := u.User.Password(); ok {
-				out = append(out, pw)
-			}
-			for _, seg := range strings.Split(u.Path, "/") {
-				if len(seg) >= 10 {
-					out = append(out, seg)
-				}
-			}
-		}
-		if k.name == "notify.webhook.headers" {
-			for _, h := range strings.Split(s, ";") {
-				if _, v, ok := strings.Cut(h, ":"); ok {
-					out = append(out, strings.TrimSpace(v))
-				}
-			}
-		}
-	}
-	out = append(out, smtpAuthSecret(c.Email.SMTP))
-	// Longest first, so that a secret's parts do not break it up before
-	// it is replaced whole.
-	out = slices.DeleteFunc(out, func(s string) bool { return len(s) < 4 || s == "/" })
-	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
-	return out
-}
-
 // redact replaces every secret in s with "[secret]".
-func (n *runNotifier) redact(s string) string { return redact(n.secrets, s) }
-
-func redact(secrets []string, s string) string {
-	for _, sec := range secrets {
-		s = strings.ReplaceAll(s, sec, "[secret]")
-	}
-	return s
-}
+func (n *runNotifier) redact(s string) string { return n.secrets.redact(s) }
 
 // withoutSecrets returns environ less the TROC_* variables that hold
 // secrets (TROC_NOTIFY_SLACK_TOKEN, ...): the programs troc starts, the
@@ -824,10 +776,11 @@ func (e *retryableError) Unwrap() error { return e.err }
 
 // poster makes the notifications' network requests. post is the one place
 // where HTTP requests are made, so the one place that redacts their
-// errors.
+// errors; the SMTP channel's retry redacts its own with the same secrets.
 type poster struct {
 	client  *http.Client
 	backoff time.Duration // the wait before the second attempt; doubled for each one after
+	secrets secretTexts   // masked in every error
 }
 
 // loadCAs returns the system's trusted certificates with those of the
@@ -861,8 +814,10 @@ func (p *poster) trustCAs(path string) error {
 	return nil
 }
 
-func newPoster() *poster {
+// newPoster returns a poster whose errors never show secrets.
+func newPoster(secrets secretTexts) *poster {
 	return &poster{
+		secrets: secrets,
 		client: &http.Client{
 			// A redirect would take the body, secrets and all, elsewhere:
 			// the response is taken as it is, and fails as a 3xx.
@@ -906,55 +861,61 @@ func (p *poster) retry(ctx context.Context, attempt func(ctx context.Context) er
 // post sends body to u and hands each response to check, which returns
 // nil when the notification is delivered. It retries network errors,
 // HTTP 429 (after its Retry-After) and 5xx. Its errors name the method
-// and the host, never the rest of the URL: a webhook's path is its secret.
+// and the host, never the rest of the URL (a webhook's path is its
+// secret), and are masked of every secret before they are returned.
 func (p *poster) post(ctx context.Context, u *url.URL, header http.Header, body []byte, check func(resp *http.Response, body []byte) error) error {
 	where := "POST " + u.Host
 	return p.retry(ctx, func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
-		if err != nil {
-			return fmt.Errorf("%s: cannot make the request", where)
-		}
-		for k, v := range header {
-			req.Header[k] = v
-		}
-		req.Header.Set("User-Agent", "troc/"+version)
-		resp, err := p.client.Do(req)
-		if err != nil {
-			// *url.Error's message holds the whole URL: keep only its cause.
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				err = ue.Err
-			}
-			if ctx.Err() != nil {
-				return fmt.Errorf("%s: timed out", where)
-			}
-			return &retryableError{err: fmt.Errorf("%s: %v", where, err)}
-		}
-		defer resp.Body.Close()
-		b, err := readLimited(resp.Body, 64<<10)
-		if err != nil && ctx.Err() != nil {
-			return fmt.Errorf("%s: timed out reading the response", where)
-		}
-		if err := check(resp, b); err != nil {
-			var se *statusError
-			if errors.As(err, &se) {
-				err = se.classify()
-			}
-			var re *retryableError
-			if errors.As(err, &re) {
-				return &retryableError{err: fmt.Errorf("%s: %w", where, re.err), after: re.after}
-			}
-			return fmt.Errorf("%s: %w", where, err)
-		}
-		return nil
+		return p.secrets.scrub(p.postOnce(ctx, u, where, header, body, check))
 	})
+}
+
+// postOnce is one attempt of post.
+func (p *poster) postOnce(ctx context.Context, u *url.URL, where string, header http.Header, body []byte, check func(resp *http.Response, body []byte) error) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("%s: cannot make the request", where)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("User-Agent", "troc/"+version)
+	resp, err := p.client.Do(req)
+	if err != nil {
+		// *url.Error's message holds the whole URL: keep only its cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s: timed out", where)
+		}
+		return &retryableError{err: fmt.Errorf("%s: %v", where, err)}
+	}
+	defer resp.Body.Close()
+	b, err := readLimited(resp.Body, 64<<10)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("%s: timed out reading the response", where)
+	}
+	if err := check(resp, b); err != nil {
+		var se *statusError
+		if errors.As(err, &se) {
+			err = se.classify()
+		}
+		var re *retryableError
+		if errors.As(err, &re) {
+			return &retryableError{err: fmt.Errorf("%s: %w", where, re.err), after: re.after}
+		}
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	return nil
 }
 
 // statusError is an HTTP response that did not deliver the notification.
 type statusError struct {
 	code       int
 	retryAfter time.Duration
-	detail     string // a short excerpt of the response body
+	detail     string // an error code of the API the server speaks, or what a redirect means; never its words
 }
 
 func (e *statusError) Error() string {
@@ -982,13 +943,14 @@ func checkStatus(resp *http.Response, body []byte) error {
 	if resp.StatusCode/100 == 2 {
 		return nil
 	}
-	return newStatusError(resp, body)
+	return newStatusError(resp)
 }
 
-// newStatusError describes a response that failed, with the server's
-// Retry-After (seconds or a date) and the start of its body.
-func newStatusError(resp *http.Response, body []byte) *statusError {
-	e := &statusError{code: resp.StatusCode, detail: excerpt(body)}
+// newStatusError describes a response that failed by its status line,
+// with the server's Retry-After (seconds or a date). It quotes nothing of
+// the body: a server that echoes the request would quote its secrets.
+func newStatusError(resp *http.Response) *statusError {
+	e := &statusError{code: resp.StatusCode}
 	if ra := resp.Header.Get("Retry-After"); ra != "" {
 		if secs, err := strconv.Atoi(ra); err == nil && secs >= 0 {
 			e.retryAfter = time.Duration(secs) * time.Second
@@ -1012,7 +974,9 @@ func readLimited(r io.Reader, n int64) ([]byte, error) {
 	return b, err
 }
 
-// excerpt returns the start of a response body on one line.
+// excerpt returns the start of b on one line, at most 200 characters:
+// for what a program printed, once masked (a response body is never
+// quoted).
 func excerpt(b []byte) string {
 	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "\uFFFD")), " ")
 	if utf8.RuneCountInString(s) > 200 {
@@ -1067,7 +1031,8 @@ func (a *app) notifyCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	p := newPoster()
+	secrets := notifySecrets(&cfg.Notify)
+	p := newPoster(secrets)
 	if cfg.Notify.CAFile != "" {
 		if err := p.trustCAs(cfg.Notify.CAFile); err != nil {
 			return &configError{err}
@@ -1088,7 +1053,6 @@ func (a *app) notifyCmd(ctx context.Context, args []string) error {
 	for _, p := range problems {
 		fmt.Fprintf(a.stderr, "troc: %s\n", p)
 	}
-	secrets := notifySecrets(&cfg.Notify)
 	host, _ := os.Hostname()
 	now := nowMS()
 	m := &notice{
@@ -1118,7 +1082,7 @@ func (a *app) notifyCmd(ctx context.Context, args []string) error {
 		views[i] = notifyTestJSON{Channel: s.name, OK: results[i] == nil}
 		if results[i] != nil {
 			failed = true
-			views[i].Error = nonEmpty(redact(secrets, results[i].Error()))
+			views[i].Error = nonEmpty(secrets.redact(results[i].Error()))
 		}
 	}
 	if *asJSON {
@@ -1130,7 +1094,7 @@ func (a *app) notifyCmd(ctx context.Context, args []string) error {
 			if v.OK {
 				fmt.Fprintf(a.stdout, "%s: ok\n", v.Channel)
 			} else {
-				fmt.Fprintf(a.stdout, "%s: failed: %s\n", v.Channel, *v.Error)
+				fmt.Fprintf(a.stdout, "%s: failed: %s\n", v.Channel, termText(*v.Error))
 			}
 		}
 	}

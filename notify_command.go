@@ -21,14 +21,17 @@ import (
 )
 
 // commandChannel runs a program for each notice.
-type commandChannel struct{ command string }
+type commandChannel struct {
+	command string
+	secrets secretTexts // masked in what the program said
+}
 
 // newCommandChannel returns the command channel that c describes, or nil.
 func newCommandChannel(c *NotifyConfig) (channel, error) {
 	if strings.TrimSpace(c.Command) == "" {
 		return nil, nil
 	}
-	return &commandChannel{command: c.Command}, nil
+	return &commandChannel{command: c.Command, secrets: notifySecrets(c)}, nil
 }
 
 func (c *commandChannel) name() string { return "command" }
@@ -39,7 +42,7 @@ func (c *commandChannel) send(ctx context.Context, m *notice) error {
 		return err
 	}
 	env := append(withoutSecrets(os.Environ()), m.environ()...)
-	return runProgram(ctx, "/bin/sh", []string{"-c", c.command}, body, env)
+	return runProgram(ctx, "/bin/sh", []string{"-c", c.command}, body, env, c.secrets)
 }
 
 // environ returns the notice as TROC_* variables; an unknown value (an
@@ -85,8 +88,8 @@ func (m *notice) environ() []string {
 
 // runProgram runs path with args, stdin and env in a process group of its
 // own, killed with its children when ctx is done. Its error ends with the
-// last line the program printed, if any.
-func runProgram(ctx context.Context, path string, args []string, stdin []byte, env []string) error {
+// last line the program printed, if any, masked of secrets.
+func runProgram(ctx context.Context, path string, args []string, stdin []byte, env []string, secrets secretTexts) error {
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Env = env
 	cmd.Stdin = bytes.NewReader(stdin)
@@ -102,28 +105,38 @@ func runProgram(ctx context.Context, path string, args []string, stdin []byte, e
 	case ctx.Err() != nil:
 		return errors.New("timed out; killed")
 	}
-	if last := out.lastLine(); last != "" {
+	if last := out.lastLine(secrets); last != "" {
 		return fmt.Errorf("%v: %s", err, last)
 	}
 	return err
 }
 
-// tailBuffer keeps the last 4 kB written to it.
-type tailBuffer struct{ b []byte }
+// tailBuffer keeps the last 64 kB written to it.
+type tailBuffer struct {
+	b   []byte
+	cut bool // bytes before b were dropped
+}
 
 func (t *tailBuffer) Write(p []byte) (int, error) {
 	t.b = append(t.b, p...)
-	if over := len(t.b) - 4096; over > 0 {
+	if over := len(t.b) - 64<<10; over > 0 {
 		t.b = t.b[over:]
+		t.cut = true
 	}
 	return len(p), nil
 }
 
-// lastLine is the last non-empty line written, shortened for a message.
-func (t *tailBuffer) lastLine() string {
+// lastLine is the last non-empty line written, masked of secrets, then
+// shortened for a message. A line whose start was dropped is not quoted:
+// it could begin in the middle of a secret, which masking cannot find.
+func (t *tailBuffer) lastLine(secrets secretTexts) string {
 	s := strings.TrimRight(string(t.b), "\r\n\t ")
-	if i := strings.LastIndexAny(s, "\r\n"); i >= 0 {
+	i := strings.LastIndexAny(s, "\r\n")
+	switch {
+	case i >= 0:
 		s = s[i+1:]
+	case t.cut:
+		return "(its last line is too long to quote)"
 	}
-	return excerpt([]byte(s))
+	return excerpt([]byte(secrets.redact(s)))
 }

@@ -140,7 +140,7 @@ func (e *emailChannel) send(ctx context.Context, m *notice) error {
 	for _, a := range e.to {
 		args = append(args, a.Address)
 	}
-	if err := runProgram(ctx, e.sendmail, args, msg, withoutSecrets(os.Environ())); err != nil {
+	if err := runProgram(ctx, e.sendmail, args, msg, withoutSecrets(os.Environ()), e.p.secrets); err != nil {
 		return fmt.Errorf("%s: %w", e.sendmail, err)
 	}
 	return nil
@@ -278,7 +278,8 @@ func (e *emailChannel) message(m *notice) []byte {
 }
 
 // sendSMTP sends msg through the SMTP server, trying again after a
-// network error or a 4xx answer.
+// network error or a 4xx answer. The server's replies are quoted, on one
+// line, masked of the secrets (a server may repeat the AUTH it was sent).
 func (e *emailChannel) sendSMTP(ctx context.Context, msg []byte) error {
 	addr := net.JoinHostPort(e.smtp.Host, strconv.Itoa(e.smtp.Port))
 	return e.p.retry(ctx, func(ctx context.Context) error {
@@ -289,15 +290,26 @@ func (e *emailChannel) sendSMTP(ctx context.Context, msg []byte) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("SMTP %s: timed out", addr)
 		}
-		err = fmt.Errorf("SMTP %s: %w", addr, err)
 		var tpe *textproto.Error
 		var ne net.Error
-		if errors.As(err, &tpe) && tpe.Code/100 == 4 || !errors.As(err, &tpe) && errors.As(err, &ne) {
+		retry := errors.As(err, &tpe) && tpe.Code/100 == 4 || !errors.As(err, &tpe) && errors.As(err, &ne)
+		said := err.Error()
+		if tpe != nil {
+			// The server's reply is masked as it came: its Error quotes
+			// it with %q, which would escape a secret out of recognition.
+			reply := fmt.Sprintf("%03d %s", tpe.Code, oneLine(e.p.secrets.redact(tpe.Msg)))
+			said = strings.Replace(said, tpe.Error(), reply, 1)
+		}
+		err = fmt.Errorf("SMTP %s: %s", addr, oneLine(e.p.secrets.redact(said)))
+		if retry {
 			return &retryableError{err: err}
 		}
 		return err
 	})
 }
+
+// oneLine joins the lines and words of s with single spaces.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // errNoSTARTTLS says the server cannot protect the password and message.
 var errNoSTARTTLS = errors.New("the server does not offer STARTTLS (notify.email.smtp.starttls: false sends in the clear)")

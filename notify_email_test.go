@@ -77,7 +77,7 @@ func TestEmailSendmail(t *testing.T) {
 		"notify.email.to":       "Ops <ops@example.com>, oncall@example.com",
 		"notify.email.sendmail": fakeSendmail(t, dir, 0),
 	})
-	ch, err := newEmailChannel(&cfg.Notify, newPoster())
+	ch, err := newEmailChannel(&cfg.Notify, newPoster(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestEmailSendmailFails(t *testing.T) {
 	path := fakeSendmail(t, dir, 75)
 	cfg := notifyConfig(t, map[string]string{"notify.email.to": "ops@example.com", "notify.email.sendmail": path,
 		"notify.email.from": "troc@web1.example.com"})
-	ch, err := newEmailChannel(&cfg.Notify, newPoster())
+	ch, err := newEmailChannel(&cfg.Notify, newPoster(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +156,7 @@ type smtpServer struct {
 	ln       net.Listener
 	tls      *tls.Config // offers STARTTLS when set
 	rcptCode int         // answer to RCPT, 250 when 0
+	echoAuth bool        // refuse AUTH, repeating what it got, as it is and decoded
 	mu       sync.Mutex
 	mails    []smtpMail
 	attempts int
@@ -230,6 +231,10 @@ func (s *smtpServer) serve(conn net.Conn) {
 		case "AUTH":
 			b64, _ := strings.CutPrefix(arg, "PLAIN ")
 			dec, _ := base64.StdEncoding.DecodeString(b64)
+			if s.echoAuth {
+				reply("535-5.7.8 bad credentials: "+arg, "535 5.7.8 that is "+strings.ReplaceAll(string(dec), "\x00", " "))
+				continue
+			}
 			m.auth = string(dec)
 			reply("235 2.7.0 accepted")
 		case "MAIL":
@@ -320,9 +325,9 @@ func TestEmailSMTP(t *testing.T) {
 			wantAuth: "\x00troc\x00PASSWORDSECRET", wantTLS: true, attempts: 1},
 		{name: "STARTTLS required, not offered", wantErr: ": the server does not offer STARTTLS (notify.email.smtp.starttls: false sends in the clear)", attempts: 1},
 		{name: "recipient refused", settings: map[string]string{"notify.email.smtp.starttls": "false"}, rcptCode: 550,
-			wantErr: ": recipient ops@example.com: 550 \"mailbox unavailable\"", attempts: 1},
+			wantErr: ": recipient ops@example.com: 550 mailbox unavailable", attempts: 1},
 		{name: "temporary failure retried", settings: map[string]string{"notify.email.smtp.starttls": "false"}, rcptCode: 451,
-			wantErr: ": recipient ops@example.com: 451 \"mailbox unavailable\" (3 attempts)", attempts: 3},
+			wantErr: ": recipient ops@example.com: 451 mailbox unavailable (3 attempts)", attempts: 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -337,7 +342,7 @@ func TestEmailSMTP(t *testing.T) {
 			for k, v := range tt.settings {
 				settings[k] = v
 			}
-			ch, err := newEmailChannel(&notifyConfig(t, settings).Notify, newPoster())
+			ch, err := newEmailChannel(&notifyConfig(t, settings).Notify, newPoster(nil))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -388,7 +393,7 @@ func TestEmailSMTP(t *testing.T) {
 func TestEmailPasswordRedacted(t *testing.T) {
 	cfg := notifyConfig(t, map[string]string{"notify.email.smtp.user": "troc", "notify.email.smtp.password": "PASSWORDSECRET"})
 	b64 := base64.StdEncoding.EncodeToString([]byte("\x00troc\x00PASSWORDSECRET"))
-	got := redact(notifySecrets(&cfg.Notify), "535 bad credentials "+b64+" PASSWORDSECRET")
+	got := notifySecrets(&cfg.Notify).redact("535 bad credentials " + b64 + " PASSWORDSECRET")
 	if got != "535 bad credentials [secret] [secret]" {
 		t.Errorf("redacted to %q", got)
 	}

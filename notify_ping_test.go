@@ -82,8 +82,8 @@ func TestPingFailureNoted(t *testing.T) {
 	db.finishRun(context.Background(), run)
 	n.finish(context.Background(), db, run, nil)
 	host := strings.TrimPrefix(srv.URL, "http://")
-	want := "start notification by ping failed: POST " + host + ": HTTP 404 Not Found: not found; " +
-		"end notification by ping failed: POST " + host + ": HTTP 404 Not Found: not found"
+	want := "start notification by ping failed: POST " + host + ": HTTP 404 Not Found; " +
+		"end notification by ping failed: POST " + host + ": HTTP 404 Not Found"
 	if run.Note != want {
 		t.Errorf("note = %q, want %q", run.Note, want)
 	}

@@ -79,28 +79,51 @@ func (s *slackChannel) send(ctx context.Context, m *notice) error {
 	}
 	h := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
 	if s.webhook != nil {
-		return s.p.post(ctx, s.webhook, h, body, checkStatus)
+		return s.p.post(ctx, s.webhook, h, body, checkSlackWebhook)
 	}
 	h.Set("Authorization", "Bearer "+s.token)
 	return s.p.post(ctx, s.api, h, body, checkSlackAPI)
 }
 
-// checkSlackAPI accepts a Web API response that says {"ok": true}.
+// checkSlackAPI accepts a Web API response that says {"ok": true}. Of a
+// response that does not, it quotes only Slack's error code
+// (channel_not_found), when its "error" has the shape of one.
 func checkSlackAPI(resp *http.Response, body []byte) error {
-	if resp.StatusCode/100 != 2 {
-		return newStatusError(resp, body)
-	}
 	var r struct {
 		OK    bool   `json:"ok"`
 		Error string `json:"error"`
 	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return fmt.Errorf("unexpected answer: %s", excerpt(body))
+	jsonErr := json.Unmarshal(body, &r)
+	if resp.StatusCode/100 != 2 {
+		e := newStatusError(resp)
+		if jsonErr == nil && e.detail == "" {
+			e.detail = errorCode(r.Error)
+		}
+		return e
 	}
-	if !r.OK {
-		return fmt.Errorf("slack says %s", excerpt([]byte(r.Error)))
+	switch {
+	case jsonErr != nil:
+		return errors.New("unexpected answer: not the JSON of Slack's API")
+	case r.OK:
+		return nil
+	case errorCode(r.Error) == "":
+		return errors.New("slack says it failed, without an error code")
 	}
-	return nil
+	return fmt.Errorf("slack says %s", errorCode(r.Error))
+}
+
+// checkSlackWebhook accepts any 2xx response. An incoming webhook says
+// why it refused a post with a plain-text code (no_service,
+// invalid_payload): that is quoted, when it has the shape of one.
+func checkSlackWebhook(resp *http.Response, body []byte) error {
+	if resp.StatusCode/100 == 2 {
+		return nil
+	}
+	e := newStatusError(resp)
+	if e.detail == "" {
+		e.detail = errorCode(string(body))
+	}
+	return e
 }
 
 // slackText is m as Slack shows it: @channel if it is tagged, the lines,

@@ -41,7 +41,7 @@ func slackNotifier(t *testing.T, srv *receiver, settings map[string]string) *sla
 	for k, v := range settings {
 		s[k] = v
 	}
-	ch, err := newSlackChannel(&notifyConfig(t, s).Notify, newPoster())
+	ch, err := newSlackChannel(&notifyConfig(t, s).Notify, newPoster(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,10 +108,10 @@ func TestSlackErrors(t *testing.T) {
 		}, timeout: 2 * time.Second, wantHits: 1, wantErr: "HTTP 429 Too Many Requests (no time left for attempt 2 after 30s)"},
 		{name: "500 three times", respond: func(w http.ResponseWriter, r *http.Request, n int) {
 			http.Error(w, "internal", 500)
-		}, wantHits: 3, wantErr: "HTTP 500 Internal Server Error: internal (3 attempts)"},
+		}, wantHits: 3, wantErr: "HTTP 500 Internal Server Error (3 attempts)"},
 		{name: "not JSON", respond: func(w http.ResponseWriter, r *http.Request, n int) {
 			io.WriteString(w, "<html>proxy says no</html>")
-		}, wantHits: 1, wantErr: ": unexpected answer: <html>proxy says no</html>"},
+		}, wantHits: 1, wantErr: ": unexpected answer: not the JSON of Slack's API"},
 		{name: "hanging", respond: func(w http.ResponseWriter, r *http.Request, n int) {
 			<-r.Context().Done()
 		}, timeout: 300 * time.Millisecond, wantHits: 1, wantErr: ": timed out"},
@@ -167,7 +167,7 @@ func TestSlackWebhook(t *testing.T) {
 		{"wrong URL", "/services/T0001/B0001/WRONGSECRET0002", "POST " + strings.TrimPrefix(srv.URL, "http://") + ": HTTP 404 Not Found: no_service"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			ch, err := newSlackChannel(&notifyConfig(t, map[string]string{"notify.slack.webhook": srv.URL + tt.path}).Notify, newPoster())
+			ch, err := newSlackChannel(&notifyConfig(t, map[string]string{"notify.slack.webhook": srv.URL + tt.path}).Notify, newPoster(nil))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -488,7 +488,7 @@ func (r *remote) fail(o *outcome, ans *answer, err error) {
 	if ans.usage {
 		o.usage++
 	}
-	fmt.Fprintf(r.a.stderr, "troc: %s: %v\n", ans.host.name, err)
+	fmt.Fprintf(r.a.stderr, "troc: %s: %s\n", ans.host.name, termText(err.Error()))
 }
 
 // relay passes on what a host that answered said on stderr (a migration
@@ -496,7 +496,7 @@ func (r *remote) fail(o *outcome, ans *answer, err error) {
 func (r *remote) relay(ans *answer) {
 	sc := bufio.NewScanner(bytes.NewReader(ans.stderr))
 	for sc.Scan() {
-		fmt.Fprintf(r.a.stderr, "%s: %s\n", ans.host.name, sc.Text())
+		fmt.Fprintf(r.a.stderr, "%s: %s\n", ans.host.name, termText(sc.Text()))
 	}
 }
 
@@ -963,6 +963,12 @@ func (r *remote) stream(ctx context.Context, args []string, tty bool) error {
 	cmd.Stdout, cmd.Stderr = r.a.stdout, r.a.stderr
 	if tty {
 		cmd.Stdin = r.a.stdin
+	} else {
+		// What ssh and the remote troc say is shown, not obeyed. (The
+		// output of run log and run watch is the log, as cat shows it.)
+		errs := &termLines{w: r.a.stderr}
+		defer errs.flush()
+		cmd.Stderr = errs
 	}
 	err = cmd.Run()
 	var exit *exec.ExitError

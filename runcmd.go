@@ -302,7 +302,7 @@ func (a *app) runTerm(ctx context.Context, args []string) error {
 	if *asJSON {
 		return r.writeJSON(a.stdout, h.loc)
 	}
-	fmt.Fprintf(a.stdout, "run %d of %s marked Terminated\n", r.ID, r.Job)
+	fmt.Fprintf(a.stdout, "run %d of %s marked Terminated\n", r.ID, termText(r.Job))
 	return nil
 }
 
@@ -334,7 +334,7 @@ func (a *app) runKill(ctx context.Context, args []string) error {
 	if err := signalRun(r, sig); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "sent %s to run %d of %s (process group %d)\n", signalName(sig), r.ID, r.Job, r.PID)
+	fmt.Fprintf(a.stdout, "sent %s to run %d of %s (process group %d)\n", signalName(sig), r.ID, termText(r.Job), r.PID)
 	return nil
 }
 
@@ -351,7 +351,10 @@ func killFlags() (fs *flag.FlagSet, id, signal *string, force *bool) {
 }
 
 // checkSignalable says why troc cannot signal run r, if it cannot: it must
-// be Running, on this host, with its recorded process still alive.
+// be Running, on this host, with its recorded process still alive and
+// started when it was recorded to. A run whose pid's start time was not
+// recorded is refused: whatever process has that pid now would get the
+// signal.
 func checkSignalable(r *Run) error {
 	host, _ := os.Hostname()
 	switch {
@@ -361,6 +364,8 @@ func checkSignalable(r *Run) error {
 		return fmt.Errorf("run %d runs on host %s, not on this one (%s)", r.ID, r.Host, host)
 	case r.PID <= 0:
 		return fmt.Errorf("run %d has no recorded process", r.ID)
+	case r.PIDStart == 0:
+		return errUnknownPIDStart(r)
 	case !runAlive(r):
 		// markOrphans, when the history was opened, saw it alive; it is
 		// gone now, so leave its state to the next look.
@@ -375,6 +380,9 @@ func checkSignalable(r *Run) error {
 // run's is checked again just before, to keep the window for pid reuse as
 // small as it can be.
 func signalRun(r *Run, sig syscall.Signal) error {
+	if r.PIDStart == 0 {
+		return errUnknownPIDStart(r)
+	}
 	if !runAlive(r) {
 		return fmt.Errorf("run %d: process %d ended meanwhile; no signal sent", r.ID, r.PID)
 	}
@@ -388,6 +396,13 @@ func signalRun(r *Run, sig syscall.Signal) error {
 		}
 	}
 	return nil
+}
+
+// errUnknownPIDStart refuses to signal run r, whose pid's start time was
+// not recorded: nothing tells whether the pid is still the run's.
+func errUnknownPIDStart(r *Run) error {
+	return withHint(fmt.Errorf("run %d: the start time of process %d was not recorded, so troc cannot tell that it is still the run's; no signal sent", r.ID, r.PID),
+		fmt.Sprintf("see with ps -o lstart,args -p %d whether it is the job, and signal it yourself; troc run term -r %d marks the run Terminated", r.PID, r.ID))
 }
 
 // runIDFlag defines -r, the run id flag every single-run command takes,

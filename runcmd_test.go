@@ -377,6 +377,39 @@ func TestRunKillPIDReuse(t *testing.T) {
 	}
 }
 
+// TestRunKillUnknownPIDStart: a Running run whose pid's start time was
+// not recorded (NULL, or 0) is refused, since nothing tells whether its
+// pid is still the run's: a process that now has that pid lives on.
+func TestRunKillUnknownPIDStart(t *testing.T) {
+	s := newSandbox(t)
+	s.mustTroc(0, "exec", "--name", "old", "true")
+	host, _ := os.Hostname()
+	raw := openRaw(t, filepath.Join(s.configDir(), "troc.db"))
+	for _, tc := range []struct{ name, pidStart string }{{"NULL", "NULL"}, {"zero", "0"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			bystander := exec.Command("sleep", "300")
+			if err := bystander.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { bystander.Process.Kill(); bystander.Wait() }()
+			pid := bystander.Process.Pid
+			if _, err := raw.Exec(`UPDATE runs SET status = 'Running', end_ms = NULL, exit_code = NULL,
+				pid = ?, pid_start = `+tc.pidStart+`, host = ? WHERE id = 1`, pid, host); err != nil {
+				t.Fatal(err)
+			}
+			res := s.troc("run", "kill", "-r", "1", "--force", "--signal", "KILL")
+			want := fmt.Sprintf("troc: run 1: the start time of process %d was not recorded, so troc cannot tell that it is still the run's; no signal sent\n"+
+				"troc: hint: see with ps -o lstart,args -p %d whether it is the job, and signal it yourself; troc run term -r 1 marks the run Terminated\n", pid, pid)
+			if res.code != 1 || res.stderr != want || res.stdout != "" {
+				t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 1, nothing on stdout, stderr:\n%s", res.code, res.stdout, res.stderr, want)
+			}
+			if !alive(pid) {
+				t.Fatal("the process that has the run's pid was signalled")
+			}
+		})
+	}
+}
+
 // TestOrphans: a troc killed with SIGKILL leaves a Running row; once its
 // job is gone too, the next command that reads runs marks it Terminated.
 func TestOrphans(t *testing.T) {

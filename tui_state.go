@@ -422,37 +422,14 @@ func (l *uiLog) fit(rows int) {
 
 // printable makes a line of a job's output safe to show: what a terminal
 // would show after its last carriage return (a progress bar redraws its
-// line with them), tabs as spaces to the next multiple of 8, and every
-// other control character as "?", so that a job's output can neither
-// move troc's cursor nor change its colours.
+// line with them), with termText's escaping, so that a job's output can
+// neither move troc's cursor nor change its colours.
 func printable(b []byte) string {
 	b = bytes.TrimSuffix(b, []byte("\r"))
 	if i := bytes.LastIndexByte(b, '\r'); i >= 0 {
 		b = b[i+1:]
 	}
-	plain := true
-	for _, c := range b {
-		plain = plain && c >= 0x20 && c < 0x7f
-	}
-	if plain {
-		return string(b)
-	}
-	var s strings.Builder
-	col := 0
-	for _, r := range string(b) {
-		switch {
-		case r == '\t':
-			n := 8 - col%8
-			s.WriteString("        "[:n])
-			col += n
-			continue
-		case r < 0x20 || r >= 0x7f && r < 0xa0: // C0 and C1 controls, DEL
-			r = '?'
-		}
-		s.WriteRune(r) // an invalid byte becomes U+FFFD
-		col++
-	}
-	return s.String()
+	return termText(string(b))
 }
 
 // keyCode names the keys troc ui knows.
