@@ -179,11 +179,10 @@ func checkFromView(v checkJSON) (*jobState, healthReport, error) {
 
 // check is troc check.
 func (a *app) check(ctx context.Context, args []string) error {
-	const synopsis = "  troc check [--json] [--notify]"
 	fs := newFlagSet("troc check")
 	asJSON := fs.Bool("json", false, "print a JSON array, one object per job")
 	notify := fs.Bool("notify", false, "send an alert when a job becomes late, failing or stuck, and when it recovers")
-	if err := a.noPositional(fs, synopsis, args); err != nil {
+	if err := a.noPositional(fs, args); err != nil {
 		return err
 	}
 	// check --notify runs from cron, which mails whatever reaches stderr:

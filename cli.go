@@ -105,29 +105,210 @@ func (a *app) main(ctx context.Context, args []string) int {
 	return exitError
 }
 
-const usageText = `troc runs cron jobs and scripts under a lock, keeps their output and
+// command is one command of troc: its row in the command table, which
+// dispatch, troc help, every -h, the hints for an unknown command and
+// troc --host all read. A new command is one row and one function.
+type command struct {
+	path    string // the words after "troc": "run list"
+	usage   string // what follows them in the synopsis; one line per form, " " starting the rest of a long one
+	summary string // one line for troc help
+	about   string // more for -h, after the synopsis; "" for none
+	run     func(a *app, ctx context.Context, args []string) error
+	// onHosts runs the command through troc --host; nil when --host may
+	// not run it.
+	onHosts func(r *remote, ctx context.Context, args []string) error
+}
+
+// commands is the command table, in the order troc help lists it.
+var commands []command
+
+func init() {
+	stream := func(r *remote, ctx context.Context, args []string) error { return r.stream(ctx, args, false) }
+	commands = []command{
+		{path: "exec", usage: "--name NAME [flags] \"COMMAND\"\n--name NAME [flags] -- PROG [ARG...]",
+			summary: "run a job under its lock, keep its output and record the run",
+			about: `Runs COMMAND with /bin/sh -c (or PROG directly) as a run of job NAME, under
+the job's lock, logging its output, and prints the run as JSON. Flags may
+come before or after COMMAND.`,
+			run: (*app).exec},
+		{path: "run list", usage: "[--name JOB] [--status S[,S]] [--since DUR|TIME] [--limit N] [--json | -f pretty|json|csv|tsv]",
+			summary: "list runs, newest first", run: (*app).runList, onHosts: (*remote).runList},
+		{path: "run show", usage: "-r ID [--json]", summary: "one run as JSON, with its job's settings",
+			run: (*app).runShow, onHosts: (*remote).runShow},
+		{path: "run log", usage: "-r ID [--tail N]", summary: "a run's log", run: (*app).runLog, onHosts: (*remote).runLog},
+		{path: "run watch", usage: "-r ID", summary: "follow a run's log until the run ends", run: (*app).runWatch, onHosts: stream},
+		{path: "run term", usage: "-r ID [--json]", summary: "mark a Running run whose troc is gone Terminated", run: (*app).runTerm, onHosts: stream},
+		{path: "run kill", usage: "-r ID [--signal SIG] [--force]", summary: "signal a run's whole process group",
+			run: (*app).runKill, onHosts: (*remote).runKill},
+		{path: "job add", usage: "--name NAME [--schedule CRON] [--grace DUR] [--max-runtime DUR] [--timeout DUR]\n" +
+			" [--notify] [--notify-log] [--notify-on S,S] [--description TEXT]",
+			summary: "add a job with its settings", run: (*app).jobAdd},
+		{path: "job update", usage: "--name NAME [--rename NEW] [--schedule CRON] [--grace DUR] [--max-runtime DUR]\n" +
+			" [--timeout DUR] [--notify=BOOL] [--notify-log=BOOL] [--notify-on S,S|default|none]\n" +
+			" [--description TEXT]",
+			summary: "change a job's settings, or rename it", run: (*app).jobUpdate},
+		{path: "job list", usage: "[--json | -f pretty|json|csv|tsv]", summary: "every job with its health and latest run",
+			run: (*app).jobList, onHosts: (*remote).jobList},
+		{path: "job show", usage: "--name NAME [--json]", summary: "one job: settings, health, tallies and latest runs",
+			run: (*app).jobShow, onHosts: (*remote).jobShow},
+		{path: "job rm", usage: "--name NAME [--keep-logs] [--force]", summary: "delete a job, its runs and their logs", run: (*app).jobRm},
+		{path: "job import-crontab", usage: "[--system] [--dry-run] [--json] [FILE|-]",
+			summary: "make jobs of the troc exec lines of a crontab, with their schedules", run: (*app).jobImportCrontab},
+		{path: "prune", usage: "[--older-than DUR] [--keep N] [--name JOB] [--dry-run] [--json]",
+			summary: "delete old runs and their logs", run: (*app).prune},
+		{path: "notify test", usage: "[--channel NAME] [--json]", summary: "send a test notification",
+			about: `Sends a test notification through every configured channel, or only
+through NAME (slack, webhook, ping, email or command), and prints one line
+per channel: "slack: ok" or "slack: failed: why" (with --json, an array
+of {"channel", "ok", "error"}). The ping URL gets the
+test at URL/log, which healthchecks.io records without changing the
+check's state. Exits 0 when every channel worked, 1 otherwise.`,
+			run: (*app).notifyTest},
+		{path: "check", usage: "[--json] [--notify]", summary: "is every scheduled job on time and well?",
+			run: (*app).check, onHosts: (*remote).check},
+		{path: "metrics", usage: "", summary: "Prometheus metrics of every job", run: (*app).metrics, onHosts: (*remote).metrics},
+		{path: "ui", usage: "", summary: "a full-screen dashboard of jobs, runs and logs", run: (*app).ui,
+			onHosts: func(r *remote, ctx context.Context, args []string) error { return r.stream(ctx, args, true) }},
+		{path: "version", usage: "[--json]", summary: "print troc's version",
+			run: func(a *app, _ context.Context, args []string) error { return a.version(args) }, onHosts: (*remote).version},
+	}
+}
+
+// findCommand returns the command whose path is path, or nil.
+func findCommand(path string) *command {
+	for i := range commands {
+		if commands[i].path == path {
+			return &commands[i]
+		}
+	}
+	return nil
+}
+
+// synopsis is the command's usage, one "  troc PATH USAGE" line per form.
+func (c *command) synopsis() string {
+	var b strings.Builder
+	for i, form := range strings.Split(c.usage, "\n") {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if rest, ok := strings.CutPrefix(form, " "); ok {
+			// The rest of a long form, under its flags.
+			b.WriteString(strings.Repeat(" ", len("  troc "+c.path+" ")) + rest)
+			continue
+		}
+		b.WriteString(strings.TrimRight("  troc "+c.path+" "+form, " "))
+	}
+	return b.String()
+}
+
+// group is the first word of path when it names a group of commands
+// (run, job, notify), else "".
+func group(path string) string {
+	g, _, ok := strings.Cut(path, " ")
+	if !ok {
+		return ""
+	}
+	return g
+}
+
+// isGroup reports whether word names a group of commands.
+func isGroup(word string) bool {
+	for _, c := range commands {
+		if group(c.path) == word {
+			return true
+		}
+	}
+	return false
+}
+
+// groupUsage is the usage of a group: the synopsis of each of its commands.
+func groupUsage(name string) string {
+	var b strings.Builder
+	b.WriteString("Usage:\n")
+	for _, c := range commands {
+		if group(c.path) == name {
+			b.WriteString(c.synopsis() + "\n")
+		}
+	}
+	fmt.Fprintf(&b, "\nRun \"troc %s COMMAND -h\" for the flags of one.\n", name)
+	return b.String()
+}
+
+// usageText is troc help: every command with its summary.
+func usageText() string {
+	var b strings.Builder
+	b.WriteString(`troc runs cron jobs and scripts under a lock, keeps their output and
 records every run in a local history.
 
 Usage:
-  troc exec --name NAME [flags] "COMMAND"     run COMMAND with /bin/sh -c
-  troc exec --name NAME [flags] -- PROG ARG... run PROG directly
-  troc run list|show|log|watch|term|kill      query and control runs
-  troc job add|update|list|show|rm|import-crontab
-                                              manage jobs, their settings and schedules
-  troc prune [--older-than DUR] [--keep N]    delete old runs and their logs
-  troc notify test [--channel NAME] [--json]  send a test notification
-  troc check [--json] [--notify]              is every scheduled job on time and well?
-  troc metrics                                Prometheus metrics of every job
-  troc ui                                     a full-screen dashboard of jobs, runs and logs
-  troc version [--json]                       print troc's version
+`)
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  troc %-19s %s\n", c.path, c.summary)
+	}
+	b.WriteString(`
+  troc --host [USER@]HOST[:PORT] COMMAND ...
+      runs ` + hostCommands() + `
+      on another host's troc through ssh; --host may be repeated, and
+      --hosts FILE and --group NAME name several (see README.md)
 
-  troc --host [USER@]HOST[:PORT] COMMAND ...  run a read or control command on another
-                                              host's troc through ssh; --host may be
-                                              repeated, --hosts FILE and --group NAME
-                                              name several (see README.md)
+Run "troc COMMAND -h" (as in "troc run list -h") for a command's flags.
+`)
+	return b.String()
+}
 
-Run "troc exec -h", "troc run help" or "troc job help" for more.
-`
+// hostCommands lists what troc --host may run: "run list|show, check or ui".
+func hostCommands() string {
+	var parts []string
+	last := ""
+	for _, c := range commands {
+		if c.onHosts == nil {
+			continue
+		}
+		g, leaf, _ := strings.Cut(c.path, " ")
+		if leaf != "" && g == last {
+			parts[len(parts)-1] += "|" + leaf
+			continue
+		}
+		parts = append(parts, c.path)
+		last = g
+	}
+	if len(parts) < 2 {
+		return strings.Join(parts, "")
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " or " + parts[len(parts)-1]
+}
+
+// helpWord reports whether arg asks for usage.
+func helpWord(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "help":
+		return true
+	}
+	return false
+}
+
+// unknownCommand is the error for a command line that names no command,
+// with the closest command there is as a hint.
+func unknownCommand(words string) error {
+	best, bestDist := "", -1
+	for _, c := range commands {
+		candidate := c.path
+		if !strings.Contains(words, " ") {
+			candidate, _, _ = strings.Cut(c.path, " ") // a command or a group
+		}
+		if d := editDistance(words, candidate); bestDist < 0 || d < bestDist {
+			best, bestDist = candidate, d
+		}
+	}
+	hint := "run 'troc help' for the list of commands"
+	if g := group(words); g != "" && isGroup(g) {
+		hint = fmt.Sprintf("run 'troc %s help' for the list", g)
+	}
+	if bestDist >= 0 && bestDist <= len(words)/2 {
+		hint = fmt.Sprintf("did you mean 'troc %s'? %s", best, hint)
+	}
+	return withHint(usagef("unknown command %q", words), hint)
+}
 
 // run dispatches on the first argument.
 func (a *app) run(ctx context.Context, args []string) error {
@@ -148,33 +329,46 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return a.remote(ctx, targets, args)
 	}
 	if len(args) == 0 {
-		fmt.Fprint(a.stderr, usageText)
+		fmt.Fprint(a.stderr, usageText())
 		return exitStatus(exitUsage)
 	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(a.stdout, usageText)
+	switch {
+	case helpWord(args[0]):
+		fmt.Fprint(a.stdout, usageText())
 		return nil
-	case "-version", "--version", "version":
-		return a.version(args[1:])
-	case "exec":
-		return a.exec(ctx, args[1:])
-	case "run":
-		return a.runCmd(ctx, args[1:])
-	case "job":
-		return a.jobCmd(ctx, args[1:])
-	case "prune":
-		return a.prune(ctx, args[1:])
-	case "notify":
-		return a.notifyCmd(ctx, args[1:])
-	case "check":
-		return a.check(ctx, args[1:])
-	case "metrics":
-		return a.metrics(ctx, args[1:])
-	case "ui":
-		return a.ui(ctx, args[1:])
+	case args[0] == "-version" || args[0] == "--version":
+		args[0] = "version"
 	}
-	return withHint(usagef("unknown command %q", args[0]), "run 'troc help' for the list of commands")
+	c, rest, err := a.lookup(args)
+	if c == nil {
+		return err
+	}
+	return c.run(a, ctx, rest)
+}
+
+// lookup returns the command that args name and the arguments after its
+// path. A group named alone, or with help, gets its usage printed and no
+// command.
+func (a *app) lookup(args []string) (*command, []string, error) {
+	if !isGroup(args[0]) {
+		if c := findCommand(args[0]); c != nil {
+			return c, args[1:], nil
+		}
+		return nil, nil, unknownCommand(args[0])
+	}
+	switch {
+	case len(args) == 1:
+		fmt.Fprint(a.stderr, groupUsage(args[0]))
+		return nil, nil, exitStatus(exitUsage)
+	case helpWord(args[1]):
+		fmt.Fprint(a.stdout, groupUsage(args[0]))
+		return nil, nil, nil
+	}
+	path := args[0] + " " + args[1]
+	if c := findCommand(path); c != nil {
+		return c, args[2:], nil
+	}
+	return nil, nil, unknownCommand(path)
 }
 
 // versionJSON is troc version --json.
@@ -188,10 +382,9 @@ type versionJSON struct {
 
 // version is troc version.
 func (a *app) version(args []string) error {
-	const synopsis = "  troc version [--json]"
 	fs := newFlagSet("troc version")
 	asJSON := fs.Bool("json", false, "print the version as a JSON object")
-	if err := a.noPositional(fs, synopsis, args); err != nil {
+	if err := a.noPositional(fs, args); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -213,13 +406,13 @@ func newFlagSet(name string) *flag.FlagSet {
 // parseFlags parses args with fs. For -h it prints the usage to stdout and
 // returns exitStatus(0); for a bad flag or a missing value it returns a
 // usage error naming the flag, with a hint to see the usage (see withUsageHint).
-func (a *app) parseFlags(fs *flag.FlagSet, synopsis string, args []string) error {
+func (a *app) parseFlags(fs *flag.FlagSet, args []string) error {
 	err := fs.Parse(args)
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, flag.ErrHelp) {
-		a.printUsage(a.stdout, fs, synopsis)
+		a.printUsage(a.stdout, fs)
 		return exitStatus(exitOK)
 	}
 	return withUsageHint(fs, &usageError{msg: strings.TrimSpace(err.Error())})
@@ -233,8 +426,17 @@ func withUsageHint(fs *flag.FlagSet, err error) error {
 	return withHint(err, "see "+fs.Name()+" -h")
 }
 
-func (a *app) printUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
-	fmt.Fprintf(w, "Usage:\n%s\nFlags:\n", synopsis)
+// printUsage prints the usage of fs's command, from the command table.
+func (a *app) printUsage(w io.Writer, fs *flag.FlagSet) {
+	c := findCommand(strings.TrimPrefix(fs.Name(), "troc "))
+	if c == nil {
+		panic("no row in the command table for " + fs.Name())
+	}
+	fmt.Fprintf(w, "Usage:\n%s\n", c.synopsis())
+	if c.about != "" {
+		fmt.Fprintf(w, "\n%s\n", c.about)
+	}
+	fmt.Fprintf(w, "Flags:\n")
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
@@ -243,10 +445,10 @@ func (a *app) printUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
 // parseArgs parses a command line whose flags may come before or after
 // its positional arguments ("troc run show 5 --json"), and returns the
 // positional ones.
-func (a *app) parseArgs(fs *flag.FlagSet, synopsis string, args []string) ([]string, error) {
+func (a *app) parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	for {
-		if err := a.parseFlags(fs, synopsis, args); err != nil {
+		if err := a.parseFlags(fs, args); err != nil {
 			return nil, err
 		}
 		args = fs.Args()
@@ -259,30 +461,12 @@ func (a *app) parseArgs(fs *flag.FlagSet, synopsis string, args []string) ([]str
 }
 
 // noPositional parses a command line that takes flags only.
-func (a *app) noPositional(fs *flag.FlagSet, synopsis string, args []string) error {
-	positional, err := a.parseArgs(fs, synopsis, args)
+func (a *app) noPositional(fs *flag.FlagSet, args []string) error {
+	positional, err := a.parseArgs(fs, args)
 	if err == nil && len(positional) > 0 {
 		err = withUsageHint(fs, usagef("unexpected argument %q", positional[0]))
 	}
 	return err
-}
-
-// dispatch runs the subcommand of group ("run", "job") that args name.
-func (a *app) dispatch(ctx context.Context, group, usage string, args []string, cmds map[string]func(context.Context, []string) error) error {
-	if len(args) == 0 {
-		fmt.Fprint(a.stderr, usage)
-		return exitStatus(exitUsage)
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(a.stdout, usage)
-		return nil
-	}
-	cmd, ok := cmds[args[0]]
-	if !ok {
-		return withHint(usagef("unknown command \"%s %s\"", group, args[0]), fmt.Sprintf("run 'troc %s help' for the list", group))
-	}
-	return cmd(ctx, args[1:])
 }
 
 // confirm asks question on a terminal and reports whether the answer was

@@ -273,12 +273,11 @@ type importSkipJSON struct {
 
 // jobImportCrontab is troc job import-crontab.
 func (a *app) jobImportCrontab(ctx context.Context, args []string) error {
-	const synopsis = "  troc job import-crontab [--system] [--dry-run] [--json] [FILE|-]"
 	fs := newFlagSet("troc job import-crontab")
 	system := fs.Bool("system", false, "the crontab's lines have a user field (as /etc/crontab and /etc/cron.d/*; set by itself for those); only this user's lines are taken")
 	dryRun := fs.Bool("dry-run", false, "say what would change, change nothing")
 	asJSON := fs.Bool("json", false, "print what was found, changed and skipped as a JSON object")
-	positional, err := a.parseArgs(fs, synopsis, args)
+	positional, err := a.parseArgs(fs, args)
 	if err != nil {
 		return err
 	}

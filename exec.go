@@ -61,13 +61,6 @@ type execOptions struct {
 	killAfter  time.Duration
 }
 
-const execSynopsis = `  troc exec --name NAME [flags] "COMMAND"
-  troc exec --name NAME [flags] -- PROG [ARG...]
-
-Runs COMMAND with /bin/sh -c (or PROG directly) as a run of job NAME, under
-the job's lock, logging its output, and prints the run as JSON. Flags may
-come before or after COMMAND.`
-
 // testHookSetup, when a test sets it, runs while troc exec sets a run up,
 // after it has started watching signals and read its config: the one
 // moment a test cannot otherwise hold troc at. It is nil in troc itself.
@@ -95,7 +88,7 @@ func (a *app) parseExecArgs(args []string) (*execOptions, error) {
 	rest := args
 	for {
 		before := len(rest)
-		if err := a.parseFlags(fs, execSynopsis, rest); err != nil {
+		if err := a.parseFlags(fs, rest); err != nil {
 			return nil, err
 		}
 		rest = fs.Args()

@@ -122,8 +122,8 @@ func openAppendLog(dir, name string, limit int64) (*os.File, error) {
 
 // openHistoryArgs parses a command line of flags only, then opens the
 // history.
-func (a *app) openHistoryArgs(ctx context.Context, fs *flag.FlagSet, synopsis string, args []string) (*history, error) {
-	if err := a.noPositional(fs, synopsis, args); err != nil {
+func (a *app) openHistoryArgs(ctx context.Context, fs *flag.FlagSet, args []string) (*history, error) {
+	if err := a.noPositional(fs, args); err != nil {
 		return nil, err
 	}
 	return a.openHistory(ctx)

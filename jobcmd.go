@@ -14,34 +14,8 @@ import (
 	"time"
 )
 
-const jobUsage = `Usage:
-  troc job add --name NAME [--schedule CRON] [--grace DUR] [--max-runtime DUR] [--timeout DUR]
-               [--notify] [--notify-log] [--notify-on S,S] [--description TEXT]
-  troc job update --name NAME [--rename NEW] [--schedule CRON] [--grace DUR] [--max-runtime DUR]
-                  [--timeout DUR] [--notify=BOOL] [--notify-log=BOOL] [--notify-on S,S|default|none]
-                  [--description TEXT]
-  troc job list [--json | -f FORMAT]
-  troc job show --name NAME [--json]
-  troc job rm --name NAME [--keep-logs] [--force]
-  troc job import-crontab [--system] [--dry-run] [--json] [FILE|-]
-
-Run "troc job COMMAND -h" for the flags of one.
-`
-
 // tallyDays is how far back troc job list counts runs and failures.
 const tallyDays = 30
-
-// jobCmd dispatches troc job's subcommands.
-func (a *app) jobCmd(ctx context.Context, args []string) error {
-	return a.dispatch(ctx, "job", jobUsage, args, map[string]func(context.Context, []string) error{
-		"add":            a.jobAdd,
-		"update":         a.jobUpdate,
-		"list":           a.jobList,
-		"show":           a.jobShow,
-		"rm":             a.jobRm,
-		"import-crontab": a.jobImportCrontab,
-	})
-}
 
 // settingFlags are the flags of the settings job add and job update share.
 type settingFlags struct {
@@ -127,10 +101,10 @@ func (s *settingFlags) change(fs *flag.FlagSet) (jobChange, error) {
 
 // parseSettings defines the settings flags on fs, parses args, checks
 // the job name, and returns the settings given.
-func (a *app) parseSettings(fs *flag.FlagSet, synopsis string, args []string, name *string) (jobChange, error) {
+func (a *app) parseSettings(fs *flag.FlagSet, args []string, name *string) (jobChange, error) {
 	var sf settingFlags
 	sf.define(fs)
-	if err := a.noPositional(fs, synopsis, args); err != nil {
+	if err := a.noPositional(fs, args); err != nil {
 		return jobChange{}, err
 	}
 	if err := checkJobName(*name); err != nil {
@@ -141,10 +115,9 @@ func (a *app) parseSettings(fs *flag.FlagSet, synopsis string, args []string, na
 
 // jobAdd is troc job add.
 func (a *app) jobAdd(ctx context.Context, args []string) error {
-	const synopsis = "  troc job add --name NAME [--timeout DUR] [--notify] [--notify-log] [--notify-on S,S] [--description TEXT]"
 	fs := newFlagSet("troc job add")
 	name := fs.String("name", "", "the job's `NAME`: letters, digits, '.', '_', '-'; at most 64")
-	c, err := a.parseSettings(fs, synopsis, args, name)
+	c, err := a.parseSettings(fs, args, name)
 	if err != nil {
 		return err
 	}
@@ -166,12 +139,11 @@ func (a *app) jobAdd(ctx context.Context, args []string) error {
 
 // jobUpdate is troc job update.
 func (a *app) jobUpdate(ctx context.Context, args []string) error {
-	const synopsis = "  troc job update --name NAME [--rename NEW] [--timeout DUR] [--notify=BOOL] [--notify-log=BOOL]\n                  [--notify-on S,S|default|none] [--description TEXT]"
 	fs := newFlagSet("troc job update")
 	name := fs.String("name", "", "the job's `NAME`")
 	rename := fs.String("rename", "", "the job's new `NAME`; its history, settings and any run in progress follow it")
 	fs.StringVar(rename, "new-name", "", "same as --rename (the original troc's spelling)")
-	c, err := a.parseSettings(fs, synopsis, args, name)
+	c, err := a.parseSettings(fs, args, name)
 	if err != nil {
 		return err
 	}
@@ -320,11 +292,10 @@ func (h *history) states(ctx context.Context, name string) ([]*jobState, error) 
 
 // jobList is troc job list.
 func (a *app) jobList(ctx context.Context, args []string) error {
-	const synopsis = "  troc job list [--json | -f pretty|json|csv|tsv]"
 	fs := newFlagSet("troc job list")
 	asJSON := fs.Bool("json", false, "print a JSON array of jobs")
 	format := formatFlag(fs)
-	if err := a.noPositional(fs, synopsis, args); err != nil {
+	if err := a.noPositional(fs, args); err != nil {
 		return err
 	}
 	out, err := parseFormat(*format, *asJSON)
@@ -386,11 +357,10 @@ const jobShowRuns = 10
 
 // jobShow is troc job show.
 func (a *app) jobShow(ctx context.Context, args []string) error {
-	const synopsis = "  troc job show --name NAME [--json]"
 	fs := newFlagSet("troc job show")
 	name := fs.String("name", "", "the job's `NAME`")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := a.noPositional(fs, synopsis, args); err != nil {
+	if err := a.noPositional(fs, args); err != nil {
 		return err
 	}
 	h, err := a.openHistoryFor(ctx, *name, true)
@@ -476,12 +446,11 @@ func writeJobShow(out io.Writer, d display, now time.Time, s *jobState, rep heal
 
 // jobRm is troc job rm.
 func (a *app) jobRm(ctx context.Context, args []string) error {
-	const synopsis = "  troc job rm --name NAME [--keep-logs] [--force]"
 	fs := newFlagSet("troc job rm")
 	name := fs.String("name", "", "the job's `NAME`")
 	keepLogs := fs.Bool("keep-logs", false, "leave the runs' log files on disk")
 	force := fs.Bool("force", false, "do not ask for confirmation on a terminal")
-	if err := a.noPositional(fs, synopsis, args); err != nil {
+	if err := a.noPositional(fs, args); err != nil {
 		return err
 	}
 	h, err := a.openHistoryFor(ctx, *name, true)

@@ -314,9 +314,8 @@ func renderMetrics(w io.Writer, states []*jobState, now time.Time) error {
 
 // metrics is troc metrics: the Prometheus text format on stdout.
 func (a *app) metrics(ctx context.Context, args []string) error {
-	const synopsis = "  troc metrics"
 	fs := newFlagSet("troc metrics")
-	h, err := a.openHistoryArgs(ctx, fs, synopsis, args)
+	h, err := a.openHistoryArgs(ctx, fs, args)
 	if err != nil {
 		return err
 	}

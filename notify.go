@@ -992,37 +992,13 @@ type notifyTestJSON struct {
 	Error   *string `json:"error"` // why it failed, secrets redacted; null when ok
 }
 
-const notifySynopsis = `  troc notify test [--channel NAME] [--json]
-
-Sends a test notification through every configured channel, or only
-through NAME (slack, webhook, ping, email or command), and prints one line
-per channel: "slack: ok" or "slack: failed: why" (with --json, an array
-of {"channel", "ok", "error"}). The ping URL gets the
-test at URL/log, which healthchecks.io records without changing the
-check's state. Exits 0 when every channel worked, 1 otherwise.`
-
-// notifyCmd is troc notify.
-func (a *app) notifyCmd(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprintf(a.stderr, "Usage:\n%s\n", notifySynopsis)
-		return exitStatus(exitUsage)
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprintf(a.stdout, "Usage:\n%s\n", notifySynopsis)
-		return nil
-	case "test":
-	default:
-		return withHint(usagef("unknown command \"notify %s\"", args[0]), "troc notify test [--channel NAME]")
-	}
+// notifyTest is troc notify test.
+func (a *app) notifyTest(ctx context.Context, args []string) error {
 	fs := newFlagSet("troc notify test")
 	only := fs.String("channel", "", "send only through `NAME`: "+strings.Join(channelNames, ", "))
 	asJSON := fs.Bool("json", false, "print a JSON array, one object per channel")
-	if err := a.parseFlags(fs, notifySynopsis, args[1:]); err != nil {
+	if err := a.noPositional(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	if *only != "" && !slices.Contains(channelNames, *only) {
 		return usagef("unknown channel %q: want one of %s", *only, strings.Join(channelNames, ", "))

@@ -886,7 +886,7 @@ func TestNotifyTestCommand(t *testing.T) {
 			var stdout, stderr strings.Builder
 			a := &app{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
 				env: testEnv(withEnv(tt.env, map[string]string{"TROC_CONFIG_PATH": dir}))}
-			err := a.notifyCmd(context.Background(), tt.args)
+			err := a.run(context.Background(), append([]string{"notify"}, tt.args...))
 			var status exitStatus
 			switch {
 			case tt.wantStatus == 0 && err != nil:

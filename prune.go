@@ -32,14 +32,13 @@ const pruneBatch = 1000
 
 // prune is troc prune.
 func (a *app) prune(ctx context.Context, args []string) error {
-	const synopsis = "  troc prune [--older-than DUR] [--keep N] [--name JOB] [--dry-run] [--json]"
 	fs := newFlagSet("troc prune")
 	asJSON := fs.Bool("json", false, "print what was deleted as a JSON object")
 	olderThan := fs.String("older-than", "", "delete runs that started more than `DURATION` ago (90d, 12h)")
 	keep := fs.Int("keep", 0, "keep each job's newest `N` runs, delete the older ones")
 	name := fs.String("name", "", "only runs of the job `NAME`")
 	dryRun := fs.Bool("dry-run", false, "say what would be deleted, delete nothing")
-	if err := a.noPositional(fs, synopsis, args); err != nil {
+	if err := a.noPositional(fs, args); err != nil {
 		return err
 	}
 	var age time.Duration

@@ -261,9 +261,6 @@ type remote struct {
 // this host out of processes or file descriptors.
 const remoteParallel = 64
 
-// remoteUsage lists what troc --host can run.
-const remoteUsage = "run list|show|log|watch|term|kill, job list|show, check, metrics, ui or version"
-
 // remote is troc --host ... COMMAND: args is the command line after the
 // remote flags.
 func (a *app) remote(ctx context.Context, t remoteTargets, args []string) error {
@@ -276,51 +273,30 @@ func (a *app) remote(ctx context.Context, t remoteTargets, args []string) error 
 		return err
 	}
 	if len(args) == 0 {
-		return usagef("no command given after --host: want %s", remoteUsage)
+		return usagef("no command given after --host: want %s", hostCommands())
 	}
 	r := &remote{a: a, cfg: cfg, hosts: hosts}
-	command := args[0]
-	if (command == "run" || command == "job") && len(args) > 1 {
-		command += " " + args[1]
+	path := args[0]
+	if isGroup(path) && len(args) > 1 {
+		path += " " + args[1]
 	}
 	if wantsHelp(args) {
 		return r.stream(ctx, args, false)
 	}
-	switch command {
-	case "run list":
-		return r.runList(ctx, args)
-	case "run show":
-		return r.runShow(ctx, args)
-	case "run log":
-		return r.runLog(ctx, args)
-	case "run watch", "run term":
-		return r.stream(ctx, args, false)
-	case "run kill":
-		return r.runKill(ctx, args)
-	case "job list":
-		return r.jobList(ctx, args)
-	case "job show":
-		return r.jobShow(ctx, args)
-	case "check":
-		return r.check(ctx, args)
-	case "metrics":
-		return r.metrics(ctx, args)
-	case "ui":
-		return r.stream(ctx, args, true)
-	case "version":
-		return r.version(ctx, args)
+	if c := findCommand(path); c != nil && c.onHosts != nil {
+		return c.onHosts(r, ctx, args)
 	}
-	return usagef("troc --host runs %s, not %q", remoteUsage, command)
+	return usagef("troc --host runs %s, not %q", hostCommands(), path)
 }
 
 // wantsHelp reports whether a command line asks for its usage: -h, -help
 // or --help, or the word help, before any "--".
 func wantsHelp(args []string) bool {
 	for _, arg := range args {
-		switch arg {
-		case "--":
+		if arg == "--" {
 			return false
-		case "-h", "-help", "--help", "help":
+		}
+		if helpWord(arg) {
 			return true
 		}
 	}
@@ -923,7 +899,7 @@ func (r *remote) runKill(ctx context.Context, args []string) error {
 		return usagef("run kill takes one --host: run ids are each host's own")
 	}
 	fs, idFlag, sigName, force := killFlags()
-	id, err := r.a.parseRunArgs(fs, killSynopsis, args[2:], idFlag)
+	id, err := r.a.parseRunArgs(fs, args[2:], idFlag)
 	if err != nil {
 		return err
 	}

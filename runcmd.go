@@ -16,32 +16,8 @@ import (
 	"unsafe"
 )
 
-const runUsage = `Usage:
-  troc run list [--name JOB] [--status S[,S]] [--since DUR|TIME] [--limit N] [--json | -f FORMAT]
-  troc run show -r ID
-  troc run log -r ID [--tail N]
-  troc run watch -r ID
-  troc run term -r ID
-  troc run kill -r ID [--signal SIG] [--force]
-
-Run "troc run COMMAND -h" for the flags of one.
-`
-
-// runCmd dispatches troc run's subcommands.
-func (a *app) runCmd(ctx context.Context, args []string) error {
-	return a.dispatch(ctx, "run", runUsage, args, map[string]func(context.Context, []string) error{
-		"list":  a.runList,
-		"show":  a.runShow,
-		"log":   a.runLog,
-		"watch": a.runWatch,
-		"term":  a.runTerm,
-		"kill":  a.runKill,
-	})
-}
-
 // runList is troc run list.
 func (a *app) runList(ctx context.Context, args []string) error {
-	const synopsis = "  troc run list [--name JOB] [--status S[,S]] [--since DUR|TIME] [--limit N] [--json | -f pretty|json|csv|tsv]"
 	fs := newFlagSet("troc run list")
 	name := fs.String("name", "", "only runs of the job `NAME`")
 	status := fs.String("status", "", "only runs in these `STATUSES`, comma-separated: "+statusList(Statuses))
@@ -49,7 +25,7 @@ func (a *app) runList(ctx context.Context, args []string) error {
 	limit := fs.Int("limit", 20, "show at most `N` runs, newest first; 0 for all")
 	asJSON := fs.Bool("json", false, "print a JSON array of runs")
 	format := formatFlag(fs)
-	if err := a.noPositional(fs, synopsis, args); err != nil {
+	if err := a.noPositional(fs, args); err != nil {
 		return err
 	}
 	out, err := parseFormat(*format, *asJSON)
@@ -141,11 +117,10 @@ type runShowJSON struct {
 
 // runShow is troc run show.
 func (a *app) runShow(ctx context.Context, args []string) error {
-	const synopsis = "  troc run show -r ID [--json]"
 	fs := newFlagSet("troc run show")
 	idFlag := runIDFlag(fs)
 	fs.Bool("json", true, "print JSON (the only form)")
-	h, r, err := a.openRun(ctx, fs, synopsis, args, idFlag)
+	h, r, err := a.openRun(ctx, fs, args, idFlag)
 	if err != nil {
 		return err
 	}
@@ -159,11 +134,10 @@ func (a *app) runShow(ctx context.Context, args []string) error {
 
 // runLog is troc run log.
 func (a *app) runLog(ctx context.Context, args []string) error {
-	const synopsis = "  troc run log -r ID [--tail N]"
 	fs := newFlagSet("troc run log")
 	idFlag := runIDFlag(fs)
 	tail := fs.Int("tail", 0, "print only the last `N` lines")
-	h, r, f, err := a.openRunLogArgs(ctx, fs, synopsis, args, idFlag)
+	h, r, f, err := a.openRunLogArgs(ctx, fs, args, idFlag)
 	if err != nil {
 		return err
 	}
@@ -193,10 +167,9 @@ const watchPoll = 40 * time.Millisecond
 // runWatch is troc run watch: the log so far, then new output as it is
 // written, until the run ends; it exits with the run's exit status.
 func (a *app) runWatch(ctx context.Context, args []string) error {
-	const synopsis = "  troc run watch -r ID"
 	fs := newFlagSet("troc run watch")
 	idFlag := runIDFlag(fs)
-	h, r, err := a.openRun(ctx, fs, synopsis, args, idFlag)
+	h, r, err := a.openRun(ctx, fs, args, idFlag)
 	if err != nil {
 		return err
 	}
@@ -278,11 +251,10 @@ func readerGone(w io.Writer) bool {
 // runTerm is troc run term: it records a Running run as Terminated by
 // hand, touching no process.
 func (a *app) runTerm(ctx context.Context, args []string) error {
-	const synopsis = "  troc run term -r ID [--json]"
 	fs := newFlagSet("troc run term")
 	idFlag := runIDFlag(fs)
 	asJSON := fs.Bool("json", false, "print the run as JSON")
-	h, r, err := a.openRun(ctx, fs, synopsis, args, idFlag)
+	h, r, err := a.openRun(ctx, fs, args, idFlag)
 	if err != nil {
 		return err
 	}
@@ -310,7 +282,7 @@ func (a *app) runTerm(ctx context.Context, args []string) error {
 // only once its pid is known to still be the run's.
 func (a *app) runKill(ctx context.Context, args []string) error {
 	fs, idFlag, sigName, force := killFlags()
-	id, err := a.parseRunArgs(fs, killSynopsis, args, idFlag)
+	id, err := a.parseRunArgs(fs, args, idFlag)
 	if err != nil {
 		return err
 	}
@@ -337,8 +309,6 @@ func (a *app) runKill(ctx context.Context, args []string) error {
 	fmt.Fprintf(a.stdout, "sent %s to run %d of %s (process group %d)\n", signalName(sig), r.ID, termText(r.Job), r.PID)
 	return nil
 }
-
-const killSynopsis = "  troc run kill -r ID [--signal SIG] [--force]"
 
 // killFlags defines troc run kill's flags: the run id, the signal, and
 // --force. troc --host parses them too, to ask for confirmation here.
@@ -415,8 +385,8 @@ func runIDFlag(fs *flag.FlagSet) *string {
 
 // openRun parses a single-run command's arguments, opens the history and
 // returns the run they name, with -r or as the one argument.
-func (a *app) openRun(ctx context.Context, fs *flag.FlagSet, synopsis string, args []string, idFlag *string) (*history, *Run, error) {
-	id, err := a.parseRunArgs(fs, synopsis, args, idFlag)
+func (a *app) openRun(ctx context.Context, fs *flag.FlagSet, args []string, idFlag *string) (*history, *Run, error) {
+	id, err := a.parseRunArgs(fs, args, idFlag)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -425,8 +395,8 @@ func (a *app) openRun(ctx context.Context, fs *flag.FlagSet, synopsis string, ar
 
 // parseRunArgs parses a single-run command's arguments and returns the
 // run id.
-func (a *app) parseRunArgs(fs *flag.FlagSet, synopsis string, args []string, idFlag *string) (int64, error) {
-	positional, err := a.parseArgs(fs, synopsis, args)
+func (a *app) parseRunArgs(fs *flag.FlagSet, args []string, idFlag *string) (int64, error) {
+	positional, err := a.parseArgs(fs, args)
 	if err != nil {
 		return 0, err
 	}
@@ -464,8 +434,8 @@ func (a *app) loadRun(ctx context.Context, id int64) (*history, *Run, error) {
 }
 
 // openRunLogArgs is openRun, then openRunLog.
-func (a *app) openRunLogArgs(ctx context.Context, fs *flag.FlagSet, synopsis string, args []string, idFlag *string) (*history, *Run, *os.File, error) {
-	h, r, err := a.openRun(ctx, fs, synopsis, args, idFlag)
+func (a *app) openRunLogArgs(ctx context.Context, fs *flag.FlagSet, args []string, idFlag *string) (*history, *Run, *os.File, error) {
+	h, r, err := a.openRun(ctx, fs, args, idFlag)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -51,9 +51,8 @@ type ui struct {
 
 // ui is troc ui.
 func (a *app) ui(ctx context.Context, args []string) error {
-	const synopsis = "  troc ui"
 	fs := newFlagSet("troc ui")
-	if err := a.noPositional(fs, synopsis, args); err != nil {
+	if err := a.noPositional(fs, args); err != nil {
 		return err
 	}
 	in, inFile := a.stdin.(*os.File)
