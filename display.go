@@ -8,7 +8,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -91,24 +90,6 @@ func (d display) time(t time.Time) string {
 		return "-"
 	}
 	return t.In(d.loc).Format("2006-01-02 15:04:05")
-}
-
-// formatDuration writes d the way a person reads it at a glance: 340ms,
-// 12.5s, 3m04s, 2h03m, 3d04h.
-func formatDuration(d time.Duration) string {
-	switch {
-	case d < 0:
-		return "-" + formatDuration(-d)
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.1fs", d.Seconds())
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", d/time.Minute, d%time.Minute/time.Second)
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh%02dm", d/time.Hour, d%time.Hour/time.Minute)
-	}
-	return fmt.Sprintf("%dd%02dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
 }
 
 // withHosts puts a HOST column first, hosts[i] in row i, when the rows

@@ -68,3 +68,46 @@ func parseDuration(s string) (time.Duration, error) {
 }
 
 const maxDuration = time.Duration(1<<63 - 1)
+
+// formatDuration writes d the way a person reads it at a glance: 340ms,
+// 12.5s, 3m04s, 2h03m, 3d04h.
+func formatDuration(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "-" + formatDuration(-d)
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", d/time.Minute, d%time.Minute/time.Second)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", d/time.Hour, d%time.Hour/time.Minute)
+	}
+	return fmt.Sprintf("%dd%02dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
+}
+
+// shortDuration rounds d to what a person wants to read: milliseconds
+// under a minute, seconds above.
+func shortDuration(d time.Duration) string {
+	if d < time.Minute {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+// msDuration is the inverse of settingsJSON's milliseconds: 0 for null.
+func msDuration(ms *int64) time.Duration { return time.Duration(deref(ms)) * time.Millisecond }
+
+// parseSince reads --since: a duration back from now, or a time in loc.
+func parseSince(s string, now time.Time, loc *time.Location) (time.Time, error) {
+	if d, err := parseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, usagef("invalid --since %q: want a duration back from now (90m, 2d) or a time (2026-11-25, 2026-11-25 14:00, 2026-11-25T14:00:00Z)", s)
+}

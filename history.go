@@ -175,22 +175,6 @@ func (h *history) markOrphans(ctx context.Context) error {
 	return nil
 }
 
-// runAlive reports whether the run's job process is still there: its pid
-// exists and started when the run's did. Without a recorded start time
-// (one troc could not read) the pid alone has to do.
-func runAlive(r *Run) bool {
-	if r.PID <= 0 {
-		// Recorded before its process existed: only the troc that is
-		// starting it can be in that state, for an instant.
-		return time.Since(r.Start) < time.Minute
-	}
-	if r.PIDStart == 0 {
-		err := syscall.Kill(r.PID, 0)
-		return err == nil || err == syscall.EPERM
-	}
-	return processAlive(r.PID, r.PIDStart)
-}
-
 // findJob returns the named job, or an error saying there is no such job.
 func (h *history) findJob(ctx context.Context, name string) (Job, error) {
 	job, err := h.db.job(ctx, name)

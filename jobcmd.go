@@ -276,9 +276,6 @@ func stateFromView(v jobJSON) (*jobState, healthReport, error) {
 	return s, rep, nil
 }
 
-// msDuration is the inverse of settingsJSON's milliseconds: 0 for null.
-func msDuration(ms *int64) time.Duration { return time.Duration(deref(ms)) * time.Millisecond }
-
 // states returns the named job's state (every job's for ""), with the
 // tallies of the last tallyDays days.
 func (h *history) states(ctx context.Context, name string) ([]*jobState, error) {

@@ -32,10 +32,12 @@ package main
 // writes later is not (its writes fail with EPIPE).
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -283,4 +285,115 @@ func (c *capture) keep(p []byte) {
 		c.unlogged = append(c.unlogged[:0], c.unlogged[over:]...)
 	}
 	c.unlogged = append(c.unlogged, p...)
+}
+
+// tailLines returns the last n lines of the file at path, reading only
+// the end of it.
+func tailLines(path string, n int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	size, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return nil, err
+	}
+	const block = 16 << 10
+	var buf []byte
+	for off := size; off > 0; {
+		step := int64(block)
+		if off < step {
+			step = off
+		}
+		off -= step
+		chunk := make([]byte, step)
+		if _, err := f.ReadAt(chunk, off); err != nil && err != io.EOF {
+			return nil, err
+		}
+		buf = append(chunk, buf...)
+		// n lines need n newlines before them, not counting a final one.
+		body := buf
+		if len(body) > 0 && body[len(body)-1] == '\n' {
+			body = body[:len(body)-1]
+		}
+		if i := nthLastIndex(body, '\n', n); i >= 0 {
+			return buf[i+1:], nil
+		}
+		if len(buf) > 1<<20 {
+			break // a megabyte without enough newlines: show what we have
+		}
+	}
+	return buf, nil
+}
+
+// nthLastIndex returns the index of the n-th last c in b, or -1.
+func nthLastIndex(b []byte, c byte, n int) int {
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == c {
+			n--
+			if n == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// fileTail returns a logTail for finish that reads the log file at path:
+// its last maxLines lines, and how many lines come before them.
+func fileTail(path string) func(maxLines int) (lines []string, earlier int) {
+	return func(maxLines int) ([]string, int) {
+		if path == "" {
+			return nil, 0
+		}
+		b, err := tailLines(path, maxLines)
+		if err != nil {
+			return []string{fmt.Sprintf("(cannot read the log: %v)", err)}, 0
+		}
+		s := strings.TrimSuffix(string(b), "\n")
+		if s == "" {
+			return []string{}, 0
+		}
+		lines := strings.Split(s, "\n")
+		if len(lines) > maxLines {
+			lines = lines[len(lines)-maxLines:]
+		}
+		total, err := countLines(path)
+		if err != nil {
+			return lines, 0
+		}
+		return lines, max(total-len(lines), 0)
+	}
+}
+
+// countLines counts the lines of the file at path, a last one without its
+// line feed included. It reads the whole file, a MiB at a time: a gigabyte
+// of log takes a fraction of a second, and only a job that sends its log
+// asks.
+func countLines(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	n, last := 0, byte('\n')
+	for {
+		k, err := f.Read(buf)
+		if k > 0 {
+			n += bytes.Count(buf[:k], []byte{'\n'})
+			last = buf[k-1]
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	if last != '\n' {
+		n++
+	}
+	return n, nil
 }

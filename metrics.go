@@ -52,10 +52,6 @@ const (
 	metricsUserLabel = "user"
 )
 
-// finalStatuses are the statuses a run can end with, in documented order:
-// the troc_job_runs_total series of each job.
-var finalStatuses = slices.DeleteFunc(slices.Clone(Statuses), func(s Status) bool { return s == StatusRunning })
-
 // metricJob is what the metric families are computed from: a job's state
 // and its health at the time of writing.
 type metricJob struct {

@@ -94,12 +94,6 @@ type notice struct {
 	health   string         // eventHealth's message, after "job@host: "
 }
 
-// isFailure reports whether a run in state s counts as failed for the
-// streak rules.
-func isFailure(s Status) bool {
-	return s == StatusFailed || s == StatusTimedOut || s == StatusTerminated
-}
-
 // headline is the first line of every message: job@host, run, status.
 // The seed's format, kept: "daily-sync@web1: run 84 - ✅: Succeeded".
 func (m *notice) headline() string {
@@ -136,15 +130,6 @@ func (m *notice) exitText() string {
 		return "exit " + strconv.Itoa(*r.ExitCode)
 	}
 	return ""
-}
-
-// shortDuration rounds d to what a person wants to read: milliseconds
-// under a minute, seconds above.
-func shortDuration(d time.Duration) string {
-	if d < time.Minute {
-		return d.Round(time.Millisecond).String()
-	}
-	return d.Round(time.Second).String()
 }
 
 // lines is the message without the log: the headline, the streak, the
@@ -252,40 +237,6 @@ func cutLine(s string, limit int) string {
 	r := []rune(s)
 	keep := max(limit-len(fmt.Sprintf(" [%d more characters]", len(r))), 0)
 	return string(r[:keep]) + fmt.Sprintf(" [%d more characters]", len(r)-keep)
-}
-
-// parseStatusList parses a comma-separated list of statuses in any case,
-// "failed,TimedOut", as notify.on and per-job settings take it; "none" is
-// the empty list. The result follows the order of Statuses, without
-// repeats. Errors name the bad value and list the valid ones.
-func parseStatusList(s string) ([]Status, error) {
-	out := []Status{}
-	if strings.EqualFold(strings.TrimSpace(s), "none") {
-		return out, nil
-	}
-	seen := map[Status]bool{}
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		i := slices.IndexFunc(Statuses, func(st Status) bool { return strings.EqualFold(string(st), f) })
-		if i < 0 {
-			names := make([]string, len(Statuses))
-			for i, st := range Statuses {
-				names[i] = strings.ToLower(string(st))
-			}
-			what := fmt.Sprintf("unknown status %q", f)
-			if f == "" {
-				what = fmt.Sprintf("empty status in %q", s)
-			}
-			return nil, fmt.Errorf("%s: want a comma-separated list of %s, or none", what, strings.Join(names, ", "))
-		}
-		seen[Statuses[i]] = true
-	}
-	for _, st := range Statuses {
-		if seen[st] {
-			out = append(out, st)
-		}
-	}
-	return out, nil
 }
 
 // channelSetup is one channel that the configuration mentions: ready to
@@ -615,18 +566,6 @@ func (n *runNotifier) decide(ctx context.Context, db *DB, job Job, run *Run) (*n
 	return nil, notOn
 }
 
-// statusList writes statuses as notify.on takes them.
-func statusList(list []Status) string {
-	if len(list) == 0 {
-		return "none"
-	}
-	names := make([]string, len(list))
-	for i, s := range list {
-		names[i] = strings.ToLower(string(s))
-	}
-	return strings.Join(names, ",")
-}
-
 // sendHealth tells every message channel (not the ping URL, which hears
 // of runs) that a job's health changed: message says how, after
 // "job@host: "; tag says whether to tag @channel. lastRun may be nil. It
@@ -703,64 +642,6 @@ func withoutSecrets(environ []string) []string {
 		}
 	}
 	return out
-}
-
-// fileTail returns a logTail for finish that reads the log file at path:
-// its last maxLines lines, and how many lines come before them.
-func fileTail(path string) func(maxLines int) (lines []string, earlier int) {
-	return func(maxLines int) ([]string, int) {
-		if path == "" {
-			return nil, 0
-		}
-		b, err := tailLines(path, maxLines)
-		if err != nil {
-			return []string{fmt.Sprintf("(cannot read the log: %v)", err)}, 0
-		}
-		s := strings.TrimSuffix(string(b), "\n")
-		if s == "" {
-			return []string{}, 0
-		}
-		lines := strings.Split(s, "\n")
-		if len(lines) > maxLines {
-			lines = lines[len(lines)-maxLines:]
-		}
-		total, err := countLines(path)
-		if err != nil {
-			return lines, 0
-		}
-		return lines, max(total-len(lines), 0)
-	}
-}
-
-// countLines counts the lines of the file at path, a last one without its
-// line feed included. It reads the whole file, a MiB at a time: a gigabyte
-// of log takes a fraction of a second, and only a job that sends its log
-// asks.
-func countLines(path string) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	buf := make([]byte, 1<<20)
-	n, last := 0, byte('\n')
-	for {
-		k, err := f.Read(buf)
-		if k > 0 {
-			n += bytes.Count(buf[:k], []byte{'\n'})
-			last = buf[k-1]
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return 0, err
-		}
-	}
-	if last != '\n' {
-		n++
-	}
-	return n, nil
 }
 
 // retryableError is a failure that another attempt may not have: a

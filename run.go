@@ -5,30 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 )
-
-// Status is the state of a run as stored in the history and shown to users.
-// The spellings are the ones the original troc used; scripts match on them.
-type Status string
-
-const (
-	StatusRunning    Status = "Running"
-	StatusSkipped    Status = "Skipped"
-	StatusSucceeded  Status = "Succeeded"
-	StatusFailed     Status = "Failed"
-	StatusTerminated Status = "Terminated"
-	StatusTimedOut   Status = "TimedOut"
-)
-
-// Statuses lists every status in the order they are documented.
-var Statuses = []Status{
-	StatusRunning, StatusSkipped, StatusSucceeded,
-	StatusFailed, StatusTerminated, StatusTimedOut,
-}
 
 // Run is one run of a job, as recorded in the history.
 type Run struct {
@@ -213,15 +192,6 @@ func runFromView(v runJSON) (*Run, error) {
 		return nil, fmt.Errorf("run %d: end_time: %w", r.ID, err)
 	}
 	return r, nil
-}
-
-// signalNumber reads a signal as signalName writes it; 0 if it cannot.
-func signalNumber(name string) syscall.Signal {
-	if sig, err := parseSignal(name); err == nil {
-		return sig
-	}
-	n, _ := strconv.Atoi(strings.TrimPrefix(name, "SIG"))
-	return syscall.Signal(n)
 }
 
 // parseTimeJSON is the inverse of timeJSON: the zero time for nil.

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 	"unsafe"
@@ -463,50 +462,4 @@ func openRunLog(r *Run) (*os.File, error) {
 		return nil, fmt.Errorf("open log of run %d: %w", r.ID, err)
 	}
 	return f, nil
-}
-
-// parseStatuses reads a flag's list of statuses (see parseStatusList);
-// flag names the option for the error. An empty list is nil: no filter.
-func parseStatuses(flag, s string) ([]Status, error) {
-	if s == "" {
-		return nil, nil
-	}
-	list, err := parseStatusList(s)
-	if err == nil && len(list) == 0 {
-		err = errors.New("none selects nothing: give statuses")
-	}
-	if err != nil {
-		return nil, usagef("invalid %s: %v", flag, err)
-	}
-	return list, nil
-}
-
-// parseSince reads --since: a duration back from now, or a time in loc.
-func parseSince(s string, now time.Time, loc *time.Location) (time.Time, error) {
-	if d, err := parseDuration(s); err == nil {
-		return now.Add(-d), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, usagef("invalid --since %q: want a duration back from now (90m, 2d) or a time (2026-11-25, 2026-11-25 14:00, 2026-11-25T14:00:00Z)", s)
-}
-
-// parseSignal reads a signal name (TERM, SIGTERM, term) or number.
-func parseSignal(s string) (syscall.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
-		return syscall.Signal(n), nil
-	}
-	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	for sig, n := range signalNames {
-		if n == name {
-			return sig, nil
-		}
-	}
-	return 0, usagef("invalid --signal %q: want a signal name (TERM, INT, HUP, KILL, USR1, ...) or number", s)
 }
