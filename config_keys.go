@@ -2,7 +2,7 @@ package main
 
 // Every setting troc has: its key, kind, default and description, and
 // where its value lives in Config. The generated config file, the TROC_*
-// variables and the README's table all come from this one list.
+// variables come from this one list (the README's table is kept by hand).
 
 import (
 	"errors"
