@@ -1,8 +1,9 @@
 package main
 
 // Every setting troc has: its key, kind, default and description, and
-// where its value lives in Config. The generated config file, the TROC_*
-// variables come from this one list (the README's table is kept by hand).
+// where its value lives in Config. The generated config file and the
+// TROC_* variables come from this one list; the README's table is kept by
+// hand.
 
 import (
 	"errors"
