@@ -41,62 +41,62 @@ func (s *settingFlags) change(fs *flag.FlagSet) (jobChange, error) {
 	var c jobChange
 	var err error
 	fs.Visit(func(f *flag.Flag) {
-		if err != nil {
-			return
-		}
-		switch f.Name {
-		case "description":
-			c.Description = &s.description
-		case "timeout":
-			var d time.Duration
-			if d, err = parseDuration(s.timeout); err != nil {
-				err = usagef("--timeout: %v", err)
-			}
-			c.Timeout = &d
-		case "schedule":
-			if s.schedule != "" {
-				sched, perr := ParseSchedule(s.schedule)
-				if perr != nil {
-					err = usagef("--schedule: %v", perr)
-					return
-				}
-				s.schedule = sched.String()
-			}
-			c.Schedule = &s.schedule
-		case "grace", "max-runtime":
-			text := s.grace
-			if f.Name == "max-runtime" {
-				text = s.maxRuntime
-			}
-			d, perr := parseDuration(text)
-			if perr != nil {
-				err = usagef("--%s: %v", f.Name, perr)
-				return
-			}
-			if f.Name == "grace" {
-				c.Grace = &d
-			} else {
-				c.MaxRuntime = &d
-			}
-		case "notify":
-			c.Notify = &s.notify
-		case "notify-log":
-			c.NotifyLog = &s.notifyLog
-		case "notify-on":
-			var list []Status
-			switch strings.ToLower(strings.TrimSpace(s.notifyOn)) {
-			case "default":
-			case "none":
-				list = []Status{}
-			case "":
-				err = usagef("--notify-on is empty: give statuses, default or none")
-			default:
-				list, err = parseStatuses("--notify-on", s.notifyOn)
-			}
-			c.NotifyOn = &list
+		if apply := settingChanges[f.Name]; apply != nil && err == nil {
+			err = apply(s, &c)
 		}
 	})
 	return c, err
+}
+
+// settingChanges turns each flag of settingFlags, when it was given, into
+// its part of a jobChange.
+var settingChanges = map[string]func(s *settingFlags, c *jobChange) error{
+	"description": func(s *settingFlags, c *jobChange) error { c.Description = &s.description; return nil },
+	"notify":      func(s *settingFlags, c *jobChange) error { c.Notify = &s.notify; return nil },
+	"notify-log":  func(s *settingFlags, c *jobChange) error { c.NotifyLog = &s.notifyLog; return nil },
+	"timeout": func(s *settingFlags, c *jobChange) (err error) {
+		c.Timeout, err = flagDuration("timeout", s.timeout)
+		return
+	},
+	"grace": func(s *settingFlags, c *jobChange) (err error) { c.Grace, err = flagDuration("grace", s.grace); return },
+	"max-runtime": func(s *settingFlags, c *jobChange) (err error) {
+		c.MaxRuntime, err = flagDuration("max-runtime", s.maxRuntime)
+		return
+	},
+	"schedule": func(s *settingFlags, c *jobChange) error {
+		if s.schedule != "" {
+			sched, err := ParseSchedule(s.schedule)
+			if err != nil {
+				return usagef("--schedule: %v", err)
+			}
+			s.schedule = sched.String()
+		}
+		c.Schedule = &s.schedule
+		return nil
+	},
+	"notify-on": func(s *settingFlags, c *jobChange) (err error) {
+		var list []Status
+		switch strings.ToLower(strings.TrimSpace(s.notifyOn)) {
+		case "default":
+		case "none":
+			list = []Status{}
+		case "":
+			return usagef("--notify-on is empty: give statuses, default or none")
+		default:
+			list, err = parseStatuses("--notify-on", s.notifyOn)
+		}
+		c.NotifyOn = &list
+		return err
+	},
+}
+
+// flagDuration parses the value of flag --name as a duration.
+func flagDuration(name, text string) (*time.Duration, error) {
+	d, err := parseDuration(text)
+	if err != nil {
+		return nil, usagef("--%s: %v", name, err)
+	}
+	return &d, nil
 }
 
 // parseSettings defines the settings flags on fs, parses args, checks
