@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -32,91 +33,133 @@ const pruneBatch = 1000
 
 // prune is troc prune.
 func (a *app) prune(ctx context.Context, args []string) error {
-	fs := newFlagSet("troc prune")
-	asJSON := fs.Bool("json", false, "print what was deleted as a JSON object")
-	olderThan := fs.String("older-than", "", "delete runs that started more than `DURATION` ago (90d, 12h)")
-	keep := fs.Int("keep", 0, "keep each job's newest `N` runs, delete the older ones")
-	name := fs.String("name", "", "only runs of the job `NAME`")
-	dryRun := fs.Bool("dry-run", false, "say what would be deleted, delete nothing")
-	if err := a.noPositional(fs, args); err != nil {
+	o, err := a.pruneArgs(args)
+	if err != nil {
 		return err
 	}
-	var age time.Duration
-	if *olderThan != "" {
-		var err error
-		if age, err = parseDuration(*olderThan); err != nil || age == 0 {
-			if err == nil {
-				err = errors.New("must be more than 0")
-			}
-			return usagef("--older-than: %v", err)
-		}
-	}
-	if *keep < 0 {
-		return usagef("invalid --keep %d: want a number of runs", *keep)
-	}
-	if age == 0 && *keep == 0 {
-		return withUsageHint(fs, usagef("give --older-than, --keep or both: nothing is pruned without a limit"))
-	}
-	h, err := a.openHistoryFor(ctx, *name, false)
+	h, err := a.openHistoryFor(ctx, o.name, false)
 	if err != nil {
 		return err
 	}
 	defer h.close()
-	var ids []int64
-	if *name != "" {
-		job, err := h.findJob(ctx, *name)
-		if err != nil {
-			return err
-		}
-		ids = []int64{job.ID}
-	} else if ids, err = h.db.jobIDs(ctx); err != nil {
-		return fmt.Errorf("list jobs: %w", err)
+	ids, err := h.pruneJobs(ctx, o.name)
+	if err != nil {
+		return err
 	}
 	var cutoff time.Time
-	if age > 0 {
-		cutoff = h.now().Add(-age)
+	if o.age > 0 {
+		cutoff = h.now().Add(-o.age)
 	}
-	var runs, files, bytes int64
-	atLeast := false
+	var t pruneTally
 	for _, id := range ids {
-		for {
-			expired, err := h.db.expiredRuns(ctx, id, cutoff, *keep, pruneBatch)
-			if err != nil {
-				return fmt.Errorf("find runs to prune: %w", err)
-			}
-			if *dryRun {
-				runs += int64(len(expired))
-				for _, r := range expired {
-					f, b := runFilesSize(r)
-					files, bytes = files+f, bytes+b
-				}
-				// Without deleting, the next batch would be this one:
-				// past a full batch the count is a lower bound.
-				atLeast = atLeast || len(expired) == pruneBatch
-				break
-			}
-			n, f, b, err := deleteRunsAndFiles(ctx, h.db, expired, h.log)
-			runs, files, bytes = runs+n, files+f, bytes+b
-			if err != nil {
-				return fmt.Errorf("prune: %w", err)
-			}
-			if len(expired) < pruneBatch {
-				break
-			}
+		if err := t.pruneJob(ctx, h, id, cutoff, o); err != nil {
+			return err
 		}
 	}
-	if *asJSON {
-		return writeJSON(a.stdout, pruneJSON{DryRun: *dryRun, AtLeast: atLeast, Runs: runs, Files: files, Bytes: bytes})
+	return t.print(a.stdout, o)
+}
+
+// pruneOptions is troc prune's command line.
+type pruneOptions struct {
+	name           string
+	age            time.Duration // 0: no age limit
+	keep           int           // 0: no count limit
+	dryRun, asJSON bool
+}
+
+// pruneArgs reads troc prune's command line.
+func (a *app) pruneArgs(args []string) (pruneOptions, error) {
+	var o pruneOptions
+	fs := newFlagSet("troc prune")
+	fs.BoolVar(&o.asJSON, "json", false, "print what was deleted as a JSON object")
+	olderThan := fs.String("older-than", "", "delete runs that started more than `DURATION` ago (90d, 12h)")
+	fs.IntVar(&o.keep, "keep", 0, "keep each job's newest `N` runs, delete the older ones")
+	fs.StringVar(&o.name, "name", "", "only runs of the job `NAME`")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "say what would be deleted, delete nothing")
+	if err := a.noPositional(fs, args); err != nil {
+		return o, err
+	}
+	if *olderThan != "" {
+		var err error
+		if o.age, err = parseDuration(*olderThan); err != nil || o.age == 0 {
+			if err == nil {
+				err = errors.New("must be more than 0")
+			}
+			return o, usagef("--older-than: %v", err)
+		}
+	}
+	if o.keep < 0 {
+		return o, usagef("invalid --keep %d: want a number of runs", o.keep)
+	}
+	if o.age == 0 && o.keep == 0 {
+		return o, withUsageHint(fs, usagef("give --older-than, --keep or both: nothing is pruned without a limit"))
+	}
+	return o, nil
+}
+
+// pruneJobs returns the ids of the jobs to prune: the named one, or all.
+func (h *history) pruneJobs(ctx context.Context, name string) ([]int64, error) {
+	if name != "" {
+		job, err := h.findJob(ctx, name)
+		return []int64{job.ID}, err
+	}
+	ids, err := h.db.jobIDs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	return ids, nil
+}
+
+// pruneTally is what troc prune deleted, or would delete.
+type pruneTally struct {
+	runs, files, bytes int64
+	atLeast            bool // a dry run stopped counting at a full batch
+}
+
+// pruneJob deletes (or, in a dry run, counts) the runs of job id past the
+// limits, a batch at a time.
+func (t *pruneTally) pruneJob(ctx context.Context, h *history, id int64, cutoff time.Time, o pruneOptions) error {
+	for {
+		expired, err := h.db.expiredRuns(ctx, id, cutoff, o.keep, pruneBatch)
+		if err != nil {
+			return fmt.Errorf("find runs to prune: %w", err)
+		}
+		if o.dryRun {
+			t.runs += int64(len(expired))
+			for _, r := range expired {
+				f, b := runFilesSize(r)
+				t.files, t.bytes = t.files+f, t.bytes+b
+			}
+			// Without deleting, the next batch would be this one: past a
+			// full batch the count is a lower bound.
+			t.atLeast = t.atLeast || len(expired) == pruneBatch
+			return nil
+		}
+		n, f, b, err := deleteRunsAndFiles(ctx, h.db, expired, h.log)
+		t.runs, t.files, t.bytes = t.runs+n, t.files+f, t.bytes+b
+		if err != nil {
+			return fmt.Errorf("prune: %w", err)
+		}
+		if len(expired) < pruneBatch {
+			return nil
+		}
+	}
+}
+
+// print says what was pruned.
+func (t *pruneTally) print(w io.Writer, o pruneOptions) error {
+	if o.asJSON {
+		return writeJSON(w, pruneJSON{DryRun: o.dryRun, AtLeast: t.atLeast, Runs: t.runs, Files: t.files, Bytes: t.bytes})
 	}
 	verb := "deleted"
 	switch {
-	case atLeast:
+	case t.atLeast:
 		verb = "would delete at least"
-	case *dryRun:
+	case o.dryRun:
 		verb = "would delete"
 	}
-	fmt.Fprintf(a.stdout, "%s %d runs and %d files, %s\n", verb, runs, files, formatBytes(bytes))
-	return nil
+	_, err := fmt.Fprintf(w, "%s %d runs and %d files, %s\n", verb, t.runs, t.files, formatBytes(t.bytes))
+	return err
 }
 
 // pruneJSON is troc prune --json: what was deleted, or with dry_run what
