@@ -32,6 +32,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -218,89 +219,29 @@ func (a *app) jobImportCrontab(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var data []byte
-	source := "crontab -l"
-	switch {
-	case len(positional) > 1:
+	if len(positional) > 1 {
 		return usagef("give one crontab file, or - for stdin")
-	case len(positional) == 0:
-		out, err := exec.CommandContext(ctx, "crontab", "-l").Output()
-		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) {
-			return fmt.Errorf("crontab -l: %s", strings.TrimSpace(string(exitErr.Stderr)))
-		}
-		if err != nil {
-			return fmt.Errorf("crontab -l: %w", err)
-		}
-		data = out
-	case positional[0] == "-":
-		source = "stdin"
-		if data, err = io.ReadAll(a.stdin); err != nil {
-			return fmt.Errorf("read stdin: %w", err)
-		}
-	default:
-		source = positional[0]
-		if data, err = os.ReadFile(source); err != nil {
-			return err
-		}
-		if abs, err := filepath.Abs(source); err == nil && (abs == "/etc/crontab" || filepath.Dir(abs) == "/etc/cron.d") {
-			*system = true
-		}
+	}
+	data, source, err := a.readCrontab(ctx, positional, system)
+	if err != nil {
+		return err
 	}
 	entries, skips, err := parseCrontab(bytes.NewReader(data), *system, currentUser())
 	if err != nil {
 		return fmt.Errorf("read %s: %w", source, err)
 	}
-
-	// One schedule per job: the first line wins only if no other line
-	// disagrees with it.
-	first := map[string]cronEntry{}
-	conflict := map[string]bool{}
-	var order []string
-	for _, e := range entries {
-		f, seen := first[e.job]
-		switch {
-		case !seen:
-			first[e.job] = e
-			order = append(order, e.job)
-		case f.schedule != e.schedule:
-			conflict[e.job] = true
-			skips = append(skips, cronSkip{line: e.line, why: fmt.Sprintf("job %s is also scheduled on line %d (%s): a job has one schedule", e.job, f.line, f.schedule)})
-		}
-	}
+	jobs, found, skips := oneSchedulePerJob(entries, skips)
 
 	h, err := a.openHistory(ctx)
 	if err != nil {
 		return err
 	}
 	defer h.close()
-	out := importJSON{Source: source, DryRun: *dryRun, Found: len(order), Jobs: []importJobJSON{}, Skipped: []importSkipJSON{}}
-	for _, name := range order {
-		e := first[name]
-		if conflict[name] {
-			continue
-		}
-		sched := e.schedule
-		c := jobChange{Schedule: &sched, Now: h.now()}
-		v := importJobJSON{Job: name, Line: e.line, Schedule: sched}
-		job, err := h.db.job(ctx, name)
-		switch {
-		case err == nil && job.Schedule == sched:
-			v.Action = "unchanged"
-		case err == nil:
-			if !*dryRun {
-				err = h.db.updateJob(ctx, name, c)
-			}
-			v.Action, v.Was = "scheduled", &job.Schedule
-		case errors.Is(err, sql.ErrNoRows):
-			err = nil
-			if !*dryRun {
-				err = h.db.addJob(ctx, name, c, h.now())
-			}
-			v.Action = "added"
-		}
+	out := importJSON{Source: source, DryRun: *dryRun, Found: found, Jobs: []importJobJSON{}, Skipped: []importSkipJSON{}}
+	for _, e := range jobs {
+		v, err := h.importJob(ctx, e, *dryRun)
 		if err != nil {
-			return fmt.Errorf("job %s: %w", name, err)
+			return fmt.Errorf("job %s: %w", e.job, err)
 		}
 		if v.Action == "unchanged" {
 			out.Unchanged++
@@ -316,6 +257,88 @@ func (a *app) jobImportCrontab(ctx context.Context, args []string) error {
 		return writeJSON(a.stdout, out)
 	}
 	return writeImport(a.stdout, out)
+}
+
+// readCrontab reads the crontab that the command line names: `crontab
+// -l` with none, stdin for "-", else the file, which makes the crontab a
+// system one when it is /etc/crontab or in /etc/cron.d. It returns the
+// text and what it read, for messages.
+func (a *app) readCrontab(ctx context.Context, positional []string, system *bool) ([]byte, string, error) {
+	switch {
+	case len(positional) == 0:
+		out, err := exec.CommandContext(ctx, "crontab", "-l").Output()
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			return nil, "", fmt.Errorf("crontab -l: %s", strings.TrimSpace(string(exitErr.Stderr)))
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("crontab -l: %w", err)
+		}
+		return out, "crontab -l", nil
+	case positional[0] == "-":
+		data, err := io.ReadAll(a.stdin)
+		if err != nil {
+			return nil, "", fmt.Errorf("read stdin: %w", err)
+		}
+		return data, "stdin", nil
+	}
+	source := positional[0]
+	data, err := os.ReadFile(source)
+	if err != nil {
+		return nil, "", err
+	}
+	if abs, err := filepath.Abs(source); err == nil && (abs == "/etc/crontab" || filepath.Dir(abs) == "/etc/cron.d") {
+		*system = true
+	}
+	return data, source, nil
+}
+
+// oneSchedulePerJob returns each job of entries once, in the order they
+// first appear, and how many jobs there are, with the line and schedule of its first line, leaving out
+// a job that another line gives another schedule: a job has one schedule,
+// and such a job is left as it is, with a skip for each line that
+// disagrees.
+func oneSchedulePerJob(entries []cronEntry, skips []cronSkip) (jobs []cronEntry, found int, _ []cronSkip) {
+	first := map[string]cronEntry{}
+	conflict := map[string]bool{}
+	var order []cronEntry
+	for _, e := range entries {
+		f, seen := first[e.job]
+		switch {
+		case !seen:
+			first[e.job] = e
+			order = append(order, e)
+		case f.schedule != e.schedule:
+			conflict[e.job] = true
+			skips = append(skips, cronSkip{line: e.line, why: fmt.Sprintf("job %s is also scheduled on line %d (%s): a job has one schedule", e.job, f.line, f.schedule)})
+		}
+	}
+	return slices.DeleteFunc(order, func(e cronEntry) bool { return conflict[e.job] }), len(first), skips
+}
+
+// importJob gives the job of crontab line e that line's schedule, adding
+// the job if need be, and says what it did (or, in a dry run, would do).
+func (h *history) importJob(ctx context.Context, e cronEntry, dryRun bool) (importJobJSON, error) {
+	sched := e.schedule
+	c := jobChange{Schedule: &sched, Now: h.now()}
+	v := importJobJSON{Job: e.job, Line: e.line, Schedule: sched}
+	job, err := h.db.job(ctx, e.job)
+	switch {
+	case err == nil && job.Schedule == sched:
+		v.Action = "unchanged"
+	case err == nil:
+		if !dryRun {
+			err = h.db.updateJob(ctx, e.job, c)
+		}
+		v.Action, v.Was = "scheduled", &job.Schedule
+	case errors.Is(err, sql.ErrNoRows):
+		err = nil
+		if !dryRun {
+			err = h.db.addJob(ctx, e.job, c, h.now())
+		}
+		v.Action = "added"
+	}
+	return v, err
 }
 
 // writeImport says what troc job import-crontab found, changed and
