@@ -424,39 +424,8 @@ func (n *runNotifier) finish(ctx context.Context, db *DB, run *Run, logTail func
 	if run.ID == 0 {
 		db = nil // the run is not in the history (spooled): it cannot tell the streak
 	}
-	job := n.job
-	if db != nil {
-		if j, err := db.job(ctx, run.Job); err == nil {
-			job = j
-		} else {
-			n.log.Warn("Cannot read the job's notification settings: " + err.Error())
-		}
-	}
-
-	var m *notice
-	if len(n.channels) > 0 {
-		var why string
-		m, why = n.decide(ctx, db, job, run)
-		if m == nil {
-			n.log.Info("No notification: " + why)
-		}
-	}
-	var pm *notice
-	if n.ping != nil && run.Status != StatusSkipped {
-		pm = n.newNotice(eventEnd, run)
-	}
-	if job.NotifyLog && logTail != nil && (m != nil || pm != nil) {
-		tail, earlier := logTail(logTailLines)
-		if tail == nil {
-			tail = []string{}
-		}
-		for _, x := range []*notice{m, pm} {
-			if x != nil {
-				x.tail, x.earlier = tail, earlier
-			}
-		}
-	}
-
+	job := n.settings(ctx, db, run.Job)
+	m, pm := n.notices(ctx, db, job, run, logTail)
 	var targets []channel
 	if pm != nil {
 		targets = append(targets, n.ping)
@@ -471,24 +440,76 @@ func (n *runNotifier) finish(ctx context.Context, db *DB, run *Run, logTail func
 		return m
 	}
 	results := n.sendAll(ctx, targets, noticeFor)
-	delivered := false
-	for i, ch := range targets {
-		_, ping := ch.(*pingChannel)
-		delivered = delivered || !ping && results[i] == nil
-	}
-	if delivered && db != nil && (m.event == eventFailure || m.event == eventReminder) {
+	if m != nil && db != nil && (m.event == eventFailure || m.event == eventReminder) && n.delivered(targets, results) {
 		// A message went out: this streak has been told of.
 		if err := db.recordAlert(ctx, run.Job, run.ID, n.now()); err != nil {
 			n.log.Warn("Cannot record the notification in the history: " + err.Error())
 		}
 	}
+	n.noteFailures(ctx, db, run, n.report(targets, results, noticeFor))
+}
 
+// settings returns the job's notification settings as the history has
+// them now, or as they were when the run began.
+func (n *runNotifier) settings(ctx context.Context, db *DB, name string) Job {
+	if db == nil {
+		return n.job
+	}
+	job, err := db.job(ctx, name)
+	if err != nil {
+		n.log.Warn("Cannot read the job's notification settings: " + err.Error())
+		return n.job
+	}
+	return job
+}
+
+// notices returns what the run's end tells: the message for the message
+// channels (nil when the rules say nothing), and the ping's heartbeat (nil
+// for a Skipped run or without a ping URL), each with the log's tail for a
+// job that asks for it.
+func (n *runNotifier) notices(ctx context.Context, db *DB, job Job, run *Run, logTail func(int) ([]string, int)) (m, pm *notice) {
+	if len(n.channels) > 0 {
+		var why string
+		if m, why = n.decide(ctx, db, job, run); m == nil {
+			n.log.Info("No notification: " + why)
+		}
+	}
+	if n.ping != nil && run.Status != StatusSkipped {
+		pm = n.newNotice(eventEnd, run)
+	}
+	if job.NotifyLog && logTail != nil && (m != nil || pm != nil) {
+		tail, earlier := logTail(logTailLines)
+		if tail == nil {
+			tail = []string{}
+		}
+		for _, x := range []*notice{m, pm} {
+			if x != nil {
+				x.tail, x.earlier = tail, earlier
+			}
+		}
+	}
+	return m, pm
+}
+
+// delivered reports whether a message channel (not the ping) took the
+// notice.
+func (n *runNotifier) delivered(targets []channel, results []error) bool {
+	for i, ch := range targets {
+		if _, ping := ch.(*pingChannel); !ping && results[i] == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// noteFailures adds to the run's note, and to its row, what went wrong
+// with its notifications: settings, the start's sends and the end's.
+func (n *runNotifier) noteFailures(ctx context.Context, db *DB, run *Run, failed []string) {
 	var notes []string
 	if n.configErr != nil {
 		notes = append(notes, "notification settings: "+n.configErr.Error())
 	}
-	notes = append(notes, n.beginErrs...)
-	notes = append(notes, n.report(targets, results, noticeFor)...)
+	notes = append(append(notes, n.beginErrs...), failed...)
 	if len(notes) == 0 {
 		return
 	}
