@@ -114,3 +114,16 @@ func TestVersionJSON(t *testing.T) {
 		t.Errorf("version: exit %d, stdout %q", r.code, r.stdout)
 	}
 }
+
+func TestVersion(t *testing.T) {
+	s := newSandbox(t)
+	for _, arg := range []string{"--version", "version"} {
+		res := s.troc(arg)
+		if res.code != 0 || !strings.HasPrefix(res.stdout, "troc ") {
+			t.Errorf("%s: exit %d, stdout %q", arg, res.code, res.stdout)
+		}
+	}
+	if res := s.troc("frobnicate"); res.code != exitUsage || !strings.Contains(res.stderr, `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: exit %d, stderr %q", res.code, res.stderr)
+	}
+}

@@ -633,51 +633,6 @@ func TestExpandPath(t *testing.T) {
 	}
 }
 
-func TestParseDuration(t *testing.T) {
-	const syntax = ": want numbers with units (ns, us, ms, s, m, h, d), as in 90s or 1d12h"
-	tests := []struct {
-		name    string
-		in      string
-		want    time.Duration
-		wantErr string
-	}{
-		{name: "zero", in: "0", want: 0},
-		{name: "seconds", in: "90s", want: 90 * time.Second},
-		{name: "go syntax", in: "1h30m", want: 90 * time.Minute},
-		{name: "milliseconds", in: "250ms", want: 250 * time.Millisecond},
-		{name: "micro", in: "3µs", want: 3 * time.Microsecond},
-		{name: "fraction", in: "1.5h", want: 90 * time.Minute},
-		{name: "days", in: "7d", want: 7 * 24 * time.Hour},
-		{name: "days and hours", in: "1d12h", want: 36 * time.Hour},
-		{name: "fractional days", in: "0.5d", want: 12 * time.Hour},
-		{name: "empty", in: "", wantErr: `invalid duration "": empty`},
-		{name: "negative", in: "-5m", wantErr: `invalid duration "-5m": negative`},
-		{name: "no unit", in: "10", wantErr: `invalid duration "10"` + syntax},
-		{name: "unknown unit", in: "3w", wantErr: `invalid duration "3w"` + syntax},
-		{name: "word", in: "x", wantErr: `invalid duration "x"` + syntax},
-		{name: "two dots", in: "1.2.3s", wantErr: `invalid duration "1.2.3s"` + syntax},
-		{name: "lone dot", in: ".s", wantErr: `invalid duration ".s"` + syntax},
-		{name: "space", in: "1h 30m", wantErr: `invalid duration "1h 30m"` + syntax},
-		{name: "too large", in: "300000000h", wantErr: `invalid duration "300000000h": too large`},
-		{name: "too many days", in: "200000d", wantErr: `invalid duration "200000d": too large`},
-		{name: "sum too large", in: "2562047h2562047h", wantErr: `invalid duration "2562047h2562047h": too large`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseDuration(tt.in)
-			if tt.wantErr != "" {
-				if err == nil || err.Error() != tt.wantErr {
-					t.Errorf("parseDuration(%q) = %v, %v, want error %q", tt.in, got, err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Errorf("parseDuration(%q) = %v, %v, want %v", tt.in, got, err, tt.want)
-			}
-		})
-	}
-}
-
 func TestColorCode(t *testing.T) {
 	tests := []struct {
 		name, in, want string

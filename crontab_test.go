@@ -124,23 +124,6 @@ func TestImportSystemCrontab(t *testing.T) {
 	}
 }
 
-func TestShellWords(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{`troc exec --name a b`, "troc|exec|--name|a|b"},
-		{`troc exec --name 'a b' "c \"d\" $x"`, `troc|exec|--name|a b|c "d" $x`},
-		{`a\ b c`, "a b|c"},
-		{`cd /x && troc exec --name y`, "cd|/x|&&|troc|exec|--name|y"},
-		{`troc exec --name y; echo done|wc&`, "troc|exec|--name|y|;|echo|done|||wc|&"},
-		{`troc exec --name y # a comment`, "troc|exec|--name|y"},
-		{`echo a#b`, "echo|a#b"},
-	} {
-		got, err := shellWords(tc.in)
-		if err != nil || strings.Join(got, "|") != tc.want {
-			t.Errorf("shellWords(%q) = %q, %v; want %s", tc.in, got, err, tc.want)
-		}
-	}
-}
-
 func TestImportCrontab(t *testing.T) {
 	s := newSandbox(t)
 	s.mustTroc(0, "job", "add", "--name", "daily-sync", "--schedule", "*/5 * * * *")

@@ -690,19 +690,6 @@ func TestExecBadConfig(t *testing.T) {
 	}
 }
 
-func TestVersion(t *testing.T) {
-	s := newSandbox(t)
-	for _, arg := range []string{"--version", "version"} {
-		res := s.troc(arg)
-		if res.code != 0 || !strings.HasPrefix(res.stdout, "troc ") {
-			t.Errorf("%s: exit %d, stdout %q", arg, res.code, res.stdout)
-		}
-	}
-	if res := s.troc("frobnicate"); res.code != exitUsage || !strings.Contains(res.stderr, `unknown command "frobnicate"`) {
-		t.Errorf("unknown command: exit %d, stderr %q", res.code, res.stderr)
-	}
-}
-
 func TestExecLockNotInherited(t *testing.T) {
 	s := newSandbox(t)
 	// The job lists its open files: the lock must not be among them.
@@ -759,90 +746,6 @@ func TestExecHistoryUnwritable(t *testing.T) {
 	runs := s.runs()
 	if len(runs) != 3 || runs[2].Job != "blocked" || runs[2].Status != StatusFailed || *runs[2].ExitCode != 3 {
 		t.Errorf("history = %+v", runs)
-	}
-}
-
-func TestTailLines(t *testing.T) {
-	var many strings.Builder
-	for i := 1; i <= 5000; i++ {
-		fmt.Fprintf(&many, "line %d\n", i)
-	}
-	tests := []struct {
-		name, content string
-		n             int
-		want          string
-	}{
-		{"empty", "", 20, ""},
-		{"fewer lines", "a\nb\n", 20, "a\nb\n"},
-		{"exact", "a\nb\nc\n", 3, "a\nb\nc\n"},
-		{"more lines", "a\nb\nc\nd\n", 2, "c\nd\n"},
-		{"no final newline", "a\nb\nc", 2, "b\nc"},
-		{"across blocks", many.String(), 3, "line 4998\nline 4999\nline 5000\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "log")
-			os.WriteFile(path, []byte(tt.content), 0o600)
-			got, err := tailLines(path, tt.n)
-			if err != nil || string(got) != tt.want {
-				t.Errorf("tailLines = %q, %v; want %q", got, err, tt.want)
-			}
-		})
-	}
-}
-
-func TestShellQuote(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"plain", "plain"},
-		{"/usr/bin/x", "/usr/bin/x"},
-		{"--flag=1", "--flag=1"},
-		{"", "''"},
-		{"a b", "'a b'"},
-		{"it's", `'it'\''s'`},
-		{"$HOME", "'$HOME'"},
-		{"a;b", "'a;b'"},
-	}
-	for _, tt := range tests {
-		if got := shellQuote(tt.in); got != tt.want {
-			t.Errorf("shellQuote(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-		// What it quotes, sh reads back unchanged.
-		out, err := exec.Command("sh", "-c", "printf %s "+shellQuote(tt.in)).Output()
-		if err != nil || string(out) != tt.in {
-			t.Errorf("sh read %s back as %q, %v", shellQuote(tt.in), out, err)
-		}
-	}
-}
-
-func TestProcStartTime(t *testing.T) {
-	cmd := exec.Command("sleep", "10")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pid := cmd.Process.Pid
-	start, err := procStartTime(pid)
-	if err != nil || start <= 0 {
-		t.Fatalf("procStartTime = %d, %v", start, err)
-	}
-	self, _ := procStartTime(os.Getpid())
-	if start < self {
-		t.Errorf("child started at %d, before its parent at %d", start, self)
-	}
-	if !processAlive(pid, start) || processAlive(pid, start+1) {
-		t.Error("processAlive does not tell the process from another with its pid")
-	}
-	cmd.Process.Kill()
-	cmd.Wait()
-	if processAlive(pid, start) {
-		t.Error("processAlive after the process was reaped")
-	}
-}
-
-func TestSignalName(t *testing.T) {
-	for sig, want := range map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGKILL: "SIGKILL", 40: "SIG40"} {
-		if got := signalName(sig); got != want {
-			t.Errorf("signalName(%d) = %s, want %s", sig, got, want)
-		}
 	}
 }
 

@@ -644,3 +644,48 @@ func readTextfiles(t *testing.T, dir string) map[string]*dto.MetricFamily {
 	}
 	return merged
 }
+
+// TestMetricsE2E: troc metrics prints the jobs' metrics, and troc exec and
+// troc check keep the textfile current.
+func TestMetricsE2E(t *testing.T) {
+	s := newSandbox(t)
+	prom := filepath.Join(s.dir, "troc.prom")
+	s.env = append(s.env, "TROC_METRICS_TEXTFILE="+prom)
+	s.mustTroc(0, "job", "add", "--name", "nightly", "--schedule", "@daily")
+	s.mustTroc(0, "exec", "-q", "--name", "nightly", "true")
+	s.mustTroc(3, "exec", "-q", "--name", "flaky", "exit 3")
+	file := fileContent(t, prom)
+	me := currentUser()
+	for _, want := range []string{
+		"# TYPE troc_job_runs_total counter\n",
+		fmt.Sprintf(`troc_job_runs_total{job="nightly",user=%q,status="Succeeded"} 1`+"\n", me),
+		fmt.Sprintf(`troc_job_runs_total{job="flaky",user=%q,status="Failed"} 1`+"\n", me),
+		fmt.Sprintf(`troc_job_last_run_exit_code{job="flaky",user=%q} 3`+"\n", me),
+		fmt.Sprintf(`troc_job_health{job="flaky",user=%q,health="failing"} 1`+"\n", me),
+		fmt.Sprintf(`troc_job_health{job="nightly",user=%q,health="ok"} 1`+"\n", me),
+		fmt.Sprintf(`troc_metrics_generated_timestamp_seconds{user=%q} `, me),
+	} {
+		if !strings.Contains(file, want) {
+			t.Errorf("textfile lacks %q:\n%s", want, file)
+		}
+	}
+	if fi, _ := os.Stat(prom); fi.Mode().Perm() != 0o644 {
+		t.Errorf("textfile mode = %v, want 0644", fi.Mode().Perm())
+	}
+	res := s.mustTroc(0, "metrics")
+	if want := fmt.Sprintf(`troc_job_runs_total{job="flaky",user=%q,status="Failed"} 1`, me); !strings.Contains(res.stdout, want) {
+		t.Errorf("troc metrics lack %s:\n%s", want, res.stdout)
+	}
+	os.Remove(prom)
+	s.mustTroc(1, "check") // flaky is failing
+	if want := fmt.Sprintf(`troc_job_health{job="nightly",user=%q,health="ok"} 1`, me); !strings.Contains(fileContent(t, prom), want) {
+		t.Error("troc check did not rewrite the textfile")
+	}
+	// A path that is not a .prom file, which node_exporter would never
+	// read, is refused before the job runs.
+	s.env = append(s.env, "TROC_METRICS_TEXTFILE="+filepath.Join(s.dir, "troc.txt"))
+	res = s.troc("exec", "--name", "nightly", "true")
+	if want := "troc: TROC_METRICS_TEXTFILE: want a file name ending in .prom"; res.code != exitConfig || !strings.HasPrefix(res.stderr, want) {
+		t.Errorf("exec with metrics.textfile troc.txt: exit %d, stderr:\n%s\nwant %d and %q", res.code, res.stderr, exitConfig, want)
+	}
+}
