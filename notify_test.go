@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -659,55 +658,6 @@ func TestFinishConfigProblemNoted(t *testing.T) {
 	}
 }
 
-// TestRedaction sends through channels that fail in every way a request
-// can, with secrets in their URLs and token, and checks that no error,
-// log line or note shows them.
-func TestRedaction(t *testing.T) {
-	const token = "xoxb-TOKEN-SECRET-0042"
-	const hookSecret = "HOOKSECRET0123456789"
-	const pingUUID = "0f7e1c2a-5d8e-4d5a-9d0b-PINGSECRET"
-	echo := newReceiver(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		// A server that repeats what it got, in its error.
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"ok":false,"error":"bad auth %s for %s"}`, r.Header.Get("Authorization"), r.URL.Path)
-	})
-	closed := fmt.Sprintf("127.0.0.1:%d", sparePort(t))
-	cfg := notifyConfig(t, map[string]string{
-		"notify.slack.token":     token,
-		"notify.slack.channel":   "#ops",
-		"notify.slack.api_url":   echo.URL,
-		"notify.webhook.url":     "http://user:PWSECRET@" + closed + "/hooks/" + hookSecret + "?key=QUERYSECRET",
-		"notify.webhook.headers": "Authorization: Bearer HEADERSECRET",
-		"notify.ping.url":        echo.URL + "/" + pingUUID,
-	})
-	echoPing := newReceiver(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		http.Error(w, "no check "+r.URL.Path, http.StatusNotFound)
-	})
-	cfg.Notify.Ping = echoPing.URL + "/" + pingUUID
-	n, logs := testNotifier(t, cfg, Job{Name: "backup"})
-	run := &Run{ID: 1, Job: "backup", Status: StatusFailed, Start: time.Now(), End: time.Now()}
-	n.begin(context.Background(), run)
-	n.finish(context.Background(), nil, run, nil)
-	all := logs.String() + "\n" + run.Note
-	for _, s := range []string{token, hookSecret, pingUUID, "PINGSECRET", "PWSECRET", "QUERYSECRET", "HEADERSECRET"} {
-		if strings.Contains(all, s) {
-			t.Errorf("%q shown:\n%s", s, all)
-		}
-	}
-	for _, want := range []string{"slack failed: POST 127.0.0.1", "webhook failed: POST " + closed + ": ", "ping failed: POST 127.0.0.1"} {
-		if !strings.Contains(run.Note, want) {
-			t.Errorf("note lacks %q:\n%s", want, run.Note)
-		}
-	}
-	// What the servers said is not quoted at all: neither the ping's
-	// 404 page nor Slack's "error", which is no error code.
-	for _, not := range []string{"no check", "bad auth"} {
-		if strings.Contains(all, not) {
-			t.Errorf("%q quoted from a response:\n%s", not, all)
-		}
-	}
-}
-
 func TestWithoutSecrets(t *testing.T) {
 	env := []string{"PATH=/bin", "TROC_NOTIFY_SLACK_TOKEN=x", "TROC_NOTIFY_SLACK_CHANNEL=#ops", "TROC_NOTIFY_PING_URL=u",
 		"TROC_NOTIFY_EMAIL_SMTP_PASSWORD=p", "TROC_NOTIFY_WEBHOOK_URL=w", "TROC_NOTIFY_WEBHOOK_HEADERS=h", "TROC_NOTIFY_SLACK_WEBHOOK=s"}
@@ -717,160 +667,9 @@ func TestWithoutSecrets(t *testing.T) {
 	}
 }
 
-func TestRetryGivesUp(t *testing.T) {
-	tests := []struct {
-		name      string
-		respond   func(w http.ResponseWriter, r *http.Request, n int)
-		timeout   time.Duration
-		wantHits  int
-		wantError string // "" for success
-	}{
-		{name: "500 then ok", respond: func(w http.ResponseWriter, r *http.Request, n int) {
-			if n == 1 {
-				http.Error(w, "oops", 500)
-			}
-		}, wantHits: 2},
-		{name: "always 502", respond: func(w http.ResponseWriter, r *http.Request, n int) {
-			http.Error(w, "bad gateway", 502)
-		}, wantHits: 3, wantError: "HTTP 502 Bad Gateway (3 attempts)"},
-		{name: "400 is final", respond: func(w http.ResponseWriter, r *http.Request, n int) {
-			http.Error(w, "no_text", 400)
-		}, wantHits: 1, wantError: "HTTP 400 Bad Request"},
-		{name: "redirect is refused", respond: func(w http.ResponseWriter, r *http.Request, n int) {
-			http.Redirect(w, r, "/elsewhere", http.StatusFound)
-		}, wantHits: 1, wantError: "HTTP 302 Found: redirected; give the final URL"},
-		{name: "hanging server", respond: func(w http.ResponseWriter, r *http.Request, n int) {
-			<-r.Context().Done()
-		}, timeout: 200 * time.Millisecond, wantHits: 1, wantError: "timed out"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rc := newReceiver(t, tt.respond)
-			u, _ := parseHTTPURL("test", rc.URL+"/x")
-			p := newPoster(nil)
-			p.backoff = time.Millisecond
-			ctx, cancel := context.WithTimeout(context.Background(), cmpDuration(tt.timeout, 5*time.Second))
-			defer cancel()
-			start := time.Now()
-			err := p.post(ctx, u, nil, []byte("{}"), checkStatus)
-			if d := time.Since(start); d > 3*time.Second {
-				t.Errorf("post took %s", d)
-			}
-			if got := len(rc.take()); got != tt.wantHits {
-				t.Errorf("%d requests, want %d", got, tt.wantHits)
-			}
-			switch {
-			case tt.wantError == "" && err != nil:
-				t.Errorf("error = %v, want none", err)
-			case tt.wantError != "" && (err == nil || !strings.HasSuffix(err.Error(), tt.wantError)):
-				t.Errorf("error = %v, want one ending %q", err, tt.wantError)
-			}
-			if err != nil && !strings.HasPrefix(err.Error(), "POST "+u.Host+": ") {
-				t.Errorf("error %q does not start with the method and host", err)
-			}
-		})
-	}
-}
-
 func cmpDuration(d, otherwise time.Duration) time.Duration {
 	if d == 0 {
 		return otherwise
 	}
 	return d
-}
-
-// TestNotifyTestCommand runs troc notify test in-process against
-// loopback receivers.
-func TestNotifyTestCommand(t *testing.T) {
-	good := newReceiver(t, nil)
-	slackAPI := newReceiver(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		io.WriteString(w, `{"ok":false,"error":"channel_not_found"}`)
-	})
-	tests := []struct {
-		name       string
-		env        map[string]string
-		args       []string
-		wantOut    string
-		wantErr    string // the error's text, "" for none
-		wantStatus int    // the exitStatus, or -1 for another error
-	}{
-		{
-			name:    "all ok",
-			env:     map[string]string{"TROC_NOTIFY_WEBHOOK_URL": good.URL + "/w", "TROC_NOTIFY_PING_URL": good.URL + "/p", "TROC_NOTIFY_COMMAND": "cat >/dev/null"},
-			args:    []string{"test"},
-			wantOut: "webhook: ok\nping: ok\ncommand: ok\n",
-		},
-		{
-			name: "one fails",
-			env: map[string]string{"TROC_NOTIFY_WEBHOOK_URL": good.URL + "/w", "TROC_NOTIFY_SLACK_TOKEN": "xoxb-SECRET",
-				"TROC_NOTIFY_SLACK_CHANNEL": "#nowhere", "TROC_NOTIFY_SLACK_API_URL": slackAPI.URL},
-			args:       []string{"test"},
-			wantOut:    "slack: failed: POST " + strings.TrimPrefix(slackAPI.URL, "http://") + ": slack says channel_not_found\nwebhook: ok\n",
-			wantStatus: exitError,
-		},
-		{
-			name:       "misconfigured",
-			env:        map[string]string{"TROC_NOTIFY_SLACK_TOKEN": "xoxb-SECRET"},
-			args:       []string{"test"},
-			wantOut:    "slack: failed: notify.slack.channel: missing, needed with notify.slack.token\n",
-			wantStatus: exitError,
-		},
-		{
-			name:    "one channel",
-			env:     map[string]string{"TROC_NOTIFY_WEBHOOK_URL": good.URL + "/w", "TROC_NOTIFY_COMMAND": "false"},
-			args:    []string{"test", "--channel", "webhook"},
-			wantOut: "webhook: ok\n",
-		},
-		{
-			name:       "unknown channel",
-			args:       []string{"test", "--channel", "pigeon"},
-			wantErr:    `unknown channel "pigeon": want one of slack, webhook, ping, email, command`,
-			wantStatus: -1,
-		},
-		{
-			name:       "channel not configured",
-			env:        map[string]string{"TROC_NOTIFY_COMMAND": "true"},
-			args:       []string{"test", "--channel", "email"},
-			wantErr:    "channel email is not configured",
-			wantStatus: -1,
-		},
-		{
-			name:       "nothing configured",
-			args:       []string{"test"},
-			wantErr:    "no notification channel is configured",
-			wantStatus: -1,
-		},
-		{
-			name:       "no subcommand",
-			args:       nil,
-			wantStatus: exitUsage,
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			var stdout, stderr strings.Builder
-			a := &app{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
-				env: testEnv(withEnv(tt.env, map[string]string{"TROC_CONFIG_PATH": dir}))}
-			err := a.run(context.Background(), append([]string{"notify"}, tt.args...))
-			var status exitStatus
-			switch {
-			case tt.wantStatus == 0 && err != nil:
-				t.Errorf("error = %v, want none\nstderr: %s", err, stderr.String())
-			case tt.wantStatus > 0 && (!errors.As(err, &status) || int(status) != tt.wantStatus):
-				t.Errorf("error = %v, want exit status %d", err, tt.wantStatus)
-			case tt.wantStatus < 0 && (err == nil || !strings.HasPrefix(err.Error(), tt.wantErr)):
-				t.Errorf("error = %v, want %q", err, tt.wantErr)
-			}
-			if stdout.String() != tt.wantOut {
-				t.Errorf("stdout:\n%s\nwant:\n%s", stdout.String(), tt.wantOut)
-			}
-			if strings.Contains(stdout.String()+stderr.String(), "xoxb-SECRET") {
-				t.Error("the token is shown")
-			}
-		})
-	}
-	if h := slackAPI.take(); len(h) != 1 || h[0].header.Get("Authorization") != "Bearer xoxb-SECRET" {
-		t.Errorf("slack API requests: %v", h)
-	}
 }
