@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -283,7 +282,7 @@ func runMigrationScript(t *testing.T, dir string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(dir, "migration"), args...)
 	cmd.Dir = t.TempDir()
-	return runCommand(t, cmd)
+	return runResult(t, cmd)
 }
 
 // runTrocBinary runs a troc binary other than the test's in sandbox s.
@@ -292,21 +291,9 @@ func runTrocBinary(t *testing.T, s *sandbox, bin string, args ...string) result 
 	cmd := exec.Command(bin, args...)
 	cmd.Env = s.environ()
 	cmd.Dir = s.dir
-	return runCommand(t, cmd)
+	return runResult(t, cmd)
 }
 
-// runCommand runs cmd to completion; only a failure to start it fails t.
-func runCommand(t *testing.T, cmd *exec.Cmd) result {
-	t.Helper()
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
-		t.Fatalf("%s: %v", cmd.Path, err)
-	}
-	return result{stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
-}
 
 // buildTroc builds the module in dir into the binary out. It runs the go
 // on PATH, which go test puts first: the Go that runs the test.
