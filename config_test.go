@@ -118,19 +118,7 @@ func checkConfigError(t *testing.T, err error, prefix string) {
 // -update-config.
 func checkGolden(t *testing.T, file, got string) {
 	t.Helper()
-	if *updateGolden {
-		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run go test -run %s -update-config to create it)", err, t.Name())
-	}
-	if got != string(want) {
-		t.Errorf("%s differs:\ngot:\n%s\nwant:\n%s", file, got, want)
-	}
+	checkGoldenFile(t, file, got, *updateGolden, "-update-config")
 }
 
 // TestConfigGolden reads each testdata/config/NAME.yaml and compares the

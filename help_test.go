@@ -28,21 +28,7 @@ func runApp(t *testing.T, args ...string) (code int, stdout, stderr string) {
 // golden compares got with testdata/help/name, or rewrites it.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "help", name)
-	if *updateHelp {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run %s -update-help to create it)", err, t.Name())
-	}
-	if got != string(want) {
-		t.Errorf("%s differs:\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
+	checkGoldenFile(t, filepath.Join("testdata", "help", name), got, *updateHelp, "-update-help")
 }
 
 // TestHelpGolden holds troc help, every group's help and every command's

@@ -307,3 +307,23 @@ func contentOf(path string) string {
 	b, _ := os.ReadFile(path)
 	return string(b)
 }
+
+// checkGoldenFile compares got with the golden file at path or, with
+// update (the test's flag, named flagName), rewrites the file.
+func checkGoldenFile(t *testing.T, path, got string, update bool, flagName string) {
+	t.Helper()
+	if update {
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -run %s %s to create it)", err, t.Name(), flagName)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs:\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}
