@@ -293,7 +293,6 @@ func runTrocBinary(t *testing.T, s *sandbox, bin string, args ...string) result 
 	return runResult(t, cmd)
 }
 
-
 // buildTroc builds the module in dir into the binary out. It runs the go
 // on PATH, which go test puts first: the Go that runs the test.
 func buildTroc(t *testing.T, dir, out string) {
