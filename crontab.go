@@ -354,7 +354,7 @@ func writeImport(w io.Writer, v importJSON) error {
 			if v.DryRun {
 				verb = "would set "
 			}
-			fmt.Fprintf(b, "%s %s: %s (line %d; was %s)\n", verb, j.Job, j.Schedule, j.Line, cmp.Or(*j.Was, "none"))
+			fmt.Fprintf(b, "%s %s: %s (line %d; was %s)\n", verb, j.Job, j.Schedule, j.Line, termText(cmp.Or(*j.Was, "none")))
 		default:
 			verb := "added     "
 			if v.DryRun {
@@ -364,7 +364,7 @@ func writeImport(w io.Writer, v importJSON) error {
 		}
 	}
 	for _, s := range v.Skipped {
-		fmt.Fprintf(b, "skipped    line %d: %s\n", s.Line, s.Reason)
+		fmt.Fprintf(b, "skipped    line %d: %s\n", s.Line, termText(s.Reason)) // it may quote the crontab
 	}
 	changed := "changed"
 	if v.DryRun {
