@@ -214,3 +214,47 @@ func TestQueryPlans(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrateRunIDs: migration 0004 keeps every run's id, and the next run
+// gets an id past every one the history ever gave out, even when the
+// newest runs were deleted before it.
+func TestMigrateRunIDs(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "troc.db")
+	raw := openRaw(t, path)
+	for _, name := range []string{"0001_initial.sql", "0002_job_summary.sql", "0003_notify.sql"} {
+		body, err := schemaFS.ReadFile("schema/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(string(body)); err != nil {
+			t.Fatal(name, err)
+		}
+	}
+	if _, err := raw.Exec(`
+		INSERT INTO jobs (id, name, created_ms) VALUES (1, 'j', 0);
+		INSERT INTO runs (id, job_id, status, start_ms, end_ms, host, command) VALUES
+			(3, 1, 'Succeeded', 1, 2, 'h', 'c'), (7, 1, 'Succeeded', 3, 4, 'h', 'c'), (9, 1, 'Failed', 5, 6, 'h', 'c');
+		DELETE FROM runs WHERE id = 9; -- pruned, or its job's runs deleted: the summary still names it
+		PRAGMA user_version = 3;`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	db, err := openDB(path, 0, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, id := range []int64{3, 7} {
+		if _, err := db.getRun(ctx, id); err != nil {
+			t.Errorf("run %d after the migration: %v", id, err)
+		}
+	}
+	r := &Run{Job: "j", Status: StatusSucceeded, Start: time.UnixMilli(10), End: time.UnixMilli(11), Host: "h", Command: "c"}
+	if err := db.insertRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if r.ID != 10 {
+		t.Errorf("new run id = %d, want 10 (9 was given out before)", r.ID)
+	}
+}
