@@ -208,9 +208,10 @@ func (a *app) exec(ctx context.Context, args []string) error {
 		return err
 	}
 	// Signals are watched from the start so that one arriving while troc
-	// sets up is not lost: it is forwarded as soon as the job exists.
-	sigs := watchSignals()
-	defer signal.Stop(sigs)
+	// sets up is not lost: it is forwarded as soon as the job exists. They
+	// are never un-watched (signal.Stop waits for the runtime's signal
+	// thread to go idle): troc exits when exec returns.
+	sigs, sigsReady := watchSignals()
 
 	var firstUse, warnings []string
 	cfg, err := loadConfig(a.env, func(msg string) { firstUse = append(firstUse, msg) },
@@ -219,6 +220,7 @@ func (a *app) exec(ctx context.Context, args []string) error {
 		return err
 	}
 	if testHookSetup != nil {
+		<-sigsReady
 		testHookSetup()
 	}
 	d := &diag{stderr: a.stderr, quiet: opts.quiet}
@@ -260,7 +262,9 @@ func (a *app) exec(ctx context.Context, args []string) error {
 		return e.failSetup(ctx, err.Error())
 	}
 	// A signal that came while troc was setting up means the job should
-	// not start at all.
+	// not start at all. One that came before troc caught it has had its
+	// default effect: troc is gone, and nothing started.
+	<-sigsReady
 	select {
 	case sig := <-sigs:
 		capture.close()
@@ -664,25 +668,34 @@ var forwarded = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, sys
 	syscall.SIGABRT, syscall.SIGTRAP, syscall.SIGSYS, syscall.SIGSTKFLT,
 	syscall.SIGILL, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGSEGV}
 
-// watchSignals starts catching the signals troc forwards to the job. A
-// signal that troc's parent set to be ignored (nohup's SIGHUP) stays
-// ignored, for troc and so for the job, which inherits that disposition.
-// (A real fault in troc itself is still a crash: Go catches only the
-// signals that kill(2) sends.)
-func watchSignals() chan os.Signal {
-	c := make(chan os.Signal, 4)
-	for _, s := range forwarded {
-		if !signal.Ignored(s) {
-			signal.Notify(c, s)
+// watchSignals starts catching the signals troc forwards to the job, on
+// sigs, and closes ready once it does. A signal that troc's parent set to
+// be ignored (nohup's SIGHUP) stays ignored, for troc and so for the job,
+// which inherits that disposition. (A real fault in troc itself is still
+// a crash: Go catches only the signals that kill(2) sends.)
+//
+// The handlers are set up in a goroutine, beside the rest of troc's
+// set-up: each Notify of a signal that would end troc costs a round trip
+// to the runtime's signal thread. Until ready is closed such a signal
+// ends troc as it would any program, which is harmless only because no
+// job starts before then: the fork waits for ready.
+func watchSignals() (sigs chan os.Signal, ready chan struct{}) {
+	sigs, ready = make(chan os.Signal, 4), make(chan struct{})
+	go func() {
+		defer close(ready)
+		for _, s := range forwarded {
+			if !signal.Ignored(s) {
+				signal.Notify(sigs, s)
+			}
 		}
-	}
-	// A closed stdout must give troc EPIPE when it tees, not kill it. So
-	// SIGPIPE is caught, not ignored: an ignored signal would stay ignored
-	// in the job. (SIGXFSZ, for a log past `ulimit -f`, needs nothing: the
-	// Go runtime already turns it into EFBIG. Each Notify costs a round
-	// trip to the runtime's signal thread, so none is made for nothing.)
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	return c
+		// A closed stdout must give troc EPIPE when it tees, not kill it.
+		// So SIGPIPE is caught, not ignored: an ignored signal would stay
+		// ignored in the job. (SIGXFSZ, for a log past `ulimit -f`, needs
+		// nothing: the Go runtime already turns it into EFBIG. Each Notify
+		// costs a round trip, so none is made for nothing.)
+		signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	}()
+	return sigs, ready
 }
 
 // wait waits for the job to exit, forwarding signals and enforcing the
