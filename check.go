@@ -18,8 +18,8 @@ package main
 // job created) is never due: scheduling a job does not make it late for
 // times it was never meant to run.
 //
-// Everything is read from the jobs table (kept current by triggers, see
-// schema/0002_job_summary.sql) and one lookup of each job's latest run, so
+// Everything is read from the jobs table (its summary columns kept current
+// as runs are recorded, see schema/0002_job_summary.sql) and one lookup of each job's latest run, so
 // a check costs the same with a year of history as with a day's.
 
 import (

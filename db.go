@@ -678,49 +678,72 @@ func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return db.checkWAL()
 }
 
-// insertRunSQL records a run, creating its job with default settings if
-// it is new, in one statement each. A run replayed from a spool file
-// carries its spool key: it is inserted once however often the replay is
-// attempted, and the only row it ever replaces is its own with an end
-// that troc presumed (end_inferred), when this is the real end.
+// insertRunSQL records a run of the job ?1.
 const insertRunSQL = `
 	INSERT INTO runs (job_id, status, start_ms, end_ms, exit_code, signal,
 		pid, pid_start, host, command, log_file, system_log_file,
 		output_bytes, note, spool_key, end_inferred)
-	SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-	FROM jobs WHERE name = ?
-	ON CONFLICT (spool_key) WHERE spool_key IS NOT NULL DO UPDATE SET
-		status = excluded.status, end_ms = excluded.end_ms, exit_code = excluded.exit_code,
-		signal = excluded.signal, output_bytes = excluded.output_bytes, note = excluded.note,
-		end_inferred = 0
-	WHERE runs.end_inferred AND NOT excluded.end_inferred
-	RETURNING id`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insertRun records a new run and sets r.ID, creating its job if need be.
+// A run replayed from a spool file carries its spool key: it is inserted
+// once however often the replay is attempted, and the only row it ever
+// replaces is its own with an end that troc presumed (end_inferred), when
+// this is the real end (replaceSpooled).
 func (db *DB) insertRun(ctx context.Context, r *Run) error {
 	return db.write(ctx, func(tx *sql.Tx) error {
-		insert := func() error {
-			return tx.QueryRowContext(ctx, insertRunSQL,
-				r.Status, r.Start.UnixMilli(), nullTime(r.End), r.ExitCode, nullInt(int64(r.Signal)),
-				nullInt(int64(r.PID)), nullInt(r.PIDStart), r.Host, r.Command, nullStr(r.LogFile), nullStr(r.SystemLogFile),
-				r.OutputBytes, nullStr(r.Note), nullStr(r.SpoolKey), r.Inferred,
-				r.Job).Scan(&r.ID)
-		}
-		err := insert()
-		if errors.Is(err, sql.ErrNoRows) && r.SpoolKey != "" {
-			// Replayed before: the row is there already.
-			err = tx.QueryRowContext(ctx, `SELECT id FROM runs WHERE spool_key = ?`, r.SpoolKey).Scan(&r.ID)
-		}
-		if errors.Is(err, sql.ErrNoRows) {
-			// A new job: only now is its row worth a statement.
-			if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (name, created_ms) VALUES (?, ?)`,
-				r.Job, r.Start.UnixMilli()); err != nil {
+		if r.SpoolKey != "" {
+			if done, err := replaceSpooled(ctx, tx, r); done || err != nil {
 				return err
 			}
-			err = insert()
 		}
-		return err
+		var jobID int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM jobs WHERE name = ?`, r.Job).Scan(&jobID)
+		if errors.Is(err, sql.ErrNoRows) {
+			// A new job: only now is its row worth a statement.
+			var res sql.Result
+			res, err = tx.ExecContext(ctx, `INSERT INTO jobs (name, created_ms) VALUES (?, ?)`, r.Job, r.Start.UnixMilli())
+			if err == nil {
+				jobID, err = res.LastInsertId()
+			}
+		}
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, insertRunSQL, jobID,
+			r.Status, r.Start.UnixMilli(), nullTime(r.End), r.ExitCode, nullInt(int64(r.Signal)),
+			nullInt(int64(r.PID)), nullInt(r.PIDStart), r.Host, r.Command, nullStr(r.LogFile), nullStr(r.SystemLogFile),
+			r.OutputBytes, nullStr(r.Note), nullStr(r.SpoolKey), r.Inferred)
+		if err != nil {
+			return err
+		}
+		if r.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		return countRun(ctx, tx, runCount{job: jobID, run: r.ID, start: r.Start, end: r.End, to: r.Status})
 	})
+}
+
+// replaceSpooled records the spooled run r over the row an earlier replay
+// of it made, if there is one, and reports whether there was: the row
+// takes r's end only if its own was presumed and r's is real.
+func replaceSpooled(ctx context.Context, tx *sql.Tx, r *Run) (bool, error) {
+	var jobID, startMS int64
+	var status Status
+	var inferred bool
+	err := tx.QueryRowContext(ctx, `SELECT id, job_id, start_ms, status, end_inferred FROM runs WHERE spool_key = ?`,
+		r.SpoolKey).Scan(&r.ID, &jobID, &startMS, &status, &inferred)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil || !inferred || r.Inferred:
+		return err == nil, err
+	}
+	if err := setEnd(ctx, tx, r.ID, r); err != nil {
+		return true, err
+	}
+	return true, countRun(ctx, tx, runCount{job: jobID, run: r.ID, start: time.UnixMilli(startMS),
+		end: r.End, from: status, to: r.Status})
 }
 
 // errRunNotFound says the history has no such run.
@@ -731,13 +754,42 @@ var errRunNotFound = errors.New("run not in the history")
 // start time must match too: a run id alone could name another run in a
 // history that was replaced since (restored from a backup, say).
 func (db *DB) finishRun(ctx context.Context, r *Run) error {
-	return db.updateRun(ctx, r, `status = ?, end_ms = ?, exit_code = ?, signal = ?, output_bytes = ?, note = ?, end_inferred = 0`,
-		r.Status, nullTime(r.End), r.ExitCode, nullInt(int64(r.Signal)), r.OutputBytes, nullStr(r.Note))
+	return db.write(ctx, func(tx *sql.Tx) error {
+		var jobID int64
+		var status Status
+		err := tx.QueryRowContext(ctx, `SELECT job_id, status FROM runs WHERE id = ? AND start_ms = ?`,
+			r.ID, r.Start.UnixMilli()).Scan(&jobID, &status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return r.notFound()
+		}
+		if err != nil {
+			return err
+		}
+		if err := setEnd(ctx, tx, r.ID, r); err != nil {
+			return err
+		}
+		return countRun(ctx, tx, runCount{job: jobID, run: r.ID, start: r.Start, end: r.End, from: status, to: r.Status})
+	})
+}
+
+// setEnd writes r's end over that of run id, within tx.
+func setEnd(ctx context.Context, tx *sql.Tx, id int64, r *Run) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE runs SET status = ?, end_ms = ?, exit_code = ?, signal = ?, output_bytes = ?, note = ?, end_inferred = 0
+		WHERE id = ?`,
+		r.Status, nullTime(r.End), r.ExitCode, nullInt(int64(r.Signal)), r.OutputBytes, nullStr(r.Note), id)
+	return err
+}
+
+// notFound is errRunNotFound about r.
+func (r *Run) notFound() error {
+	return fmt.Errorf("%w: run %d started %s", errRunNotFound, r.ID, r.Start.UTC().Format(timeLayout))
 }
 
 // updateRun sets columns of the run r names, by id and start time (see
 // finishRun), in a transaction of its own: set is the SET clause, args
-// its values. A run that is not there is errRunNotFound.
+// its values. It must not set the status, which the job's summary counts
+// (finishRun does). A run that is not there is errRunNotFound.
 func (db *DB) updateRun(ctx context.Context, r *Run, set string, args ...any) error {
 	return db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE runs SET `+set+` WHERE id = ? AND start_ms = ?`,
@@ -747,12 +799,106 @@ func (db *DB) updateRun(ctx context.Context, r *Run, set string, args ...any) er
 		}
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			if err == nil {
-				err = fmt.Errorf("%w: run %d started %s", errRunNotFound, r.ID, r.Start.UTC().Format(timeLayout))
+				err = r.notFound()
 			}
 			return err
 		}
 		return nil
 	})
+}
+
+// runCount is a write's change to a job's runs, as its summary counts
+// them (schema/0002_job_summary.sql): run of job, which started at start,
+// goes from status from ("" for a new run) to status to, ending at end.
+type runCount struct {
+	job, run   int64
+	start, end time.Time
+	from, to   Status
+}
+
+// countSQL changes the job's row by a runCount: ?2 new runs (0 or 1),
+// ?3 more failures (-1, 0 or 1), ?4 to ?8 more runs of each final status,
+// the run ?9, and if the run now ended (not Skipped) ?10 with status
+// ?11, and if it succeeded the end ?12.
+const countSQL = `
+	UPDATE jobs SET
+		last_run_id = CASE WHEN ?2 THEN max(coalesce(last_run_id, 0), ?9) ELSE last_run_id END,
+		last_success_ms = CASE WHEN ?12 IS NULL THEN last_success_ms ELSE max(coalesce(last_success_ms, 0), ?12) END,
+		runs_total = runs_total + ?2,
+		failures_total = failures_total + ?3,
+		skipped = skipped + ?4, succeeded = succeeded + ?5, failed = failed + ?6,
+		terminated = terminated + ?7, timedout = timedout + ?8,
+		last_end_id = CASE WHEN ?10 AND coalesce(last_end_id, 0) <= ?9 THEN ?9 ELSE last_end_id END,
+		last_end_status = CASE WHEN ?10 AND coalesce(last_end_id, 0) <= ?9 THEN ?11 ELSE last_end_status END
+	WHERE id = ?1`
+
+// countRun brings the job's summary up to date with c, within the write
+// that made the change. Every write that adds a run or changes its status
+// calls it: insertRun, finishRun and terminateRun.
+func countRun(ctx context.Context, tx *sql.Tx, c runCount) error {
+	if c.from == c.to {
+		return nil
+	}
+	one := func(b bool) int64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	added := one(c.from == "")
+	failures := one(isFailure(c.to)) - one(isFailure(c.from))
+	day := c.start.UnixMilli() / (24 * time.Hour).Milliseconds()
+	if added != 0 || failures != 0 {
+		if err := countDays(ctx, tx, c.job, day, added, failures); err != nil {
+			return err
+		}
+	}
+	status := func(s Status) int64 { return one(c.to == s) - one(c.from == s) }
+	var success any // NULL: not a success
+	if c.to == StatusSucceeded {
+		success = c.end.UnixMilli()
+	}
+	_, err := tx.ExecContext(ctx, countSQL, c.job, added, failures,
+		status(StatusSkipped), status(StatusSucceeded), status(StatusFailed), status(StatusTerminated), status(StatusTimedOut),
+		c.run, c.to != StatusRunning && c.to != StatusSkipped, string(c.to), success)
+	return err
+}
+
+// countDays adds runs and failures to the job's running totals of day and
+// of every later day (only a run replayed long after finds any), within
+// tx. A day without a row yet gets one, from the totals of the day before
+// it; only a new run makes one.
+func countDays(ctx context.Context, tx *sql.Tx, job, day, runs, failures int64) error {
+	rows, err := tx.QueryContext(ctx, `
+		UPDATE job_days SET runs = runs + ?, failures = failures + ?
+		WHERE job_id = ? AND day >= ?
+		RETURNING day`, runs, failures, job, day)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	found := false
+	for rows.Next() {
+		var d int64
+		if err := rows.Scan(&d); err != nil {
+			return err
+		}
+		found = found || d == day
+	}
+	if err := rows.Err(); err != nil || found || runs == 0 {
+		return err
+	}
+	var before, failedBefore int64
+	err = tx.QueryRowContext(ctx, `
+		SELECT runs, failures FROM job_days
+		WHERE job_id = ? AND day < ?
+		ORDER BY day DESC LIMIT 1`, job, day).Scan(&before, &failedBefore)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO job_days (job_id, day, runs, failures) VALUES (?, ?, ?, ?)`,
+		job, day, before+runs, failedBefore+failures)
+	return err
 }
 
 // runColumns are the columns scanRun reads, in its order; r is runs and
@@ -1260,21 +1406,21 @@ var errNotRunning = errors.New("run is not running")
 // (finishRun).
 func (db *DB) terminateRun(ctx context.Context, id int64, end time.Time, why string) error {
 	return db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `
+		var jobID, startMS int64
+		err := tx.QueryRowContext(ctx, `
 			UPDATE runs SET status = 'Terminated', end_ms = ?, end_inferred = 1,
 				note = CASE WHEN note IS NULL THEN ? ELSE note || '; ' || ? END
-			WHERE id = ? AND status = 'Running'`,
-			end.UnixMilli(), why, why, id)
+			WHERE id = ? AND status = 'Running'
+			RETURNING job_id, start_ms`,
+			end.UnixMilli(), why, why, id).Scan(&jobID, &startMS)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errNotRunning
+		}
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			if err == nil {
-				err = errNotRunning
-			}
-			return err
-		}
-		return nil
+		return countRun(ctx, tx, runCount{job: jobID, run: id, start: time.UnixMilli(startMS), end: end,
+			from: StatusRunning, to: StatusTerminated})
 	})
 }
 

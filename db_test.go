@@ -50,7 +50,8 @@ func TestIsBusy(t *testing.T) {
 
 // TestTallies: job_days keeps running totals that give the runs and
 // failures of any period, whatever order runs arrive in and however
-// their status changes.
+// their status changes, and the job's summary columns match its runs,
+// through every write that adds a run or changes its status.
 func TestTallies(t *testing.T) {
 	ctx := context.Background()
 	db, err := openDB(filepath.Join(t.TempDir(), "troc.db"), 0, slog.New(slog.DiscardHandler))
@@ -62,28 +63,46 @@ func TestTallies(t *testing.T) {
 	if _, _, err := db.ensureJob(ctx, "j", now.AddDate(0, 0, -100)); err != nil {
 		t.Fatal(err)
 	}
-	add := func(daysAgo int, status Status) *Run {
-		t.Helper()
+	run := func(daysAgo int, status Status) *Run {
 		start := now.AddDate(0, 0, -daysAgo)
-		r := &Run{Job: "j", Status: status, Start: start, End: start.Add(time.Second), Host: "h", Command: "c"}
+		r := &Run{Job: "j", Status: status, Start: start, Host: "h", Command: "c"}
+		if status != StatusRunning {
+			r.End = start.Add(time.Second)
+		}
+		return r
+	}
+	insert := func(r *Run) *Run {
+		t.Helper()
 		if err := db.insertRun(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 		return r
 	}
-	tally := func() (runs, failures int64) {
+	add := func(daysAgo int, status Status) *Run {
+		t.Helper()
+		return insert(run(daysAgo, status))
+	}
+	finish := func(r *Run, status Status) {
+		t.Helper()
+		r.Status, r.End = status, now
+		if err := db.finishRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state := func() *jobState {
 		t.Helper()
 		states, err := db.jobStates(ctx, "j", now.AddDate(0, 0, -29))
 		if err != nil || len(states) != 1 {
 			t.Fatal(err, len(states))
 		}
-		return states[0].Runs, states[0].Failures
+		return states[0]
 	}
 	check := func(what string, runs, failures int64) {
 		t.Helper()
-		if r, f := tally(); r != runs || f != failures {
-			t.Errorf("%s: %d runs, %d failures in 30 days; want %d, %d", what, r, f, runs, failures)
+		if s := state(); s.Runs != runs || s.Failures != failures {
+			t.Errorf("%s: %d runs, %d failures in 30 days; want %d, %d", what, s.Runs, s.Failures, runs, failures)
 		}
+		checkSummaries(t, db)
 	}
 	add(40, StatusFailed) // before the period
 	add(20, StatusSucceeded)
@@ -93,22 +112,69 @@ func TestTallies(t *testing.T) {
 	add(25, StatusTerminated) // replayed late, between days already counted
 	add(35, StatusFailed)     // replayed late, before the period
 	check("replayed", 4, 3)
+	add(0, StatusSkipped)
+	check("skipped", 5, 3)
+
 	running := add(0, StatusRunning)
-	check("running", 5, 3)
-	running.Status, running.End = StatusTerminated, now
-	if err := db.finishRun(ctx, running); err != nil {
+	check("running", 6, 3)
+	finish(running, StatusTerminated)
+	check("orphaned", 6, 4)
+	finish(running, StatusSucceeded) // its real end, after all
+	check("its real end", 6, 3)
+	finish(running, StatusSucceeded) // a replay of that end, again
+	check("the same end again", 6, 3)
+
+	// troc run term, then the real end.
+	termed := add(0, StatusRunning)
+	if err := db.terminateRun(ctx, termed.ID, now, "marked by hand"); err != nil {
 		t.Fatal(err)
 	}
-	check("orphaned", 5, 4)
-	running.Status = StatusSucceeded // its real end, after all
-	if err := db.finishRun(ctx, running); err != nil {
-		t.Fatal(err)
+	check("run term", 7, 4)
+	if err := db.terminateRun(ctx, termed.ID, now, "again"); !errors.Is(err, errNotRunning) {
+		t.Errorf("terminateRun of an ended run = %v, want errNotRunning", err)
 	}
-	check("its real end", 5, 3)
-	states, _ := db.jobStates(ctx, "j", now.AddDate(0, 0, -29))
-	s := states[0]
-	if s.Counts[StatusFailed] != 3 || s.Counts[StatusSucceeded] != 2 || s.Counts[StatusTerminated] != 1 || s.Counts[StatusTimedOut] != 1 || s.LastEnd != StatusSucceeded {
-		t.Errorf("counts = %v, last end %s", s.Counts, s.LastEnd)
+	check("run term again", 7, 4)
+	finish(termed, StatusFailed)
+	check("run term, then its real end", 7, 4)
+
+	// A spooled run, replayed first as an orphan (a presumed end), then
+	// with its real end, then again: one run, counted by its real end.
+	orphan := run(2, StatusTerminated)
+	orphan.SpoolKey, orphan.Inferred = "k1", true
+	insert(orphan)
+	check("spooled orphan", 8, 5)
+	real := run(2, StatusSucceeded)
+	real.SpoolKey = "k1"
+	insert(real)
+	if real.ID != orphan.ID {
+		t.Errorf("the real end made run %d, want it over run %d", real.ID, orphan.ID)
+	}
+	check("its real end replayed", 8, 4)
+	insert(real)
+	presumed := run(2, StatusTerminated)
+	presumed.SpoolKey, presumed.Inferred = "k1", true
+	insert(presumed) // a presumed end never replaces a real one
+	check("replayed again", 8, 4)
+
+	// A spooled run whose start is in the history: finishRun.
+	started := add(0, StatusRunning)
+	finish(started, StatusTimedOut)
+	check("spooled end", 9, 5)
+
+	// A run of a job the history does not know yet.
+	other := &Run{Job: "new", Status: StatusSucceeded, Start: now, End: now, Host: "h", Command: "c"}
+	insert(other)
+	checkSummaries(t, db)
+
+	s := state()
+	want := map[Status]int64{StatusSkipped: 1, StatusSucceeded: 3, StatusFailed: 4, StatusTerminated: 1, StatusTimedOut: 2}
+	for st, n := range want {
+		if s.Counts[st] != n {
+			t.Errorf("%s runs = %d, want %d (counts %v)", st, s.Counts[st], n, s.Counts)
+		}
+	}
+	if s.LastEnd != StatusTimedOut || s.LastRun == nil || s.LastRun.ID != started.ID || !s.LastSuccess.Equal(now) {
+		t.Errorf("last end %s, last run %+v, last success %s", s.LastEnd, s.LastRun, s.LastSuccess)
 	}
 }
 
@@ -155,7 +221,7 @@ func TestMigrateSummaryBackfill(t *testing.T) {
 	if i := states[0]; i.Name != "idle" || i.LastRun != nil || i.Runs != 0 {
 		t.Errorf("idle = %+v", i)
 	}
-	// And the triggers carry on from the totals the migration left.
+	// And troc's writes carry on from the totals the migration left.
 	r := &Run{Job: "old", Status: StatusFailed, Start: now, End: now, Host: "h", Command: "c"}
 	if err := db.insertRun(ctx, r); err != nil {
 		t.Fatal(err)

@@ -19,7 +19,8 @@ package main
 //     the first one is the original's history as it was.
 //   - It is converted in place, in one SQLite transaction: the original's
 //     tables are renamed aside, troc's schema is created, every job and
-//     run is copied through the triggers that keep the jobs' summaries,
+//     run is copied through the triggers that keep the jobs' summaries
+//     at that schema version (0002; from 0005 on, db.go keeps them),
 //     and the original's tables are dropped. SQLite's journal makes that
 //     all or nothing: a failure, or a crash, leaves the original exactly
 //     as it was. Converting a copy and renaming it over the original
@@ -385,8 +386,9 @@ func convertTables(ctx context.Context, tx *sql.Tx, shape *originalShape) error 
 		args  []any
 	}{
 		{originalJobsSQL(shape), []any{time.Now().UnixMilli()}},
-		// Through troc's triggers, in id order: they keep the jobs'
-		// summaries (last run, tallies, job_days) as exec does.
+		// Through the triggers of schema version 3, in id order: they
+		// keep the jobs' summaries (last run, tallies, job_days) as
+		// countRun does for exec.
 		{originalRunsSQL(shape), []any{host}},
 	} {
 		if _, err := tx.ExecContext(ctx, stmt.query, stmt.args...); err != nil {

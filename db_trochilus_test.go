@@ -294,7 +294,8 @@ func checkSummaries(t *testing.T, db *DB) {
 				max(CASE WHEN status = 'Succeeded' THEN end_ms END) AS last_success_ms,
 				max(CASE WHEN status NOT IN ('Running', 'Skipped') THEN id END) AS last_end_id,
 				sum(status = 'Skipped') AS skipped, sum(status = 'Succeeded') AS succeeded,
-				sum(status = 'Failed') AS failed, sum(status = 'Terminated') AS terminated
+				sum(status = 'Failed') AS failed, sum(status = 'Terminated') AS terminated,
+				sum(status = 'TimedOut') AS timedout
 			FROM runs GROUP BY job_id)
 		SELECT coalesce(group_concat(j.name), '') FROM jobs j JOIN c ON c.job_id = j.id
 		WHERE j.last_run_id IS NOT c.last_run_id OR j.runs_total <> c.runs_total
@@ -302,7 +303,7 @@ func checkSummaries(t *testing.T, db *DB) {
 			OR j.last_end_id IS NOT c.last_end_id
 			OR j.last_end_status IS NOT (SELECT status FROM runs WHERE id = c.last_end_id)
 			OR j.skipped <> c.skipped OR j.succeeded <> c.succeeded OR j.failed <> c.failed
-			OR j.terminated <> c.terminated`).Scan(&bad)
+			OR j.terminated <> c.terminated OR j.timedout <> c.timedout`).Scan(&bad)
 	if err != nil && err != sql.ErrNoRows {
 		t.Fatal(err)
 	}

@@ -17,11 +17,13 @@ package main
 // The job starts as soon as troc holds its lock. From then on troc's main
 // goroutine only supervises the job (wait): signals, the timeout, the
 // exit. Everything that touches the history runs in the recorder
-// (startRecording), beside the job: opening it, the Running row (with the
-// pid and the pid's start time from /proc), the end. A busy history is
-// waited on once, for the busy timeout; a broken one not at all. What it
-// will not take goes to the spool (spool.go), with the run's real times,
-// so the job's run never depends on the database. The end is recorded as
+// (startRecording), beside the set-up and the job: opening it, the Running
+// row (with the pid and the pid's start time from /proc), the end; the
+// main goroutine only hands it the run and, once the job has ended, waits
+// for the end to be recorded. A busy history is waited on once, for the
+// busy timeout; a broken one not at all. What it will not take goes to
+// the spool (spool.go), with the run's real times, so the job's run never
+// depends on the database. The end is recorded as
 // soon as the job has exited and its output is drained, before the lock
 // is released; replaying other runs' spool files, retention and metrics
 // come after that.
@@ -166,11 +168,13 @@ func checkJobName(name string) error {
 
 // execution is one troc exec from start to finish.
 //
-// Two goroutines share it once the job runs. The main one supervises the
-// job (wait): signals, the timeout, the exit. The recorder (startRecording)
-// does everything that touches the history, and owns db, opened, job and
-// notifier until its done channel closes; the main goroutine uses them
-// only after that. So nothing the history does can delay the supervision.
+// Two goroutines share it from the start of the set-up. The main one sets
+// the run up and supervises the job (wait): signals, the timeout, the
+// exit. The recorder (startRecording) does everything that touches the
+// history, and owns db, opened, job and notifier until its done channel
+// closes; the main goroutine uses them only after that, and tells it the
+// run only through its channel. So nothing the history does can delay
+// the set-up or the supervision.
 type execution struct {
 	a      *app
 	opts   *execOptions
@@ -190,6 +194,7 @@ type execution struct {
 	newJob       bool   // the history has no row for the job yet
 	lostEnd      []byte // the end of the output, when a full disk kept it out of the log
 	lockFile     *os.File
+	rec          *recording // the recorder, once started
 	notifier     *runNotifier
 	notifierMade bool
 }
@@ -201,9 +206,10 @@ func (a *app) exec(ctx context.Context, args []string) error {
 		return err
 	}
 	// Signals are watched from the start so that one arriving while troc
-	// sets up is not lost: it is forwarded as soon as the job exists.
-	sigs := watchSignals()
-	defer signal.Stop(sigs)
+	// sets up is not lost: it is forwarded as soon as the job exists. They
+	// are never un-watched (signal.Stop waits for the runtime's signal
+	// thread to go idle): troc exits when exec returns.
+	sigs, sigsReady := watchSignals()
 
 	var firstUse, warnings []string
 	cfg, err := loadConfig(a.env, func(msg string) { firstUse = append(firstUse, msg) },
@@ -212,6 +218,7 @@ func (a *app) exec(ctx context.Context, args []string) error {
 		return err
 	}
 	if testHookSetup != nil {
+		<-sigsReady
 		testHookSetup()
 	}
 	d := &diag{stderr: a.stderr, quiet: opts.quiet}
@@ -227,6 +234,9 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	e.run = Run{Job: opts.name, Host: host, Command: opts.commandLine(), Start: nowMS(),
 		TrocPID: os.Getpid()}
 	e.run.TrocStart, _ = procStartTime(e.run.TrocPID)
+	// The history opens beside the rest of the set-up; nothing here waits
+	// for it until the run has ended.
+	e.rec = e.startRecording(ctx)
 
 	e.logDir = e.privateLogDir()
 	e.openSystemLog()
@@ -260,7 +270,9 @@ func (a *app) exec(ctx context.Context, args []string) error {
 		return e.failSetup(ctx, err.Error())
 	}
 	// A signal that came while troc was setting up means the job should
-	// not start at all.
+	// not start at all. One that came before troc caught it has had its
+	// default effect: troc is gone, and nothing started.
+	<-sigsReady
 	select {
 	case sig := <-sigs:
 		capture.close()
@@ -283,8 +295,8 @@ func (a *app) exec(ctx context.Context, args []string) error {
 
 	// From here the job is supervised by this goroutine alone; the history
 	// is the recorder's business.
-	rec := e.startRecording(ctx)
-	st := e.wait(pid, sigs, started, rec.job)
+	e.rec.runs <- e.run
+	st := e.wait(pid, sigs, started, e.rec.job)
 	e.run.End = nowMS()
 	var note string
 	e.run.OutputBytes, note = capture.finish()
@@ -297,43 +309,43 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	if err := e.diag.fileError(); err != nil {
 		e.run.addNote("system log incomplete: %v", err)
 	}
-	rec.end <- e.run
-	<-rec.done
-	e.run = rec.run
-	return e.finish(ctx, e.exitCode(st))
+	return e.recordEnd(ctx, e.exitCode(st))
 }
 
 // recording is the recorder's side of a run: the job's settings as soon
-// as the history has told them, the run as it ended, and the run as it
-// was recorded.
+// as the history has told them, the run from the set-up, and the run as
+// it was recorded.
 type recording struct {
 	job  chan Job      // sent once, when the history is open (or given up)
-	end  chan Run      // the run at its end, from the supervisor
+	runs chan Run      // the run as its job started (Running), if it did; then as it ended
 	done chan struct{} // closed when the end is recorded, in the history or the spool
 	run  Run           // the run as recorded, once done is closed
 }
 
-// startRecording starts the recorder: it opens the history, tells the
-// supervisor the job's settings, records the running run, waits for the
-// run's end and records it. A job that has ended by the time the history
-// is open gets one finished row instead of two writes. Each step is
-// bounded: a busy history is waited on once (DB.fail), and what it will
-// not take goes to the spool.
+// startRecording starts the recorder, as troc exec starts setting the run
+// up: it opens the history, tells the supervisor the job's settings, and
+// records the run it is given: the running run if the job started (then
+// waits for its end), and the run's end. A job that has ended by the time
+// its start would be recorded gets one finished row instead of two
+// writes. Each step is bounded: a busy history is waited on once
+// (DB.fail), and what it will not take goes to the spool.
 func (e *execution) startRecording(ctx context.Context) *recording {
-	rec := &recording{job: make(chan Job, 1), end: make(chan Run, 1), done: make(chan struct{})}
-	run := e.run
+	rec := &recording{job: make(chan Job, 1), runs: make(chan Run, 2), done: make(chan struct{})}
 	go func() {
 		defer close(rec.done)
 		rec.job <- e.history(ctx)
-		e.notifications(ctx).begin(ctx, &run)
-		select {
-		case final := <-rec.end:
-			run = final
-		default:
-			e.store(ctx, &run)
-			final := <-rec.end
-			final.ID, final.SpoolKey = run.ID, run.SpoolKey
-			run = final
+		run := <-rec.runs
+		if !run.finished() {
+			e.notifications(ctx).begin(ctx, &run)
+			select {
+			case final := <-rec.runs:
+				run = final
+			default:
+				e.store(ctx, &run)
+				final := <-rec.runs
+				final.ID, final.SpoolKey = run.ID, run.SpoolKey
+				run = final
+			}
 		}
 		e.store(ctx, &run)
 		if e.idLost {
@@ -344,15 +356,14 @@ func (e *execution) startRecording(ctx context.Context) *recording {
 	return rec
 }
 
-// recordEnd records a run that ended without its job running (skipped,
-// not set up, not started, stopped before it started) and finishes. There
-// is no job to supervise, so this goroutine does it.
+// recordEnd hands the run at its end to the recorder, waits for it to be
+// recorded, and finishes. It is the end of every path once the recorder
+// has started: a job that ran, or a run that ended without its job
+// running (skipped, not set up, not started, stopped before it started).
 func (e *execution) recordEnd(ctx context.Context, code int) error {
-	e.history(ctx)
-	e.store(ctx, &e.run)
-	if e.idLost {
-		e.run.ID = 0
-	}
+	e.rec.runs <- e.run
+	<-e.rec.done
+	e.run = e.rec.run
 	return e.finish(ctx, code)
 }
 
@@ -670,25 +681,34 @@ var forwarded = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, sys
 	syscall.SIGABRT, syscall.SIGTRAP, syscall.SIGSYS, syscall.SIGSTKFLT,
 	syscall.SIGILL, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGSEGV}
 
-// watchSignals starts catching the signals troc forwards to the job. A
-// signal that troc's parent set to be ignored (nohup's SIGHUP) stays
-// ignored, for troc and so for the job, which inherits that disposition.
-// (A real fault in troc itself is still a crash: Go catches only the
-// signals that kill(2) sends.)
-func watchSignals() chan os.Signal {
-	c := make(chan os.Signal, 4)
-	for _, s := range forwarded {
-		if !signal.Ignored(s) {
-			signal.Notify(c, s)
+// watchSignals starts catching the signals troc forwards to the job, on
+// sigs, and closes ready once it does. A signal that troc's parent set to
+// be ignored (nohup's SIGHUP) stays ignored, for troc and so for the job,
+// which inherits that disposition. (A real fault in troc itself is still
+// a crash: Go catches only the signals that kill(2) sends.)
+//
+// The handlers are set up in a goroutine, beside the rest of troc's
+// set-up: each Notify of a signal that would end troc costs a round trip
+// to the runtime's signal thread. Until ready is closed such a signal
+// ends troc as it would any program, which is harmless only because no
+// job starts before then: the fork waits for ready.
+func watchSignals() (sigs chan os.Signal, ready chan struct{}) {
+	sigs, ready = make(chan os.Signal, 4), make(chan struct{})
+	go func() {
+		defer close(ready)
+		for _, s := range forwarded {
+			if !signal.Ignored(s) {
+				signal.Notify(sigs, s)
+			}
 		}
-	}
-	// A closed stdout must give troc EPIPE when it tees, not kill it. So
-	// SIGPIPE is caught, not ignored: an ignored signal would stay ignored
-	// in the job. (SIGXFSZ, for a log past `ulimit -f`, needs nothing: the
-	// Go runtime already turns it into EFBIG. Each Notify costs a round
-	// trip to the runtime's signal thread, so none is made for nothing.)
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	return c
+		// A closed stdout must give troc EPIPE when it tees, not kill it.
+		// So SIGPIPE is caught, not ignored: an ignored signal would stay
+		// ignored in the job. (SIGXFSZ, for a log past `ulimit -f`, needs
+		// nothing: the Go runtime already turns it into EFBIG. Each Notify
+		// costs a round trip, so none is made for nothing.)
+		signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	}()
+	return sigs, ready
 }
 
 // wait waits for the job to exit, forwarding signals and enforcing the

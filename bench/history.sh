@@ -17,8 +17,8 @@
 #   history size        bytes of troc.db per run     target <=300
 #
 # The commands run interleaved (A B C A B C ...) so that drift on a shared
-# machine hits them alike. Seeding takes about two minutes per million runs
-# (the triggers that keep the per-job figures run for every row).
+# machine hits them alike. Seeding writes the runs, then the per-job figures
+# from them in one pass.
 #   bench/history.sh               # N=100
 #   N=30 GROWTH=3 bench/history.sh # a quick look
 # Needs go and sqlite3.

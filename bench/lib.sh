@@ -99,7 +99,7 @@ max_rss_mib() {
 # seed DIR [RUNS] fills DIR's history with 1,000 jobs and RUNS runs
 # (default 1,000,000) that look real: spread evenly over the past year
 # (one every ~32 s for a million), mostly Succeeded, with host, command,
-# log paths, pid and output size.
+# log paths, pid and output size, and the jobs' summaries to match.
 seed() {
 	local runs=${2:-1000000}
 	quietly troc_in "$1" exec --name warm true # creates the schema
@@ -138,6 +138,34 @@ SELECT (SELECT id FROM jobs WHERE name = job), status, start,
 		strftime('%Y%m%dT%H%M%SZ', start / 1000, 'unixepoch'), rnd),
 	CASE WHEN status <> 'Skipped' THEN i * 101 % 100000 END
 FROM r;
+
+-- The per-job summaries that troc keeps as it records runs, computed for
+-- the seeded ones as schema/0002_job_summary.sql computes them.
+DELETE FROM job_days;
+INSERT INTO job_days (job_id, day, runs, failures)
+SELECT job_id, day,
+	sum(runs) OVER (PARTITION BY job_id ORDER BY day),
+	sum(failures) OVER (PARTITION BY job_id ORDER BY day)
+FROM (
+	SELECT job_id, start_ms / 86400000 AS day, count(*) AS runs,
+		sum(status IN ('Failed', 'TimedOut', 'Terminated')) AS failures
+	FROM runs GROUP BY job_id, day);
+UPDATE jobs SET
+	last_run_id = c.last_run_id, last_success_ms = c.last_success_ms, last_end_id = c.last_end_id,
+	skipped = c.skipped, succeeded = c.succeeded, failed = c.failed,
+	terminated = c.terminated, timedout = c.timedout,
+	runs_total = c.runs_total, failures_total = c.failures_total
+FROM (
+	SELECT job_id, max(id) AS last_run_id, count(*) AS runs_total,
+		sum(status IN ('Failed', 'TimedOut', 'Terminated')) AS failures_total,
+		max(CASE WHEN status = 'Succeeded' THEN end_ms END) AS last_success_ms,
+		max(CASE WHEN status NOT IN ('Running', 'Skipped') THEN id END) AS last_end_id,
+		sum(status = 'Skipped') AS skipped, sum(status = 'Succeeded') AS succeeded,
+		sum(status = 'Failed') AS failed, sum(status = 'Terminated') AS terminated,
+		sum(status = 'TimedOut') AS timedout
+	FROM runs GROUP BY job_id) AS c
+WHERE c.job_id = jobs.id;
+UPDATE jobs SET last_end_status = (SELECT status FROM runs WHERE id = jobs.last_end_id);
 COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);
 EOF
