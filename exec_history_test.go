@@ -75,7 +75,9 @@ func TestExecBusyHistory(t *testing.T) {
 			t.Errorf("exit = %d, want %d\n%s", res.code, exitTimedOut, res.stderr)
 		}
 		// SIGTERM at 1 s, not once troc has given up on the history (4 s).
-		if d := readStamp(t, term).Sub(readStamp(t, start)); d < 900*time.Millisecond || d > 2*time.Second {
+		// The job's own first stamp comes a little after troc started the
+		// clock (more so on a loaded machine), hence the slack below 1 s.
+		if d := readStamp(t, term).Sub(readStamp(t, start)); d < 500*time.Millisecond || d > 2*time.Second {
 			t.Errorf("the job got SIGTERM %s after it started, want 1s", d)
 		}
 	})
