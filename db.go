@@ -523,29 +523,26 @@ func (db *DB) apply(ctx context.Context, m migration, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	tx, err := db.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	v, err := db.userVersion(ctx, tx)
-	if err != nil || v >= m.version {
-		return err
-	}
-	log.Info("Applying: " + m.name)
 	start := time.Now()
-	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+	applied := false
+	err = db.write(ctx, func(tx *sql.Tx) error {
+		v, err := db.userVersion(ctx, tx)
+		if err != nil || v >= m.version {
+			return err
+		}
+		log.Info("Applying: " + m.name)
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			return err
+		}
+		applied = true
+		// PRAGMA takes no parameters; the version is an integer we made.
+		_, err = tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(m.version))
 		return err
+	})
+	if err == nil && applied {
+		log.Info(fmt.Sprintf("Applied: %s in %s", m.name, time.Since(start)))
 	}
-	// PRAGMA takes no parameters; the version is an integer we made.
-	if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(m.version)); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	log.Info(fmt.Sprintf("Applied: %s in %s", m.name, time.Since(start)))
-	return nil
+	return err
 }
 
 // Job is a job's stored settings.
@@ -610,27 +607,23 @@ func (db *DB) ensureJob(ctx context.Context, name string, now time.Time) (job Jo
 	if !errors.Is(err, sql.ErrNoRows) {
 		return job, false, err
 	}
-	tx, err := db.sql.BeginTx(ctx, nil)
+	err = db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO jobs (name, created_ms) VALUES (?, ?)
+			ON CONFLICT (name) DO NOTHING`,
+			name, now.UnixMilli())
+		if err == nil {
+			var n int64
+			n, err = res.RowsAffected()
+			created = n == 1
+		}
+		return err
+	})
 	if err != nil {
-		return job, false, err
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `
-		INSERT INTO jobs (name, created_ms) VALUES (?, ?)
-		ON CONFLICT (name) DO NOTHING`,
-		name, now.UnixMilli())
-	if err != nil {
-		return job, false, err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return job, false, err
-	}
-	if err := tx.Commit(); err != nil {
 		return job, false, err
 	}
 	job, err = db.job(ctx, name)
-	return job, n == 1, err
+	return job, created, err
 }
 
 // job returns the named job, or sql.ErrNoRows.
@@ -676,6 +669,24 @@ func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return db.fail(err)
 	}
 	return db.checkWAL()
+}
+
+// read runs fn in one read transaction: one snapshot of the history for
+// all of fn's queries, however many, without the write lock. Every other
+// transaction is BEGIN IMMEDIATE (the DSN's _txlock), which takes the
+// write lock and so would queue a reader behind writers; for a read-only
+// transaction the driver issues a plain BEGIN, whose snapshot starts at
+// the first read.
+func (db *DB) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return db.fail(err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return db.fail(err)
+	}
+	return tx.Commit()
 }
 
 // insertRunSQL records a run of the job ?1.
@@ -1035,13 +1046,24 @@ func (db *DB) jobStates(ctx context.Context, name string, since time.Time) ([]*j
 	if !since.IsZero() {
 		sinceDay = since.UnixMilli() / 86400000
 	}
-	rows, err := db.sql.QueryContext(ctx, jobStatesSQL, sinceDay, name)
+	var out []*jobState
+	err := db.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		if out, err = scanJobStates(tx.QueryContext(ctx, jobStatesSQL, sinceDay, name)); err != nil {
+			return err
+		}
+		return runningSince(ctx, tx, out)
+	})
+	return out, err
+}
+
+// scanJobStates reads the rows of jobStatesSQL.
+func scanJobStates(rows *sql.Rows, err error) ([]*jobState, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []*jobState
-	byID := map[int64]*jobState{}
 	for rows.Next() {
 		s := &jobState{}
 		jr := jobRow{j: &s.Job}
@@ -1065,27 +1087,32 @@ func (db *DB) jobStates(ctx context.Context, name string, since time.Time) ([]*j
 			s.LastRun.Job = s.Name
 		}
 		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// runningSince sets what each of states is running, through the partial
+// index that holds only Running runs.
+func runningSince(ctx context.Context, tx *sql.Tx, states []*jobState) error {
+	byID := map[int64]*jobState{}
+	for _, s := range states {
 		byID[s.ID] = s
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	// What is running: the partial index holds only Running runs.
-	rows, err = db.sql.QueryContext(ctx, `SELECT job_id, min(start_ms) FROM runs WHERE status = 'Running' GROUP BY job_id`)
+	rows, err := tx.QueryContext(ctx, `SELECT job_id, min(start_ms) FROM runs WHERE status = 'Running' GROUP BY job_id`)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id, start int64
 		if err := rows.Scan(&id, &start); err != nil {
-			return nil, err
+			return err
 		}
 		if s := byID[id]; s != nil {
 			s.RunningSince = time.UnixMilli(start).UTC()
 		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // setHealth records the health that troc check --notify announced.
@@ -1124,103 +1151,61 @@ type jobChange struct {
 
 // addJob creates a job with the given settings, or returns errJobExists.
 func (db *DB) addJob(ctx context.Context, name string, c jobChange, now time.Time) error {
-	tx, err := db.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `
-		INSERT INTO jobs (name, created_ms) VALUES (?, ?)
-		ON CONFLICT (name) DO NOTHING`, name, now.UnixMilli())
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		if err == nil {
-			err = fmt.Errorf("%w: %s", errJobExists, name)
+	return db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO jobs (name, created_ms) VALUES (?, ?)
+			ON CONFLICT (name) DO NOTHING`, name, now.UnixMilli())
+		if err != nil {
+			return err
 		}
-		return err
-	}
-	if err := applyJobChange(ctx, tx, name, c); err != nil {
-		return err
-	}
-	return tx.Commit()
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err == nil {
+				err = fmt.Errorf("%w: %s", errJobExists, name)
+			}
+			return err
+		}
+		return applyJobChange(ctx, tx, name, c)
+	})
 }
 
 // updateJob changes a job's settings, or returns errJobNotFound, or
 // errJobExists for a rename to a name that is taken.
 func (db *DB) updateJob(ctx context.Context, name string, c jobChange) error {
-	tx, err := db.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := applyJobChange(ctx, tx, name, c); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return db.write(ctx, func(tx *sql.Tx) error { return applyJobChange(ctx, tx, name, c) })
 }
 
-// applyJobChange writes c to the job called name, within tx.
+// applyJobChange writes c to the job called name, within tx, in one UPDATE.
 func applyJobChange(ctx context.Context, tx *sql.Tx, name string, c jobChange) error {
-	var id int64
-	err := tx.QueryRowContext(ctx, `SELECT id FROM jobs WHERE name = ?`, name).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%w: %s", errJobNotFound, name)
-	}
-	if err != nil {
-		return err
-	}
-	set := func(column string, v any) error {
-		_, err := tx.ExecContext(ctx, `UPDATE jobs SET `+column+` = ? WHERE id = ?`, v, id)
-		return err
+	set := []string{"name = name"} // so that a change of nothing still finds the job
+	var args []any
+	add := func(column string, v any) {
+		set = append(set, column+" = ?")
+		args = append(args, v)
 	}
 	if c.Rename != nil {
-		err := set("name", *c.Rename)
-		if isConstraint(err) {
-			return fmt.Errorf("%w: %s", errJobExists, *c.Rename)
-		}
-		if err != nil {
-			return err
-		}
+		add("name", *c.Rename)
 	}
 	if c.Description != nil {
-		if err := set("description", *c.Description); err != nil {
-			return err
-		}
+		add("description", *c.Description)
 	}
 	if c.Timeout != nil {
-		if err := set("timeout_ms", nullInt(c.Timeout.Milliseconds())); err != nil {
-			return err
-		}
+		add("timeout_ms", nullInt(c.Timeout.Milliseconds()))
 	}
 	if c.NotifyLog != nil {
-		if err := set("notify_log", *c.NotifyLog); err != nil {
-			return err
-		}
+		add("notify_log", *c.NotifyLog)
 	}
 	if c.Notify != nil {
-		if err := set("notify", *c.Notify); err != nil {
-			return err
-		}
+		add("notify", *c.Notify)
 	}
 	if c.Schedule != nil {
-		if err := set("schedule", nullStr(*c.Schedule)); err != nil {
-			return err
-		}
-		if err := set("schedule_ms", c.Now.UnixMilli()); err != nil {
-			return err
-		}
+		add("schedule", nullStr(*c.Schedule))
+		add("schedule_ms", c.Now.UnixMilli())
 	}
 	if c.Grace != nil {
-		if err := set("grace_ms", nullInt(c.Grace.Milliseconds())); err != nil {
-			return err
-		}
+		add("grace_ms", nullInt(c.Grace.Milliseconds()))
 	}
 	if c.MaxRuntime != nil {
-		if err := set("max_runtime_ms", nullInt(c.MaxRuntime.Milliseconds())); err != nil {
-			return err
-		}
+		add("max_runtime_ms", nullInt(c.MaxRuntime.Milliseconds()))
 	}
 	if c.NotifyOn != nil {
 		var v any // NULL: the config's
@@ -1231,9 +1216,20 @@ func applyJobChange(ctx context.Context, tx *sql.Tx, name string, c jobChange) e
 			}
 			v = strings.Join(names, ",")
 		}
-		if err := set("notify_on", v); err != nil {
-			return err
+		add("notify_on", v)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE jobs SET `+strings.Join(set, ", ")+` WHERE name = ?`, append(args, name)...)
+	switch {
+	case isConstraint(err) && c.Rename != nil:
+		return fmt.Errorf("%w: %s", errJobExists, *c.Rename)
+	case err != nil:
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err == nil {
+			err = fmt.Errorf("%w: %s", errJobNotFound, name)
 		}
+		return err
 	}
 	return nil
 }
@@ -1247,39 +1243,40 @@ func isConstraint(err error) bool {
 // deleteJob deletes a job and its runs and returns the runs that were
 // deleted, for their files. It refuses while a run of the job
 // is Running: a *jobBusyError.
-func (db *DB) deleteJob(ctx context.Context, name string) ([]*Run, error) {
-	tx, err := db.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	runs, err := scanRuns(tx.QueryContext(ctx, `
-		SELECT `+runColumns+`
-		FROM runs r JOIN jobs j ON j.id = r.job_id
-		WHERE j.name = ?`, name))
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range runs {
-		if r.Status == StatusRunning {
-			return nil, &jobBusyError{run: r.ID}
+func (db *DB) deleteJob(ctx context.Context, name string) (runs []*Run, err error) {
+	err = db.write(ctx, func(tx *sql.Tx) error {
+		runs, err = scanRuns(tx.QueryContext(ctx, `
+			SELECT `+runColumns+`
+			FROM runs r JOIN jobs j ON j.id = r.job_id
+			WHERE j.name = ?`, name))
+		if err != nil {
+			return err
 		}
-	}
-	if _, err := tx.ExecContext(ctx, `
-		DELETE FROM runs WHERE job_id = (SELECT id FROM jobs WHERE name = ?)`, name); err != nil {
-		return nil, err
-	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE name = ?`, name)
+		for _, r := range runs {
+			if r.Status == StatusRunning {
+				return &jobBusyError{run: r.ID}
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `
+			DELETE FROM runs WHERE job_id = (SELECT id FROM jobs WHERE name = ?)`, name); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE name = ?`, name)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err == nil {
+				err = fmt.Errorf("%w: %s", errJobNotFound, name)
+			}
+			return err
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		if err == nil {
-			err = fmt.Errorf("%w: %s", errJobNotFound, name)
-		}
-		return nil, err
-	}
-	return runs, tx.Commit()
+	return runs, nil
 }
 
 // jobIDs returns the ids of every job.
@@ -1355,25 +1352,23 @@ func (db *DB) expiredRuns(ctx context.Context, jobID int64, olderThan time.Time,
 
 // deleteRuns deletes the given runs, except any that is Running, and
 // returns how many it deleted.
-func (db *DB) deleteRuns(ctx context.Context, runs []*Run) (int64, error) {
-	tx, err := db.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	var n int64
-	for _, r := range runs {
-		res, err := tx.ExecContext(ctx, `DELETE FROM runs WHERE id = ? AND status <> 'Running'`, r.ID)
-		if err != nil {
-			return 0, err
+func (db *DB) deleteRuns(ctx context.Context, runs []*Run) (n int64, err error) {
+	err = db.write(ctx, func(tx *sql.Tx) error {
+		n = 0
+		for _, r := range runs {
+			res, err := tx.ExecContext(ctx, `DELETE FROM runs WHERE id = ? AND status <> 'Running'`, r.ID)
+			if err != nil {
+				return err
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += k
 		}
-		k, err := res.RowsAffected()
-		if err != nil {
-			return 0, err
-		}
-		n += k
-	}
-	return n, tx.Commit()
+		return nil
+	})
+	return n, err
 }
 
 // scanExpired reads every row of an expiredColumns query.
@@ -1490,19 +1485,14 @@ func (db *DB) alertState(ctx context.Context, job string, runID int64) (alertSta
 // recordAlert records that a failure alert about run runID of the named
 // job was sent at sent.
 func (db *DB) recordAlert(ctx context.Context, job string, runID int64, sent time.Time) error {
-	tx, err := db.sql.BeginTx(ctx, nil)
-	if err != nil {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO notify_alerts (job_id, run_id, sent_ms)
+			SELECT id, ?, ? FROM jobs WHERE name = ?
+			ON CONFLICT (job_id) DO UPDATE SET run_id = excluded.run_id, sent_ms = excluded.sent_ms`,
+			runID, sent.UnixMilli(), job)
 		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO notify_alerts (job_id, run_id, sent_ms)
-		SELECT id, ?, ? FROM jobs WHERE name = ?
-		ON CONFLICT (job_id) DO UPDATE SET run_id = excluded.run_id, sent_ms = excluded.sent_ms`,
-		runID, sent.UnixMilli(), job); err != nil {
-		return err
-	}
-	return tx.Commit()
+	})
 }
 
 // appendRunNote adds a sentence to the note of a recorded run, matched by
