@@ -1,0 +1,412 @@
+package main
+
+// The history's jobs: their settings, their summaries as job list, check
+// and metrics read them, and their alerts. Every query of them is here.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+// jobColumns are the columns a jobRow reads, in its order; j is jobs.
+const jobColumns = `j.id, j.name, j.description, j.timeout_ms, j.notify_log, j.notify, j.notify_on,
+	j.last_success_ms, j.created_ms, j.schedule, j.schedule_ms, j.grace_ms, j.max_runtime_ms`
+
+// jobRow scans jobColumns into a Job.
+type jobRow struct {
+	j                                                      *Job
+	timeoutMS, lastSuccess, scheduleMS, graceMS, runtimeMS sql.NullInt64
+	created                                                int64
+	notifyOn, schedule                                     sql.NullString
+}
+
+// dest returns the scan destinations of jobColumns.
+func (r *jobRow) dest() []any {
+	j := r.j
+	return []any{&j.ID, &j.Name, &j.Description, &r.timeoutMS, &j.NotifyLog, &j.Notify, &r.notifyOn,
+		&r.lastSuccess, &r.created, &r.schedule, &r.scheduleMS, &r.graceMS, &r.runtimeMS}
+}
+
+// fill sets the job's fields that are stored in another form, once the
+// row is scanned.
+func (r *jobRow) fill() {
+	j := r.j
+	ms := func(n sql.NullInt64) time.Duration { return time.Duration(n.Int64) * time.Millisecond }
+	j.Timeout, j.Grace, j.MaxRuntime = ms(r.timeoutMS), ms(r.graceMS), ms(r.runtimeMS)
+	if r.notifyOn.Valid {
+		j.NotifyOn = parseStoredStatuses(r.notifyOn.String)
+	}
+	if r.lastSuccess.Valid {
+		j.LastSuccess = time.UnixMilli(r.lastSuccess.Int64).UTC()
+	}
+	j.Created = time.UnixMilli(r.created).UTC()
+	j.Schedule = r.schedule.String
+	if r.scheduleMS.Valid {
+		j.ScheduleSet = time.UnixMilli(r.scheduleMS.Int64).UTC()
+	}
+}
+
+// ensureJob returns the named job, creating it with default settings if
+// it does not exist yet; created says whether it did.
+func (db *DB) ensureJob(ctx context.Context, name string, now time.Time) (job Job, created bool, err error) {
+	job, err = db.job(ctx, name)
+	if !errors.Is(err, sql.ErrNoRows) {
+		return job, false, err
+	}
+	err = db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO jobs (name, created_ms) VALUES (?, ?)
+			ON CONFLICT (name) DO NOTHING`,
+			name, now.UnixMilli())
+		if err == nil {
+			var n int64
+			n, err = res.RowsAffected()
+			created = n == 1
+		}
+		return err
+	})
+	if err != nil {
+		return job, false, err
+	}
+	job, err = db.job(ctx, name)
+	return job, created, err
+}
+
+// job returns the named job, or sql.ErrNoRows.
+func (db *DB) job(ctx context.Context, name string) (Job, error) {
+	var j Job
+	row := jobRow{j: &j}
+	err := db.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs j WHERE name = ?`, name).Scan(row.dest()...)
+	row.fill()
+	return j, err
+}
+
+// parseStoredStatuses reads a comma-separated status list as stored in the
+// database, where only valid names are ever written. An empty list is an
+// empty, non-nil slice: nothing notifies.
+func parseStoredStatuses(s string) []Status {
+	out := []Status{}
+	for _, f := range strings.Split(s, ",") {
+		if f != "" {
+			out = append(out, Status(f))
+		}
+	}
+	return out
+}
+
+// jobStatesSQL reads every job (?2 = ”) or one, with its latest run and,
+// unless ?1 (a day) is NULL, its tallies since that day. The tallies are
+// the job's totals less the last running total before the period (see
+// schema/0002_job_summary.sql), packed in one integer (runs in the high
+// bits) so that the lookup is one, not two.
+const jobStatesSQL = `
+	SELECT ` + jobColumns + `, j.last_end_status, j.health, j.health_ms,
+		j.skipped, j.succeeded, j.failed, j.terminated, j.timedout,
+		CASE WHEN ?1 IS NULL THEN 0 ELSE
+		(j.runs_total << 32 | j.failures_total) -
+		coalesce((SELECT d.runs << 32 | d.failures FROM job_days d
+			WHERE d.job_id = j.id AND d.day < ?1 ORDER BY d.day DESC LIMIT 1), 0) END,
+		` + runColumns + `
+	FROM jobs j LEFT JOIN runs r ON r.id = j.last_run_id
+	WHERE ?2 = '' OR j.name = ?2
+	ORDER BY j.name`
+
+// jobStates returns the named job (every job when name is empty), by
+// name, with its latest run, what it is running, its counters, and its
+// tallies of runs that started on or after since's UTC day (see
+// jobState; a zero since leaves the tallies 0). Each figure is a column of
+// the job's row or an index lookup, however long the history.
+func (db *DB) jobStates(ctx context.Context, name string, since time.Time) ([]*jobState, error) {
+	var sinceDay any // NULL: no tallies
+	if !since.IsZero() {
+		sinceDay = since.UnixMilli() / 86400000
+	}
+	var out []*jobState
+	err := db.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		if out, err = scanJobStates(tx.QueryContext(ctx, jobStatesSQL, sinceDay, name)); err != nil {
+			return err
+		}
+		return runningSince(ctx, tx, out)
+	})
+	return out, err
+}
+
+// scanJobStates reads the rows of jobStatesSQL.
+func scanJobStates(rows *sql.Rows, err error) ([]*jobState, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*jobState
+	for rows.Next() {
+		s := &jobState{}
+		jr := jobRow{j: &s.Job}
+		var lastEnd, health sql.NullString
+		var healthMS sql.NullInt64
+		var skipped, succeeded, failed, terminated, timedout, tallies int64
+		s.LastRun, err = scanRun(rows, append(jr.dest(), &lastEnd, &health, &healthMS,
+			&skipped, &succeeded, &failed, &terminated, &timedout, &tallies)...)
+		if err != nil {
+			return nil, err
+		}
+		jr.fill()
+		s.LastEnd, s.Announced = Status(lastEnd.String), Health(health.String)
+		if healthMS.Valid {
+			s.AnnouncedAt = time.UnixMilli(healthMS.Int64).UTC()
+		}
+		s.Counts = map[Status]int64{StatusSkipped: skipped, StatusSucceeded: succeeded,
+			StatusFailed: failed, StatusTerminated: terminated, StatusTimedOut: timedout}
+		s.Runs, s.Failures = tallies>>32, tallies&(1<<32-1)
+		if s.LastRun != nil {
+			s.LastRun.Job = s.Name
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// runningSince sets what each of states is running, through the partial
+// index that holds only Running runs.
+func runningSince(ctx context.Context, tx *sql.Tx, states []*jobState) error {
+	byID := map[int64]*jobState{}
+	for _, s := range states {
+		byID[s.ID] = s
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT job_id, min(start_ms) FROM runs WHERE status = 'Running' GROUP BY job_id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, start int64
+		if err := rows.Scan(&id, &start); err != nil {
+			return err
+		}
+		if s := byID[id]; s != nil {
+			s.RunningSince = time.UnixMilli(start).UTC()
+		}
+	}
+	return rows.Err()
+}
+
+// setHealth records the health that troc check --notify announced.
+func (db *DB) setHealth(ctx context.Context, jobID int64, h Health, at time.Time) error {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE jobs SET health = ?, health_ms = ? WHERE id = ?`,
+			string(h), at.UnixMilli(), jobID)
+		return err
+	})
+}
+
+// Errors of the job operations.
+var (
+	errJobNotFound = errors.New("no such job")
+	errJobExists   = errors.New("job already exists")
+)
+
+// addJob creates a job with the given settings, or returns errJobExists.
+func (db *DB) addJob(ctx context.Context, name string, c jobChange, now time.Time) error {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO jobs (name, created_ms) VALUES (?, ?)
+			ON CONFLICT (name) DO NOTHING`, name, now.UnixMilli())
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err == nil {
+				err = fmt.Errorf("%w: %s", errJobExists, name)
+			}
+			return err
+		}
+		return applyJobChange(ctx, tx, name, c)
+	})
+}
+
+// updateJob changes a job's settings, or returns errJobNotFound, or
+// errJobExists for a rename to a name that is taken.
+func (db *DB) updateJob(ctx context.Context, name string, c jobChange) error {
+	return db.write(ctx, func(tx *sql.Tx) error { return applyJobChange(ctx, tx, name, c) })
+}
+
+// applyJobChange writes c to the job called name, within tx, in one UPDATE.
+func applyJobChange(ctx context.Context, tx *sql.Tx, name string, c jobChange) error {
+	set := []string{"name = name"} // so that a change of nothing still finds the job
+	var args []any
+	add := func(column string, v any) {
+		set = append(set, column+" = ?")
+		args = append(args, v)
+	}
+	if c.Rename != nil {
+		add("name", *c.Rename)
+	}
+	if c.Description != nil {
+		add("description", *c.Description)
+	}
+	if c.Timeout != nil {
+		add("timeout_ms", nullInt(c.Timeout.Milliseconds()))
+	}
+	if c.NotifyLog != nil {
+		add("notify_log", *c.NotifyLog)
+	}
+	if c.Notify != nil {
+		add("notify", *c.Notify)
+	}
+	if c.Schedule != nil {
+		add("schedule", nullStr(*c.Schedule))
+		add("schedule_ms", c.Now.UnixMilli())
+	}
+	if c.Grace != nil {
+		add("grace_ms", nullInt(c.Grace.Milliseconds()))
+	}
+	if c.MaxRuntime != nil {
+		add("max_runtime_ms", nullInt(c.MaxRuntime.Milliseconds()))
+	}
+	if c.NotifyOn != nil {
+		var v any // NULL: the config's
+		if *c.NotifyOn != nil {
+			names := make([]string, len(*c.NotifyOn))
+			for i, st := range *c.NotifyOn {
+				names[i] = string(st)
+			}
+			v = strings.Join(names, ",")
+		}
+		add("notify_on", v)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE jobs SET `+strings.Join(set, ", ")+` WHERE name = ?`, append(args, name)...)
+	switch {
+	case isConstraint(err) && c.Rename != nil:
+		return fmt.Errorf("%w: %s", errJobExists, *c.Rename)
+	case err != nil:
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err == nil {
+			err = fmt.Errorf("%w: %s", errJobNotFound, name)
+		}
+		return err
+	}
+	return nil
+}
+
+// isConstraint reports whether err is SQLite's constraint violation.
+func isConstraint(err error) bool {
+	var e interface{ Code() int }
+	return errors.As(err, &e) && e.Code()&0xff == 19 // SQLITE_CONSTRAINT
+}
+
+// deleteJob deletes a job and its runs and returns the runs that were
+// deleted, for their files. It refuses while a run of the job
+// is Running: a *jobBusyError.
+func (db *DB) deleteJob(ctx context.Context, name string) (runs []*Run, err error) {
+	err = db.write(ctx, func(tx *sql.Tx) error {
+		runs, err = scanRuns(tx.QueryContext(ctx, `
+			SELECT `+runColumns+`
+			FROM runs r JOIN jobs j ON j.id = r.job_id
+			WHERE j.name = ?`, name))
+		if err != nil {
+			return err
+		}
+		for _, r := range runs {
+			if r.Status == StatusRunning {
+				return &jobBusyError{run: r.ID}
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `
+			DELETE FROM runs WHERE job_id = (SELECT id FROM jobs WHERE name = ?)`, name); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE name = ?`, name)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err == nil {
+				err = fmt.Errorf("%w: %s", errJobNotFound, name)
+			}
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return runs, nil
+}
+
+// jobIDs returns the ids of every job.
+func (db *DB) jobIDs(ctx context.Context) ([]int64, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT id FROM jobs ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// alertState is what the history tells of a job's failures when one of
+// its runs ends.
+type alertState struct {
+	failures    int       // Failed, TimedOut and Terminated runs before the run, back to lastSuccess
+	lastSuccess int64     // the job's latest Succeeded run before the run; 0: none
+	alertRun    int64     // the run that the latest failure alert was about; 0: none
+	alertTime   time.Time // when that alert was sent
+}
+
+// alertState returns the state of the named job as of its run runID:
+// the runs before that one back to its latest success (Skipped and
+// Running ones do not count), and its latest alert. Both walks are range
+// scans of the runs_job index: the first stops at the success, the
+// second reads only the streak.
+func (db *DB) alertState(ctx context.Context, job string, runID int64) (alertState, error) {
+	var st alertState
+	var sentMS int64
+	err := db.sql.QueryRowContext(ctx, `
+		WITH j AS (SELECT id FROM jobs WHERE name = ?1),
+		last AS (SELECT coalesce((
+			SELECT r.id FROM runs r, j
+			WHERE r.job_id = j.id AND r.id < ?2 AND r.status = 'Succeeded'
+			ORDER BY r.id DESC LIMIT 1), 0) AS id)
+		SELECT last.id,
+			(SELECT count(*) FROM runs r
+				WHERE r.job_id = j.id AND r.id > last.id AND r.id < ?2
+				AND r.status IN ('Failed', 'TimedOut', 'Terminated')),
+			coalesce(a.run_id, 0), coalesce(a.sent_ms, 0)
+		FROM j CROSS JOIN last LEFT JOIN notify_alerts a ON a.job_id = j.id`,
+		job, runID).Scan(&st.lastSuccess, &st.failures, &st.alertRun, &sentMS)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, fmt.Errorf("job %q does not exist", job)
+	}
+	if sentMS != 0 {
+		st.alertTime = time.UnixMilli(sentMS).UTC()
+	}
+	return st, err
+}
+
+// recordAlert records that a failure alert about run runID of the named
+// job was sent at sent.
+func (db *DB) recordAlert(ctx context.Context, job string, runID int64, sent time.Time) error {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO notify_alerts (job_id, run_id, sent_ms)
+			SELECT id, ?, ? FROM jobs WHERE name = ?
+			ON CONFLICT (job_id) DO UPDATE SET run_id = excluded.run_id, sent_ms = excluded.sent_ms`,
+			runID, sent.UnixMilli(), job)
+		return err
+	})
+}

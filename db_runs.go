@@ -1,0 +1,496 @@
+package main
+
+// The history's runs: recording them (and the per-job summary each write
+// keeps, see countRun), reading them, and deleting them. Every query of
+// them is here.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+// insertRunSQL records a run of the job ?1.
+const insertRunSQL = `
+	INSERT INTO runs (job_id, status, start_ms, end_ms, exit_code, signal,
+		pid, pid_start, host, command, log_file, system_log_file,
+		output_bytes, note, spool_key, end_inferred)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// insertRun records a new run and sets r.ID, creating its job if need be.
+// A run replayed from a spool file carries its spool key: it is inserted
+// once however often the replay is attempted, and the only row it ever
+// replaces is its own with an end that troc presumed (end_inferred), when
+// this is the real end (replaceSpooled).
+func (db *DB) insertRun(ctx context.Context, r *Run) error {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		if r.SpoolKey != "" {
+			if done, err := replaceSpooled(ctx, tx, r); done || err != nil {
+				return err
+			}
+		}
+		var jobID int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM jobs WHERE name = ?`, r.Job).Scan(&jobID)
+		if errors.Is(err, sql.ErrNoRows) {
+			// A new job: only now is its row worth a statement.
+			var res sql.Result
+			res, err = tx.ExecContext(ctx, `INSERT INTO jobs (name, created_ms) VALUES (?, ?)`, r.Job, r.Start.UnixMilli())
+			if err == nil {
+				jobID, err = res.LastInsertId()
+			}
+		}
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, insertRunSQL, jobID,
+			r.Status, r.Start.UnixMilli(), nullTime(r.End), r.ExitCode, nullInt(int64(r.Signal)),
+			nullInt(int64(r.PID)), nullInt(r.PIDStart), r.Host, r.Command, nullStr(r.LogFile), nullStr(r.SystemLogFile),
+			r.OutputBytes, nullStr(r.Note), nullStr(r.SpoolKey), r.Inferred)
+		if err != nil {
+			return err
+		}
+		if r.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		return countRun(ctx, tx, runCount{job: jobID, run: r.ID, start: r.Start, end: r.End, to: r.Status})
+	})
+}
+
+// replaceSpooled records the spooled run r over the row an earlier replay
+// of it made, if there is one, and reports whether there was: the row
+// takes r's end only if its own was presumed and r's is real.
+func replaceSpooled(ctx context.Context, tx *sql.Tx, r *Run) (bool, error) {
+	var jobID, startMS int64
+	var status Status
+	var inferred bool
+	err := tx.QueryRowContext(ctx, `SELECT id, job_id, start_ms, status, end_inferred FROM runs WHERE spool_key = ?`,
+		r.SpoolKey).Scan(&r.ID, &jobID, &startMS, &status, &inferred)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil || !inferred || r.Inferred:
+		return err == nil, err
+	}
+	if err := setEnd(ctx, tx, r.ID, r); err != nil {
+		return true, err
+	}
+	return true, countRun(ctx, tx, runCount{job: jobID, run: r.ID, start: time.UnixMilli(startMS),
+		end: r.End, from: status, to: r.Status})
+}
+
+// errRunNotFound says the history has no such run.
+var errRunNotFound = errors.New("run not in the history")
+
+// finishRun records the real end of a run that insertRun recorded,
+// replacing an end presumed meanwhile (run term, orphan marking). The
+// start time must match too: a run id alone could name another run in a
+// history that was replaced since (restored from a backup, say).
+func (db *DB) finishRun(ctx context.Context, r *Run) error {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		var jobID int64
+		var status Status
+		err := tx.QueryRowContext(ctx, `SELECT job_id, status FROM runs WHERE id = ? AND start_ms = ?`,
+			r.ID, r.Start.UnixMilli()).Scan(&jobID, &status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return r.notFound()
+		}
+		if err != nil {
+			return err
+		}
+		if err := setEnd(ctx, tx, r.ID, r); err != nil {
+			return err
+		}
+		return countRun(ctx, tx, runCount{job: jobID, run: r.ID, start: r.Start, end: r.End, from: status, to: r.Status})
+	})
+}
+
+// setEnd writes r's end over that of run id, within tx.
+func setEnd(ctx context.Context, tx *sql.Tx, id int64, r *Run) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE runs SET status = ?, end_ms = ?, exit_code = ?, signal = ?, output_bytes = ?, note = ?, end_inferred = 0
+		WHERE id = ?`,
+		r.Status, nullTime(r.End), r.ExitCode, nullInt(int64(r.Signal)), r.OutputBytes, nullStr(r.Note), id)
+	return err
+}
+
+// notFound is errRunNotFound about r.
+func (r *Run) notFound() error {
+	return fmt.Errorf("%w: run %d started %s", errRunNotFound, r.ID, r.Start.UTC().Format(timeLayout))
+}
+
+// updateRun sets columns of the run r names, by id and start time (see
+// finishRun), in a transaction of its own: set is the SET clause, args
+// its values. It must not set the status, which the job's summary counts
+// (finishRun does). A run that is not there is errRunNotFound.
+func (db *DB) updateRun(ctx context.Context, r *Run, set string, args ...any) error {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET `+set+` WHERE id = ? AND start_ms = ?`,
+			append(args, r.ID, r.Start.UnixMilli())...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			if err == nil {
+				err = r.notFound()
+			}
+			return err
+		}
+		return nil
+	})
+}
+
+// runCount is a write's change to a job's runs, as its summary counts
+// them (schema/0002_job_summary.sql): run of job, which started at start,
+// goes from status from ("" for a new run) to status to, ending at end.
+type runCount struct {
+	job, run   int64
+	start, end time.Time
+	from, to   Status
+}
+
+// countSQL changes the job's row by a runCount: ?2 new runs (0 or 1),
+// ?3 more failures (-1, 0 or 1), ?4 to ?8 more runs of each final status,
+// the run ?9, and if the run now ended (not Skipped) ?10 with status
+// ?11, and if it succeeded the end ?12.
+const countSQL = `
+	UPDATE jobs SET
+		last_run_id = CASE WHEN ?2 THEN max(coalesce(last_run_id, 0), ?9) ELSE last_run_id END,
+		last_success_ms = CASE WHEN ?12 IS NULL THEN last_success_ms ELSE max(coalesce(last_success_ms, 0), ?12) END,
+		runs_total = runs_total + ?2,
+		failures_total = failures_total + ?3,
+		skipped = skipped + ?4, succeeded = succeeded + ?5, failed = failed + ?6,
+		terminated = terminated + ?7, timedout = timedout + ?8,
+		last_end_id = CASE WHEN ?10 AND coalesce(last_end_id, 0) <= ?9 THEN ?9 ELSE last_end_id END,
+		last_end_status = CASE WHEN ?10 AND coalesce(last_end_id, 0) <= ?9 THEN ?11 ELSE last_end_status END
+	WHERE id = ?1`
+
+// countRun brings the job's summary up to date with c, within the write
+// that made the change. Every write that adds a run or changes its status
+// calls it: insertRun, finishRun and terminateRun.
+func countRun(ctx context.Context, tx *sql.Tx, c runCount) error {
+	if c.from == c.to {
+		return nil
+	}
+	one := func(b bool) int64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	added := one(c.from == "")
+	failures := one(isFailure(c.to)) - one(isFailure(c.from))
+	day := c.start.UnixMilli() / (24 * time.Hour).Milliseconds()
+	if added != 0 || failures != 0 {
+		if err := countDays(ctx, tx, c.job, day, added, failures); err != nil {
+			return err
+		}
+	}
+	status := func(s Status) int64 { return one(c.to == s) - one(c.from == s) }
+	var success any // NULL: not a success
+	if c.to == StatusSucceeded {
+		success = c.end.UnixMilli()
+	}
+	_, err := tx.ExecContext(ctx, countSQL, c.job, added, failures,
+		status(StatusSkipped), status(StatusSucceeded), status(StatusFailed), status(StatusTerminated), status(StatusTimedOut),
+		c.run, c.to != StatusRunning && c.to != StatusSkipped, string(c.to), success)
+	return err
+}
+
+// countDays adds runs and failures to the job's running totals of day and
+// of every later day (only a run replayed long after finds any), within
+// tx. A day without a row yet gets one, from the totals of the day before
+// it; only a new run makes one.
+func countDays(ctx context.Context, tx *sql.Tx, job, day, runs, failures int64) error {
+	rows, err := tx.QueryContext(ctx, `
+		UPDATE job_days SET runs = runs + ?, failures = failures + ?
+		WHERE job_id = ? AND day >= ?
+		RETURNING day`, runs, failures, job, day)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	found := false
+	for rows.Next() {
+		var d int64
+		if err := rows.Scan(&d); err != nil {
+			return err
+		}
+		found = found || d == day
+	}
+	if err := rows.Err(); err != nil || found || runs == 0 {
+		return err
+	}
+	var before, failedBefore int64
+	err = tx.QueryRowContext(ctx, `
+		SELECT runs, failures FROM job_days
+		WHERE job_id = ? AND day < ?
+		ORDER BY day DESC LIMIT 1`, job, day).Scan(&before, &failedBefore)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO job_days (job_id, day, runs, failures) VALUES (?, ?, ?, ?)`,
+		job, day, before+runs, failedBefore+failures)
+	return err
+}
+
+// runColumns are the columns scanRun reads, in its order; r is runs and
+// j is jobs.
+const runColumns = `r.id, j.name, r.status, r.start_ms, r.end_ms, r.exit_code, r.signal,
+	r.pid, r.pid_start, r.host, r.command, r.log_file, r.system_log_file,
+	r.output_bytes, r.note, r.spool_key`
+
+// scanRun reads one row of runColumns, after the columns that first
+// points to. All the run's columns NULL (an outer join that found no run)
+// give a nil run.
+func scanRun(row interface{ Scan(...any) error }, first ...any) (*Run, error) {
+	var r Run
+	var id, start, end, exit, sig, pid, pidStart, outBytes sql.NullInt64
+	var status, host, command, logFile, sysLog, note, spoolKey sql.NullString
+	err := row.Scan(append(first, &id, &r.Job, &status, &start, &end, &exit, &sig,
+		&pid, &pidStart, &host, &command, &logFile, &sysLog,
+		&outBytes, &note, &spoolKey)...)
+	if err != nil || !id.Valid {
+		return nil, err
+	}
+	r.ID, r.Status, r.Host, r.Command = id.Int64, Status(status.String), host.String, command.String
+	r.Start = time.UnixMilli(start.Int64).UTC()
+	if end.Valid {
+		r.End = time.UnixMilli(end.Int64).UTC()
+	}
+	if exit.Valid {
+		code := int(exit.Int64)
+		r.ExitCode = &code
+	}
+	r.Signal = syscall.Signal(sig.Int64)
+	r.PID = int(pid.Int64)
+	r.PIDStart = pidStart.Int64
+	r.LogFile, r.SystemLogFile = logFile.String, sysLog.String
+	r.OutputBytes = outBytes.Int64
+	r.Note, r.SpoolKey = note.String, spoolKey.String
+	return &r, nil
+}
+
+// scanRuns reads every row of a runColumns query.
+func scanRuns(rows *sql.Rows, err error) ([]*Run, error) {
+	return scanEach(rows, err, func(row *sql.Rows) (*Run, error) { return scanRun(row) })
+}
+
+// scanEach reads every row of a query into a run with scan.
+func scanEach(rows *sql.Rows, err error, scan func(*sql.Rows) (*Run, error)) ([]*Run, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var runs []*Run
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, r)
+	}
+	return runs, rows.Err()
+}
+
+// getRun returns the run with the given id, or errRunNotFound.
+func (db *DB) getRun(ctx context.Context, id int64) (*Run, error) {
+	r, err := scanRun(db.sql.QueryRowContext(ctx, `
+		SELECT `+runColumns+`
+		FROM runs r JOIN jobs j ON j.id = r.job_id
+		WHERE r.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: no run %d", errRunNotFound, id)
+	}
+	return r, err
+}
+
+// runFilter selects runs for listRuns. Zero fields select everything.
+type runFilter struct {
+	JobID    int64    // 0: every job
+	Statuses []Status // nil: every status
+	Since    time.Time
+	Limit    int // 0: no limit
+}
+
+// listRuns returns the runs f selects, newest first. Run ids grow with
+// time, so "newest first" walks the primary key, or the runs_job index
+// backwards for one job, and a limit stops the walk early.
+func (db *DB) listRuns(ctx context.Context, f runFilter) ([]*Run, error) {
+	q := `SELECT ` + runColumns + ` FROM runs r JOIN jobs j ON j.id = r.job_id WHERE 1`
+	var args []any
+	if f.JobID != 0 {
+		q += ` AND r.job_id = ?`
+		args = append(args, f.JobID)
+	}
+	if len(f.Statuses) > 0 {
+		q += ` AND r.status IN (?` + strings.Repeat(`, ?`, len(f.Statuses)-1) + `)`
+		for _, st := range f.Statuses {
+			args = append(args, string(st))
+		}
+	}
+	if !f.Since.IsZero() {
+		q += ` AND r.start_ms >= ?`
+		args = append(args, f.Since.UnixMilli())
+	}
+	q += ` ORDER BY r.id DESC`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	return scanRuns(db.sql.QueryContext(ctx, q, args...))
+}
+
+// expiredColumns are all that deleting a run needs. Retention runs after
+// every exec, and a query of these alone costs a fraction of what a join
+// for runColumns does.
+const expiredColumns = `id, log_file, system_log_file`
+
+// expiredByAgeSQL selects up to ?3 finished runs of job ?1 that started
+// before ?2, oldest first, through runs_job_start.
+const expiredByAgeSQL = `
+	SELECT ` + expiredColumns + ` FROM runs
+	WHERE job_id = ?1 AND start_ms < ?2 AND status <> 'Running'
+	ORDER BY start_ms LIMIT ?3`
+
+// expiredByKeepSQL selects up to ?3 finished runs of job ?1 older than its
+// newest ?2 + 1, oldest first, through runs_job.
+const expiredByKeepSQL = `
+	SELECT ` + expiredColumns + ` FROM runs
+	WHERE job_id = ?1 AND status <> 'Running' AND id < (
+		SELECT id FROM runs WHERE job_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)
+	ORDER BY id LIMIT ?3`
+
+// expiredRuns returns up to limit finished runs of a job, oldest first,
+// that are past the retention limits: started before olderThan (unless
+// zero), or older than the job's newest keep runs (unless keep is 0).
+// Both are index range scans that read only the runs they return. The
+// runs have only what deleting them takes: their ID, LogFile and
+// SystemLogFile.
+func (db *DB) expiredRuns(ctx context.Context, jobID int64, olderThan time.Time, keep, limit int) ([]*Run, error) {
+	var old, beyond []*Run
+	var err error
+	if !olderThan.IsZero() {
+		old, err = scanExpired(db.sql.QueryContext(ctx, expiredByAgeSQL, jobID, olderThan.UnixMilli(), limit))
+		if err != nil {
+			return nil, err
+		}
+	}
+	if keep > 0 {
+		beyond, err = scanExpired(db.sql.QueryContext(ctx, expiredByKeepSQL, jobID, keep-1, limit))
+		if err != nil {
+			return nil, err
+		}
+	}
+	seen := make(map[int64]bool, len(old))
+	for _, r := range old {
+		seen[r.ID] = true
+	}
+	for _, r := range beyond {
+		if !seen[r.ID] {
+			old = append(old, r)
+		}
+	}
+	return old, nil
+}
+
+// deleteRuns deletes the given runs, except any that is Running, and
+// returns how many it deleted.
+func (db *DB) deleteRuns(ctx context.Context, runs []*Run) (n int64, err error) {
+	err = db.write(ctx, func(tx *sql.Tx) error {
+		n = 0
+		for _, r := range runs {
+			res, err := tx.ExecContext(ctx, `DELETE FROM runs WHERE id = ? AND status <> 'Running'`, r.ID)
+			if err != nil {
+				return err
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += k
+		}
+		return nil
+	})
+	return n, err
+}
+
+// scanExpired reads every row of an expiredColumns query.
+func scanExpired(rows *sql.Rows, err error) ([]*Run, error) {
+	return scanEach(rows, err, func(row *sql.Rows) (*Run, error) {
+		var r Run
+		var logFile, sysLog sql.NullString
+		err := row.Scan(&r.ID, &logFile, &sysLog)
+		r.LogFile, r.SystemLogFile = logFile.String, sysLog.String
+		return &r, err
+	})
+}
+
+// runningRuns returns every run recorded as Running, through the partial
+// index that holds only those.
+func (db *DB) runningRuns(ctx context.Context) ([]*Run, error) {
+	return scanRuns(db.sql.QueryContext(ctx, `
+		SELECT `+runColumns+`
+		FROM runs r JOIN jobs j ON j.id = r.job_id
+		WHERE r.status = 'Running'`))
+}
+
+// errNotRunning says a run has already ended.
+var errNotRunning = errors.New("run is not running")
+
+// terminateRun records a Running run as Terminated at end, an end presumed
+// rather than seen (end_inferred), adding why to its note. It changes
+// nothing and returns errNotRunning if the run has ended meanwhile: a real
+// end always wins over a presumed one, and replaces it when it comes late
+// (finishRun).
+func (db *DB) terminateRun(ctx context.Context, id int64, end time.Time, why string) error {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		var jobID, startMS int64
+		err := tx.QueryRowContext(ctx, `
+			UPDATE runs SET status = 'Terminated', end_ms = ?, end_inferred = 1,
+				note = CASE WHEN note IS NULL THEN ? ELSE note || '; ' || ? END
+			WHERE id = ? AND status = 'Running'
+			RETURNING job_id, start_ms`,
+			end.UnixMilli(), why, why, id).Scan(&jobID, &startMS)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errNotRunning
+		}
+		if err != nil {
+			return err
+		}
+		return countRun(ctx, tx, runCount{job: jobID, run: id, start: time.UnixMilli(startMS), end: end,
+			from: StatusRunning, to: StatusTerminated})
+	})
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+func nullInt(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// appendRunNote adds a sentence to the note of a recorded run, matched by
+// id and start time as finishRun matches it.
+func (db *DB) appendRunNote(ctx context.Context, r *Run, note string) error {
+	return db.updateRun(ctx, r, `note = CASE WHEN coalesce(note, '') = '' THEN ? ELSE note || '; ' || ? END`, note, note)
+}
