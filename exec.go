@@ -31,12 +31,9 @@ package main
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -50,121 +47,10 @@ import (
 	"unsafe"
 )
 
-// execOptions is what the command line of troc exec says.
-type execOptions struct {
-	name       string
-	command    string   // for /bin/sh -c
-	argv       []string // after --: run directly
-	tee        bool
-	quiet      bool
-	notify     bool
-	timeout    time.Duration // with timeoutSet; 0: none
-	timeoutSet bool          // --timeout was given: the job's own setting does not apply
-	killAfter  time.Duration
-}
-
 // testHookSetup, when a test sets it, runs while troc exec sets a run up,
 // after it has started watching signals and read its config: the one
 // moment a test cannot otherwise hold troc at. It is nil in troc itself.
 var testHookSetup func()
-
-// defaultKillAfter is how long a job has to exit after SIGTERM before
-// troc sends SIGKILL.
-const defaultKillAfter = 10 * time.Second
-
-// parseExecArgs reads troc exec's command line. Flags may stand before or
-// after the command string (the original troc's crontab lines put
-// --notify last); everything after "--" is the program and its arguments.
-func (a *app) parseExecArgs(args []string) (*execOptions, error) {
-	o := &execOptions{}
-	fs := newFlagSet("troc exec")
-	fs.StringVar(&o.name, "name", "", "the job's `NAME`: letters, digits, '.', '_', '-'; at most 64")
-	fs.BoolVar(&o.tee, "tee", false, "also copy the job's stdout and stderr to troc's, live")
-	fs.BoolVar(&o.quiet, "q", false, "print nothing unless the run needs attention (as cronic)")
-	fs.BoolVar(&o.quiet, "quiet", false, "same as -q")
-	fs.BoolVar(&o.notify, "notify", false, "send notifications of this run through the configured channels (see notify.* in the config)")
-	timeout := fs.String("timeout", "", "end the job after `DURATION` (e.g. 90s, 1h30m; 0: no timeout); default: the job's setting")
-	killAfter := fs.String("kill-after", "", "after SIGTERM, wait `DURATION` before SIGKILL (default 10s)")
-
-	var positional []string
-	rest := args
-	for {
-		before := len(rest)
-		if err := a.parseFlags(fs, rest); err != nil {
-			return nil, err
-		}
-		rest = fs.Args()
-		consumed := args[len(args)-before : len(args)-len(rest)]
-		if n := len(consumed); n > 0 && consumed[n-1] == "--" {
-			o.argv = rest
-			break
-		}
-		if len(rest) == 0 {
-			break
-		}
-		positional = append(positional, rest[0])
-		rest = rest[1:]
-	}
-
-	if err := checkJobName(o.name); err != nil {
-		return nil, err
-	}
-	switch {
-	case len(positional) > 0 && o.argv != nil:
-		return nil, usagef("give either a command string or -- PROG ARGS, not both")
-	case len(positional) > 1:
-		return nil, withHint(usagef("expected one command string, got %d arguments: %q", len(positional), positional),
-			`quote the command ("rsync -a /a /b") or put -- before the program and its arguments`)
-	case len(positional) == 1:
-		o.command = positional[0]
-		if strings.TrimSpace(o.command) == "" {
-			return nil, usagef("the command string is empty")
-		}
-	case len(o.argv) == 0:
-		return nil, withHint(usagef("no command to run"), `troc exec --name NAME "COMMAND" or troc exec --name NAME -- PROG ARGS`)
-	}
-	if o.tee && o.quiet {
-		// -q promises silence on success; --tee prints as the job runs.
-		return nil, usagef("--tee and -q cannot be used together")
-	}
-	var err error
-	fs.Visit(func(f *flag.Flag) { o.timeoutSet = o.timeoutSet || f.Name == "timeout" })
-	if o.timeoutSet {
-		// 0 lifts the job's own timeout for this run.
-		if o.timeout, err = parseDuration(*timeout); err != nil {
-			return nil, usagef("--timeout: %v", err)
-		}
-	}
-	o.killAfter = defaultKillAfter
-	if *killAfter != "" {
-		if o.killAfter, err = parseDuration(*killAfter); err != nil {
-			return nil, usagef("--kill-after: %v", err)
-		}
-	}
-	return o, nil
-}
-
-// checkJobName accepts [A-Za-z0-9][A-Za-z0-9._-]*, at most 64 characters:
-// a name is part of file names, so nothing that could climb out of a
-// directory, hide, or need quoting.
-func checkJobName(name string) error {
-	if name == "" {
-		return withHint(usagef("--name is required"), `troc exec --name daily-sync "COMMAND"`)
-	}
-	if len(name) > 64 {
-		return usagef("invalid job name %q: longer than 64 characters", name)
-	}
-	for i, c := range []byte(name) {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-		if i > 0 {
-			ok = ok || c == '.' || c == '_' || c == '-'
-		}
-		if !ok {
-			return usagef("invalid job name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", name)
-		}
-	}
-	return nil
-}
 
 // execution is one troc exec from start to finish.
 //
@@ -312,74 +198,6 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	return e.recordEnd(ctx, e.exitCode(st))
 }
 
-// recording is the recorder's side of a run: the job's settings as soon
-// as the history has told them, the run from the set-up, and the run as
-// it was recorded.
-type recording struct {
-	job  chan Job      // sent once, when the history is open (or given up)
-	runs chan Run      // the run as its job started (Running), if it did; then as it ended
-	done chan struct{} // closed when the end is recorded, in the history or the spool
-	run  Run           // the run as recorded, once done is closed
-}
-
-// startRecording starts the recorder, as troc exec starts setting the run
-// up: it opens the history, tells the supervisor the job's settings, and
-// records the run it is given: the running run if the job started (then
-// waits for its end), and the run's end. A job that has ended by the time
-// its start would be recorded gets one finished row instead of two
-// writes. Each step is bounded: a busy history is waited on once
-// (DB.fail), and what it will not take goes to the spool.
-func (e *execution) startRecording(ctx context.Context) *recording {
-	rec := &recording{job: make(chan Job, 1), runs: make(chan Run, 2), done: make(chan struct{})}
-	go func() {
-		defer close(rec.done)
-		rec.job <- e.history(ctx)
-		run := <-rec.runs
-		if !run.finished() {
-			e.notifications(ctx).begin(ctx, &run)
-			select {
-			case final := <-rec.runs:
-				run = final
-			default:
-				e.store(ctx, &run)
-				final := <-rec.runs
-				final.ID, final.SpoolKey = run.ID, run.SpoolKey
-				run = final
-			}
-		}
-		e.store(ctx, &run)
-		if e.idLost {
-			run.ID = 0
-		}
-		rec.run = run
-	}()
-	return rec
-}
-
-// recordEnd hands the run at its end to the recorder, waits for it to be
-// recorded, and finishes. It is the end of every path once the recorder
-// has started: a job that ran, or a run that ended without its job
-// running (skipped, not set up, not started, stopped before it started).
-func (e *execution) recordEnd(ctx context.Context, code int) error {
-	e.rec.runs <- e.run
-	<-e.rec.done
-	e.run = e.rec.run
-	return e.finish(ctx, code)
-}
-
-// commandLine is the command as recorded: the string given, or the
-// program and its arguments quoted the way a shell would need them.
-func (o *execOptions) commandLine() string {
-	if o.argv == nil {
-		return o.command
-	}
-	quoted := make([]string, len(o.argv))
-	for i, s := range o.argv {
-		quoted[i] = shellQuote(s)
-	}
-	return strings.Join(quoted, " ")
-}
-
 // start starts the job in a process group of its own and returns its pid.
 //
 // It uses syscall.ForkExec rather than os/exec: troc needs nothing of
@@ -505,129 +323,6 @@ func (e *execution) lock() (*os.File, error) {
 	}
 	return lockJob(dir, e.opts.name)
 }
-
-// history opens the history on first use (the database is deliberately
-// never closed: see DB in db.go) and returns the job's settings. When it
-// cannot be had, history logs why, leaves e.db nil, and the job has
-// default settings. It writes nothing unless the schema needs migrating:
-// a new job's row is made with its first run (insertRun).
-func (e *execution) history(ctx context.Context) Job {
-	if e.opened {
-		return e.job
-	}
-	e.opened = true
-	e.job = Job{Name: e.opts.name}
-	db, err := openDB(e.cfg.Database, e.cfg.BusyTimeout, e.log)
-	if err != nil {
-		e.historyFailed(err)
-		return e.job
-	}
-	e.db = db
-	job, err := db.job(ctx, e.opts.name)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		e.newJob = true // its row comes with the run's
-	case err != nil:
-		e.historyFailed(db.fail(err))
-	default:
-		e.job = job
-	}
-	return e.job
-}
-
-// historyFailed logs why the history cannot be used and stops using it.
-func (e *execution) historyFailed(err error) {
-	if errors.Is(err, errWALGone) {
-		e.idLost = true
-	}
-	e.late = historyTrouble(err)
-	e.log.Error("History database unavailable, the run will be spooled: " + err.Error())
-	e.db = nil
-}
-
-// historyTrouble says in a few words why the history could not take a
-// run, for the run's note.
-func historyTrouble(err error) string {
-	var pe *fs.PathError
-	switch {
-	case errors.Is(err, errBusy):
-		return "the history was busy"
-	case errors.Is(err, errTooNew):
-		return "the history was written by a newer troc"
-	case errors.Is(err, errCorrupt):
-		return "the history is damaged"
-	case errors.Is(err, errWALGone):
-		return "the history's -wal file was deleted during the run"
-	case errors.Is(err, errNotAFile):
-		return "the history's path is not a regular file"
-	case errors.Is(err, errUntrustedDir):
-		return "the history's directory is not troc's own"
-	case errors.Is(err, syscall.ENOSPC) || sqliteCode(err) == sqliteFull:
-		return "the history's disk was full"
-	case errors.As(err, &pe):
-		return "the history could not be opened: " + pe.Err.Error()
-	}
-	return "the history could not be written"
-}
-
-// store records the run's current state: a new row (with its end, if it
-// has one), the end of the row stored before, or a spool file.
-func (e *execution) store(ctx context.Context, r *Run) {
-	if e.db != nil {
-		var err error
-		if r.ID != 0 {
-			err = e.db.finishRun(ctx, r)
-		} else {
-			err = e.db.insertRun(ctx, r)
-		}
-		if err == nil && e.newJob {
-			e.newJob = false
-			e.log.Info("Job not registered. Created new job " + r.Job)
-		}
-		switch {
-		case err == nil && r.finished():
-			e.log.Info(fmt.Sprintf("Run %d completed: %s", r.ID, r.Status))
-			return
-		case err == nil:
-			e.log.Info(fmt.Sprintf("Run created with ID %d", r.ID))
-			return
-		}
-		e.historyFailed(err)
-	}
-	e.spool(r)
-}
-
-// spool writes the run to the spool, or at least says it is lost. The
-// first time it notes in the run why it was recorded late.
-func (e *execution) spool(r *Run) {
-	if !strings.Contains(r.Note, "recorded late: ") {
-		when := "at its start"
-		if r.finished() {
-			when = "at its end"
-		}
-		r.addNote("recorded late: %s %s", e.late, when)
-	}
-	path, err := spoolRun(e.spoolDirs(), r)
-	if err != nil {
-		e.log.Error("Cannot spool the run: " + err.Error() + "; the run is lost")
-		r.addNote("not recorded: %v", err)
-		return
-	}
-	switch {
-	case e.spooled == "":
-		e.log.Warn("Run spooled to " + path + "; the next troc command adds it to the history")
-	case e.spooled != path:
-		os.Remove(e.spooled) // the end went to another directory
-		e.log.Warn("Run spooled to " + path + " instead")
-	}
-	e.spooled = path
-	if r.finished() {
-		e.log.Info("Run completed: " + string(r.Status) + " (spooled)")
-	}
-}
-
-// spoolDirs are where the run may be spooled, in the order they are tried.
-func (e *execution) spoolDirs() []string { return spoolDirs(e.cfg, e.logDir) }
 
 // failSetup records a run that could not be set up as Failed and exits 71.
 func (e *execution) failSetup(ctx context.Context, why string) error {
@@ -868,10 +563,6 @@ func (e *execution) finish(ctx context.Context, code int) error {
 	}
 	return e.report(code)
 }
-
-// lockHeld reports whether a run of the named job holds its lock, for a
-// spool replay.
-func (e *execution) lockHeld(job string) bool { return jobLockHeld(e.cfg, job) }
 
 // unlock releases the job's lock, if troc holds it.
 func (e *execution) unlock() {
