@@ -485,6 +485,15 @@ func (db *DB) setWAL(ctx context.Context) error {
 	}
 }
 
+// affected returns none when res changed no row, or the error of asking.
+func affected(res sql.Result, none error) error {
+	n, err := res.RowsAffected()
+	if err == nil && n == 0 {
+		err = none
+	}
+	return err
+}
+
 // isBusy reports whether err is SQLite's "database is locked".
 func isBusy(err error) bool { return sqliteCode(err) == sqliteBusy }
 

@@ -220,10 +220,7 @@ func (db *DB) addJob(ctx context.Context, name string, c jobChange, now time.Tim
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			if err == nil {
-				err = fmt.Errorf("%w: %s", errJobExists, name)
-			}
+		if err := affected(res, fmt.Errorf("%w: %s", errJobExists, name)); err != nil {
 			return err
 		}
 		return applyJobChange(ctx, tx, name, c)
@@ -287,13 +284,7 @@ func applyJobChange(ctx context.Context, tx *sql.Tx, name string, c jobChange) e
 	case err != nil:
 		return err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		if err == nil {
-			err = fmt.Errorf("%w: %s", errJobNotFound, name)
-		}
-		return err
-	}
-	return nil
+	return affected(res, fmt.Errorf("%w: %s", errJobNotFound, name))
 }
 
 // isConstraint reports whether err is SQLite's constraint violation.
@@ -327,13 +318,7 @@ func (db *DB) deleteJob(ctx context.Context, name string) (runs []*Run, err erro
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			if err == nil {
-				err = fmt.Errorf("%w: %s", errJobNotFound, name)
-			}
-			return err
-		}
-		return nil
+		return affected(res, fmt.Errorf("%w: %s", errJobNotFound, name))
 	})
 	if err != nil {
 		return nil, err

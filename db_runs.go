@@ -135,13 +135,7 @@ func (db *DB) updateRun(ctx context.Context, r *Run, set string, args ...any) er
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			if err == nil {
-				err = r.notFound()
-			}
-			return err
-		}
-		return nil
+		return affected(res, r.notFound())
 	})
 }
 
