@@ -34,7 +34,15 @@ type sandbox struct {
 
 func newSandbox(t *testing.T) *sandbox {
 	t.Helper()
-	dir := t.TempDir()
+	return newSandboxIn(t, t.TempDir())
+}
+
+// newSandboxIn is newSandbox in dir, which exists or is made.
+func newSandboxIn(t *testing.T, dir string) *sandbox {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	s := &sandbox{t: t, dir: dir, home: filepath.Join(dir, "home"), tmp: filepath.Join(dir, "tmp")}
 	for _, d := range []string{s.home, s.tmp} {
 		if err := os.Mkdir(d, 0o700); err != nil {

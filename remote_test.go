@@ -293,426 +293,438 @@ func (srv *sshServer) trocCommand(alias string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// TestRemote drives every remote command against a real sshd on
-// loopback, through the system's ssh client.
-func TestRemote(t *testing.T) {
-	srv := startSSHD(t, "web1", "web2", "web3")
-	srv.troc(t, "web1", "exec", "--name", "backup", "echo hello from web1")
-	srv.troc(t, "web1", "exec", "--name", "report", "echo oops; exit 3")
-	srv.troc(t, "web2", "exec", "--name", "backup", "echo hello from web2")
-	srv.troc(t, "web2", "job", "add", "--name", "nightly", "--schedule", "0 3 * * *")
-	srv.troc(t, "web2", "exec", "--name", "nightly", "exit 1")
+// The TestRemote tests drive every remote command against a real sshd on
+// loopback, through the system's ssh client. They share one sshd and its
+// hosts (sharedRemote).
 
-	s := newSandbox(t)
-	s.env = srv.env()
-	s.troc("job", "list") // creates the local config, which says so on stderr
-	ok := func(t *testing.T, r result) result {
-		t.Helper()
-		if r.code != 0 {
-			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
-		}
-		return r
+// TestRemoteRunList: run list.
+func TestRemoteRunList(t *testing.T) {
+	_, s := sharedRemote(t)
+	r := mustSucceed(t, s.troc("--host", "web1", "run", "list"))
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID  JOB") || !strings.Contains(lines[1], "report") || !strings.Contains(lines[1], "Failed") || !strings.Contains(lines[2], "backup") {
+		t.Errorf("table:\n%s", r.stdout)
 	}
+	var runs []runJSON
+	jsonOf(t, mustSucceed(t, s.troc("--host", "web1", "run", "list", "--json", "--name", "backup")), &runs)
+	if len(runs) != 1 || runs[0].Host != "web1" || runs[0].Job != "backup" || runs[0].Status != StatusSucceeded {
+		t.Errorf("runs = %+v", runs)
+	}
+}
 
-	t.Run("run list", func(t *testing.T) {
-		r := ok(t, s.troc("--host", "web1", "run", "list"))
-		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-		if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID  JOB") || !strings.Contains(lines[1], "report") || !strings.Contains(lines[1], "Failed") || !strings.Contains(lines[2], "backup") {
-			t.Errorf("table:\n%s", r.stdout)
-		}
-		var runs []runJSON
-		jsonOf(t, ok(t, s.troc("--host", "web1", "run", "list", "--json", "--name", "backup")), &runs)
-		if len(runs) != 1 || runs[0].Host != "web1" || runs[0].Job != "backup" || runs[0].Status != StatusSucceeded {
-			t.Errorf("runs = %+v", runs)
-		}
-	})
+// TestRemoteFanOutWithAHostDown: fan-out with a host down.
+func TestRemoteFanOutWithAHostDown(t *testing.T) {
+	_, s := sharedRemote(t)
+	r := s.troc("--host", "web1", "--host", "down", "--host", "web2", "run", "list", "--limit", "3")
+	if r.code != 1 {
+		t.Errorf("exit %d, want 1", r.code)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "HOST  ID  JOB") {
+		t.Fatalf("table:\n%s", r.stdout)
+	}
+	hosts := map[string]int{}
+	for _, line := range lines[1:] {
+		hosts[strings.Fields(line)[0]]++
+	}
+	if hosts["web1"] == 0 || hosts["web2"] == 0 || len(hosts) != 2 {
+		t.Errorf("hosts in the table: %v\n%s", hosts, r.stdout)
+	}
+	if got := strings.TrimSpace(r.stderr); strings.Count(got, "\n") != 0 || !strings.HasPrefix(got, "troc: down: ") || !strings.Contains(got, "refused") {
+		t.Errorf("stderr: %s", r.stderr)
+	}
+}
 
-	t.Run("fan-out with a host down", func(t *testing.T) {
-		r := s.troc("--host", "web1", "--host", "down", "--host", "web2", "run", "list", "--limit", "3")
-		if r.code != 1 {
-			t.Errorf("exit %d, want 1", r.code)
-		}
-		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-		if len(lines) != 4 || !strings.HasPrefix(lines[0], "HOST  ID  JOB") {
-			t.Fatalf("table:\n%s", r.stdout)
-		}
-		hosts := map[string]int{}
-		for _, line := range lines[1:] {
-			hosts[strings.Fields(line)[0]]++
-		}
-		if hosts["web1"] == 0 || hosts["web2"] == 0 || len(hosts) != 2 {
-			t.Errorf("hosts in the table: %v\n%s", hosts, r.stdout)
-		}
-		if got := strings.TrimSpace(r.stderr); strings.Count(got, "\n") != 0 || !strings.HasPrefix(got, "troc: down: ") || !strings.Contains(got, "refused") {
-			t.Errorf("stderr: %s", r.stderr)
-		}
-	})
+// TestRemoteHostsThatDoNotAnswerInTime: hosts that do not answer in time.
+func TestRemoteHostsThatDoNotAnswerInTime(t *testing.T) {
+	srv, _ := sharedRemote(t)
+	for _, alias := range []string{"web2", "web3"} {
+		os.MkdirAll(srv.hostDir(alias), 0o700)
+		hang := filepath.Join(srv.hostDir(alias), "hang")
+		writeFile(t, hang, "")
+		defer os.Remove(hang)
+	}
+	slow := newSandbox(t)
+	// Long enough for web1 to answer on a loaded machine, well short
+	// of the hang.
+	slow.env = append(srv.env(), "TROC_REMOTE_TIMEOUT=8s")
+	start := time.Now()
+	r := slow.troc("--host", "web1", "--host", "web2", "--host", "web3", "job", "list")
+	// The hosts are asked at once: the two that hang cost one
+	// timeout, not two.
+	if took := time.Since(start); took >= 16*time.Second {
+		t.Errorf("took %s: the hosts were not asked in parallel", took)
+	}
+	if r.code != 1 || !strings.HasSuffix(r.stderr, "troc: web2: no answer within 8s\ntroc: web3: no answer within 8s\n") || !strings.Contains(r.stdout, "web1  backup") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
 
-	t.Run("hosts that do not answer in time", func(t *testing.T) {
-		for _, alias := range []string{"web2", "web3"} {
-			os.MkdirAll(srv.hostDir(alias), 0o700)
-			hang := filepath.Join(srv.hostDir(alias), "hang")
-			writeFile(t, hang, "")
-			defer os.Remove(hang)
-		}
-		slow := newSandbox(t)
-		// Long enough for web1 to answer on a loaded machine, well short
-		// of the hang.
-		slow.env = append(srv.env(), "TROC_REMOTE_TIMEOUT=8s")
-		start := time.Now()
-		r := slow.troc("--host", "web1", "--host", "web2", "--host", "web3", "job", "list")
-		// The hosts are asked at once: the two that hang cost one
-		// timeout, not two.
-		if took := time.Since(start); took >= 16*time.Second {
-			t.Errorf("took %s: the hosts were not asked in parallel", took)
-		}
-		if r.code != 1 || !strings.HasSuffix(r.stderr, "troc: web2: no answer within 8s\ntroc: web3: no answer within 8s\n") || !strings.Contains(r.stdout, "web1  backup") {
-			t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
-		}
-	})
+// TestRemoteVersion: version.
+func TestRemoteVersion(t *testing.T) {
+	_, s := sharedRemote(t)
+	r := s.troc("--host", "web1", "--host", "down", "version")
+	if r.code != 1 || r.stdout != "HOST  VERSION\nweb1  troc "+version+"\n" || !strings.Contains(r.stderr, "troc: down: ssh: connect to host") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	var v versionJSON
+	jsonOf(t, mustSucceed(t, s.troc("--host", "web1", "version", "--json")), &v)
+	if v.Host != "web1" || v.Version != version || v.GoVersion != runtime.Version() {
+		t.Errorf("version --json = %+v, want web1's %s built by %s", v, version, runtime.Version())
+	}
+	// A host that fails leaves no empty table behind.
+	if r := s.troc("--host", "down", "version"); r.code != 1 || r.stdout != "" {
+		t.Errorf("version of a host down: exit %d, stdout %q; want 1 and nothing", r.code, r.stdout)
+	}
+}
 
-	t.Run("version", func(t *testing.T) {
-		r := s.troc("--host", "web1", "--host", "down", "version")
-		if r.code != 1 || r.stdout != "HOST  VERSION\nweb1  troc "+version+"\n" || !strings.Contains(r.stderr, "troc: down: ssh: connect to host") {
-			t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+// TestRemoteFanOutMergesRunsNewestFirst: fan-out merges runs newest first.
+func TestRemoteFanOutMergesRunsNewestFirst(t *testing.T) {
+	_, s := sharedRemote(t)
+	var runs []runJSON
+	jsonOf(t, mustSucceed(t, s.troc("--host", "web1", "--host", "web2", "run", "list", "--json")), &runs)
+	hosts := map[string]int{}
+	var prev time.Time
+	for i, r := range runs {
+		hosts[r.Host]++
+		start, err := time.Parse(time.RFC3339Nano, *r.StartTime)
+		if err != nil {
+			t.Fatal(err)
 		}
-		var v versionJSON
-		jsonOf(t, ok(t, s.troc("--host", "web1", "version", "--json")), &v)
-		if v.Host != "web1" || v.Version != version || v.GoVersion != runtime.Version() {
-			t.Errorf("version --json = %+v, want web1's %s built by %s", v, version, runtime.Version())
+		if i > 0 && start.After(prev) {
+			t.Errorf("run %d (%s) starts after the one before it (%s)", i, *r.StartTime, *runs[i-1].StartTime)
 		}
-		// A host that fails leaves no empty table behind.
-		if r := s.troc("--host", "down", "version"); r.code != 1 || r.stdout != "" {
-			t.Errorf("version of a host down: exit %d, stdout %q; want 1 and nothing", r.code, r.stdout)
-		}
-	})
+		prev = start
+	}
+	if hosts["web1"] < 2 || hosts["web2"] < 2 || len(hosts) != 2 {
+		t.Errorf("runs by host: %v", hosts)
+	}
+}
 
-	t.Run("fan-out merges runs newest first", func(t *testing.T) {
-		var runs []runJSON
-		jsonOf(t, ok(t, s.troc("--host", "web1", "--host", "web2", "run", "list", "--json")), &runs)
-		hosts := map[string]int{}
-		var prev time.Time
-		for i, r := range runs {
-			hosts[r.Host]++
-			start, err := time.Parse(time.RFC3339Nano, *r.StartTime)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if i > 0 && start.After(prev) {
-				t.Errorf("run %d (%s) starts after the one before it (%s)", i, *r.StartTime, *runs[i-1].StartTime)
-			}
-			prev = start
-		}
-		if hosts["web1"] < 2 || hosts["web2"] < 2 || len(hosts) != 2 {
-			t.Errorf("runs by host: %v", hosts)
-		}
-	})
+// TestRemoteHostsFileAndGroup: hosts file and group.
+func TestRemoteHostsFileAndGroup(t *testing.T) {
+	_, s := sharedRemote(t)
+	file := filepath.Join(s.dir, "fleet")
+	// web2 first: jobs of the same name are sorted by host, not by
+	// the order the hosts were given in.
+	writeFile(t, file, "# the fleet\nweb2 # new\nweb1\n")
+	var jobs []jobJSON
+	jsonOf(t, mustSucceed(t, s.troc("--hosts", file, "job", "list", "--json")), &jobs)
+	var got []string
+	for _, j := range jobs {
+		got = append(got, j.Name+"@"+j.Host)
+	}
+	if want := []string{"backup@web1", "backup@web2", "nightly@web2", "report@web1"}; !slices.Equal(got, want) {
+		t.Errorf("jobs = %q, want %q", got, want)
+	}
+	writeFile(t, filepath.Join(s.configDir(), "config.yaml"), "remote:\n  groups:\n    web: web1, web2\n")
+	r := mustSucceed(t, s.troc("--group", "web", "job", "list"))
+	if !strings.HasPrefix(r.stdout, "HOST  JOB") || strings.Count(r.stdout, "backup") != 2 {
+		t.Errorf("job list:\n%s", r.stdout)
+	}
+}
 
-	t.Run("hosts file and group", func(t *testing.T) {
-		file := filepath.Join(s.dir, "fleet")
-		// web2 first: jobs of the same name are sorted by host, not by
-		// the order the hosts were given in.
-		writeFile(t, file, "# the fleet\nweb2 # new\nweb1\n")
-		var jobs []jobJSON
-		jsonOf(t, ok(t, s.troc("--hosts", file, "job", "list", "--json")), &jobs)
-		var got []string
-		for _, j := range jobs {
-			got = append(got, j.Name+"@"+j.Host)
-		}
-		if want := []string{"backup@web1", "backup@web2", "nightly@web2", "report@web1"}; !slices.Equal(got, want) {
-			t.Errorf("jobs = %q, want %q", got, want)
-		}
-		writeFile(t, filepath.Join(s.configDir(), "config.yaml"), "remote:\n  groups:\n    web: web1, web2\n")
-		r := ok(t, s.troc("--group", "web", "job", "list"))
-		if !strings.HasPrefix(r.stdout, "HOST  JOB") || strings.Count(r.stdout, "backup") != 2 {
-			t.Errorf("job list:\n%s", r.stdout)
-		}
-	})
+// TestRemoteShowLogJobShow: show, log, job show.
+func TestRemoteShowLogJobShow(t *testing.T) {
+	_, s := sharedRemote(t)
+	var run runShowJSON
+	jsonOf(t, mustSucceed(t, s.troc("--host", "web1", "run", "show", "1")), &run)
+	if run.Host != "web1" || run.Job != "backup" || run.JobSettings.Name != "backup" {
+		t.Errorf("run show: %+v", run)
+	}
+	if r := mustSucceed(t, s.troc("--host", "web2", "run", "log", "-r", "1")); r.stdout != "hello from web2\n" {
+		t.Errorf("run log: %q", r.stdout)
+	}
+	r := mustSucceed(t, s.troc("--host", "web1", "--host", "web2", "run", "log", "1"))
+	if r.stdout != "==> web1 <==\nhello from web1\n\n==> web2 <==\nhello from web2\n" {
+		t.Errorf("run log of two hosts:\n%s", r.stdout)
+	}
+	r = mustSucceed(t, s.troc("--host", "web2", "job", "show", "--name", "nightly"))
+	if !strings.Contains(r.stdout, "schedule:      0 3 * * *") || !strings.Contains(r.stdout, "health:        failing") {
+		t.Errorf("job show:\n%s", r.stdout)
+	}
+}
 
-	t.Run("show, log, job show", func(t *testing.T) {
-		var run runShowJSON
-		jsonOf(t, ok(t, s.troc("--host", "web1", "run", "show", "1")), &run)
-		if run.Host != "web1" || run.Job != "backup" || run.JobSettings.Name != "backup" {
-			t.Errorf("run show: %+v", run)
-		}
-		if r := ok(t, s.troc("--host", "web2", "run", "log", "-r", "1")); r.stdout != "hello from web2\n" {
-			t.Errorf("run log: %q", r.stdout)
-		}
-		r := ok(t, s.troc("--host", "web1", "--host", "web2", "run", "log", "1"))
-		if r.stdout != "==> web1 <==\nhello from web1\n\n==> web2 <==\nhello from web2\n" {
-			t.Errorf("run log of two hosts:\n%s", r.stdout)
-		}
-		r = ok(t, s.troc("--host", "web2", "job", "show", "--name", "nightly"))
-		if !strings.Contains(r.stdout, "schedule:      0 3 * * *") || !strings.Contains(r.stdout, "health:        failing") {
-			t.Errorf("job show:\n%s", r.stdout)
-		}
-	})
-
-	t.Run("check and metrics", func(t *testing.T) {
-		r := s.troc("--host", "web1", "--host", "web2", "check")
-		// Exit 1 for web2's failing job: no host failed.
-		if r.code != 1 || !strings.Contains(r.stdout, "web2  nightly") || !strings.Contains(r.stdout, "failing") || strings.Contains(r.stderr, "troc: web") {
-			t.Errorf("check: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-		}
-		r = ok(t, s.troc("--host", "web1", "--host", "web2", "metrics"))
-		hosts := map[string]bool{}
-		for _, f := range parseMetrics(t, r.stdout) {
-			for _, m := range f.Metric {
-				for _, l := range m.Label {
-					if l.GetName() == "host" {
-						hosts[l.GetValue()] = true
-					}
+// TestRemoteCheckAndMetrics: check and metrics.
+func TestRemoteCheckAndMetrics(t *testing.T) {
+	_, s := sharedRemote(t)
+	r := s.troc("--host", "web1", "--host", "web2", "check")
+	// Exit 1 for web2's failing job: no host failed.
+	if r.code != 1 || !strings.Contains(r.stdout, "web2  nightly") || !strings.Contains(r.stdout, "failing") || strings.Contains(r.stderr, "troc: web") {
+		t.Errorf("check: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = mustSucceed(t, s.troc("--host", "web1", "--host", "web2", "metrics"))
+	hosts := map[string]bool{}
+	for _, f := range parseMetrics(t, r.stdout) {
+		for _, m := range f.Metric {
+			for _, l := range m.Label {
+				if l.GetName() == "host" {
+					hosts[l.GetValue()] = true
 				}
 			}
 		}
-		if !hosts["web1"] || !hosts["web2"] || len(hosts) != 2 {
-			t.Errorf("hosts in the metrics: %v", hosts)
-		}
-	})
+	}
+	if !hosts["web1"] || !hosts["web2"] || len(hosts) != 2 {
+		t.Errorf("hosts in the metrics: %v", hosts)
+	}
+}
 
-	t.Run("watch and kill a running run", func(t *testing.T) {
-		// The job goes on once the test says so: after it has seen the
-		// first line while the run was still going.
-		job, id, proceed := startGatedJob(t, srv, s.dir, "slow", "echo done; exit 4")
-		watch := s.command("--host", "web1", "run", "watch", id)
-		stdout, err := watch.StdoutPipe()
+// TestRemoteWatchAndKillARunningRun: watch and kill a running run.
+func TestRemoteWatchAndKillARunningRun(t *testing.T) {
+	srv, s := sharedRemote(t)
+	// The job goes on once the test says so: after it has seen the
+	// first line while the run was still going.
+	job, id, proceed := startGatedJob(t, srv, s.dir, "slow", "echo done; exit 4")
+	watch := s.command("--host", "web1", "run", "watch", id)
+	stdout, err := watch.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	watch.Stderr = &stderr
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The output shows as it is written: the first line while the
+	// run is still going.
+	lines := bufio.NewReader(stdout)
+	if line, err := lines.ReadString('\n'); line != "started\n" {
+		t.Errorf("watch's first line: %q, %v", line, err)
+	}
+	var run runShowJSON
+	if jsonOf(t, srv.troc(t, "web1", "run", "show", id), &run); run.Status != StatusRunning {
+		t.Errorf("the first line came after the run ended %s", run.Status)
+	}
+	writeFile(t, proceed, "")
+	rest, _ := io.ReadAll(lines)
+	if err := watch.Wait(); watch.ProcessState.ExitCode() != 4 || string(rest) != "done\n" {
+		t.Errorf("watch: %v, rest of stdout %q, stderr %s", err, rest, stderr.String())
+	}
+	job.Wait()
+
+	job = srv.trocCommand("web1", "exec", "--name", "stuck", "sleep 300")
+	if err := job.Start(); err != nil {
+		t.Fatal(err)
+	}
+	id = runningRun(t, srv, "web1", "stuck")
+	if r := s.troc("--host", "web1", "--host", "web2", "run", "kill", id); r.code != 2 || !strings.Contains(r.stderr, "run kill takes one --host") {
+		t.Errorf("kill on two hosts: exit %d, %s", r.code, r.stderr)
+	}
+	// On a terminal, the question is asked here, with what the run
+	// is there; "n" sends nothing.
+	master, slave := openPTY(t)
+	cmd := s.command("--host", "web1", "run", "kill", id, "--signal", "INT")
+	cmd.Stdin = slave
+	var answered syncBuffer
+	cmd.Stderr = &answered
+	master.WriteString("n\n")
+	want := "Send SIGINT to run " + id + " of stuck on web1 (process group "
+	if err := cmd.Run(); cmd.ProcessState.ExitCode() != 1 || !strings.Contains(answered.String(), want) || !strings.Contains(answered.String(), "sleep 300)? [y/N] troc: not confirmed; no signal sent") {
+		t.Errorf("kill answered n: %v\n%s", err, answered.String())
+	}
+	r := mustSucceed(t, s.troc("--host", "web1", "run", "kill", id, "--signal", "INT"))
+	if !strings.Contains(r.stdout, "sent SIGINT to run "+id+" of stuck") {
+		t.Errorf("kill: %s", r.stdout)
+	}
+	job.Wait()
+	jsonOf(t, srv.troc(t, "web1", "run", "show", id), &run)
+	if run.Status != StatusTerminated || deref(run.Signal) != "SIGINT" {
+		t.Errorf("killed run: %s %v", run.Status, deref(run.Signal))
+	}
+}
+
+// TestRemoteAnInterruptedWatchLeavesNothingBehind: an interrupted watch leaves nothing behind.
+func TestRemoteAnInterruptedWatchLeavesNothingBehind(t *testing.T) {
+	srv, s := sharedRemote(t)
+	job, id, proceed := startGatedJob(t, srv, s.dir, "quiet", "true")
+	watch := s.command("--host", "web1", "run", "watch", id)
+	watch.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, err := watch.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "started\n" {
+		t.Errorf("watch's first line: %q, %v", line, err)
+	}
+	if len(remoteWatches(srv, "web1", id)) == 0 {
+		t.Fatal("no troc run watch found running for the remote side")
+	}
+	// Ctrl-C: SIGINT to the terminal's foreground group, troc and its
+	// ssh. The troc on web1 has no terminal to hang up; it must see
+	// that no one reads its output any more, though the run is silent.
+	syscall.Kill(-watch.Process.Pid, syscall.SIGINT)
+	watch.Wait()
+	waitFor(t, "the troc run watch on web1 to leave", func() bool { return len(remoteWatches(srv, "web1", id)) == 0 })
+	var run runShowJSON
+	if jsonOf(t, srv.troc(t, "web1", "run", "show", id), &run); run.Status != StatusRunning {
+		t.Errorf("the run is %s: a watch that leaves must not touch it", run.Status)
+	}
+	writeFile(t, proceed, "")
+	job.Wait()
+}
+
+// TestRemoteTerm: term.
+func TestRemoteTerm(t *testing.T) {
+	srv, s := sharedRemote(t)
+	job := srv.trocCommand("web2", "exec", "--name", "hung", "sleep 300")
+	job.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := job.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { syscall.Kill(-job.Process.Pid, syscall.SIGKILL); job.Wait() }()
+	id := runningRun(t, srv, "web2", "hung")
+	r := mustSucceed(t, s.troc("--host", "web2", "run", "term", id))
+	if !strings.Contains(r.stdout, "run "+id+" of hung marked Terminated") {
+		t.Errorf("term: %s", r.stdout)
+	}
+}
+
+// TestRemoteUiThroughSshT: ui through ssh -t.
+func TestRemoteUiThroughSshT(t *testing.T) {
+	_, s := sharedRemote(t)
+	master, slave := openPTY(t)
+	ws := struct{ row, col, x, y uint16 }{24, 80, 0, 0}
+	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, master.Fd(), syscall.TIOCSWINSZ, uintptr(unsafe.Pointer(&ws))); errno != 0 {
+		t.Fatal(errno)
+	}
+	cmd := s.command("ui", "--host", "web2")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var screen syncBuffer
+	go io.Copy(&screen, master)
+	// web2's jobs, drawn by web2's troc ui on the terminal ssh -t
+	// gave it.
+	waitFor(t, "web2's dashboard", func() bool {
+		return strings.Contains(screen.String(), "nightly") && strings.Contains(screen.String(), "failing")
+	})
+	master.WriteString("q")
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
 		if err != nil {
-			t.Fatal(err)
+			t.Errorf("troc ui --host: %v\n%q", err, screen.String())
 		}
-		var stderr syncBuffer
-		watch.Stderr = &stderr
-		if err := watch.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// The output shows as it is written: the first line while the
-		// run is still going.
-		lines := bufio.NewReader(stdout)
-		if line, err := lines.ReadString('\n'); line != "started\n" {
-			t.Errorf("watch's first line: %q, %v", line, err)
-		}
-		var run runShowJSON
-		if jsonOf(t, srv.troc(t, "web1", "run", "show", id), &run); run.Status != StatusRunning {
-			t.Errorf("the first line came after the run ended %s", run.Status)
-		}
-		writeFile(t, proceed, "")
-		rest, _ := io.ReadAll(lines)
-		if err := watch.Wait(); watch.ProcessState.ExitCode() != 4 || string(rest) != "done\n" {
-			t.Errorf("watch: %v, rest of stdout %q, stderr %s", err, rest, stderr.String())
-		}
-		job.Wait()
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("troc ui --host did not quit on q\n%q", screen.String())
+	}
+	var modes syscall.Termios
+	if err := termios(slave, syscall.TCGETS, &modes); err != nil || modes.Lflag&(syscall.ICANON|syscall.ECHO) != syscall.ICANON|syscall.ECHO {
+		t.Errorf("the terminal was left in raw mode: lflag %#x, %v", modes.Lflag, err)
+	}
+}
 
-		job = srv.trocCommand("web1", "exec", "--name", "stuck", "sleep 300")
-		if err := job.Start(); err != nil {
-			t.Fatal(err)
-		}
-		id = runningRun(t, srv, "web1", "stuck")
-		if r := s.troc("--host", "web1", "--host", "web2", "run", "kill", id); r.code != 2 || !strings.Contains(r.stderr, "run kill takes one --host") {
-			t.Errorf("kill on two hosts: exit %d, %s", r.code, r.stderr)
-		}
-		// On a terminal, the question is asked here, with what the run
-		// is there; "n" sends nothing.
-		master, slave := openPTY(t)
-		cmd := s.command("--host", "web1", "run", "kill", id, "--signal", "INT")
-		cmd.Stdin = slave
-		var answered syncBuffer
-		cmd.Stderr = &answered
-		master.WriteString("n\n")
-		want := "Send SIGINT to run " + id + " of stuck on web1 (process group "
-		if err := cmd.Run(); cmd.ProcessState.ExitCode() != 1 || !strings.Contains(answered.String(), want) || !strings.Contains(answered.String(), "sleep 300)? [y/N] troc: not confirmed; no signal sent") {
-			t.Errorf("kill answered n: %v\n%s", err, answered.String())
-		}
-		r := ok(t, s.troc("--host", "web1", "run", "kill", id, "--signal", "INT"))
-		if !strings.Contains(r.stdout, "sent SIGINT to run "+id+" of stuck") {
-			t.Errorf("kill: %s", r.stdout)
-		}
-		job.Wait()
-		jsonOf(t, srv.troc(t, "web1", "run", "show", id), &run)
-		if run.Status != StatusTerminated || deref(run.Signal) != "SIGINT" {
-			t.Errorf("killed run: %s %v", run.Status, deref(run.Signal))
-		}
-	})
-
-	t.Run("an interrupted watch leaves nothing behind", func(t *testing.T) {
-		job, id, proceed := startGatedJob(t, srv, s.dir, "quiet", "true")
-		watch := s.command("--host", "web1", "run", "watch", id)
-		watch.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		stdout, err := watch.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := watch.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "started\n" {
-			t.Errorf("watch's first line: %q, %v", line, err)
-		}
-		if len(remoteWatches(srv, "web1", id)) == 0 {
-			t.Fatal("no troc run watch found running for the remote side")
-		}
-		// Ctrl-C: SIGINT to the terminal's foreground group, troc and its
-		// ssh. The troc on web1 has no terminal to hang up; it must see
-		// that no one reads its output any more, though the run is silent.
-		syscall.Kill(-watch.Process.Pid, syscall.SIGINT)
-		watch.Wait()
-		waitFor(t, "the troc run watch on web1 to leave", func() bool { return len(remoteWatches(srv, "web1", id)) == 0 })
-		var run runShowJSON
-		if jsonOf(t, srv.troc(t, "web1", "run", "show", id), &run); run.Status != StatusRunning {
-			t.Errorf("the run is %s: a watch that leaves must not touch it", run.Status)
-		}
-		writeFile(t, proceed, "")
-		job.Wait()
-	})
-
-	t.Run("term", func(t *testing.T) {
-		job := srv.trocCommand("web2", "exec", "--name", "hung", "sleep 300")
-		job.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := job.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer func() { syscall.Kill(-job.Process.Pid, syscall.SIGKILL); job.Wait() }()
-		id := runningRun(t, srv, "web2", "hung")
-		r := ok(t, s.troc("--host", "web2", "run", "term", id))
-		if !strings.Contains(r.stdout, "run "+id+" of hung marked Terminated") {
-			t.Errorf("term: %s", r.stdout)
-		}
-	})
-
-	t.Run("ui through ssh -t", func(t *testing.T) {
-		master, slave := openPTY(t)
-		ws := struct{ row, col, x, y uint16 }{24, 80, 0, 0}
-		if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, master.Fd(), syscall.TIOCSWINSZ, uintptr(unsafe.Pointer(&ws))); errno != 0 {
-			t.Fatal(errno)
-		}
-		cmd := s.command("ui", "--host", "web2")
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		var screen syncBuffer
-		go io.Copy(&screen, master)
-		// web2's jobs, drawn by web2's troc ui on the terminal ssh -t
-		// gave it.
-		waitFor(t, "web2's dashboard", func() bool {
-			return strings.Contains(screen.String(), "nightly") && strings.Contains(screen.String(), "failing")
-		})
-		master.WriteString("q")
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("troc ui --host: %v\n%q", err, screen.String())
-			}
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			t.Fatalf("troc ui --host did not quit on q\n%q", screen.String())
-		}
-		var modes syscall.Termios
-		if err := termios(slave, syscall.TCGETS, &modes); err != nil || modes.Lflag&(syscall.ICANON|syscall.ECHO) != syscall.ICANON|syscall.ECHO {
-			t.Errorf("the terminal was left in raw mode: lflag %#x, %v", modes.Lflag, err)
-		}
-	})
-
-	t.Run("nothing is injected", func(t *testing.T) {
-		marker := filepath.Join(s.dir, "injected")
-		for _, args := range [][]string{
-			{"run", "list", "--name", "x'; touch " + marker + "; echo '"},
-			{"run", "list", "--since", "$(touch " + marker + ")"},
-			{"job", "show", "--name", "`touch " + marker + "`"},
-			{"run", "log", "1;touch " + marker},
-		} {
-			r := s.troc(append([]string{"--host", "web1"}, args...)...)
-			if r.code != 2 || !strings.Contains(r.stderr, "invalid") {
-				t.Errorf("%q: exit %d, stderr %s", args, r.code, r.stderr)
-			}
-			if _, err := os.Stat(marker); err == nil {
-				t.Fatalf("%q ran a command on the remote host", args)
-			}
-		}
-		if r := s.troc("--host", "web1;touch "+marker, "run", "list"); r.code != 2 || !strings.Contains(r.stderr, "invalid host") {
-			t.Errorf("host with a command: exit %d, %s", r.code, r.stderr)
-		}
-
-		// Every word reaches the troc there as it was given, through ssh
-		// and the remote user's login shell: a "troc" that prints its
-		// arguments shows what arrived.
-		echo := filepath.Join(srv.dir, "echo-args")
-		writeFile(t, echo, "#!/bin/sh\nprintf '%s\\0' \"$@\"\n")
-		os.Chmod(echo, 0o755)
-		e := newSandbox(t)
-		e.env = append(srv.env(), "TROC_REMOTE_TROC_PATH="+echo)
-		words := []string{"", "two words", "it's", `"$(touch ` + marker + `)"`, "`touch " + marker + "`",
-			"a;b|c&d", "$HOME", "*", "line\nbreak", "-x", "~", `back\slash`}
-		r := ok(t, e.troc(append([]string{"--host", "web1", "run", "log"}, words...)...))
-		got := strings.Split(strings.TrimSuffix(r.stdout, "\x00"), "\x00")
-		if want := append([]string{"run", "log"}, words...); !slices.Equal(got, want) {
-			t.Errorf("sent %q\narrived as %q", want, got)
+// TestRemoteNothingIsInjected: nothing is injected.
+func TestRemoteNothingIsInjected(t *testing.T) {
+	srv, s := sharedRemote(t)
+	marker := filepath.Join(s.dir, "injected")
+	for _, args := range [][]string{
+		{"run", "list", "--name", "x'; touch " + marker + "; echo '"},
+		{"run", "list", "--since", "$(touch " + marker + ")"},
+		{"job", "show", "--name", "`touch " + marker + "`"},
+		{"run", "log", "1;touch " + marker},
+	} {
+		r := s.troc(append([]string{"--host", "web1"}, args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, "invalid") {
+			t.Errorf("%q: exit %d, stderr %s", args, r.code, r.stderr)
 		}
 		if _, err := os.Stat(marker); err == nil {
-			t.Fatal("a word ran a command on the remote host")
+			t.Fatalf("%q ran a command on the remote host", args)
 		}
-	})
+	}
+	if r := s.troc("--host", "web1;touch "+marker, "run", "list"); r.code != 2 || !strings.Contains(r.stderr, "invalid host") {
+		t.Errorf("host with a command: exit %d, %s", r.code, r.stderr)
+	}
 
-	t.Run("troc missing or too old there", func(t *testing.T) {
-		missing := newSandbox(t)
-		missing.env = append(srv.env(), "TROC_REMOTE_TROC_PATH=/nonexistent/troc")
-		r := missing.troc("--host", "web1", "job", "list")
-		if r.code != 1 || !strings.HasSuffix(r.stderr, "\ntroc: web1: no troc there at /nonexistent/troc (set remote.troc_path): bash: line 1: /nonexistent/troc: No such file or directory\n") {
-			t.Errorf("missing: exit %d, %s", r.code, r.stderr)
-		}
-		if r.stdout != "" {
-			t.Errorf("missing: stdout %q, want nothing: no table without a row", r.stdout)
-		}
-		// An old troc that prints its usage after the error, as Go's flag
-		// package does, and no "troc: " before it: one line says it is
-		// too old, quoting the error and not the usage, and no empty
-		// table follows.
-		old := filepath.Join(srv.dir, "old-troc")
-		writeFile(t, old, "#!/bin/sh\nprintf 'flag provided but not defined: -json\\nUsage of troc job list:\\n  -name string\\n    \\tonly the job NAME\\n' >&2\nexit 2\n")
-		os.Chmod(old, 0o755)
-		missing.env = append(srv.env(), "TROC_REMOTE_TROC_PATH="+old)
-		for _, args := range [][]string{{"job", "list"}, {"run", "list"}, {"check"}, {"version", "--json"}} {
-			r = missing.troc(append([]string{"--host", "web1", "--host", "web2"}, args...)...)
-			want := "troc: web1: troc there is too old for this command (it said: flag provided but not defined: -json)\n" +
-				"troc: web2: troc there is too old for this command (it said: flag provided but not defined: -json)\n"
-			if r.code != 1 || r.stderr != want || r.stdout != "" && r.stdout != "[\n]\n" {
-				t.Errorf("too old, %q: exit %d, stdout %q, stderr:\n%s\nwant exit 1, no table, stderr:\n%s", args, r.code, r.stdout, r.stderr, want)
-			}
-		}
+	// Every word reaches the troc there as it was given, through ssh
+	// and the remote user's login shell: a "troc" that prints its
+	// arguments shows what arrived.
+	echo := filepath.Join(srv.dir, "echo-args")
+	writeFile(t, echo, "#!/bin/sh\nprintf '%s\\0' \"$@\"\n")
+	os.Chmod(echo, 0o755)
+	e := newSandbox(t)
+	e.env = append(srv.env(), "TROC_REMOTE_TROC_PATH="+echo)
+	words := []string{"", "two words", "it's", `"$(touch ` + marker + `)"`, "`touch " + marker + "`",
+		"a;b|c&d", "$HOME", "*", "line\nbreak", "-x", "~", `back\slash`}
+	r := mustSucceed(t, e.troc(append([]string{"--host", "web1", "run", "log"}, words...)...))
+	got := strings.Split(strings.TrimSuffix(r.stdout, "\x00"), "\x00")
+	if want := append([]string{"run", "log"}, words...); !slices.Equal(got, want) {
+		t.Errorf("sent %q\narrived as %q", want, got)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("a word ran a command on the remote host")
+	}
+}
 
-		// One host of several without troc, or with one that does not
-		// know the command: one line for it, the other's answer shown.
-		fleet := filepath.Join(srv.dir, "fleet-troc")
-		writeFile(t, fleet, "#!/bin/sh\n"+
-			"[ -e \"$TROC_CONFIG_PATH/gone\" ] && exec /nonexistent/troc \"$@\"\n"+
-			"[ -e \"$TROC_CONFIG_PATH/old\" ] && { echo 'troc: unknown command \"job\"' >&2; echo 'troc: hint: run troc help' >&2; exit 2; }\n"+
-			"exec "+shellQuote(srv.trocPath)+" \"$@\"\n")
-		os.Chmod(fleet, 0o755)
-		missing.env = append(srv.env(), "TROC_REMOTE_TROC_PATH="+fleet)
-		for marker, want := range map[string]string{
-			"gone": "troc: web2: no troc there at " + fleet + " (set remote.troc_path): ",
-			"old":  `troc: web2: troc there is too old for this command (it said: unknown command "job")`,
-		} {
-			file := filepath.Join(srv.hostDir("web2"), marker)
-			writeFile(t, file, "")
-			r = missing.troc("--host", "web1", "--host", "web2", "job", "list")
-			os.Remove(file)
-			if r.code != 1 || !strings.Contains(r.stdout, "web1  backup") || strings.Contains(r.stdout, "web2") ||
-				strings.Count(r.stderr, "troc: web2: ") != 1 || !strings.Contains(r.stderr, want) {
-				t.Errorf("web2 %s: exit %d\nstdout:\n%s\nstderr:\n%s", marker, r.code, r.stdout, r.stderr)
-			}
+// TestRemoteTrocMissingOrTooOldThere: troc missing or too old there.
+func TestRemoteTrocMissingOrTooOldThere(t *testing.T) {
+	srv, _ := sharedRemote(t)
+	missing := newSandbox(t)
+	missing.env = append(srv.env(), "TROC_REMOTE_TROC_PATH=/nonexistent/troc")
+	r := missing.troc("--host", "web1", "job", "list")
+	if r.code != 1 || !strings.HasSuffix(r.stderr, "\ntroc: web1: no troc there at /nonexistent/troc (set remote.troc_path): bash: line 1: /nonexistent/troc: No such file or directory\n") {
+		t.Errorf("missing: exit %d, %s", r.code, r.stderr)
+	}
+	if r.stdout != "" {
+		t.Errorf("missing: stdout %q, want nothing: no table without a row", r.stdout)
+	}
+	// An old troc that prints its usage after the error, as Go's flag
+	// package does, and no "troc: " before it: one line says it is
+	// too old, quoting the error and not the usage, and no empty
+	// table follows.
+	old := filepath.Join(srv.dir, "old-troc")
+	writeFile(t, old, "#!/bin/sh\nprintf 'flag provided but not defined: -json\\nUsage of troc job list:\\n  -name string\\n    \\tonly the job NAME\\n' >&2\nexit 2\n")
+	os.Chmod(old, 0o755)
+	missing.env = append(srv.env(), "TROC_REMOTE_TROC_PATH="+old)
+	for _, args := range [][]string{{"job", "list"}, {"run", "list"}, {"check"}, {"version", "--json"}} {
+		r = missing.troc(append([]string{"--host", "web1", "--host", "web2"}, args...)...)
+		want := "troc: web1: troc there is too old for this command (it said: flag provided but not defined: -json)\n" +
+			"troc: web2: troc there is too old for this command (it said: flag provided but not defined: -json)\n"
+		if r.code != 1 || r.stderr != want || r.stdout != "" && r.stdout != "[\n]\n" {
+			t.Errorf("too old, %q: exit %d, stdout %q, stderr:\n%s\nwant exit 1, no table, stderr:\n%s", args, r.code, r.stdout, r.stderr, want)
 		}
-	})
+	}
 
-	t.Run("misuse", func(t *testing.T) {
-		s.refuses([]misuse{
-			{"no command", []string{"--host", "web1"}, 2, "no command given after --host"},
-			{"not remote", []string{"--host", "web1", "exec", "--name", "x", "true"}, 2, `troc --host runs run list|show|log|watch|term|kill, job list|show, check, metrics, ui or version, not "exec"`},
-			{"watch two", []string{"--host", "web1", "--host", "web2", "run", "watch", "1"}, 2, "run watch takes one --host"},
-			{"no host", []string{"--host"}, 2, "flag needs an argument: --host"},
-			{"bad flag there", []string{"--host", "web1", "run", "list", "--limit", "x"}, 2, `web1: invalid value "x" for flag -limit`},
-		})
+	// One host of several without troc, or with one that does not
+	// know the command: one line for it, the other's answer shown.
+	fleet := filepath.Join(srv.dir, "fleet-troc")
+	writeFile(t, fleet, "#!/bin/sh\n"+
+		"[ -e \"$TROC_CONFIG_PATH/gone\" ] && exec /nonexistent/troc \"$@\"\n"+
+		"[ -e \"$TROC_CONFIG_PATH/old\" ] && { echo 'troc: unknown command \"job\"' >&2; echo 'troc: hint: run troc help' >&2; exit 2; }\n"+
+		"exec "+shellQuote(srv.trocPath)+" \"$@\"\n")
+	os.Chmod(fleet, 0o755)
+	missing.env = append(srv.env(), "TROC_REMOTE_TROC_PATH="+fleet)
+	for marker, want := range map[string]string{
+		"gone": "troc: web2: no troc there at " + fleet + " (set remote.troc_path): ",
+		"old":  `troc: web2: troc there is too old for this command (it said: unknown command "job")`,
+	} {
+		file := filepath.Join(srv.hostDir("web2"), marker)
+		writeFile(t, file, "")
+		r = missing.troc("--host", "web1", "--host", "web2", "job", "list")
+		os.Remove(file)
+		if r.code != 1 || !strings.Contains(r.stdout, "web1  backup") || strings.Contains(r.stdout, "web2") ||
+			strings.Count(r.stderr, "troc: web2: ") != 1 || !strings.Contains(r.stderr, want) {
+			t.Errorf("web2 %s: exit %d\nstdout:\n%s\nstderr:\n%s", marker, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
+// TestRemoteMisuse: misuse.
+func TestRemoteMisuse(t *testing.T) {
+	_, s := sharedRemote(t)
+	s.refuses([]misuse{
+		{"no command", []string{"--host", "web1"}, 2, "no command given after --host"},
+		{"not remote", []string{"--host", "web1", "exec", "--name", "x", "true"}, 2, `troc --host runs run list|show|log|watch|term|kill, job list|show, check, metrics, ui or version, not "exec"`},
+		{"watch two", []string{"--host", "web1", "--host", "web2", "run", "watch", "1"}, 2, "run watch takes one --host"},
+		{"no host", []string{"--host"}, 2, "flag needs an argument: --host"},
+		{"bad flag there", []string{"--host", "web1", "run", "list", "--limit", "x"}, 2, `web1: invalid value "x" for flag -limit`},
 	})
 }
 

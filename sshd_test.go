@@ -12,8 +12,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -30,11 +32,18 @@ type sshServer struct {
 // nothing listening.
 func startSSHD(t *testing.T, aliases ...string) *sshServer {
 	t.Helper()
+	return startSSHDIn(t, t.TempDir(), t.Cleanup, aliases...)
+}
+
+// startSSHDIn is startSSHD in dir, with cleanup to stop the server: the
+// test's, or, for a server that tests share, the test binary's.
+func startSSHDIn(t *testing.T, dir string, cleanup func(func()), aliases ...string) *sshServer {
+	t.Helper()
 	sshd := needProgram(t, "/usr/sbin/sshd", "openssh-server")
 	needProgram(t, "ssh", "openssh-client")
 	keygen := needProgram(t, "ssh-keygen", "openssh-client")
 
-	s := &sshServer{dir: t.TempDir(), port: sparePort(t)}
+	s := &sshServer{dir: dir, port: sparePort(t)}
 	for _, key := range []string{"host_key", "user_key"} {
 		out, err := exec.Command(keygen, "-q", "-t", "ed25519", "-N", "", "-C", "troc-test", "-f", filepath.Join(s.dir, key)).CombinedOutput()
 		if err != nil {
@@ -112,13 +121,10 @@ func startSSHD(t *testing.T, aliases ...string) *sshServer {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start sshd: %v", err)
 	}
-	t.Cleanup(func() {
+	cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()
 		log.Close()
-		if t.Failed() {
-			t.Logf("sshd's log:\n%s", fileContent(t, path("sshd.log")))
-		}
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -149,4 +155,58 @@ func writeFile(t *testing.T, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// afterTests are cleanups of what tests share, run once every test is done
+// (TestMain).
+var afterTests []func()
+
+// remoteFixture is one sshd, with the hosts web1, web2 and web3 and a few
+// runs on web1 and web2, and a local sandbox that reaches them: what the
+// TestRemote tests share. The first of them starts it; it stops when the
+// test binary is done.
+var remoteFixture struct {
+	once sync.Once
+	srv  *sshServer
+	s    *sandbox // its t is that of the test that made it
+}
+
+// sharedRemote returns the shared sshd and a sandbox that reaches it, for
+// test t.
+func sharedRemote(t *testing.T) (*sshServer, *sandbox) {
+	t.Helper()
+	remoteFixture.once.Do(func() {
+		dir, err := os.MkdirTemp("", "troc-remote-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		afterTests = append(afterTests, func() { os.RemoveAll(dir) })
+		sshd := filepath.Join(dir, "sshd")
+		os.Mkdir(sshd, 0o700)
+		srv := startSSHDIn(t, sshd, func(f func()) { afterTests = append(afterTests, f) }, "web1", "web2", "web3")
+		srv.troc(t, "web1", "exec", "--name", "backup", "echo hello from web1")
+		srv.troc(t, "web1", "exec", "--name", "report", "echo oops; exit 3")
+		srv.troc(t, "web2", "exec", "--name", "backup", "echo hello from web2")
+		srv.troc(t, "web2", "job", "add", "--name", "nightly", "--schedule", "0 3 * * *")
+		srv.troc(t, "web2", "exec", "--name", "nightly", "exit 1")
+		s := newSandboxIn(t, filepath.Join(dir, "local"))
+		s.env = srv.env()
+		s.troc("job", "list") // creates the local config, which says so on stderr
+		remoteFixture.srv, remoteFixture.s = srv, s
+	})
+	if remoteFixture.s == nil {
+		t.Fatal("the shared sshd did not start: see the first TestRemote test")
+	}
+	s := *remoteFixture.s
+	s.t, s.env = t, slices.Clone(s.env)
+	return remoteFixture.srv, &s
+}
+
+// mustSucceed fails t unless r exited 0, and returns r.
+func mustSucceed(t *testing.T, r result) result {
+	t.Helper()
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	return r
 }
