@@ -30,6 +30,15 @@ func formatFlag(fs *flag.FlagSet) *string {
 	return f
 }
 
+// outputFlags defines --json (printing a JSON array of what) and
+// -f/--format on fs, and returns what to call once fs is parsed for the
+// format they ask for.
+func outputFlags(fs *flag.FlagSet, what string) func() (outputFormat, error) {
+	asJSON := fs.Bool("json", false, "print a JSON array of "+what)
+	format := formatFlag(fs)
+	return func() (outputFormat, error) { return parseFormat(*format, *asJSON) }
+}
+
 // parseFormat reads --format's value; --json (asJSON) is --format json
 // and wins, so that a command line ending in --json always prints JSON.
 func parseFormat(s string, asJSON bool) (outputFormat, error) {

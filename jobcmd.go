@@ -290,12 +290,11 @@ func (h *history) states(ctx context.Context, name string) ([]*jobState, error) 
 // jobList is troc job list.
 func (a *app) jobList(ctx context.Context, args []string) error {
 	fs := newFlagSet("troc job list")
-	asJSON := fs.Bool("json", false, "print a JSON array of jobs")
-	format := formatFlag(fs)
+	format := outputFlags(fs, "jobs")
 	if err := a.noPositional(fs, args); err != nil {
 		return err
 	}
-	out, err := parseFormat(*format, *asJSON)
+	out, err := format()
 	if err != nil {
 		return err
 	}

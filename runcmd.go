@@ -22,12 +22,11 @@ func (a *app) runList(ctx context.Context, args []string) error {
 	status := fs.String("status", "", "only runs in these `STATUSES`, comma-separated: "+statusList(Statuses))
 	since := fs.String("since", "", "only runs started after `DUR|TIME`: a duration back from now (90m, 2d) or a time (2026-11-25, 2026-11-25 14:00, RFC 3339)")
 	limit := fs.Int("limit", 20, "show at most `N` runs, newest first; 0 for all")
-	asJSON := fs.Bool("json", false, "print a JSON array of runs")
-	format := formatFlag(fs)
+	format := outputFlags(fs, "runs")
 	if err := a.noPositional(fs, args); err != nil {
 		return err
 	}
-	out, err := parseFormat(*format, *asJSON)
+	out, err := format()
 	if err != nil {
 		return err
 	}
