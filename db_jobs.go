@@ -52,32 +52,6 @@ func (r *jobRow) fill() {
 	}
 }
 
-// ensureJob returns the named job, creating it with default settings if
-// it does not exist yet; created says whether it did.
-func (db *DB) ensureJob(ctx context.Context, name string, now time.Time) (job Job, created bool, err error) {
-	job, err = db.job(ctx, name)
-	if !errors.Is(err, sql.ErrNoRows) {
-		return job, false, err
-	}
-	err = db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `
-			INSERT INTO jobs (name, created_ms) VALUES (?, ?)
-			ON CONFLICT (name) DO NOTHING`,
-			name, now.UnixMilli())
-		if err == nil {
-			var n int64
-			n, err = res.RowsAffected()
-			created = n == 1
-		}
-		return err
-	})
-	if err != nil {
-		return job, false, err
-	}
-	job, err = db.job(ctx, name)
-	return job, created, err
-}
-
 // job returns the named job, or sql.ErrNoRows.
 func (db *DB) job(ctx context.Context, name string) (Job, error) {
 	var j Job

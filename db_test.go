@@ -60,7 +60,7 @@ func TestTallies(t *testing.T) {
 	}
 	defer db.Close()
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	if _, _, err := db.ensureJob(ctx, "j", now.AddDate(0, 0, -100)); err != nil {
+	if err := db.addJob(ctx, "j", jobChange{}, now.AddDate(0, 0, -100)); err != nil {
 		t.Fatal(err)
 	}
 	run := func(daysAgo int, status Status) *Run {

@@ -23,7 +23,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"mime"
@@ -365,13 +364,4 @@ func (e *emailChannel) smtpOnce(ctx context.Context, addr string, msg []byte) er
 		return err
 	}
 	return c.Quit()
-}
-
-// smtpAuthSecret is the AUTH PLAIN response, which holds the password
-// in base64: a server that echoed it must not get it into a log.
-func smtpAuthSecret(s SMTPConfig) string {
-	if s.Password == "" {
-		return ""
-	}
-	return base64.StdEncoding.EncodeToString([]byte("\x00" + s.User + "\x00" + s.Password))
 }

@@ -35,7 +35,7 @@ func TestPingRuns(t *testing.T) {
 			srv := newReceiver(t, nil)
 			cfg := notifyConfig(t, map[string]string{"notify.ping.url": srv.URL + "/uuid"})
 			db := testDB(t)
-			if _, _, err := db.ensureJob(context.Background(), "backup", time.Now()); err != nil {
+			if err := db.addJob(context.Background(), "backup", jobChange{}, time.Now()); err != nil {
 				t.Fatal(err)
 			}
 			if tt.notifyLog {

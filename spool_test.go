@@ -96,7 +96,6 @@ func TestReplaySpoolFinishesKnownRun(t *testing.T) {
 	ctx := context.Background()
 	r := finishedRun("j")
 	r.Status, r.End, r.ExitCode = StatusRunning, time.Time{}, nil
-	f.db.ensureJob(ctx, "j", r.Start)
 	if err := f.db.insertRun(ctx, r); err != nil {
 		t.Fatal(err)
 	}

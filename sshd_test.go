@@ -27,17 +27,11 @@ type sshServer struct {
 	trocPath string // a script that runs this test binary as troc there
 }
 
-// startSSHD starts sshd, with the given host aliases, each with its own
+// startSSHD starts sshd in dir, with the given host aliases, each with its own
 // history under dir/hosts/ALIAS, plus the alias "down", whose port has
-// nothing listening.
-func startSSHD(t *testing.T, aliases ...string) *sshServer {
-	t.Helper()
-	return startSSHDIn(t, t.TempDir(), t.Cleanup, aliases...)
-}
-
-// startSSHDIn is startSSHD in dir, with cleanup to stop the server: the
-// test's, or, for a server that tests share, the test binary's.
-func startSSHDIn(t *testing.T, dir string, cleanup func(func()), aliases ...string) *sshServer {
+// nothing listening. cleanup is given what stops it: for the server the
+// tests share, that runs once the test binary is done.
+func startSSHD(t *testing.T, dir string, cleanup func(func()), aliases ...string) *sshServer {
 	t.Helper()
 	sshd := needProgram(t, "/usr/sbin/sshd", "openssh-server")
 	needProgram(t, "ssh", "openssh-client")
@@ -183,7 +177,7 @@ func sharedRemote(t *testing.T) (*sshServer, *sandbox) {
 		afterTests = append(afterTests, func() { os.RemoveAll(dir) })
 		sshd := filepath.Join(dir, "sshd")
 		os.Mkdir(sshd, 0o700)
-		srv := startSSHDIn(t, sshd, func(f func()) { afterTests = append(afterTests, f) }, "web1", "web2", "web3")
+		srv := startSSHD(t, sshd, func(f func()) { afterTests = append(afterTests, f) }, "web1", "web2", "web3")
 		srv.troc(t, "web1", "exec", "--name", "backup", "echo hello from web1")
 		srv.troc(t, "web1", "exec", "--name", "report", "echo oops; exit 3")
 		srv.troc(t, "web2", "exec", "--name", "backup", "echo hello from web2")
