@@ -191,7 +191,6 @@ func (a *app) check(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer h.close()
 	now := h.now()
 	all, err := h.db.jobStates(ctx, "", time.Time{}) // no tallies: check does not show them
 	if err != nil {

@@ -236,7 +236,6 @@ func (a *app) jobImportCrontab(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer h.close()
 	out := importJSON{Source: source, DryRun: *dryRun, Found: found, Jobs: []importJobJSON{}, Skipped: []importSkipJSON{}}
 	for _, e := range jobs {
 		v, err := h.importJob(ctx, e, *dryRun)

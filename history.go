@@ -35,7 +35,11 @@ type history struct {
 }
 
 // openHistory loads the config and opens the history for a command other
-// than exec. Its log lines (migrations, replays) go to stderr.
+// than exec. Like exec, commands leave it open when they are done: the
+// process is about to exit, and closing SQLite's last connection would
+// checkpoint the WAL into the file and delete it (see DB in db.go), which
+// must not happen to a history the command found damaged, and gains
+// nothing otherwise. Its log lines (migrations, replays) go to stderr.
 func (a *app) openHistory(ctx context.Context) (*history, error) {
 	return a.openHistoryLog(ctx, false)
 }
@@ -140,13 +144,6 @@ func (a *app) openHistoryFor(ctx context.Context, name string, required bool) (*
 	}
 	return a.openHistory(ctx)
 }
-
-// close is where a command is done with the history. It leaves the
-// database open, as exec does: the process is about to exit, and closing
-// SQLite's last connection would checkpoint the WAL into the file and
-// delete it (see DB in db.go), which must not happen to a history that
-// the command has just found damaged, and gains nothing otherwise.
-func (h *history) close() {}
 
 // markOrphans marks Terminated every Running run of this host whose job
 // process is gone, or whose pid now names another process, and whose troc

@@ -125,7 +125,6 @@ func (a *app) jobAdd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer h.close()
 	c.Now = h.now()
 	if err := h.db.addJob(ctx, *name, c, h.now()); err != nil {
 		if errors.Is(err, errJobExists) {
@@ -160,7 +159,6 @@ func (a *app) jobUpdate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer h.close()
 	c.Now = h.now()
 	switch err := h.db.updateJob(ctx, *name, c); {
 	case errors.Is(err, errJobNotFound):
@@ -302,7 +300,6 @@ func (a *app) jobList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer h.close()
 	list, err := h.states(ctx, "")
 	if err != nil {
 		return err
@@ -363,7 +360,6 @@ func (a *app) jobShow(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer h.close()
 	list, err := h.states(ctx, *name)
 	if err != nil {
 		return err
@@ -453,7 +449,6 @@ func (a *app) jobRm(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer h.close()
 	if _, err := h.findJob(ctx, *name); err != nil {
 		return err
 	}

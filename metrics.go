@@ -315,7 +315,6 @@ func (a *app) metrics(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer h.close()
 	now := h.now()
 	states, err := h.db.jobStates(ctx, "", time.Time{})
 	if err != nil {

@@ -41,7 +41,6 @@ func (a *app) prune(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer h.close()
 	ids, err := h.pruneJobs(ctx, o.name)
 	if err != nil {
 		return err

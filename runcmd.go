@@ -42,7 +42,6 @@ func (a *app) runList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer h.close()
 	if *since != "" {
 		if f.Since, err = parseSince(*since, h.now(), h.loc); err != nil {
 			return err
@@ -122,7 +121,6 @@ func (a *app) runShow(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer h.close()
 	job, err := h.findJob(ctx, r.Job)
 	if err != nil {
 		return err
@@ -135,11 +133,10 @@ func (a *app) runLog(ctx context.Context, args []string) error {
 	fs := newFlagSet("troc run log")
 	idFlag := runIDFlag(fs)
 	tail := fs.Int("tail", 0, "print only the last `N` lines")
-	h, r, f, err := a.openRunLogArgs(ctx, fs, args, idFlag)
+	r, f, err := a.openRunLogArgs(ctx, fs, args, idFlag)
 	if err != nil {
 		return err
 	}
-	defer h.close()
 	defer f.Close()
 	switch {
 	case *tail < 0:
@@ -171,7 +168,6 @@ func (a *app) runWatch(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer h.close()
 	if r.Status == StatusSkipped {
 		// Nothing to follow, but a script waiting on the run gets the
 		// status troc exec gave it, as for any finished run.
@@ -256,7 +252,6 @@ func (a *app) runTerm(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer h.close()
 	err = h.db.terminateRun(ctx, r.ID, h.now(), "marked Terminated by hand (troc run term)")
 	if errors.Is(err, errNotRunning) {
 		if r, err = h.db.getRun(ctx, r.ID); err == nil {
@@ -288,11 +283,10 @@ func (a *app) runKill(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	h, r, err := a.loadRun(ctx, id)
+	_, r, err := a.loadRun(ctx, id)
 	if err != nil {
 		return err
 	}
-	defer h.close()
 	if err := checkSignalable(r); err != nil {
 		return err
 	}
@@ -422,7 +416,6 @@ func (a *app) loadRun(ctx context.Context, id int64) (*history, *Run, error) {
 	}
 	r, err := h.db.getRun(ctx, id)
 	if err != nil {
-		h.close()
 		if errors.Is(err, errRunNotFound) {
 			err = withHint(fmt.Errorf("no run %d in the history", id), "troc run list shows the ids")
 		}
@@ -432,17 +425,13 @@ func (a *app) loadRun(ctx context.Context, id int64) (*history, *Run, error) {
 }
 
 // openRunLogArgs is openRun, then openRunLog.
-func (a *app) openRunLogArgs(ctx context.Context, fs *flag.FlagSet, args []string, idFlag *string) (*history, *Run, *os.File, error) {
-	h, r, err := a.openRun(ctx, fs, args, idFlag)
+func (a *app) openRunLogArgs(ctx context.Context, fs *flag.FlagSet, args []string, idFlag *string) (*Run, *os.File, error) {
+	_, r, err := a.openRun(ctx, fs, args, idFlag)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	f, err := openRunLog(r)
-	if err != nil {
-		h.close()
-		return nil, nil, nil, err
-	}
-	return h, r, f, nil
+	return r, f, err
 }
 
 // openRunLog opens the run's log, or says plainly why there is none.

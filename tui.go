@@ -64,7 +64,6 @@ func (a *app) ui(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer h.close()
 	// From here on stderr is the screen, where log lines would land in the
 	// middle of a frame. What they would say (a run marked Terminated as an
 	// orphan) shows in the tables.

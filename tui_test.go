@@ -491,7 +491,6 @@ func BenchmarkUIRefresh(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer h.close()
 	h.log = slog.New(slog.DiscardHandler)
 	u := &ui{h: h, st: newUIState(testDisplay(true, true), 80, 24)}
 	var frame bytes.Buffer
