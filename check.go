@@ -27,6 +27,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -177,61 +178,62 @@ func checkFromView(v checkJSON) (*jobState, healthReport, error) {
 	return s, rep, nil
 }
 
-// check is troc check.
-func (a *app) check(ctx context.Context, args []string) error {
-	fs := newFlagSet("troc check")
+// checkCmd is troc check.
+func checkCmd(fs *flag.FlagSet) runFunc {
 	asJSON := fs.Bool("json", false, "print a JSON array, one object per job")
 	notify := fs.Bool("notify", false, "send an alert when a job becomes late, failing or stuck, and when it recovers")
-	if err := a.noPositional(fs, args); err != nil {
-		return err
-	}
-	// check --notify runs from cron, which mails whatever reaches stderr:
-	// the alerts it sends are news for the system log, not for stderr.
-	h, err := a.openHistoryLog(ctx, *notify)
-	if err != nil {
-		return err
-	}
-	now := h.now()
-	all, err := h.db.jobStates(ctx, "", time.Time{}) // no tallies: check does not show them
-	if err != nil {
-		return fmt.Errorf("read jobs: %w", err)
-	}
-	states := all
-	reports := make([]healthReport, len(states))
-	healthy := true
-	for i, s := range states {
-		reports[i] = s.health(now)
-		healthy = healthy && (reports[i].Health == HealthOK || reports[i].Health == HealthNew)
-	}
-	if *notify {
-		h.announce(ctx, states, reports)
-	}
-	h.writeMetricsFile(ctx, all)
-
-	if *asJSON {
-		views := make([]checkJSON, len(states))
+	return func(a *app, ctx context.Context, args []string) error {
+		if err := a.noPositional(fs, args); err != nil {
+			return err
+		}
+		// check --notify runs from cron, which mails whatever reaches stderr:
+		// the alerts it sends are news for the system log, not for stderr.
+		h, err := a.openHistoryLog(ctx, *notify)
+		if err != nil {
+			return err
+		}
+		now := h.now()
+		all, err := h.db.jobStates(ctx, "", time.Time{}) // no tallies: check does not show them
+		if err != nil {
+			return fmt.Errorf("read jobs: %w", err)
+		}
+		states := all
+		reports := make([]healthReport, len(states))
+		healthy := true
 		for i, s := range states {
-			rep := reports[i]
-			v := checkJSON{Job: s.Name, Health: rep.Health, Reason: nonEmpty(rep.Reason), Schedule: s.Schedule}
-			if s.LastRun != nil {
-				r := s.LastRun.jsonView(h.loc)
-				v.LastRun = &r
+			reports[i] = s.health(now)
+			healthy = healthy && (reports[i].Health == HealthOK || reports[i].Health == HealthNew)
+		}
+		if *notify {
+			h.announce(ctx, states, reports)
+		}
+		h.writeMetricsFile(ctx, all)
+
+		if *asJSON {
+			views := make([]checkJSON, len(states))
+			for i, s := range states {
+				rep := reports[i]
+				v := checkJSON{Job: s.Name, Health: rep.Health, Reason: nonEmpty(rep.Reason), Schedule: s.Schedule}
+				if s.LastRun != nil {
+					r := s.LastRun.jsonView(h.loc)
+					v.LastRun = &r
+				}
+				v.DueTime, v.NextRunTime = timeJSON(rep.Due, h.loc), timeJSON(rep.Next, h.loc)
+				views[i] = v
 			}
-			v.DueTime, v.NextRunTime = timeJSON(rep.Due, h.loc), timeJSON(rep.Next, h.loc)
-			views[i] = v
+			if err := writeJSONList(a.stdout, views); err != nil {
+				return err
+			}
+		} else {
+			if err := writeCheckTable(a.stdout, h.newDisplay(a.stdout), states, reports, nil); err != nil {
+				return err
+			}
 		}
-		if err := writeJSONList(a.stdout, views); err != nil {
-			return err
+		if !healthy {
+			return exitStatus(exitError)
 		}
-	} else {
-		if err := writeCheckTable(a.stdout, h.newDisplay(a.stdout), states, reports, nil); err != nil {
-			return err
-		}
+		return nil
 	}
-	if !healthy {
-		return exitStatus(exitError)
-	}
-	return nil
 }
 
 // writeCheckTable writes troc check's table: each job with its health in

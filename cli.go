@@ -113,7 +113,10 @@ type command struct {
 	usage   string // what follows them in the synopsis; one line per form, " " starting the rest of a long one
 	summary string // one line for troc help
 	about   string // more for -h, after the synopsis; "" for none
-	run     func(a *app, ctx context.Context, args []string) error
+	// build defines the command's flags on fs, a flag set named for it,
+	// and returns the function that runs it with them. Help and tests
+	// build a flag set without running anything.
+	build func(fs *flag.FlagSet) runFunc
 	// onHosts runs the command through troc --host; nil when --host may
 	// not run it.
 	onHosts func(r *remote, ctx context.Context, args []string) error
@@ -130,32 +133,32 @@ func init() {
 			about: `Runs COMMAND with /bin/sh -c (or PROG directly) as a run of job NAME, under
 the job's lock, logging its output, and prints the run as JSON. Flags may
 come before or after COMMAND.`,
-			run: (*app).exec},
-		{path: "run list", usage: "[--name JOB] [--status S[,S]] [--since DUR|TIME] [--limit N] [--json | -f pretty|json|csv|tsv]",
-			summary: "list runs, newest first", run: (*app).runList, onHosts: (*remote).runList},
+			build: execCmd},
+		{path: "run list", usage: "[--name JOB] [--status S[,S]] [--since DUR|TIME] [--limit N] [--json | --format pretty|json|csv|tsv]",
+			summary: "list runs, newest first", build: runListCmd, onHosts: (*remote).runList},
 		{path: "run show", usage: "-r ID [--json]", summary: "one run as JSON, with its job's settings",
-			run: (*app).runShow, onHosts: (*remote).runShow},
-		{path: "run log", usage: "-r ID [--tail N]", summary: "a run's log", run: (*app).runLog, onHosts: (*remote).runLog},
-		{path: "run watch", usage: "-r ID", summary: "follow a run's log until the run ends", run: (*app).runWatch, onHosts: stream},
-		{path: "run term", usage: "-r ID [--json]", summary: "mark a Running run whose troc is gone Terminated", run: (*app).runTerm, onHosts: stream},
+			build: runShowCmd, onHosts: (*remote).runShow},
+		{path: "run log", usage: "-r ID [--tail N]", summary: "a run's log", build: runLogCmd, onHosts: (*remote).runLog},
+		{path: "run watch", usage: "-r ID", summary: "follow a run's log until the run ends", build: runWatchCmd, onHosts: stream},
+		{path: "run term", usage: "-r ID [--json]", summary: "mark a Running run whose troc is gone Terminated", build: runTermCmd, onHosts: stream},
 		{path: "run kill", usage: "-r ID [--signal SIG] [--force]", summary: "signal a run's whole process group",
-			run: (*app).runKill, onHosts: (*remote).runKill},
+			build: runKillCmd, onHosts: (*remote).runKill},
 		{path: "job add", usage: "--name NAME [--schedule CRON] [--grace DUR] [--max-runtime DUR] [--timeout DUR]\n" +
 			" [--notify] [--notify-log] [--notify-on S,S] [--description TEXT]",
-			summary: "add a job with its settings", run: (*app).jobAdd},
+			summary: "add a job with its settings", build: jobAddCmd},
 		{path: "job update", usage: "--name NAME [--rename NEW] [--schedule CRON] [--grace DUR] [--max-runtime DUR]\n" +
 			" [--timeout DUR] [--notify=BOOL] [--notify-log=BOOL] [--notify-on S,S|default|none]\n" +
 			" [--description TEXT]",
-			summary: "change a job's settings, or rename it", run: (*app).jobUpdate},
-		{path: "job list", usage: "[--json | -f pretty|json|csv|tsv]", summary: "every job with its health and latest run",
-			run: (*app).jobList, onHosts: (*remote).jobList},
+			summary: "change a job's settings, or rename it", build: jobUpdateCmd},
+		{path: "job list", usage: "[--json | --format pretty|json|csv|tsv]", summary: "every job with its health and latest run",
+			build: jobListCmd, onHosts: (*remote).jobList},
 		{path: "job show", usage: "--name NAME [--json]", summary: "one job: settings, health, tallies and latest runs",
-			run: (*app).jobShow, onHosts: (*remote).jobShow},
-		{path: "job rm", usage: "--name NAME [--keep-logs] [--force]", summary: "delete a job, its runs and their logs", run: (*app).jobRm},
+			build: jobShowCmd, onHosts: (*remote).jobShow},
+		{path: "job rm", usage: "--name NAME [--keep-logs] [--force]", summary: "delete a job, its runs and their logs", build: jobRmCmd},
 		{path: "job import-crontab", usage: "[--system] [--dry-run] [--json] [FILE|-]",
-			summary: "make jobs of the troc exec lines of a crontab, with their schedules", run: (*app).jobImportCrontab},
+			summary: "make jobs of the troc exec lines of a crontab, with their schedules", build: jobImportCrontabCmd},
 		{path: "prune", usage: "[--older-than DUR] [--keep N] [--name JOB] [--dry-run] [--json]",
-			summary: "delete old runs and their logs", run: (*app).prune},
+			summary: "delete old runs and their logs", build: pruneCmd},
 		{path: "notify test", usage: "[--channel NAME] [--json]", summary: "send a test notification",
 			about: `Sends a test notification through every configured channel, or only
 through NAME (slack, webhook, ping, email or command), and prints one line
@@ -163,15 +166,30 @@ per channel: "slack: ok" or "slack: failed: why" (with --json, an array
 of {"channel", "ok", "error"}). The ping URL gets the
 test at URL/log, which healthchecks.io records without changing the
 check's state. Exits 0 when every channel worked, 1 otherwise.`,
-			run: (*app).notifyTest},
+			build: notifyTestCmd},
 		{path: "check", usage: "[--json] [--notify]", summary: "is every scheduled job on time and well?",
-			run: (*app).check, onHosts: (*remote).check},
-		{path: "metrics", usage: "", summary: "Prometheus metrics of every job", run: (*app).metrics, onHosts: (*remote).metrics},
-		{path: "ui", usage: "", summary: "a full-screen dashboard of jobs, runs and logs", run: (*app).ui,
+			build: checkCmd, onHosts: (*remote).check},
+		{path: "metrics", usage: "", summary: "Prometheus metrics of every job", build: metricsCmd, onHosts: (*remote).metrics},
+		{path: "ui", usage: "", summary: "a full-screen dashboard of jobs, runs and logs", build: uiCmd,
 			onHosts: func(r *remote, ctx context.Context, args []string) error { return r.stream(ctx, args, true) }},
 		{path: "version", usage: "[--json]", summary: "print troc's version",
-			run: func(a *app, _ context.Context, args []string) error { return a.version(args) }, onHosts: (*remote).version},
+			build: versionCmd, onHosts: (*remote).version},
 	}
+}
+
+// runFunc runs a command with the arguments after its path, parsing them
+// with the flags its build defined: commands differ in where positional
+// arguments may stand, so each parses its own.
+type runFunc func(a *app, ctx context.Context, args []string) error
+
+// flagSet is an empty flag set for the command, named "troc PATH".
+func (c *command) flagSet() *flag.FlagSet { return newFlagSet("troc " + c.path) }
+
+// flags is the command's flag set with its flags defined.
+func (c *command) flags() *flag.FlagSet {
+	fs := c.flagSet()
+	c.build(fs)
+	return fs
 }
 
 // findCommand returns the command whose path is path, or nil.
@@ -343,7 +361,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 	if c == nil {
 		return err
 	}
-	return c.run(a, ctx, rest)
+	return c.build(c.flagSet())(a, ctx, rest)
 }
 
 // lookup returns the command that args name and the arguments after its
@@ -380,18 +398,19 @@ type versionJSON struct {
 	Arch      string `json:"arch"`
 }
 
-// version is troc version.
-func (a *app) version(args []string) error {
-	fs := newFlagSet("troc version")
+// versionCmd is troc version.
+func versionCmd(fs *flag.FlagSet) runFunc {
 	asJSON := fs.Bool("json", false, "print the version as a JSON object")
-	if err := a.noPositional(fs, args); err != nil {
-		return err
+	return func(a *app, _ context.Context, args []string) error {
+		if err := a.noPositional(fs, args); err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(a.stdout, versionJSON{Version: version, GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH})
+		}
+		fmt.Fprintf(a.stdout, "troc %s\n", version)
+		return nil
 	}
-	if *asJSON {
-		return writeJSON(a.stdout, versionJSON{Version: version, GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH})
-	}
-	fmt.Fprintf(a.stdout, "troc %s\n", version)
-	return nil
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting and

@@ -26,6 +26,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -209,53 +210,54 @@ type importSkipJSON struct {
 	User   *string `json:"user"` // the line's user, when it is another user's job
 }
 
-// jobImportCrontab is troc job import-crontab.
-func (a *app) jobImportCrontab(ctx context.Context, args []string) error {
-	fs := newFlagSet("troc job import-crontab")
+// jobImportCrontabCmd is troc job import-crontab.
+func jobImportCrontabCmd(fs *flag.FlagSet) runFunc {
 	system := fs.Bool("system", false, "the crontab's lines have a user field (as /etc/crontab and /etc/cron.d/*; set by itself for those); only this user's lines are taken")
 	dryRun := fs.Bool("dry-run", false, "say what would change, change nothing")
 	asJSON := fs.Bool("json", false, "print what was found, changed and skipped as a JSON object")
-	positional, err := a.parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(positional) > 1 {
-		return usagef("give one crontab file, or - for stdin")
-	}
-	data, source, err := a.readCrontab(ctx, positional, system)
-	if err != nil {
-		return err
-	}
-	entries, skips, err := parseCrontab(bytes.NewReader(data), *system, currentUser())
-	if err != nil {
-		return fmt.Errorf("read %s: %w", source, err)
-	}
-	jobs, found, skips := oneSchedulePerJob(entries, skips)
-
-	h, err := a.openHistory(ctx)
-	if err != nil {
-		return err
-	}
-	out := importJSON{Source: source, DryRun: *dryRun, Found: found, Jobs: []importJobJSON{}, Skipped: []importSkipJSON{}}
-	for _, e := range jobs {
-		v, err := h.importJob(ctx, e, *dryRun)
+	return func(a *app, ctx context.Context, args []string) error {
+		positional, err := a.parseArgs(fs, args)
 		if err != nil {
-			return fmt.Errorf("job %s: %w", e.job, err)
+			return err
 		}
-		if v.Action == "unchanged" {
-			out.Unchanged++
-		} else {
-			out.Changed++
+		if len(positional) > 1 {
+			return usagef("give one crontab file, or - for stdin")
 		}
-		out.Jobs = append(out.Jobs, v)
+		data, source, err := a.readCrontab(ctx, positional, system)
+		if err != nil {
+			return err
+		}
+		entries, skips, err := parseCrontab(bytes.NewReader(data), *system, currentUser())
+		if err != nil {
+			return fmt.Errorf("read %s: %w", source, err)
+		}
+		jobs, found, skips := oneSchedulePerJob(entries, skips)
+
+		h, err := a.openHistory(ctx)
+		if err != nil {
+			return err
+		}
+		out := importJSON{Source: source, DryRun: *dryRun, Found: found, Jobs: []importJobJSON{}, Skipped: []importSkipJSON{}}
+		for _, e := range jobs {
+			v, err := h.importJob(ctx, e, *dryRun)
+			if err != nil {
+				return fmt.Errorf("job %s: %w", e.job, err)
+			}
+			if v.Action == "unchanged" {
+				out.Unchanged++
+			} else {
+				out.Changed++
+			}
+			out.Jobs = append(out.Jobs, v)
+		}
+		for _, s := range skips {
+			out.Skipped = append(out.Skipped, importSkipJSON{Line: s.line, Reason: s.why, User: nonEmpty(s.user)})
+		}
+		if *asJSON {
+			return writeJSON(a.stdout, out)
+		}
+		return writeImport(a.stdout, out)
 	}
-	for _, s := range skips {
-		out.Skipped = append(out.Skipped, importSkipJSON{Line: s.line, Reason: s.why, User: nonEmpty(s.user)})
-	}
-	if *asJSON {
-		return writeJSON(a.stdout, out)
-	}
-	return writeImport(a.stdout, out)
 }
 
 // readCrontab reads the crontab that the command line names: `crontab

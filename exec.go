@@ -32,6 +32,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -85,12 +86,20 @@ type execution struct {
 	notifierMade bool
 }
 
-// exec runs a job: troc exec.
-func (a *app) exec(ctx context.Context, args []string) error {
-	opts, err := a.parseExecArgs(args)
-	if err != nil {
-		return err
+// execCmd is troc exec: it runs a job.
+func execCmd(fs *flag.FlagSet) runFunc {
+	parse := execFlags(fs)
+	return func(a *app, ctx context.Context, args []string) error {
+		opts, err := parse(a, args)
+		if err != nil {
+			return err
+		}
+		return a.exec(ctx, opts)
 	}
+}
+
+// exec runs a job with the options its command line gave.
+func (a *app) exec(ctx context.Context, opts *execOptions) error {
 	// Signals are watched from the start so that one arriving while troc
 	// sets up is not lost: it is forwarded as soon as the job exists. They
 	// are never un-watched (signal.Stop waits for the runtime's signal

@@ -26,12 +26,12 @@ type execOptions struct {
 // troc sends SIGKILL.
 const defaultKillAfter = 10 * time.Second
 
-// parseExecArgs reads troc exec's command line. Flags may stand before or
-// after the command string (the original troc's crontab lines put
-// --notify last); everything after "--" is the program and its arguments.
-func (a *app) parseExecArgs(args []string) (*execOptions, error) {
+// execFlags defines troc exec's flags on fs and returns the function that
+// reads its command line with them. Flags may stand before or after the
+// command string (the original troc's crontab lines put --notify last);
+// everything after "--" is the program and its arguments.
+func execFlags(fs *flag.FlagSet) func(a *app, args []string) (*execOptions, error) {
 	o := &execOptions{}
-	fs := newFlagSet("troc exec")
 	fs.StringVar(&o.name, "name", "", "the job's `NAME`: letters, digits, '.', '_', '-'; at most 64")
 	fs.BoolVar(&o.tee, "tee", false, "also copy the job's stdout and stderr to troc's, live")
 	fs.BoolVar(&o.quiet, "q", false, "print nothing unless the run needs attention (as cronic)")
@@ -39,63 +39,64 @@ func (a *app) parseExecArgs(args []string) (*execOptions, error) {
 	fs.BoolVar(&o.notify, "notify", false, "send notifications of this run through the configured channels (see notify.* in the config)")
 	timeout := fs.String("timeout", "", "end the job after `DURATION` (e.g. 90s, 1h30m; 0: no timeout); default: the job's setting")
 	killAfter := fs.String("kill-after", "", "after SIGTERM, wait `DURATION` before SIGKILL (default 10s)")
+	return func(a *app, args []string) (*execOptions, error) {
+		var positional []string
+		rest := args
+		for {
+			before := len(rest)
+			if err := a.parseFlags(fs, rest); err != nil {
+				return nil, err
+			}
+			rest = fs.Args()
+			consumed := args[len(args)-before : len(args)-len(rest)]
+			if n := len(consumed); n > 0 && consumed[n-1] == "--" {
+				o.argv = rest
+				break
+			}
+			if len(rest) == 0 {
+				break
+			}
+			positional = append(positional, rest[0])
+			rest = rest[1:]
+		}
 
-	var positional []string
-	rest := args
-	for {
-		before := len(rest)
-		if err := a.parseFlags(fs, rest); err != nil {
+		if err := checkJobName(o.name); err != nil {
 			return nil, err
 		}
-		rest = fs.Args()
-		consumed := args[len(args)-before : len(args)-len(rest)]
-		if n := len(consumed); n > 0 && consumed[n-1] == "--" {
-			o.argv = rest
-			break
+		switch {
+		case len(positional) > 0 && o.argv != nil:
+			return nil, usagef("give either a command string or -- PROG ARGS, not both")
+		case len(positional) > 1:
+			return nil, withHint(usagef("expected one command string, got %d arguments: %q", len(positional), positional),
+				`quote the command ("rsync -a /a /b") or put -- before the program and its arguments`)
+		case len(positional) == 1:
+			o.command = positional[0]
+			if strings.TrimSpace(o.command) == "" {
+				return nil, usagef("the command string is empty")
+			}
+		case len(o.argv) == 0:
+			return nil, withHint(usagef("no command to run"), `troc exec --name NAME "COMMAND" or troc exec --name NAME -- PROG ARGS`)
 		}
-		if len(rest) == 0 {
-			break
+		if o.tee && o.quiet {
+			// -q promises silence on success; --tee prints as the job runs.
+			return nil, usagef("--tee and -q cannot be used together")
 		}
-		positional = append(positional, rest[0])
-		rest = rest[1:]
-	}
-
-	if err := checkJobName(o.name); err != nil {
-		return nil, err
-	}
-	switch {
-	case len(positional) > 0 && o.argv != nil:
-		return nil, usagef("give either a command string or -- PROG ARGS, not both")
-	case len(positional) > 1:
-		return nil, withHint(usagef("expected one command string, got %d arguments: %q", len(positional), positional),
-			`quote the command ("rsync -a /a /b") or put -- before the program and its arguments`)
-	case len(positional) == 1:
-		o.command = positional[0]
-		if strings.TrimSpace(o.command) == "" {
-			return nil, usagef("the command string is empty")
+		var err error
+		fs.Visit(func(f *flag.Flag) { o.timeoutSet = o.timeoutSet || f.Name == "timeout" })
+		if o.timeoutSet {
+			// 0 lifts the job's own timeout for this run.
+			if o.timeout, err = parseDuration(*timeout); err != nil {
+				return nil, usagef("--timeout: %v", err)
+			}
 		}
-	case len(o.argv) == 0:
-		return nil, withHint(usagef("no command to run"), `troc exec --name NAME "COMMAND" or troc exec --name NAME -- PROG ARGS`)
-	}
-	if o.tee && o.quiet {
-		// -q promises silence on success; --tee prints as the job runs.
-		return nil, usagef("--tee and -q cannot be used together")
-	}
-	var err error
-	fs.Visit(func(f *flag.Flag) { o.timeoutSet = o.timeoutSet || f.Name == "timeout" })
-	if o.timeoutSet {
-		// 0 lifts the job's own timeout for this run.
-		if o.timeout, err = parseDuration(*timeout); err != nil {
-			return nil, usagef("--timeout: %v", err)
+		o.killAfter = defaultKillAfter
+		if *killAfter != "" {
+			if o.killAfter, err = parseDuration(*killAfter); err != nil {
+				return nil, usagef("--kill-after: %v", err)
+			}
 		}
+		return o, nil
 	}
-	o.killAfter = defaultKillAfter
-	if *killAfter != "" {
-		if o.killAfter, err = parseDuration(*killAfter); err != nil {
-			return nil, usagef("--kill-after: %v", err)
-		}
-	}
-	return o, nil
 }
 
 // checkJobName accepts [A-Za-z0-9][A-Za-z0-9._-]*, at most 64 characters:

@@ -99,91 +99,97 @@ func flagDuration(name, text string) (*time.Duration, error) {
 	return &d, nil
 }
 
-// parseSettings defines the settings flags on fs, parses args, checks
-// the job name, and returns the settings given.
-func (a *app) parseSettings(fs *flag.FlagSet, args []string, name *string) (jobChange, error) {
+// settingsFlags defines the settings flags on fs and returns the function
+// that parses args, checks the job name, and returns the settings given.
+func settingsFlags(fs *flag.FlagSet, name *string) func(a *app, args []string) (jobChange, error) {
 	var sf settingFlags
 	sf.define(fs)
-	if err := a.noPositional(fs, args); err != nil {
-		return jobChange{}, err
-	}
-	if err := checkJobName(*name); err != nil {
-		return jobChange{}, err
-	}
-	return sf.change(fs)
-}
-
-// jobAdd is troc job add.
-func (a *app) jobAdd(ctx context.Context, args []string) error {
-	fs := newFlagSet("troc job add")
-	name := fs.String("name", "", "the job's `NAME`: letters, digits, '.', '_', '-'; at most 64")
-	c, err := a.parseSettings(fs, args, name)
-	if err != nil {
-		return err
-	}
-	h, err := a.openHistory(ctx)
-	if err != nil {
-		return err
-	}
-	c.Now = h.now()
-	if err := h.db.addJob(ctx, *name, c, h.now()); err != nil {
-		if errors.Is(err, errJobExists) {
-			return withHint(fmt.Errorf("job %q already exists", *name), "troc job update --name "+*name+" changes its settings")
+	return func(a *app, args []string) (jobChange, error) {
+		if err := a.noPositional(fs, args); err != nil {
+			return jobChange{}, err
 		}
-		return fmt.Errorf("add job: %w", err)
+		if err := checkJobName(*name); err != nil {
+			return jobChange{}, err
+		}
+		return sf.change(fs)
 	}
-	fmt.Fprintf(a.stdout, "job %s added\n", *name)
-	return nil
 }
 
-// jobUpdate is troc job update.
-func (a *app) jobUpdate(ctx context.Context, args []string) error {
-	fs := newFlagSet("troc job update")
+// jobAddCmd is troc job add.
+func jobAddCmd(fs *flag.FlagSet) runFunc {
+	name := fs.String("name", "", "the job's `NAME`: letters, digits, '.', '_', '-'; at most 64")
+	settings := settingsFlags(fs, name)
+	return func(a *app, ctx context.Context, args []string) error {
+		c, err := settings(a, args)
+		if err != nil {
+			return err
+		}
+		h, err := a.openHistory(ctx)
+		if err != nil {
+			return err
+		}
+		c.Now = h.now()
+		if err := h.db.addJob(ctx, *name, c, h.now()); err != nil {
+			if errors.Is(err, errJobExists) {
+				return withHint(fmt.Errorf("job %q already exists", *name), "troc job update --name "+*name+" changes its settings")
+			}
+			return fmt.Errorf("add job: %w", err)
+		}
+		fmt.Fprintf(a.stdout, "job %s added\n", *name)
+		return nil
+	}
+}
+
+// jobUpdateCmd is troc job update.
+func jobUpdateCmd(fs *flag.FlagSet) runFunc {
 	name := fs.String("name", "", "the job's `NAME`")
 	rename := fs.String("rename", "", "the job's new `NAME`; its history, settings and any run in progress follow it")
 	fs.StringVar(rename, "new-name", "", "same as --rename (the original troc's spelling)")
-	c, err := a.parseSettings(fs, args, name)
-	if err != nil {
-		return err
-	}
-	if *rename != "" {
-		if err := checkJobName(*rename); err != nil {
-			return usagef("--rename: %v", err)
-		}
-		c.Rename = rename
-	}
-	if c == (jobChange{}) {
-		return withUsageHint(fs, usagef("nothing to change: give a setting to update"))
-	}
-	h, err := a.openHistory(ctx)
-	if err != nil {
-		return err
-	}
-	c.Now = h.now()
-	switch err := h.db.updateJob(ctx, *name, c); {
-	case errors.Is(err, errJobNotFound):
-		return withHint(fmt.Errorf("no job named %q", *name), "troc job add --name "+*name+" creates it")
-	case errors.Is(err, errJobExists):
-		return fmt.Errorf("cannot rename %s to %s: a job of that name exists", *name, *rename)
-	case err != nil:
-		return fmt.Errorf("update job: %w", err)
-	}
-	if c.Rename != nil {
-		// A run of the job that is still going holds its lock under the
-		// old name: move the lock to the new one, so that run keeps the
-		// renamed job from starting twice.
-		err := errors.New("no lock directory can be used")
-		if dir, _ := h.cfg.lockDir(); dir != "" {
-			err = renameLock(dir, *name, *rename)
-		}
+	settings := settingsFlags(fs, name)
+	return func(a *app, ctx context.Context, args []string) error {
+		c, err := settings(a, args)
 		if err != nil {
-			h.log.Warn(fmt.Sprintf("Cannot move the lock file of %s to %s: %v; a run still going under the old name will not block the new one", *name, *rename, err))
+			return err
 		}
-		fmt.Fprintf(a.stdout, "job %s renamed to %s\n", *name, *rename)
-		*name = *rename
+		if *rename != "" {
+			if err := checkJobName(*rename); err != nil {
+				return usagef("--rename: %v", err)
+			}
+			c.Rename = rename
+		}
+		if c == (jobChange{}) {
+			return withUsageHint(fs, usagef("nothing to change: give a setting to update"))
+		}
+		h, err := a.openHistory(ctx)
+		if err != nil {
+			return err
+		}
+		c.Now = h.now()
+		switch err := h.db.updateJob(ctx, *name, c); {
+		case errors.Is(err, errJobNotFound):
+			return withHint(fmt.Errorf("no job named %q", *name), "troc job add --name "+*name+" creates it")
+		case errors.Is(err, errJobExists):
+			return fmt.Errorf("cannot rename %s to %s: a job of that name exists", *name, *rename)
+		case err != nil:
+			return fmt.Errorf("update job: %w", err)
+		}
+		if c.Rename != nil {
+			// A run of the job that is still going holds its lock under the
+			// old name: move the lock to the new one, so that run keeps the
+			// renamed job from starting twice.
+			err := errors.New("no lock directory can be used")
+			if dir, _ := h.cfg.lockDir(); dir != "" {
+				err = renameLock(dir, *name, *rename)
+			}
+			if err != nil {
+				h.log.Warn(fmt.Sprintf("Cannot move the lock file of %s to %s: %v; a run still going under the old name will not block the new one", *name, *rename, err))
+			}
+			fmt.Fprintf(a.stdout, "job %s renamed to %s\n", *name, *rename)
+			*name = *rename
+		}
+		fmt.Fprintf(a.stdout, "job %s updated\n", *name)
+		return nil
 	}
-	fmt.Fprintf(a.stdout, "job %s updated\n", *name)
-	return nil
 }
 
 // jobSettingsJSON is a job's settings as troc prints them.
@@ -285,38 +291,39 @@ func (h *history) states(ctx context.Context, name string) ([]*jobState, error) 
 	return list, nil
 }
 
-// jobList is troc job list.
-func (a *app) jobList(ctx context.Context, args []string) error {
-	fs := newFlagSet("troc job list")
+// jobListCmd is troc job list.
+func jobListCmd(fs *flag.FlagSet) runFunc {
 	format := outputFlags(fs, "jobs")
-	if err := a.noPositional(fs, args); err != nil {
-		return err
-	}
-	out, err := format()
-	if err != nil {
-		return err
-	}
-	h, err := a.openHistory(ctx)
-	if err != nil {
-		return err
-	}
-	list, err := h.states(ctx, "")
-	if err != nil {
-		return err
-	}
-	now := h.now()
-	if out == formatJSON {
-		views := make([]jobJSON, len(list))
-		for i, s := range list {
-			views[i] = stateJSON(s, s.health(now), h.loc)
+	return func(a *app, ctx context.Context, args []string) error {
+		if err := a.noPositional(fs, args); err != nil {
+			return err
 		}
-		return writeJSONList(a.stdout, views)
+		out, err := format()
+		if err != nil {
+			return err
+		}
+		h, err := a.openHistory(ctx)
+		if err != nil {
+			return err
+		}
+		list, err := h.states(ctx, "")
+		if err != nil {
+			return err
+		}
+		now := h.now()
+		if out == formatJSON {
+			views := make([]jobJSON, len(list))
+			for i, s := range list {
+				views[i] = stateJSON(s, s.health(now), h.loc)
+			}
+			return writeJSONList(a.stdout, views)
+		}
+		reports := make([]healthReport, len(list))
+		for i, s := range list {
+			reports[i] = s.health(now)
+		}
+		return writeJobTable(a.stdout, h.newDisplay(a.stdout).forFormat(out), list, reports, nil)
 	}
-	reports := make([]healthReport, len(list))
-	for i, s := range list {
-		reports[i] = s.health(now)
-	}
-	return writeJobTable(a.stdout, h.newDisplay(a.stdout).forFormat(out), list, reports, nil)
 }
 
 // writeJobTable writes troc job list's table: each job with its health in
@@ -348,39 +355,40 @@ type jobShowJSON struct {
 // jobShowRuns is how many of its latest runs troc job show lists.
 const jobShowRuns = 10
 
-// jobShow is troc job show.
-func (a *app) jobShow(ctx context.Context, args []string) error {
-	fs := newFlagSet("troc job show")
+// jobShowCmd is troc job show.
+func jobShowCmd(fs *flag.FlagSet) runFunc {
 	name := fs.String("name", "", "the job's `NAME`")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := a.noPositional(fs, args); err != nil {
-		return err
-	}
-	h, err := a.openHistoryFor(ctx, *name, true)
-	if err != nil {
-		return err
-	}
-	list, err := h.states(ctx, *name)
-	if err != nil {
-		return err
-	}
-	if len(list) == 0 {
-		return withHint(fmt.Errorf("no job named %q", *name), "troc job list shows the jobs")
-	}
-	s := list[0]
-	rep := s.health(h.now())
-	runs, err := h.db.listRuns(ctx, runFilter{JobID: s.ID, Limit: jobShowRuns})
-	if err != nil {
-		return fmt.Errorf("list runs: %w", err)
-	}
-	if *asJSON {
-		v := jobShowJSON{jobJSON: stateJSON(s, rep, h.loc), Runs: make([]runJSON, len(runs))}
-		for i, r := range runs {
-			v.Runs[i] = r.jsonView(h.loc)
+	return func(a *app, ctx context.Context, args []string) error {
+		if err := a.noPositional(fs, args); err != nil {
+			return err
 		}
-		return writeJSON(a.stdout, v)
+		h, err := a.openHistoryFor(ctx, *name, true)
+		if err != nil {
+			return err
+		}
+		list, err := h.states(ctx, *name)
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			return withHint(fmt.Errorf("no job named %q", *name), "troc job list shows the jobs")
+		}
+		s := list[0]
+		rep := s.health(h.now())
+		runs, err := h.db.listRuns(ctx, runFilter{JobID: s.ID, Limit: jobShowRuns})
+		if err != nil {
+			return fmt.Errorf("list runs: %w", err)
+		}
+		if *asJSON {
+			v := jobShowJSON{jobJSON: stateJSON(s, rep, h.loc), Runs: make([]runJSON, len(runs))}
+			for i, r := range runs {
+				v.Runs[i] = r.jsonView(h.loc)
+			}
+			return writeJSON(a.stdout, v)
+		}
+		return writeJobShow(a.stdout, h.newDisplay(a.stdout), h.now(), s, rep, runs)
 	}
-	return writeJobShow(a.stdout, h.newDisplay(a.stdout), h.now(), s, rep, runs)
 }
 
 // writeJobShow writes troc job show's text: the job s, its health rep and
@@ -436,43 +444,44 @@ func writeJobShow(out io.Writer, d display, now time.Time, s *jobState, rep heal
 	return w.Flush()
 }
 
-// jobRm is troc job rm.
-func (a *app) jobRm(ctx context.Context, args []string) error {
-	fs := newFlagSet("troc job rm")
+// jobRmCmd is troc job rm.
+func jobRmCmd(fs *flag.FlagSet) runFunc {
 	name := fs.String("name", "", "the job's `NAME`")
 	keepLogs := fs.Bool("keep-logs", false, "leave the runs' log files on disk")
 	force := fs.Bool("force", false, "do not ask for confirmation on a terminal")
-	if err := a.noPositional(fs, args); err != nil {
-		return err
+	return func(a *app, ctx context.Context, args []string) error {
+		if err := a.noPositional(fs, args); err != nil {
+			return err
+		}
+		h, err := a.openHistoryFor(ctx, *name, true)
+		if err != nil {
+			return err
+		}
+		if _, err := h.findJob(ctx, *name); err != nil {
+			return err
+		}
+		what := "its runs and their log files"
+		if *keepLogs {
+			what = "its runs (keeping their log files)"
+		}
+		if !*force && !a.confirm(fmt.Sprintf("Delete job %s, %s?", *name, what)) {
+			return errors.New("not confirmed; nothing deleted")
+		}
+		runs, err := h.db.deleteJob(ctx, *name)
+		var busy *jobBusyError
+		if errors.As(err, &busy) {
+			return withHint(fmt.Errorf("job %s has a run in progress (run %d): nothing deleted", *name, busy.run),
+				fmt.Sprintf("wait for it to end, or stop it: troc run kill -r %d", busy.run))
+		}
+		if err != nil {
+			return fmt.Errorf("delete job: %w", err)
+		}
+		msg := fmt.Sprintf("job %s deleted with %d runs", *name, len(runs))
+		if !*keepLogs {
+			files, bytes := removeRunFiles(runs, h.log)
+			msg += fmt.Sprintf("; %d files, %s freed", files, formatBytes(bytes))
+		}
+		fmt.Fprintln(a.stdout, msg)
+		return nil
 	}
-	h, err := a.openHistoryFor(ctx, *name, true)
-	if err != nil {
-		return err
-	}
-	if _, err := h.findJob(ctx, *name); err != nil {
-		return err
-	}
-	what := "its runs and their log files"
-	if *keepLogs {
-		what = "its runs (keeping their log files)"
-	}
-	if !*force && !a.confirm(fmt.Sprintf("Delete job %s, %s?", *name, what)) {
-		return errors.New("not confirmed; nothing deleted")
-	}
-	runs, err := h.db.deleteJob(ctx, *name)
-	var busy *jobBusyError
-	if errors.As(err, &busy) {
-		return withHint(fmt.Errorf("job %s has a run in progress (run %d): nothing deleted", *name, busy.run),
-			fmt.Sprintf("wait for it to end, or stop it: troc run kill -r %d", busy.run))
-	}
-	if err != nil {
-		return fmt.Errorf("delete job: %w", err)
-	}
-	msg := fmt.Sprintf("job %s deleted with %d runs", *name, len(runs))
-	if !*keepLogs {
-		files, bytes := removeRunFiles(runs, h.log)
-		msg += fmt.Sprintf("; %d files, %s freed", files, formatBytes(bytes))
-	}
-	fmt.Fprintln(a.stdout, msg)
-	return nil
 }

@@ -34,6 +34,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -308,17 +309,18 @@ func renderMetrics(w io.Writer, states []*jobState, now time.Time) error {
 	return writeMetrics(w, currentUser(), states, func(s *jobState) Health { return s.health(now).Health }, now)
 }
 
-// metrics is troc metrics: the Prometheus text format on stdout.
-func (a *app) metrics(ctx context.Context, args []string) error {
-	fs := newFlagSet("troc metrics")
-	h, err := a.openHistoryArgs(ctx, fs, args)
-	if err != nil {
-		return err
+// metricsCmd is troc metrics: the Prometheus text format on stdout.
+func metricsCmd(fs *flag.FlagSet) runFunc {
+	return func(a *app, ctx context.Context, args []string) error {
+		h, err := a.openHistoryArgs(ctx, fs, args)
+		if err != nil {
+			return err
+		}
+		now := h.now()
+		states, err := h.db.jobStates(ctx, "", time.Time{})
+		if err != nil {
+			return fmt.Errorf("read jobs: %w", err)
+		}
+		return renderMetrics(a.stdout, states, now)
 	}
-	now := h.now()
-	states, err := h.db.jobStates(ctx, "", time.Time{})
-	if err != nil {
-		return fmt.Errorf("read jobs: %w", err)
-	}
-	return renderMetrics(a.stdout, states, now)
 }

@@ -18,6 +18,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -31,12 +32,20 @@ const retentionBatch = 100
 // pruneBatch is how many runs troc prune deletes per job and transaction.
 const pruneBatch = 1000
 
-// prune is troc prune.
-func (a *app) prune(ctx context.Context, args []string) error {
-	o, err := a.pruneArgs(args)
-	if err != nil {
-		return err
+// pruneCmd is troc prune.
+func pruneCmd(fs *flag.FlagSet) runFunc {
+	parse := pruneFlags(fs)
+	return func(a *app, ctx context.Context, args []string) error {
+		o, err := parse(a, args)
+		if err != nil {
+			return err
+		}
+		return a.prune(ctx, o)
 	}
+}
+
+// prune deletes what o says.
+func (a *app) prune(ctx context.Context, o pruneOptions) error {
 	h, err := a.openHistoryFor(ctx, o.name, false)
 	if err != nil {
 		return err
@@ -66,34 +75,36 @@ type pruneOptions struct {
 	dryRun, asJSON bool
 }
 
-// pruneArgs reads troc prune's command line.
-func (a *app) pruneArgs(args []string) (pruneOptions, error) {
+// pruneFlags defines troc prune's flags on fs and returns the function that
+// reads its command line with them.
+func pruneFlags(fs *flag.FlagSet) func(a *app, args []string) (pruneOptions, error) {
 	var o pruneOptions
-	fs := newFlagSet("troc prune")
 	fs.BoolVar(&o.asJSON, "json", false, "print what was deleted as a JSON object")
 	olderThan := fs.String("older-than", "", "delete runs that started more than `DURATION` ago (90d, 12h)")
 	fs.IntVar(&o.keep, "keep", 0, "keep each job's newest `N` runs, delete the older ones")
 	fs.StringVar(&o.name, "name", "", "only runs of the job `NAME`")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "say what would be deleted, delete nothing")
-	if err := a.noPositional(fs, args); err != nil {
-		return o, err
-	}
-	if *olderThan != "" {
-		var err error
-		if o.age, err = parseDuration(*olderThan); err != nil || o.age == 0 {
-			if err == nil {
-				err = errors.New("must be more than 0")
-			}
-			return o, usagef("--older-than: %v", err)
+	return func(a *app, args []string) (pruneOptions, error) {
+		if err := a.noPositional(fs, args); err != nil {
+			return o, err
 		}
+		if *olderThan != "" {
+			var err error
+			if o.age, err = parseDuration(*olderThan); err != nil || o.age == 0 {
+				if err == nil {
+					err = errors.New("must be more than 0")
+				}
+				return o, usagef("--older-than: %v", err)
+			}
+		}
+		if o.keep < 0 {
+			return o, usagef("invalid --keep %d: want a number of runs", o.keep)
+		}
+		if o.age == 0 && o.keep == 0 {
+			return o, withUsageHint(fs, usagef("give --older-than, --keep or both: nothing is pruned without a limit"))
+		}
+		return o, nil
 	}
-	if o.keep < 0 {
-		return o, usagef("invalid --keep %d: want a number of runs", o.keep)
-	}
-	if o.age == 0 && o.keep == 0 {
-		return o, withUsageHint(fs, usagef("give --older-than, --keep or both: nothing is pruned without a limit"))
-	}
-	return o, nil
 }
 
 // pruneJobs returns the ids of the jobs to prune: the named one, or all.

@@ -529,7 +529,8 @@ func (r *remote) runKill(ctx context.Context, args []string) error {
 	if r.several() {
 		return usagef("run kill takes one --host: run ids are each host's own")
 	}
-	fs, idFlag, sigName, force := killFlags()
+	fs := newFlagSet("troc run kill")
+	idFlag, sigName, force := killFlags(fs)
 	id, err := r.a.parseRunArgs(fs, args[2:], idFlag)
 	if err != nil {
 		return err

@@ -15,57 +15,58 @@ import (
 	"unsafe"
 )
 
-// runList is troc run list.
-func (a *app) runList(ctx context.Context, args []string) error {
-	fs := newFlagSet("troc run list")
+// runListCmd is troc run list.
+func runListCmd(fs *flag.FlagSet) runFunc {
 	name := fs.String("name", "", "only runs of the job `NAME`")
 	status := fs.String("status", "", "only runs in these `STATUSES`, comma-separated: "+statusList(Statuses))
 	since := fs.String("since", "", "only runs started after `DUR|TIME`: a duration back from now (90m, 2d) or a time (2026-11-25, 2026-11-25 14:00, RFC 3339)")
 	limit := fs.Int("limit", 20, "show at most `N` runs, newest first; 0 for all")
 	format := outputFlags(fs, "runs")
-	if err := a.noPositional(fs, args); err != nil {
-		return err
-	}
-	out, err := format()
-	if err != nil {
-		return err
-	}
-	var f runFilter
-	if f.Statuses, err = parseStatuses("--status", *status); err != nil {
-		return err
-	}
-	if *limit < 0 {
-		return usagef("invalid --limit %d: want 0 (all) or more", *limit)
-	}
-	f.Limit = *limit
-	h, err := a.openHistoryFor(ctx, *name, false)
-	if err != nil {
-		return err
-	}
-	if *since != "" {
-		if f.Since, err = parseSince(*since, h.now(), h.loc); err != nil {
+	return func(a *app, ctx context.Context, args []string) error {
+		if err := a.noPositional(fs, args); err != nil {
 			return err
 		}
-	}
-	if *name != "" {
-		job, err := h.findJob(ctx, *name)
+		out, err := format()
 		if err != nil {
 			return err
 		}
-		f.JobID = job.ID
-	}
-	runs, err := h.db.listRuns(ctx, f)
-	if err != nil {
-		return fmt.Errorf("list runs: %w", err)
-	}
-	if out == formatJSON {
-		views := make([]runJSON, len(runs))
-		for i, r := range runs {
-			views[i] = r.jsonView(h.loc)
+		var f runFilter
+		if f.Statuses, err = parseStatuses("--status", *status); err != nil {
+			return err
 		}
-		return writeJSONList(a.stdout, views)
+		if *limit < 0 {
+			return usagef("invalid --limit %d: want 0 (all) or more", *limit)
+		}
+		f.Limit = *limit
+		h, err := a.openHistoryFor(ctx, *name, false)
+		if err != nil {
+			return err
+		}
+		if *since != "" {
+			if f.Since, err = parseSince(*since, h.now(), h.loc); err != nil {
+				return err
+			}
+		}
+		if *name != "" {
+			job, err := h.findJob(ctx, *name)
+			if err != nil {
+				return err
+			}
+			f.JobID = job.ID
+		}
+		runs, err := h.db.listRuns(ctx, f)
+		if err != nil {
+			return fmt.Errorf("list runs: %w", err)
+		}
+		if out == formatJSON {
+			views := make([]runJSON, len(runs))
+			for i, r := range runs {
+				views[i] = r.jsonView(h.loc)
+			}
+			return writeJSONList(a.stdout, views)
+		}
+		return writeRunTable(a.stdout, h.newDisplay(a.stdout).forFormat(out), h.now(), runs, nil)
 	}
-	return writeRunTable(a.stdout, h.newDisplay(a.stdout).forFormat(out), h.now(), runs, nil)
 }
 
 // writeRunTable writes troc run list's table; hosts, when not nil, names
@@ -112,105 +113,108 @@ type runShowJSON struct {
 	JobSettings jobSettingsJSON `json:"job_settings"`
 }
 
-// runShow is troc run show.
-func (a *app) runShow(ctx context.Context, args []string) error {
-	fs := newFlagSet("troc run show")
+// runShowCmd is troc run show.
+func runShowCmd(fs *flag.FlagSet) runFunc {
 	idFlag := runIDFlag(fs)
 	fs.Bool("json", true, "print JSON (the only form)")
-	h, r, err := a.openRun(ctx, fs, args, idFlag)
-	if err != nil {
-		return err
+	return func(a *app, ctx context.Context, args []string) error {
+		h, r, err := a.openRun(ctx, fs, args, idFlag)
+		if err != nil {
+			return err
+		}
+		job, err := h.findJob(ctx, r.Job)
+		if err != nil {
+			return err
+		}
+		return writeJSON(a.stdout, runShowJSON{runJSON: r.jsonView(h.loc), JobSettings: settingsJSON(job)})
 	}
-	job, err := h.findJob(ctx, r.Job)
-	if err != nil {
-		return err
-	}
-	return writeJSON(a.stdout, runShowJSON{runJSON: r.jsonView(h.loc), JobSettings: settingsJSON(job)})
 }
 
-// runLog is troc run log.
-func (a *app) runLog(ctx context.Context, args []string) error {
-	fs := newFlagSet("troc run log")
+// runLogCmd is troc run log.
+func runLogCmd(fs *flag.FlagSet) runFunc {
 	idFlag := runIDFlag(fs)
 	tail := fs.Int("tail", 0, "print only the last `N` lines")
-	r, f, err := a.openRunLogArgs(ctx, fs, args, idFlag)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	switch {
-	case *tail < 0:
-		return usagef("invalid --tail %d: want a number of lines", *tail)
-	case *tail > 0:
-		b, err := tailLines(r.LogFile, *tail)
+	return func(a *app, ctx context.Context, args []string) error {
+		r, f, err := a.openRunLogArgs(ctx, fs, args, idFlag)
 		if err != nil {
+			return err
+		}
+		defer f.Close()
+		switch {
+		case *tail < 0:
+			return usagef("invalid --tail %d: want a number of lines", *tail)
+		case *tail > 0:
+			b, err := tailLines(r.LogFile, *tail)
+			if err != nil {
+				return fmt.Errorf("read log of run %d: %w", r.ID, err)
+			}
+			_, err = a.stdout.Write(b)
+			return err
+		}
+		if _, err := io.Copy(a.stdout, f); err != nil {
 			return fmt.Errorf("read log of run %d: %w", r.ID, err)
 		}
-		_, err = a.stdout.Write(b)
-		return err
+		return nil
 	}
-	if _, err := io.Copy(a.stdout, f); err != nil {
-		return fmt.Errorf("read log of run %d: %w", r.ID, err)
-	}
-	return nil
 }
 
 // watchPoll is how often troc run watch looks for new output and for the
 // run's end: well inside the 100 ms within which output should show.
 const watchPoll = 40 * time.Millisecond
 
-// runWatch is troc run watch: the log so far, then new output as it is
+// runWatchCmd is troc run watch: the log so far, then new output as it is
 // written, until the run ends; it exits with the run's exit status.
-func (a *app) runWatch(ctx context.Context, args []string) error {
-	fs := newFlagSet("troc run watch")
+func runWatchCmd(fs *flag.FlagSet) runFunc {
 	idFlag := runIDFlag(fs)
-	h, r, err := a.openRun(ctx, fs, args, idFlag)
-	if err != nil {
-		return err
-	}
-	if r.Status == StatusSkipped {
-		// Nothing to follow, but a script waiting on the run gets the
-		// status troc exec gave it, as for any finished run.
-		fmt.Fprintf(a.stderr, "troc: run %d was Skipped: it never ran, so it has no log\n", r.ID)
-		return exitStatus(exitSkipped)
-	}
-	f, err := openRunLog(r)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	host, _ := os.Hostname()
-	tick := time.NewTicker(watchPoll)
-	defer tick.Stop()
-	for {
-		// The status first, then the output: troc exec has drained all
-		// of the job's output into the log before it records the end,
-		// so once the end is seen, one more copy has everything.
-		if r.Status == StatusRunning {
-			if r, err = h.db.getRun(ctx, r.ID); err != nil {
-				return err
+	return func(a *app, ctx context.Context, args []string) error {
+		h, r, err := a.openRun(ctx, fs, args, idFlag)
+		if err != nil {
+			return err
+		}
+		if r.Status == StatusSkipped {
+			// Nothing to follow, but a script waiting on the run gets the
+			// status troc exec gave it, as for any finished run.
+			fmt.Fprintf(a.stderr, "troc: run %d was Skipped: it never ran, so it has no log\n", r.ID)
+			return exitStatus(exitSkipped)
+		}
+		f, err := openRunLog(r)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		host, _ := os.Hostname()
+		tick := time.NewTicker(watchPoll)
+		defer tick.Stop()
+		for {
+			// The status first, then the output: troc exec has drained all
+			// of the job's output into the log before it records the end,
+			// so once the end is seen, one more copy has everything.
+			if r.Status == StatusRunning {
+				if r, err = h.db.getRun(ctx, r.ID); err != nil {
+					return err
+				}
+				if r.Status == StatusRunning && r.Host == host && !runAlive(r) {
+					h.markOrphans(ctx)
+				}
 			}
-			if r.Status == StatusRunning && r.Host == host && !runAlive(r) {
-				h.markOrphans(ctx)
+			if _, err := io.Copy(a.stdout, f); err != nil {
+				return fmt.Errorf("read log of run %d: %w", r.ID, err)
 			}
-		}
-		if _, err := io.Copy(a.stdout, f); err != nil {
-			return fmt.Errorf("read log of run %d: %w", r.ID, err)
-		}
-		if r.Status != StatusRunning {
-			return exitStatus(r.exitStatus())
-		}
-		// New output may be hours away, and only a write would find that
-		// no one reads any more: the end of a pipeline quit, or the ssh of
-		// "troc --host H run watch" was interrupted. Leave as a write
-		// would have left, by SIGPIPE's status, without a word.
-		if readerGone(a.stdout) {
-			return exitStatus(128 + int(syscall.SIGPIPE))
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
+			if r.Status != StatusRunning {
+				return exitStatus(r.exitStatus())
+			}
+			// New output may be hours away, and only a write would find that
+			// no one reads any more: the end of a pipeline quit, or the ssh of
+			// "troc --host H run watch" was interrupted. Leave as a write
+			// would have left, by SIGPIPE's status, without a word.
+			if readerGone(a.stdout) {
+				return exitStatus(128 + int(syscall.SIGPIPE))
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-tick.C:
+			}
 		}
 	}
 }
@@ -242,74 +246,76 @@ func readerGone(w io.Writer) bool {
 	return gone
 }
 
-// runTerm is troc run term: it records a Running run as Terminated by
+// runTermCmd is troc run term: it records a Running run as Terminated by
 // hand, touching no process.
-func (a *app) runTerm(ctx context.Context, args []string) error {
-	fs := newFlagSet("troc run term")
+func runTermCmd(fs *flag.FlagSet) runFunc {
 	idFlag := runIDFlag(fs)
 	asJSON := fs.Bool("json", false, "print the run as JSON")
-	h, r, err := a.openRun(ctx, fs, args, idFlag)
-	if err != nil {
-		return err
-	}
-	err = h.db.terminateRun(ctx, r.ID, h.now(), "marked Terminated by hand (troc run term)")
-	if errors.Is(err, errNotRunning) {
-		if r, err = h.db.getRun(ctx, r.ID); err == nil {
-			err = fmt.Errorf("run %d is not running: it ended %s", r.ID, r.Status)
+	return func(a *app, ctx context.Context, args []string) error {
+		h, r, err := a.openRun(ctx, fs, args, idFlag)
+		if err != nil {
+			return err
 		}
+		err = h.db.terminateRun(ctx, r.ID, h.now(), "marked Terminated by hand (troc run term)")
+		if errors.Is(err, errNotRunning) {
+			if r, err = h.db.getRun(ctx, r.ID); err == nil {
+				err = fmt.Errorf("run %d is not running: it ended %s", r.ID, r.Status)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if r, err = h.db.getRun(ctx, r.ID); err != nil {
+			return err
+		}
+		if *asJSON {
+			return r.writeJSON(a.stdout, h.loc)
+		}
+		fmt.Fprintf(a.stdout, "run %d of %s marked Terminated\n", r.ID, termText(r.Job))
+		return nil
 	}
-	if err != nil {
-		return err
-	}
-	if r, err = h.db.getRun(ctx, r.ID); err != nil {
-		return err
-	}
-	if *asJSON {
-		return r.writeJSON(a.stdout, h.loc)
-	}
-	fmt.Fprintf(a.stdout, "run %d of %s marked Terminated\n", r.ID, termText(r.Job))
-	return nil
 }
 
-// runKill is troc run kill: a signal to a running run's process group,
+// runKillCmd is troc run kill: a signal to a running run's process group,
 // only once its pid is known to still be the run's.
-func (a *app) runKill(ctx context.Context, args []string) error {
-	fs, idFlag, sigName, force := killFlags()
-	id, err := a.parseRunArgs(fs, args, idFlag)
-	if err != nil {
-		return err
+func runKillCmd(fs *flag.FlagSet) runFunc {
+	idFlag, sigName, force := killFlags(fs)
+	return func(a *app, ctx context.Context, args []string) error {
+		id, err := a.parseRunArgs(fs, args, idFlag)
+		if err != nil {
+			return err
+		}
+		sig, err := parseSignal(*sigName)
+		if err != nil {
+			return err
+		}
+		_, r, err := a.loadRun(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := checkSignalable(r); err != nil {
+			return err
+		}
+		question := fmt.Sprintf("Send %s to run %d of %s (process group %d: %s)?",
+			signalName(sig), r.ID, r.Job, r.PID, truncate(r.Command, 60))
+		if !*force && !a.confirm(question) {
+			return errors.New("not confirmed; no signal sent")
+		}
+		if err := signalRun(r, sig); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "sent %s to run %d of %s (process group %d)\n", signalName(sig), r.ID, termText(r.Job), r.PID)
+		return nil
 	}
-	sig, err := parseSignal(*sigName)
-	if err != nil {
-		return err
-	}
-	_, r, err := a.loadRun(ctx, id)
-	if err != nil {
-		return err
-	}
-	if err := checkSignalable(r); err != nil {
-		return err
-	}
-	question := fmt.Sprintf("Send %s to run %d of %s (process group %d: %s)?",
-		signalName(sig), r.ID, r.Job, r.PID, truncate(r.Command, 60))
-	if !*force && !a.confirm(question) {
-		return errors.New("not confirmed; no signal sent")
-	}
-	if err := signalRun(r, sig); err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stdout, "sent %s to run %d of %s (process group %d)\n", signalName(sig), r.ID, termText(r.Job), r.PID)
-	return nil
 }
 
 // killFlags defines troc run kill's flags: the run id, the signal, and
 // --force. troc --host parses them too, to ask for confirmation here.
-func killFlags() (fs *flag.FlagSet, id, signal *string, force *bool) {
-	fs = newFlagSet("troc run kill")
+func killFlags(fs *flag.FlagSet) (id, signal *string, force *bool) {
 	id = runIDFlag(fs)
 	signal = fs.String("signal", "TERM", "the `SIGNAL` to send: a name (TERM, SIGKILL, hup) or a number")
 	force = fs.Bool("force", false, "do not ask for confirmation on a terminal")
-	return fs, id, signal, force
+	return id, signal, force
 }
 
 // checkSignalable says why troc cannot signal run r, if it cannot: it must

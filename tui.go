@@ -22,6 +22,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,43 +50,44 @@ type ui struct {
 	buf       []byte
 }
 
-// ui is troc ui.
-func (a *app) ui(ctx context.Context, args []string) error {
-	fs := newFlagSet("troc ui")
-	if err := a.noPositional(fs, args); err != nil {
-		return err
+// uiCmd is troc ui.
+func uiCmd(fs *flag.FlagSet) runFunc {
+	return func(a *app, ctx context.Context, args []string) error {
+		if err := a.noPositional(fs, args); err != nil {
+			return err
+		}
+		in, inFile := a.stdin.(*os.File)
+		out, outFile := a.stdout.(*os.File)
+		if !inFile || !outFile || !isTerminal(in) || !isTerminal(out) {
+			return usagef("troc ui needs a terminal")
+		}
+		h, err := a.openHistory(ctx)
+		if err != nil {
+			return err
+		}
+		// From here on stderr is the screen, where log lines would land in the
+		// middle of a frame. What they would say (a run marked Terminated as an
+		// orphan) shows in the tables.
+		h.log = slog.New(slog.DiscardHandler)
+		u := &ui{h: h, st: newUIState(h.newDisplay(out), 80, 24), buf: make([]byte, 64<<10)}
+		// A first read before the screen changes: if the history cannot be
+		// read, the error is printed on the shell's screen, not a blank one.
+		if err := u.refresh(ctx); err != nil {
+			return err
+		}
+		// Signals are caught before the terminal changes: none may end troc
+		// ui without the terminal put back.
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGWINCH, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT)
+		defer signal.Stop(sigs)
+		t, err := openTerminal(in, out)
+		if err != nil {
+			return err
+		}
+		defer t.restore()
+		defer u.closeLog()
+		return u.run(ctx, t, sigs)
 	}
-	in, inFile := a.stdin.(*os.File)
-	out, outFile := a.stdout.(*os.File)
-	if !inFile || !outFile || !isTerminal(in) || !isTerminal(out) {
-		return usagef("troc ui needs a terminal")
-	}
-	h, err := a.openHistory(ctx)
-	if err != nil {
-		return err
-	}
-	// From here on stderr is the screen, where log lines would land in the
-	// middle of a frame. What they would say (a run marked Terminated as an
-	// orphan) shows in the tables.
-	h.log = slog.New(slog.DiscardHandler)
-	u := &ui{h: h, st: newUIState(h.newDisplay(out), 80, 24), buf: make([]byte, 64<<10)}
-	// A first read before the screen changes: if the history cannot be
-	// read, the error is printed on the shell's screen, not a blank one.
-	if err := u.refresh(ctx); err != nil {
-		return err
-	}
-	// Signals are caught before the terminal changes: none may end troc
-	// ui without the terminal put back.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGWINCH, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT)
-	defer signal.Stop(sigs)
-	t, err := openTerminal(in, out)
-	if err != nil {
-		return err
-	}
-	defer t.restore()
-	defer u.closeLog()
-	return u.run(ctx, t, sigs)
 }
 
 // run draws and handles keys, signals and ticks until troc ui is left.
