@@ -46,7 +46,7 @@ func TestParseHostSpec(t *testing.T) {
 		if h, err := parseHostSpec(spec); err == nil {
 			t.Errorf("parseHostSpec(%q) = %+v, want an error", spec, h)
 		} else if !strings.Contains(err.Error(), "want [user@]host[:port]") {
-			t.Errorf("parseHostSpec(%q): %v", spec, err)
+			t.Errorf("parseHostSpec(%q) error = %v, want it to contain %q", spec, err, "want [user@]host[:port]")
 		}
 	}
 }
@@ -92,11 +92,11 @@ func TestTakeRemoteFlags(t *testing.T) {
 		t.Errorf("targets = %+v, want %+v", targets, want)
 	}
 	if !slices.Equal(rest, []string{"run", "list", "--host", "c"}) {
-		t.Errorf("rest = %q", rest)
+		t.Errorf("rest = %q, want [run list --host c]", rest)
 	}
 	for _, args := range [][]string{{"--host"}, {"--host="}, {"--group", ""}} {
 		if _, _, err := takeRemoteFlags(args); err == nil {
-			t.Errorf("takeRemoteFlags(%q): no error", args)
+			t.Errorf("takeRemoteFlags(%q) error = nil, want an error", args)
 		}
 	}
 }
@@ -114,7 +114,7 @@ func TestRemoteLine(t *testing.T) {
 	}
 	got := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
 	if !slices.Equal(got, args[1:]) {
-		t.Errorf("sh read %q\nas %q", args[1:], got)
+		t.Errorf("sh read the line as %q, want %q", got, args[1:])
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
 		t.Errorf("the line ran a command: %v", entries)
@@ -142,15 +142,15 @@ func TestSSHCommand(t *testing.T) {
 	fleet := &remote{cfg: cfg, hosts: mustHosts(t, "web1", "web2")}
 	cmd, _ = fleet.command(t.Context(), fleet.hosts[1], []string{"check"}, false)
 	if !slices.Contains(cmd.Args, "BatchMode=yes") || slices.Contains(cmd.Args, "-p") || slices.Contains(cmd.Args, "-l") {
-		t.Errorf("several hosts: %q", cmd.Args)
+		t.Errorf("several hosts: ssh args = %q, want BatchMode=yes and no -p or -l", cmd.Args)
 	}
 	cmd, _ = one.command(t.Context(), one.hosts[0], []string{"ui"}, true)
 	if !slices.Contains(cmd.Args, "-t") || slices.Contains(cmd.Args, "-T") {
-		t.Errorf("ui: %q", cmd.Args)
+		t.Errorf("ui: ssh args = %q, want -t and no -T", cmd.Args)
 	}
 	cfg.Remote.SSH = "ssh 'unclosed"
 	if _, err := one.command(t.Context(), one.hosts[0], []string{"check"}, false); err == nil || !strings.Contains(err.Error(), "remote.ssh") {
-		t.Errorf("bad remote.ssh: %v", err)
+		t.Errorf("bad remote.ssh: error = %v, want it to mention remote.ssh", err)
 	}
 }
 
@@ -215,10 +215,10 @@ func TestConfigGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := cfg.Remote.Groups["web"]; !slices.Equal(got, mustHosts(t, "web1", "web2", "deploy@web3:2222")) {
-		t.Errorf("web = %q", got)
+		t.Errorf("web = %q, want [web1 web2 deploy@web3:2222]", got)
 	}
 	if got := cfg.Remote.Groups["db"]; !slices.Equal(got, mustHosts(t, "db1")) {
-		t.Errorf("db = %q", got)
+		t.Errorf("db = %q, want [db1]", got)
 	}
 	for _, tt := range []struct{ yaml, want string }{
 		{"remote:\n  groups:\n    web: web1 -oProxyCommand=x\n", `:3: "remote.groups.web": invalid host "-oProxyCommand=x"`},
@@ -243,7 +243,7 @@ func TestMetricsMerge(t *testing.T) {
 	m.add(`we"b2`, []byte(two))
 	families := parseMetrics(t, string(m.bytes()))
 	if len(families) != 2 {
-		t.Fatalf("families: %d\n%s", len(families), m.bytes())
+		t.Fatalf("families = %d, want 2\n%s", len(families), m.bytes())
 	}
 	got := map[string]float64{}
 	samples := 0
@@ -303,12 +303,12 @@ func TestRemoteRunList(t *testing.T) {
 	r := mustSucceed(t, s.troc("--host", "web1", "run", "list"))
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID  JOB") || !strings.Contains(lines[1], "report") || !strings.Contains(lines[1], "Failed") || !strings.Contains(lines[2], "backup") {
-		t.Errorf("table:\n%s", r.stdout)
+		t.Errorf("table =\n%s\nwant an \"ID  JOB\" header, a Failed report row, then a backup row", r.stdout)
 	}
 	var runs []runJSON
 	jsonOf(t, mustSucceed(t, s.troc("--host", "web1", "run", "list", "--json", "--name", "backup")), &runs)
 	if len(runs) != 1 || runs[0].Host != "web1" || runs[0].Job != "backup" || runs[0].Status != StatusSucceeded {
-		t.Errorf("runs = %+v", runs)
+		t.Errorf("runs = %+v, want one Succeeded run of backup on web1", runs)
 	}
 }
 
@@ -321,17 +321,17 @@ func TestRemoteFanOutWithAHostDown(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	if len(lines) != 4 || !strings.HasPrefix(lines[0], "HOST  ID  JOB") {
-		t.Fatalf("table:\n%s", r.stdout)
+		t.Fatalf("table =\n%s\nwant a \"HOST  ID  JOB\" header and 3 rows", r.stdout)
 	}
 	hosts := map[string]int{}
 	for _, line := range lines[1:] {
 		hosts[strings.Fields(line)[0]]++
 	}
 	if hosts["web1"] == 0 || hosts["web2"] == 0 || len(hosts) != 2 {
-		t.Errorf("hosts in the table: %v\n%s", hosts, r.stdout)
+		t.Errorf("hosts in the table = %v, want web1 and web2\n%s", hosts, r.stdout)
 	}
 	if got := strings.TrimSpace(r.stderr); strings.Count(got, "\n") != 0 || !strings.HasPrefix(got, "troc: down: ") || !strings.Contains(got, "refused") {
-		t.Errorf("stderr: %s", r.stderr)
+		t.Errorf("stderr = %q, want one line starting \"troc: down: \" that mentions refused", r.stderr)
 	}
 }
 
@@ -356,7 +356,7 @@ func TestRemoteHostsThatDoNotAnswerInTime(t *testing.T) {
 		t.Errorf("took %s: the hosts were not asked in parallel", took)
 	}
 	if r.code != 1 || !strings.HasSuffix(r.stderr, "troc: web2: no answer within 8s\ntroc: web3: no answer within 8s\n") || !strings.Contains(r.stdout, "web1  backup") {
-		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s\nwant exit 1, stdout containing \"web1  backup\", stderr ending in web2's and web3's \"no answer within 8s\"", r.code, r.stdout, r.stderr)
 	}
 }
 
@@ -365,7 +365,7 @@ func TestRemoteVersion(t *testing.T) {
 	_, s := sharedRemote(t)
 	r := s.troc("--host", "web1", "--host", "down", "version")
 	if r.code != 1 || r.stdout != "HOST  VERSION\nweb1  troc "+version+"\n" || !strings.Contains(r.stderr, "troc: down: ssh: connect to host") {
-		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s\nwant exit 1, stdout %q, stderr containing \"troc: down: ssh: connect to host\"", r.code, r.stdout, r.stderr, "HOST  VERSION\nweb1  troc "+version+"\n")
 	}
 	var v versionJSON
 	jsonOf(t, mustSucceed(t, s.troc("--host", "web1", "version", "--json")), &v)
@@ -397,7 +397,7 @@ func TestRemoteFanOutMergesRunsNewestFirst(t *testing.T) {
 		prev = start
 	}
 	if hosts["web1"] < 2 || hosts["web2"] < 2 || len(hosts) != 2 {
-		t.Errorf("runs by host: %v", hosts)
+		t.Errorf("runs by host = %v, want at least 2 each from web1 and web2", hosts)
 	}
 }
 
@@ -420,7 +420,7 @@ func TestRemoteHostsFileAndGroup(t *testing.T) {
 	writeFile(t, filepath.Join(s.configDir(), "config.yaml"), "remote:\n  groups:\n    web: web1, web2\n")
 	r := mustSucceed(t, s.troc("--group", "web", "job", "list"))
 	if !strings.HasPrefix(r.stdout, "HOST  JOB") || strings.Count(r.stdout, "backup") != 2 {
-		t.Errorf("job list:\n%s", r.stdout)
+		t.Errorf("job list =\n%s\nwant a \"HOST  JOB\" header and backup on both hosts", r.stdout)
 	}
 }
 
@@ -430,18 +430,18 @@ func TestRemoteShowLogJobShow(t *testing.T) {
 	var run runShowJSON
 	jsonOf(t, mustSucceed(t, s.troc("--host", "web1", "run", "show", "1")), &run)
 	if run.Host != "web1" || run.Job != "backup" || run.JobSettings.Name != "backup" {
-		t.Errorf("run show: %+v", run)
+		t.Errorf("run show = %+v, want host web1, job backup, settings of backup", run)
 	}
 	if r := mustSucceed(t, s.troc("--host", "web2", "run", "log", "-r", "1")); r.stdout != "hello from web2\n" {
-		t.Errorf("run log: %q", r.stdout)
+		t.Errorf("run log = %q, want %q", r.stdout, "hello from web2\n")
 	}
 	r := mustSucceed(t, s.troc("--host", "web1", "--host", "web2", "run", "log", "1"))
-	if r.stdout != "==> web1 <==\nhello from web1\n\n==> web2 <==\nhello from web2\n" {
-		t.Errorf("run log of two hosts:\n%s", r.stdout)
+	if want := "==> web1 <==\nhello from web1\n\n==> web2 <==\nhello from web2\n"; r.stdout != want {
+		t.Errorf("run log of two hosts =\n%s\nwant\n%s", r.stdout, want)
 	}
 	r = mustSucceed(t, s.troc("--host", "web2", "job", "show", "--name", "nightly"))
 	if !strings.Contains(r.stdout, "schedule:      0 3 * * *") || !strings.Contains(r.stdout, "health:        failing") {
-		t.Errorf("job show:\n%s", r.stdout)
+		t.Errorf("job show =\n%s\nwant schedule \"0 3 * * *\" and health failing", r.stdout)
 	}
 }
 
@@ -451,7 +451,7 @@ func TestRemoteCheckAndMetrics(t *testing.T) {
 	r := s.troc("--host", "web1", "--host", "web2", "check")
 	// Exit 1 for web2's failing job: no host failed.
 	if r.code != 1 || !strings.Contains(r.stdout, "web2  nightly") || !strings.Contains(r.stdout, "failing") || strings.Contains(r.stderr, "troc: web") {
-		t.Errorf("check: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		t.Errorf("check: exit %d\n%s%s\nwant exit 1, web2's nightly failing on stdout, no \"troc: web\" on stderr", r.code, r.stdout, r.stderr)
 	}
 	r = mustSucceed(t, s.troc("--host", "web1", "--host", "web2", "metrics"))
 	hosts := map[string]bool{}
@@ -465,7 +465,7 @@ func TestRemoteCheckAndMetrics(t *testing.T) {
 		}
 	}
 	if !hosts["web1"] || !hosts["web2"] || len(hosts) != 2 {
-		t.Errorf("hosts in the metrics: %v", hosts)
+		t.Errorf("hosts in the metrics = %v, want web1 and web2", hosts)
 	}
 }
 
@@ -489,7 +489,7 @@ func TestRemoteWatchAndKillARunningRun(t *testing.T) {
 	// run is still going.
 	lines := bufio.NewReader(stdout)
 	if line, err := lines.ReadString('\n'); line != "started\n" {
-		t.Errorf("watch's first line: %q, %v", line, err)
+		t.Errorf("watch's first line = %q (%v), want %q", line, err, "started\n")
 	}
 	var run runShowJSON
 	if jsonOf(t, srv.troc(t, "web1", "run", "show", id), &run); run.Status != StatusRunning {
@@ -498,7 +498,7 @@ func TestRemoteWatchAndKillARunningRun(t *testing.T) {
 	writeFile(t, proceed, "")
 	rest, _ := io.ReadAll(lines)
 	if err := watch.Wait(); watch.ProcessState.ExitCode() != 4 || string(rest) != "done\n" {
-		t.Errorf("watch: %v, rest of stdout %q, stderr %s", err, rest, stderr.String())
+		t.Errorf("watch: %v, rest of stdout = %q; want exit 4, %q\nstderr: %s", err, rest, "done\n", stderr.String())
 	}
 	job.Wait()
 
@@ -508,7 +508,7 @@ func TestRemoteWatchAndKillARunningRun(t *testing.T) {
 	}
 	id = runningRun(t, srv, "web1", "stuck")
 	if r := s.troc("--host", "web1", "--host", "web2", "run", "kill", id); r.code != 2 || !strings.Contains(r.stderr, "run kill takes one --host") {
-		t.Errorf("kill on two hosts: exit %d, %s", r.code, r.stderr)
+		t.Errorf("kill on two hosts: exit, stderr = %d, %q; want 2, it to contain %q", r.code, r.stderr, "run kill takes one --host")
 	}
 	// On a terminal, the question is asked here, with what the run
 	// is there; "n" sends nothing.
@@ -520,16 +520,16 @@ func TestRemoteWatchAndKillARunningRun(t *testing.T) {
 	master.WriteString("n\n")
 	want := "Send SIGINT to run " + id + " of stuck on web1 (process group "
 	if err := cmd.Run(); cmd.ProcessState.ExitCode() != 1 || !strings.Contains(answered.String(), want) || !strings.Contains(answered.String(), "sleep 300)? [y/N] troc: not confirmed; no signal sent") {
-		t.Errorf("kill answered n: %v\n%s", err, answered.String())
+		t.Errorf("kill answered n: %v\n%s\nwant exit 1 and it to contain %q and \"sleep 300)? [y/N] troc: not confirmed; no signal sent\"", err, answered.String(), want)
 	}
 	r := mustSucceed(t, s.troc("--host", "web1", "run", "kill", id, "--signal", "INT"))
 	if !strings.Contains(r.stdout, "sent SIGINT to run "+id+" of stuck") {
-		t.Errorf("kill: %s", r.stdout)
+		t.Errorf("kill: stdout = %q, want it to contain %q", r.stdout, "sent SIGINT to run "+id+" of stuck")
 	}
 	job.Wait()
 	jsonOf(t, srv.troc(t, "web1", "run", "show", id), &run)
 	if run.Status != StatusTerminated || deref(run.Signal) != "SIGINT" {
-		t.Errorf("killed run: %s %v", run.Status, deref(run.Signal))
+		t.Errorf("killed run: status, signal = %s, %v; want Terminated, SIGINT", run.Status, deref(run.Signal))
 	}
 }
 
@@ -547,7 +547,7 @@ func TestRemoteAnInterruptedWatchLeavesNothingBehind(t *testing.T) {
 		t.Fatal(err)
 	}
 	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "started\n" {
-		t.Errorf("watch's first line: %q, %v", line, err)
+		t.Errorf("watch's first line = %q (%v), want %q", line, err, "started\n")
 	}
 	if len(remoteWatches(srv, "web1", id)) == 0 {
 		t.Fatal("no troc run watch found running for the remote side")
@@ -578,7 +578,7 @@ func TestRemoteTerm(t *testing.T) {
 	id := runningRun(t, srv, "web2", "hung")
 	r := mustSucceed(t, s.troc("--host", "web2", "run", "term", id))
 	if !strings.Contains(r.stdout, "run "+id+" of hung marked Terminated") {
-		t.Errorf("term: %s", r.stdout)
+		t.Errorf("term: stdout = %q, want it to contain %q", r.stdout, "run "+id+" of hung marked Terminated")
 	}
 }
 
@@ -633,14 +633,14 @@ func TestRemoteNothingIsInjected(t *testing.T) {
 	} {
 		r := s.troc(append([]string{"--host", "web1"}, args...)...)
 		if r.code != 2 || !strings.Contains(r.stderr, "invalid") {
-			t.Errorf("%q: exit %d, stderr %s", args, r.code, r.stderr)
+			t.Errorf("%q: exit, stderr = %d, %q; want 2, it to contain \"invalid\"", args, r.code, r.stderr)
 		}
 		if _, err := os.Stat(marker); err == nil {
 			t.Fatalf("%q ran a command on the remote host", args)
 		}
 	}
 	if r := s.troc("--host", "web1;touch "+marker, "run", "list"); r.code != 2 || !strings.Contains(r.stderr, "invalid host") {
-		t.Errorf("host with a command: exit %d, %s", r.code, r.stderr)
+		t.Errorf("host with a command: exit, stderr = %d, %q; want 2, it to contain \"invalid host\"", r.code, r.stderr)
 	}
 
 	// Every word reaches the troc there as it was given, through ssh
@@ -670,7 +670,7 @@ func TestRemoteTrocMissingOrTooOldThere(t *testing.T) {
 	missing.env = append(srv.env(), "TROC_REMOTE_TROC_PATH=/nonexistent/troc")
 	r := missing.troc("--host", "web1", "job", "list")
 	if r.code != 1 || !strings.HasSuffix(r.stderr, "\ntroc: web1: no troc there at /nonexistent/troc (set remote.troc_path): bash: line 1: /nonexistent/troc: No such file or directory\n") {
-		t.Errorf("missing: exit %d, %s", r.code, r.stderr)
+		t.Errorf("missing: exit, stderr = %d, %q; want 1, it to end in web1's \"no troc there at /nonexistent/troc\" error", r.code, r.stderr)
 	}
 	if r.stdout != "" {
 		t.Errorf("missing: stdout %q, want nothing: no table without a row", r.stdout)
@@ -711,7 +711,7 @@ func TestRemoteTrocMissingOrTooOldThere(t *testing.T) {
 		os.Remove(file)
 		if r.code != 1 || !strings.Contains(r.stdout, "web1  backup") || strings.Contains(r.stdout, "web2") ||
 			strings.Count(r.stderr, "troc: web2: ") != 1 || !strings.Contains(r.stderr, want) {
-			t.Errorf("web2 %s: exit %d\nstdout:\n%s\nstderr:\n%s", marker, r.code, r.stdout, r.stderr)
+			t.Errorf("web2 %s: exit %d\nstdout:\n%s\nstderr:\n%s\nwant exit 1, web1's backup and no web2 on stdout, one \"troc: web2: \" line containing %q on stderr", marker, r.code, r.stdout, r.stderr, want)
 		}
 	}
 }
