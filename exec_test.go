@@ -64,12 +64,12 @@ func TestExecFirstRun(t *testing.T) {
 		t.Errorf("signal, note = %v, %v; want null, null", r.Signal, r.Note)
 	}
 	if r.Command != "echo 'Testing...'" || r.PID == nil || r.Host == "" || r.OutputBytes != 11 {
-		t.Errorf("command, pid, host, output_bytes = %q, %v, %q, %d", r.Command, r.PID, r.Host, r.OutputBytes)
+		t.Errorf("command, pid, host, output_bytes = %q, %v, %q, %d; want %q, a pid, a host, 11", r.Command, r.PID, r.Host, r.OutputBytes, "echo 'Testing...'")
 	}
 	start, err1 := time.Parse(time.RFC3339, *r.StartTime)
 	end, err2 := time.Parse(time.RFC3339, *r.EndTime)
 	if err1 != nil || err2 != nil || end.Before(start) || *r.DurationMS != end.Sub(start).Milliseconds() {
-		t.Errorf("start, end, duration = %v, %v, %v", *r.StartTime, *r.EndTime, *r.DurationMS)
+		t.Errorf("start, end, duration = %v, %v, %v; want RFC 3339 times, end not before start, duration end - start", *r.StartTime, *r.EndTime, *r.DurationMS)
 	}
 	if got := fileContent(t, *r.LogFile); got != "Testing...\n" {
 		t.Errorf("log = %q, want %q", got, "Testing...\n")
@@ -90,13 +90,13 @@ func TestExecFirstRun(t *testing.T) {
 	// The history agrees with what was printed.
 	runs := s.runs()
 	if len(runs) != 1 || runs[0].Status != StatusSucceeded || runs[0].PIDStart == 0 || runs[0].LogFile != *r.LogFile {
-		t.Fatalf("history = %+v", runs)
+		t.Fatalf("history = %+v, want one Succeeded run with a pid start and log %s", runs, *r.LogFile)
 	}
 
 	// A second run creates nothing.
 	res = s.troc("exec", "--name", "test", "true")
 	if res.code != 0 || strings.Contains(res.stderr, "Creating") || strings.Contains(res.stderr, "Applying") {
-		t.Errorf("second run: exit %d, stderr:\n%s", res.code, res.stderr)
+		t.Errorf("second run: exit %d, stderr:\n%s\nwant exit 0 and no Creating or Applying", res.code, res.stderr)
 	}
 	if r := res.run(t); *r.ID != 2 {
 		t.Errorf("second run id = %d, want 2", *r.ID)
@@ -154,21 +154,21 @@ func TestExecArguments(t *testing.T) {
 	// The seed's crontab line: flags after the command string.
 	res := s.troc("exec", "--name", "daily-sync", "echo rsync -avh /tmp/source-dir /tmp/dest-dir", "--notify")
 	if res.code != 0 {
-		t.Fatalf("exit = %d\n%s", res.code, res.stderr)
+		t.Fatalf("exit = %d, want 0\n%s", res.code, res.stderr)
 	}
 	r := res.run(t)
 	if r.Command != "echo rsync -avh /tmp/source-dir /tmp/dest-dir" {
-		t.Errorf("command = %q", r.Command)
+		t.Errorf("command = %q, want %q", r.Command, "echo rsync -avh /tmp/source-dir /tmp/dest-dir")
 	}
 	if got := fileContent(t, *r.LogFile); got != "rsync -avh /tmp/source-dir /tmp/dest-dir\n" {
-		t.Errorf("log = %q", got)
+		t.Errorf("log = %q, want %q", got, "rsync -avh /tmp/source-dir /tmp/dest-dir\n")
 	}
 
 	// After --, arguments go to the program untouched, flags included.
 	res = s.troc("exec", "--name", "direct", "--", "printf", "%s|", "a b", "--notify", "it's")
 	r = res.run(t)
 	if got := fileContent(t, *r.LogFile); got != "a b|--notify|it's|" {
-		t.Errorf("log = %q", got)
+		t.Errorf("log = %q, want %q", got, "a b|--notify|it's|")
 	}
 	if want := `printf '%s|' 'a b' --notify 'it'\''s'`; r.Command != want {
 		t.Errorf("command = %q, want %q", r.Command, want)
@@ -233,10 +233,10 @@ func TestExecUsageErrors(t *testing.T) {
 	// The longest name is fine.
 	s := newSandbox(t)
 	if res := s.troc("exec", "--name", strings.Repeat("a", 64), "true"); res.code != 0 {
-		t.Errorf("64-character name: exit %d\n%s", res.code, res.stderr)
+		t.Errorf("64-character name: exit = %d, want 0\n%s", res.code, res.stderr)
 	}
 	if res := s.troc("exec", "-h"); res.code != 0 || !strings.Contains(res.stdout, "--name") {
-		t.Errorf("exec -h: exit %d, stdout %q", res.code, res.stdout)
+		t.Errorf("exec -h: exit, stdout = %d, %q; want 0, it to contain \"--name\"", res.code, res.stdout)
 	}
 }
 
@@ -255,7 +255,7 @@ func TestExecBackgroundChildDoesNotHold(t *testing.T) {
 	defer syscall.Kill(child, syscall.SIGKILL)
 	r := res.run(t)
 	if res.code != 0 || r.Status != "Succeeded" {
-		t.Errorf("exit %d, status %s", res.code, r.Status)
+		t.Errorf("exit, status = %d, %s; want 0, Succeeded", res.code, r.Status)
 	}
 	if got := fileContent(t, *r.LogFile); got != "hi\n" {
 		t.Errorf("log = %q, want %q", got, "hi\n")
@@ -265,7 +265,7 @@ func TestExecBackgroundChildDoesNotHold(t *testing.T) {
 	}
 	// The lock was released with the run: the next run is not skipped.
 	if res := s.troc("exec", "--name", "bg", "true"); res.code != 0 {
-		t.Errorf("next run: exit %d\n%s", res.code, res.stderr)
+		t.Errorf("next run: exit = %d, want 0\n%s", res.code, res.stderr)
 	}
 }
 
@@ -300,7 +300,7 @@ func TestExecConcurrentSameJob(t *testing.T) {
 		case msg := <-stderrs:
 			t.Fatalf("a troc complained:\n%s", msg)
 		case <-time.After(120 * time.Second):
-			t.Fatalf("only %d runs skipped", skipped)
+			t.Fatalf("only %d runs skipped within 120s, want %d", skipped, n-1)
 		}
 	}
 	os.WriteFile(release, nil, 0o600)
@@ -318,7 +318,7 @@ func TestExecConcurrentSameJob(t *testing.T) {
 		if r.Job == "one" {
 			count[r.Status]++
 			if r.Status == StatusSkipped && (!r.End.Equal(r.Start) || r.LogFile != "") {
-				t.Errorf("skipped run %d: start %v end %v log %q", r.ID, r.Start, r.End, r.LogFile)
+				t.Errorf("skipped run %d: start %v end %v log %q; want end = start and no log", r.ID, r.Start, r.End, r.LogFile)
 			}
 		}
 	}
@@ -351,7 +351,7 @@ func TestExecConcurrentJobs(t *testing.T) {
 	seen := map[string]bool{}
 	for _, r := range runs {
 		if r.Status != StatusSucceeded {
-			t.Errorf("run %d of %s: %s", r.ID, r.Job, r.Status)
+			t.Errorf("run %d of %s: status = %s, want Succeeded", r.ID, r.Job, r.Status)
 		}
 		seen[r.Job] = true
 	}
@@ -413,7 +413,7 @@ func TestExecTee(t *testing.T) {
 	res.stdout = strings.TrimPrefix(res.stdout, "out\n")
 	r = res.run(t)
 	if got := fileContent(t, *r.LogFile); got != "out\nerr\n" && got != "err\nout\n" {
-		t.Errorf("log = %q", got)
+		t.Errorf("log = %q, want %q or %q", got, "out\nerr\n", "err\nout\n")
 	}
 }
 
@@ -474,7 +474,7 @@ func TestExecDiskFull(t *testing.T) {
 			t.Errorf("%s: status %s, output_bytes %d; want Succeeded, 2000005", tee, r.Status, r.OutputBytes)
 		}
 		if note := deref(r.Note); !strings.Contains(note, "log cut at ") || !strings.Contains(note, "no space left on device") {
-			t.Errorf("%s: note = %q", tee, note)
+			t.Errorf("%s: note = %q, want it to contain \"log cut at \" and \"no space left on device\"", tee, note)
 		}
 		os.Remove(*r.LogFile)
 	}
@@ -519,7 +519,7 @@ func TestExecHistoryUnavailable(t *testing.T) {
 	before := fileContent(t, dbPath)
 	res = s.troc("exec", "--name", "spooled", "echo again")
 	if !strings.Contains(res.stderr, "database schema is newer than this troc") || res.code != 0 {
-		t.Errorf("exit %d, stderr:\n%s", res.code, res.stderr)
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 0 and stderr containing \"database schema is newer than this troc\"", res.code, res.stderr)
 	}
 	if fileContent(t, dbPath) != before {
 		t.Error("the newer database was changed")
@@ -536,7 +536,7 @@ func TestExecHistoryUnavailable(t *testing.T) {
 	raw.Close()
 	res = s.troc("exec", "--name", "after", "true")
 	if res.code != 0 || strings.Count(res.stderr, "Replayed spooled run of spooled") != 2 {
-		t.Errorf("exit %d, stderr:\n%s", res.code, res.stderr)
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 0 and \"Replayed spooled run of spooled\" twice", res.code, res.stderr)
 	}
 	var logs []string
 	for _, r := range s.runs() {
@@ -565,7 +565,7 @@ func TestExecSymlinks(t *testing.T) {
 		}
 		r := res.run(t)
 		if r.Status != "Failed" || !strings.Contains(deref(r.Note), "is a symlink") || r.PID != nil {
-			t.Errorf("run = %s, note %q, pid %v", r.Status, deref(r.Note), r.PID)
+			t.Errorf("status, note, pid = %s, %q, %v; want Failed, a note containing \"is a symlink\", nil", r.Status, deref(r.Note), r.PID)
 		}
 		if fileContent(t, target) != "precious" {
 			t.Error("the symlink's target was changed")
@@ -613,7 +613,7 @@ func TestExecLockNotInherited(t *testing.T) {
 	res := s.troc("exec", "--name", "fds", "ls -l /proc/$$/fd/")
 	r := res.run(t)
 	if log := fileContent(t, *r.LogFile); strings.Contains(log, ".lock") || !strings.Contains(log, "pipe:") {
-		t.Errorf("the job's open files:\n%s", log)
+		t.Errorf("the job's open files =\n%s\nwant a pipe: and no .lock", log)
 	}
 }
 
@@ -651,18 +651,18 @@ func TestExecHistoryUnwritable(t *testing.T) {
 		t.Fatalf("exit %d, want 3 and a spooled run\n%s", res.code, res.stderr)
 	}
 	if r := res.run(t); r.Status != "Failed" || fileContent(t, *r.LogFile) != "ran\n" {
-		t.Errorf("status %s, log %q", r.Status, fileContent(t, *r.LogFile))
+		t.Errorf("status, log = %s, %q; want Failed, %q", r.Status, fileContent(t, *r.LogFile), "ran\n")
 	}
 	for _, f := range files {
 		exec.Command("chattr", "-i", f).Run()
 	}
 	res = s.troc("exec", "--name", "first", "true")
 	if !strings.Contains(res.stderr, "Replayed spooled run of blocked") {
-		t.Errorf("no replay:\n%s", res.stderr)
+		t.Errorf("stderr = %q, want it to contain %q", res.stderr, "Replayed spooled run of blocked")
 	}
 	runs := s.runs()
 	if len(runs) != 3 || runs[2].Job != "blocked" || runs[2].Status != StatusFailed || *runs[2].ExitCode != 3 {
-		t.Errorf("history = %+v", runs)
+		t.Errorf("history = %+v, want 3 runs, the last of blocked, Failed with exit 3", runs)
 	}
 }
 
@@ -692,10 +692,10 @@ func TestExecNoLogDirectory(t *testing.T) {
 	}
 	r = res.run(t)
 	if r.Status != StatusFailed || r.LogFile != nil || r.SystemLogFile != nil || r.OutputBytes != 3000000 {
-		t.Errorf("run = %+v", r)
+		t.Errorf("run = %+v, want Failed, no log files, output_bytes 3000000", r)
 	}
 	if !strings.Contains(deref(r.Note), "no log") || !strings.Contains(res.stderr, "No log directory can be used") {
-		t.Errorf("note %q, stderr:\n%s", deref(r.Note), res.stderr)
+		t.Errorf("note, stderr = %q, %q; want a note containing \"no log\", stderr containing \"No log directory can be used\"", deref(r.Note), res.stderr)
 	}
 }
 
@@ -731,7 +731,7 @@ func TestExecFileSizeLimit(t *testing.T) {
 	}
 	r := result{stdout: string(out)}.run(t)
 	if r.Status != StatusSucceeded || r.OutputBytes != 200000 || !strings.Contains(deref(r.Note), "file too large") {
-		t.Errorf("status %s, output_bytes %d, note %q", r.Status, r.OutputBytes, deref(r.Note))
+		t.Errorf("status, output_bytes, note = %s, %d, %q; want Succeeded, 200000, a note containing \"file too large\"", r.Status, r.OutputBytes, deref(r.Note))
 	}
 	if fi, err := os.Stat(*r.LogFile); err != nil || fi.Size() != 64*512 {
 		t.Errorf("log size = %v, want %d (%v)", fi.Size(), 64*512, err)
@@ -756,7 +756,7 @@ func TestExecConvertsToWAL(t *testing.T) {
 	}
 	raw.Close()
 	if res := s.troc("exec", "--name", "j", "true"); res.code != 0 {
-		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+		t.Fatalf("exit = %d, want 0\n%s", res.code, res.stderr)
 	}
 	raw = openRaw(t, path)
 	if m := mode(); m != "wal" {
