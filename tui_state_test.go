@@ -47,7 +47,7 @@ func TestUIMove(t *testing.T) {
 		{"Home", key{code: keyHome}, 0, 0},
 	} {
 		if act := st.key(tc.key); act != actNone {
-			t.Errorf("%s: action %d", tc.name, act)
+			t.Errorf("%s: action = %d, want actNone", tc.name, act)
 		}
 		if st.jobCur != (uiCursor{tc.sel, tc.top}) {
 			t.Fatalf("%s: selection %d, top %d; want %d, %d", tc.name, st.jobCur.sel, st.jobCur.top, tc.sel, tc.top)
@@ -84,39 +84,39 @@ func TestUIFilter(t *testing.T) {
 	st := testUI(80, 24, false)
 	keys(st, ch('j'), ch('j'), ch('/'), ch('E'))
 	if !st.filtering || st.filter != "E" || !slices.Equal(names(st), []string{"beta", "never"}) {
-		t.Fatalf("typing E: filtering %t, filter %q, shown %q", st.filtering, st.filter, names(st))
+		t.Fatalf("typing E: filtering, filter, shown = %t, %q, %q; want true, \"E\", [beta never]", st.filtering, st.filter, names(st))
 	}
 	if got := st.selectedJob(); got != "never" {
 		t.Errorf("selection = %q, want never, which it was on", got)
 	}
 	lines := frameLines(t, st)
 	if lines[0] != `troc ui  2 of 5 jobs match "E"                                          12:00:00` || !strings.HasPrefix(lines[23], "filter: E_") {
-		t.Errorf("title %q, footer %q", lines[0], lines[23])
+		t.Errorf("title, footer = %q, %q; want %q, a footer starting \"filter: E_\"", lines[0], lines[23], `troc ui  2 of 5 jobs match "E"                                          12:00:00`)
 	}
 	// While typing, q and j are text; the arrows still move.
 	keys(st, ch('q'), ch('j'), key{code: keyBackspace}, key{code: keyBackspace}, key{code: keyUp})
 	if st.filter != "E" || st.selectedJob() != "beta" || !st.filtering {
-		t.Fatalf("typing: filter %q, selected %q", st.filter, st.selectedJob())
+		t.Fatalf("typing: filter, selected, filtering = %q, %q, %t; want \"E\", beta, true", st.filter, st.selectedJob(), st.filtering)
 	}
 	keys(st, ch('v'), kEnter)
 	if st.filtering || st.filter != "Ev" || st.view != viewJobs || !slices.Equal(names(st), []string{"never"}) {
-		t.Fatalf("Enter: filtering %t, filter %q, view %d", st.filtering, st.filter, st.view)
+		t.Fatalf("Enter: filtering, filter, view, shown = %t, %q, %d, %q; want false, \"Ev\", viewJobs, [never]", st.filtering, st.filter, st.view, names(st))
 	}
 	if lines := frameLines(t, st); lines[23] != uiHelpFilter {
 		t.Errorf("footer = %q, want %q", lines[23], uiHelpFilter)
 	}
 	keys(st, kEsc)
 	if st.filter != "" || len(st.shown) != 5 {
-		t.Errorf("Esc: filter %q, shown %q", st.filter, names(st))
+		t.Errorf("Esc: filter, shown = %q, %q; want \"\", all 5 jobs", st.filter, names(st))
 	}
 	// Esc while typing clears too; a filter that matches nothing shows
 	// nothing, and Enter on nothing does nothing.
 	keys(st, ch('/'), ch('z'), kEsc)
 	if st.filter != "" || st.filtering || len(st.shown) != 5 {
-		t.Errorf("Esc while typing: filter %q, filtering %t", st.filter, st.filtering)
+		t.Errorf("Esc while typing: filter, filtering, shown = %q, %t, %d; want \"\", false, 5", st.filter, st.filtering, len(st.shown))
 	}
 	if act := keys(st, ch('/'), ch('z'), kEnter, kEnter); act != actNone || len(st.shown) != 0 || st.view != viewJobs {
-		t.Errorf("Enter on no job: action %d, view %d", act, st.view)
+		t.Errorf("Enter on no job: action, shown, view = %d, %d, %d; want actNone, 0, viewJobs", act, len(st.shown), st.view)
 	}
 	frameLines(t, st)
 }
@@ -126,10 +126,10 @@ func TestUIFilter(t *testing.T) {
 func TestUIViews(t *testing.T) {
 	st := testUI(80, 24, false)
 	if act := keys(st, ch('K')); act != actNone || st.confirm != nil {
-		t.Errorf("K in the jobs view: action %d", act)
+		t.Errorf("K in the jobs view: action = %d, confirm = %v; want actNone, nil", act, st.confirm)
 	}
 	if act := keys(st, ch('j'), ch('j'), ch('j'), kEnter); act != actLoad || st.view != viewRuns || st.job.Name != "slow" {
-		t.Fatalf("Enter on slow: action %d, view %d, job %q", act, st.view, st.job.Name)
+		t.Fatalf("Enter on slow: action, view, job = %d, %d, %q; want actLoad, viewRuns, slow", act, st.view, st.job.Name)
 	}
 	st.setRuns(nil, testRuns(3), uiNow)
 	lines := frameLines(t, st)
@@ -142,7 +142,7 @@ func TestUIViews(t *testing.T) {
 	}
 	wantLines(t, lines, want)
 	if lines[23] != uiHelpRuns {
-		t.Errorf("footer = %q", lines[23])
+		t.Errorf("footer = %q, want %q", lines[23], uiHelpRuns)
 	}
 	// A new run on top: the selection stays on the run it was on. The
 	// job read again shows its new health.
@@ -154,57 +154,57 @@ func TestUIViews(t *testing.T) {
 		t.Errorf("after a new run, selected run %d, want 2", r.ID)
 	}
 	if lines := frameLines(t, st); !strings.HasPrefix(lines[0], "troc ui  jobs > slow  failing  4 runs") {
-		t.Errorf("title = %q", lines[0])
+		t.Errorf("title = %q, want it to start with %q", lines[0], "troc ui  jobs > slow  failing  4 runs")
 	}
 	keys(st, ch('g'))
 
 	if act := keys(st, ch('K')); act != actAskKill || st.killTarget().ID != 4 {
-		t.Fatalf("K: action %d", act)
+		t.Fatalf("K: action = %d, want actAskKill on run 4", act)
 	}
 	st.confirm = st.killTarget()
 	if lines := frameLines(t, st); !strings.HasPrefix(lines[23], "Send SIGTERM to run 4 of slow (process group 4242)? [y/N]  backup --full") {
-		t.Errorf("question = %q", lines[23])
+		t.Errorf("question = %q, want it to start with %q", lines[23], "Send SIGTERM to run 4 of slow (process group 4242)? [y/N]  backup --full")
 	}
 	if act := keys(st, ch('n')); act != actNone || st.confirm != nil || st.message != "not confirmed; no signal sent" {
-		t.Errorf("n: action %d, message %q", act, st.message)
+		t.Errorf("n: action, confirm, message = %d, %v, %q; want actNone, nil, \"not confirmed; no signal sent\"", act, st.confirm, st.message)
 	}
 	st.confirm = st.killTarget()
 	if act := keys(st, ch('y')); act != actKill {
-		t.Errorf("y: action %d", act)
+		t.Errorf("y: action = %d, want actKill", act)
 	}
 	st.confirm = nil
 
 	if act := keys(st, kEnter); act != actOpenLog {
-		t.Fatalf("Enter on a run: action %d", act)
+		t.Fatalf("Enter on a run: action = %d, want actOpenLog", act)
 	}
 	st.openLog(st.selectedRun())
 	st.appendLog([]byte("first\nsecond\n"))
 	lines = frameLines(t, st)
 	if !strings.HasPrefix(lines[0], "troc ui  jobs > slow > run 4  🔄 Running  1h00m…  following") ||
 		lines[1] != "first" || lines[2] != "second" || lines[23] != uiHelpLog {
-		t.Errorf("log view:\n%s", strings.Join(lines, "\n"))
+		t.Errorf("log view:\n%s\nwant a title starting %q, lines first and second, footer %q", strings.Join(lines, "\n"), "troc ui  jobs > slow > run 4  🔄 Running  1h00m…  following", uiHelpLog)
 	}
 	if act := keys(st, ch('K')); act != actAskKill || st.killTarget().ID != 4 {
-		t.Errorf("K in the log view: action %d", act)
+		t.Errorf("K in the log view: action = %d, want actAskKill on run 4", act)
 	}
 	if act := keys(st, kEsc); act != actLoad || st.view != viewRuns {
-		t.Errorf("Esc from the log: action %d, view %d", act, st.view)
+		t.Errorf("Esc from the log: action, view = %d, %d; want actLoad, viewRuns", act, st.view)
 	}
 	if act := keys(st, kEsc); act != actLoad || st.view != viewJobs {
-		t.Errorf("Esc from the runs: action %d, view %d", act, st.view)
+		t.Errorf("Esc from the runs: action, view = %d, %d; want actLoad, viewJobs", act, st.view)
 	}
 	if act := keys(st, kEsc); act != actNone || st.view != viewJobs {
-		t.Errorf("Esc in the jobs view: action %d, view %d", act, st.view)
+		t.Errorf("Esc in the jobs view: action, view = %d, %d; want actNone, viewJobs", act, st.view)
 	}
 	st.message = "log of run 4 is gone: /tmp/a\nb"
 	if lines := frameLines(t, st); lines[23] != "log of run 4 is gone: /tmp/a?b" {
-		t.Errorf("message = %q", lines[23])
+		t.Errorf("message = %q, want %q", lines[23], "log of run 4 is gone: /tmp/a?b")
 	}
 	if act := keys(st, ch('q')); act != actQuit {
-		t.Errorf("q: action %d", act)
+		t.Errorf("q: action = %d, want actQuit", act)
 	}
 	if act := keys(st, ch('/'), key{code: keyCtrlC}); act != actQuit {
-		t.Errorf("Ctrl-C while typing a filter: action %d", act)
+		t.Errorf("Ctrl-C while typing a filter: action = %d, want actQuit", act)
 	}
 }
 
@@ -233,7 +233,7 @@ func TestUILog(t *testing.T) {
 		l.append(fmt.Appendf(nil, "line%d\n", i))
 	}
 	if len(l.lines) != uiLogLines || l.lines[0] != "line10" || !l.cut {
-		t.Errorf("after %d lines: %d held, first %q, cut %t", uiLogLines+10, len(l.lines), l.lines[0], l.cut)
+		t.Errorf("after %d lines: held, first, cut = %d, %q, %t; want %d, \"line10\", true", uiLogLines+10, len(l.lines), l.lines[0], l.cut, uiLogLines)
 	}
 	l.skip()
 	l.append([]byte("rest of a line\nnext\n"))
@@ -255,7 +255,7 @@ func TestUILog(t *testing.T) {
 		t.Errorf("scrolled back: top %d, follow %t; want 11, false", st.log.top, st.log.follow)
 	}
 	if lines := frameLines(t, st); lines[1] != "line11" || strings.Contains(lines[0], "following") {
-		t.Errorf("scrolled back:\n%s", strings.Join(lines, "\n"))
+		t.Errorf("scrolled back:\n%s\nwant line11 at the top and no \"following\" in the title", strings.Join(lines, "\n"))
 	}
 	keys(st, ch('G'))
 	st.appendLog([]byte("line22\n"))
@@ -264,7 +264,7 @@ func TestUILog(t *testing.T) {
 	}
 	keys(st, key{code: keyPgUp}, key{code: keyPgUp}, key{code: keyPgUp})
 	if st.log.top != 0 {
-		t.Errorf("page up past the top: top %d", st.log.top)
+		t.Errorf("page up past the top: top = %d, want 0", st.log.top)
 	}
 }
 
