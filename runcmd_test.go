@@ -72,14 +72,14 @@ func TestRunList(t *testing.T) {
 	lines := strings.Split(strings.TrimRight(res.stdout, "\n"), "\n")
 	if len(lines) != 2 || !regexp.MustCompile(`^ID +JOB +STATUS +START +DURATION +EXIT$`).MatchString(lines[0]) ||
 		!regexp.MustCompile(`^2 +beta +❌ Failed +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +\S+ +3$`).MatchString(lines[1]) {
-		t.Errorf("table:\n%s", res.stdout)
+		t.Errorf("table:\n%s\nwant a header and one row of beta, Failed with exit 3", res.stdout)
 	}
 	if strings.Contains(res.stdout, "\x1b[") {
 		t.Errorf("colour codes in a pipe:\n%q", res.stdout)
 	}
 	s.env = append(s.env, "TROC_DISPLAY_EMOJI=false")
 	if res := s.mustTroc(0, "run", "list", "--name", "gamma"); !strings.Contains(res.stdout, "  TimedOut  ") || !strings.Contains(res.stdout, "SIGKILL") && !strings.Contains(res.stdout, "SIGTERM") {
-		t.Errorf("table without emoji:\n%s", res.stdout)
+		t.Errorf("table without emoji:\n%s\nwant \"  TimedOut  \" and SIGKILL or SIGTERM", res.stdout)
 	}
 }
 
@@ -165,10 +165,10 @@ func TestRunLog(t *testing.T) {
 	s := newSandbox(t)
 	s.mustTroc(0, "exec", "--name", "lines", "for i in 1 2 3 4 5; do echo line $i; done; echo err >&2")
 	if got := s.mustTroc(0, "run", "log", "-r", "1").stdout; got != "line 1\nline 2\nline 3\nline 4\nline 5\nerr\n" {
-		t.Errorf("log = %q", got)
+		t.Errorf("log = %q, want %q", got, "line 1\nline 2\nline 3\nline 4\nline 5\nerr\n")
 	}
 	if got := s.mustTroc(0, "run", "log", "1", "--tail", "2").stdout; got != "line 5\nerr\n" {
-		t.Errorf("tail = %q", got)
+		t.Errorf("tail = %q, want %q", got, "line 5\nerr\n")
 	}
 
 	// A skipped run has no log; a deleted log is said to be gone.
@@ -178,7 +178,7 @@ func TestRunLog(t *testing.T) {
 	cmd.Wait()
 	res := s.mustTroc(1, "run", "log", "-r", "3")
 	if !strings.Contains(res.stderr, "troc: run 3 was Skipped: it never ran, so it has no log") {
-		t.Errorf("skipped run's log: %s", res.stderr)
+		t.Errorf("skipped run's log: stderr = %q, want it to contain %q", res.stderr, "troc: run 3 was Skipped: it never ran, so it has no log")
 	}
 	// Its watch exits as its troc exec did, 75, as the README says.
 	res = s.troc("run", "watch", "-r", "3")
@@ -188,7 +188,7 @@ func TestRunLog(t *testing.T) {
 	os.Remove(s.runs()[0].LogFile)
 	res = s.mustTroc(1, "run", "log", "-r", "1")
 	if !strings.Contains(res.stderr, "troc: log of run 1 is gone: "+s.runs()[0].LogFile+" was deleted or pruned") {
-		t.Errorf("deleted log: %s", res.stderr)
+		t.Errorf("deleted log: stderr = %q, want it to contain %q", res.stderr, "troc: log of run 1 is gone: "+s.runs()[0].LogFile+" was deleted or pruned")
 	}
 }
 
@@ -220,11 +220,11 @@ func TestRunWatch(t *testing.T) {
 	// A finished run: its log, at once, with its status.
 	res := s.troc("run", "watch", "1")
 	if res.code != 3 || res.stdout != "first\nsecond\n" {
-		t.Errorf("watch of a finished run: exit %d, stdout %q", res.code, res.stdout)
+		t.Errorf("watch of a finished run: exit, stdout = %d, %q; want 3, %q", res.code, res.stdout, "first\nsecond\n")
 	}
 	s.mustTroc(0, "exec", "--name", "quick", "echo done")
 	if res := s.troc("run", "watch", "-r", "2"); res.code != 0 || res.stdout != "done\n" {
-		t.Errorf("watch of a succeeded run: exit %d, stdout %q", res.code, res.stdout)
+		t.Errorf("watch of a succeeded run: exit, stdout = %d, %q; want 0, %q", res.code, res.stdout, "done\n")
 	}
 }
 
@@ -250,7 +250,7 @@ func TestRunWatchReaderGone(t *testing.T) {
 	}
 	w.Close()
 	if line, err := bufio.NewReader(r).ReadString('\n'); line != "hello\n" {
-		t.Fatalf("watch's first line: %q, %v", line, err)
+		t.Fatalf("watch's first line = %q (%v), want %q", line, err, "hello\n")
 	}
 	r.Close()
 	done := make(chan error, 1)
@@ -280,11 +280,11 @@ func TestRunTerm(t *testing.T) {
 	job, run := s.startJob("long", "while [ ! -e "+gate+" ]; do sleep 0.01; done")
 	res := s.mustTroc(0, "run", "term", "-r", strconv.FormatInt(run.ID, 10))
 	if res.stdout != "run 1 of long marked Terminated\n" {
-		t.Errorf("stdout = %q", res.stdout)
+		t.Errorf("stdout = %q, want %q", res.stdout, "run 1 of long marked Terminated\n")
 	}
 	r := s.runs()[0]
 	if r.Status != StatusTerminated || r.End.IsZero() || !strings.Contains(r.Note, "marked Terminated by hand") {
-		t.Errorf("after term: %s, end %v, note %q", r.Status, r.End, r.Note)
+		t.Errorf("after term: status, end, note = %s, %v, %q; want Terminated, an end, a note containing \"marked Terminated by hand\"", r.Status, r.End, r.Note)
 	}
 	if !alive(run.PID) {
 		t.Error("run term touched the process")
@@ -295,12 +295,12 @@ func TestRunTerm(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r := s.runs()[0]; r.Status != StatusSucceeded || r.ExitCode == nil || *r.ExitCode != 0 {
-		t.Errorf("after the real end: %s", r.Status)
+		t.Errorf("after the real end: status, exit = %s, %d; want Succeeded, 0", r.Status, deref(r.ExitCode))
 	}
 	var jobs []jobJSON
 	jsonOf(t, s.mustTroc(0, "job", "list", "--json"), &jobs)
 	if jobs[0].Failures30d != 0 || jobs[0].Runs30d != 1 || jobs[0].LastSuccess == nil {
-		t.Errorf("tallies after the real end: %d failures of %d runs, last success %v", jobs[0].Failures30d, jobs[0].Runs30d, jobs[0].LastSuccess)
+		t.Errorf("tallies after the real end: %d failures of %d runs, last success %v; want 0 of 1, a last success", jobs[0].Failures30d, jobs[0].Runs30d, jobs[0].LastSuccess)
 	}
 }
 
@@ -331,7 +331,7 @@ func TestRunKill(t *testing.T) {
 	}
 	r := s.runs()[0]
 	if r.Status != StatusFailed && r.Status != StatusTerminated {
-		t.Errorf("killed run is %s", r.Status)
+		t.Errorf("killed run = %s, want Failed or Terminated", r.Status)
 	}
 
 	// --signal takes names and numbers.
@@ -339,7 +339,7 @@ func TestRunKill(t *testing.T) {
 	s.mustTroc(0, "run", "kill", "-r", "2", "--signal", "usr1")
 	job.Wait()
 	if r := s.runs()[1]; r.ExitCode == nil || *r.ExitCode != 7 {
-		t.Errorf("after SIGUSR1: %s exit %v", r.Status, r.ExitCode)
+		t.Errorf("after SIGUSR1: status, exit = %s, %d; want exit 7", r.Status, deref(r.ExitCode))
 	}
 }
 
@@ -366,7 +366,7 @@ func TestRunKillPIDReuse(t *testing.T) {
 	}
 	res := s.troc("run", "kill", "-r", strconv.FormatInt(r.ID, 10), "--force", "--signal", "KILL")
 	if res.code != 1 || !strings.Contains(res.stderr, "is not running: it ended Terminated") {
-		t.Errorf("exit %d, stderr:\n%s", res.code, res.stderr)
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and \"is not running: it ended Terminated\"", res.code, res.stderr)
 	}
 	if !alive(bystander.Process.Pid) {
 		t.Fatal("the unrelated process was signalled")
@@ -431,10 +431,10 @@ func TestOrphans(t *testing.T) {
 	res := s.mustTroc(0, "run", "list", "--json")
 	jsonOf(t, res, &runs)
 	if runs[0].Status != StatusTerminated || runs[0].Note == nil || *runs[0].Note != orphanNote || runs[0].EndTime == nil {
-		t.Errorf("orphan = %s, note %v", runs[0].Status, runs[0].Note)
+		t.Errorf("orphan = %s, note %q, end %q; want Terminated, %q, an end", runs[0].Status, deref(runs[0].Note), deref(runs[0].EndTime), orphanNote)
 	}
 	if !strings.Contains(res.stderr, "Run 1 of victim marked Terminated: "+orphanNote) {
-		t.Errorf("stderr:\n%s", res.stderr)
+		t.Errorf("stderr = %q, want it to contain %q", res.stderr, "Run 1 of victim marked Terminated: "+orphanNote)
 	}
 }
 
@@ -490,7 +490,7 @@ func TestRunListDisplay(t *testing.T) {
 		t.Errorf("on a terminal, no red Failed:\n%q", out)
 	}
 	if out := onTerminal("NO_COLOR=1"); strings.Contains(out, "\x1b[") || !strings.Contains(out, "❌ Failed") {
-		t.Errorf("with NO_COLOR:\n%q", out)
+		t.Errorf("with NO_COLOR:\n%q\nwant no colour codes and \"❌ Failed\"", out)
 	}
 
 	var runs []runJSON
