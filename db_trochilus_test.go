@@ -258,7 +258,7 @@ func checkConvertedRun(t *testing.T, g runJSON, w originalRun) {
 	switch {
 	case w.status == "Running":
 		if g.EndTime == nil || at(g.EndTime).Before(parse(w.start)) {
-			t.Errorf("run %d: end %v after it was marked Terminated", w.id, deref(g.EndTime))
+			t.Errorf("run %d: end = %q, want an end not before its start %s", w.id, deref(g.EndTime), w.start)
 		}
 	case !at(g.EndTime).Equal(parse(w.end)):
 		t.Errorf("run %d: end %v, want %s UTC", w.id, deref(g.EndTime), w.end)
@@ -429,7 +429,7 @@ func TestConvertOriginalAtOnce(t *testing.T) {
 		}
 		run := res.run(t)
 		if res.code != 0 || run.ID == nil {
-			t.Errorf("exec %d: exit %d, id %v:\n%s", i, res.code, deref(run.ID), res.stderr)
+			t.Errorf("exec %d: exit, id = %d, %v; want 0, an id\n%s", i, res.code, deref(run.ID), res.stderr)
 			continue
 		}
 		ids[*run.ID] = true

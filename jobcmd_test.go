@@ -23,7 +23,7 @@ func TestJobAddUpdate(t *testing.T) {
 	res := s.mustTroc(0, "job", "add", "--name", "backup", "--timeout", "90m", "--notify", "--notify-log",
 		"--notify-on", "failed,timedout", "--description", "nightly backup")
 	if res.stdout != "job backup added\n" {
-		t.Errorf("stdout = %q", res.stdout)
+		t.Errorf("stdout = %q, want %q", res.stdout, "job backup added\n")
 	}
 	got, _ := json.Marshal(s.jobOf("backup").jobSettingsJSON)
 	want := `{"name":"backup","description":"nightly backup","timeout_ms":5400000,"notify":true,"notify_log":true,"notify_on":["Failed","TimedOut"],"schedule":null,"grace_ms":null,"max_runtime_ms":null}`
@@ -32,7 +32,7 @@ func TestJobAddUpdate(t *testing.T) {
 	}
 	// exec's --timeout wins over the job's.
 	if res := s.troc("exec", "--name", "backup", "--timeout", "50ms", "sleep 5"); res.code != exitTimedOut {
-		t.Errorf("exec's --timeout over the job's: exit %d", res.code)
+		t.Errorf("exec's --timeout over the job's: exit = %d, want %d", res.code, exitTimedOut)
 	}
 
 	for _, tc := range []struct {
@@ -86,15 +86,15 @@ func TestJobRename(t *testing.T) {
 
 	res := s.mustTroc(0, "job", "update", "--name", "old", "--rename", "new")
 	if res.stdout != "job old renamed to new\njob new updated\n" {
-		t.Errorf("stdout = %q", res.stdout)
+		t.Errorf("stdout = %q, want %q", res.stdout, "job old renamed to new\njob new updated\n")
 	}
 	if res := s.troc("job", "show", "--name", "old"); res.code != 1 {
-		t.Errorf("old name still there: exit %d", res.code)
+		t.Errorf("old name still there: exit = %d, want 1", res.code)
 	}
 	// The history follows the job.
 	v := s.jobOf("new")
 	if len(v.Runs) != 3 || v.Runs[2].Job != "new" || v.Runs30d != 3 || v.Failures30d != 1 {
-		t.Errorf("renamed job: %d runs (%d, %d failed)", len(v.Runs), v.Runs30d, v.Failures30d)
+		t.Errorf("renamed job: %d runs (%d, %d failed); want 3 (3, 1 failed), the last of new", len(v.Runs), v.Runs30d, v.Failures30d)
 	}
 	// The run in progress under the old name still blocks the new one...
 	if res := s.troc("exec", "--name", "new", "true"); res.code != exitSkipped {
@@ -102,14 +102,14 @@ func TestJobRename(t *testing.T) {
 	}
 	// ...while the old name is free for a new job.
 	if res := s.troc("exec", "--name", "old", "true"); res.code != 0 {
-		t.Errorf("exec of the old name: exit %d\n%s", res.code, res.stderr)
+		t.Errorf("exec of the old name: exit = %d, want 0\n%s", res.code, res.stderr)
 	}
 	os.WriteFile(gate, nil, 0o600)
 	if err := job.Wait(); err != nil {
 		t.Fatal(err)
 	}
 	if res := s.troc("exec", "--name", "new", "true"); res.code != 0 {
-		t.Errorf("exec of the new name after the old run: exit %d", res.code)
+		t.Errorf("exec of the new name after the old run: exit = %d, want 0", res.code)
 	}
 	var names []string
 	for _, r := range s.runs() {
@@ -120,7 +120,7 @@ func TestJobRename(t *testing.T) {
 		t.Errorf("history = %s, want %s", got, want)
 	}
 	if res := s.troc("job", "update", "--name", "old", "--rename", "new"); res.code != 1 || !strings.Contains(res.stderr, "a job of that name exists") {
-		t.Errorf("rename onto a taken name: exit %d, %s", res.code, res.stderr)
+		t.Errorf("rename onto a taken name: exit, stderr = %d, %q; want 1, it to contain %q", res.code, res.stderr, "a job of that name exists")
 	}
 }
 
@@ -172,7 +172,7 @@ func TestJobListShow(t *testing.T) {
 	// show: the same figures, and the last 10 runs, newest first.
 	v := s.jobOf("cron")
 	if v.Runs30d != 11 || len(v.Runs) != 10 || *v.Runs[0].ID != 14 || *v.Runs[9].ID != 5 {
-		t.Errorf("job show: %d runs in 30 days, %d listed", v.Runs30d, len(v.Runs))
+		t.Errorf("job show: %d runs in 30 days, %d listed; want 11, and 10 listed from run 14 down to 5", v.Runs30d, len(v.Runs))
 	}
 
 	// The tables.
@@ -181,7 +181,7 @@ func TestJobListShow(t *testing.T) {
 		`cron +ok +✅ Succeeded +\S+ \S+ +\S+ \S+ +- +11 +0\n` +
 		`idle +new +- +- +- +- +0 +0\n` +
 		`web +failing +⏰ TimedOut +\S+ \S+ +\S+ \S+ +- +3 +2\n$`).MatchString(res.stdout) {
-		t.Errorf("job list:\n%s", res.stdout)
+		t.Errorf("job list:\n%s\nwant a header and rows for cron (ok), idle (new), web (failing)", res.stdout)
 	}
 	res = s.mustTroc(0, "job", "show", "--name", "web")
 	for _, want := range []string{"job:           web\n", "timeout:       none\n", "last 30 days:  3 runs, 2 failed\n", "ID  STATUS", "❌ Failed"} {
@@ -208,7 +208,7 @@ func TestJobRm(t *testing.T) {
 	job, _ := s.startJob("doomed", "while [ ! -e "+gate+" ]; do sleep 0.01; done")
 	res := s.troc("job", "rm", "--name", "doomed")
 	if res.code != 1 || !strings.Contains(res.stderr, "troc: job doomed has a run in progress (run 5): nothing deleted\ntroc: hint: wait for it to end, or stop it: troc run kill -r 5\n") {
-		t.Errorf("rm during a run: exit %d, %s", res.code, res.stderr)
+		t.Errorf("rm during a run: exit, stderr = %d, %q; want 1, the run-in-progress error and its hint", res.code, res.stderr)
 	}
 	os.WriteFile(gate, nil, 0o600)
 	job.Wait()
@@ -216,7 +216,7 @@ func TestJobRm(t *testing.T) {
 
 	res = s.mustTroc(0, "job", "rm", "--name", "doomed")
 	if !regexp.MustCompile(`^job doomed deleted with 3 runs; 6 files, [\d.]+ (B|KiB) freed\n$`).MatchString(res.stdout) {
-		t.Errorf("stdout = %q", res.stdout)
+		t.Errorf("stdout = %q, want \"job doomed deleted with 3 runs; 6 files, <size> freed\\n\"", res.stdout)
 	}
 	for _, f := range files {
 		if _, err := os.Stat(f); !os.IsNotExist(err) {
@@ -244,7 +244,7 @@ func TestJobRm(t *testing.T) {
 	cmd.Stderr = &stderr
 	master.WriteString("n\n")
 	if err := cmd.Run(); cmd.ProcessState.ExitCode() != 1 || !strings.Contains(stderr.String(), "Delete job logs, its runs and their log files? [y/N] troc: not confirmed; nothing deleted") {
-		t.Errorf("rm answered n: %v\n%s", err, stderr.String())
+		t.Errorf("rm answered n: %v\n%s\nwant exit 1 and the prompt answered \"troc: not confirmed; nothing deleted\"", err, stderr.String())
 	}
 	s.mustTroc(0, "job", "rm", "--name", "logs", "--keep-logs")
 	for _, f := range logsFiles {
