@@ -174,17 +174,17 @@ func TestCheck(t *testing.T) {
 		t.Errorf("check = %s, want %s", strings.Join(states, " "), want)
 	}
 	if c := got["minutely"]; c.DueTime == nil || c.Reason == nil || !strings.HasPrefix(*c.Reason, "never ran; due at ") || c.Schedule != "* * * * *" {
-		t.Errorf("minutely = %+v", c)
+		t.Errorf("minutely = %+v, want schedule \"* * * * *\", a due time and a reason starting \"never ran; due at \"", c)
 	}
 	if c := got["daily"]; c.LastRun == nil || c.LastRun.Status != StatusFailed || c.NextRunTime == nil {
-		t.Errorf("daily = %+v", c)
+		t.Errorf("daily = %+v, want a Failed last run and a next run time", c)
 	}
 
 	// The table.
 	res := s.mustTroc(1, "check")
 	if !strings.HasPrefix(res.stdout, "JOB          HEALTH   SCHEDULE   LAST RUN") || !strings.Contains(res.stdout, "\nminutely     late     * * * * *  -  ") ||
 		!strings.Contains(res.stdout, "\nunscheduled  ok       -          ") {
-		t.Errorf("table:\n%s", res.stdout)
+		t.Errorf("table:\n%s\nwant the header, a late minutely row and an ok unscheduled row", res.stdout)
 	}
 
 	// job list and show carry the same health.
@@ -204,7 +204,7 @@ func TestCheck(t *testing.T) {
 	}
 	v := s.jobOf("slow")
 	if v.Health != HealthStuck || v.Schedule == nil || *v.Schedule != "@hourly" || v.NextRunTime == nil || *v.MaxRuntimeMS != 100 {
-		t.Errorf("job show slow = %+v", v.jobJSON)
+		t.Errorf("job show slow = %+v, want stuck, @hourly, a next run time and max runtime 100ms", v.jobJSON)
 	}
 
 	s.refuses([]misuse{
@@ -285,22 +285,22 @@ func TestCheckNotify(t *testing.T) {
 	s.mustTroc(1, "check", "--notify")
 	got := events()
 	if len(got) != 1 || !strings.HasPrefix(got[0], "health daily@") || !strings.HasSuffix(got[0], ": failing: its last run Failed") {
-		t.Errorf("first check sent %q", got)
+		t.Errorf("first check sent %q, want one \"health daily@…: failing: its last run Failed\"", got)
 	}
 	for i := 0; i < 3; i++ {
 		s.mustTroc(1, "check", "--notify")
 	}
 	if got := events(); len(got) != 0 {
-		t.Errorf("repeated checks sent %q", got)
+		t.Errorf("repeated checks sent %q, want nothing", got)
 	}
 	s.mustTroc(0, "exec", "-q", "--name", "daily", "true")
 	s.mustTroc(0, "check", "--notify")
 	if got := events(); len(got) != 1 || !strings.HasSuffix(got[0], ": ok again (was failing)") {
-		t.Errorf("after recovery: %q", got)
+		t.Errorf("after recovery: sent %q, want one ending \": ok again (was failing)\"", got)
 	}
 	s.mustTroc(0, "check", "--notify")
 	if got := events(); len(got) != 0 {
-		t.Errorf("after recovery, again: %q", got)
+		t.Errorf("after recovery, again: sent %q, want nothing", got)
 	}
 }
 
@@ -363,7 +363,7 @@ func TestCheckNotifyHistoryLocked(t *testing.T) {
 	}
 	res := s.troc("check", "--notify")
 	if got := rc.take(); res.code != 1 || len(got) != 1 || !strings.Contains(string(got[0].body), "failing: its last run Failed") {
-		t.Fatalf("check --notify with the history locked: exit %d, sent %d, stderr:\n%s", res.code, len(got), res.stderr)
+		t.Fatalf("check --notify with the history locked: exit %d, sent %d, stderr:\n%s\nwant exit 1 and one notice containing \"failing: its last run Failed\"", res.code, len(got), res.stderr)
 	}
 	if want := "Cannot record the health of daily in the history: "; !strings.Contains(res.stderr, want) || !strings.Contains(res.stderr, "keeping it in "+announced) {
 		t.Errorf("stderr:\n%s\nwant %q, keeping it in %s", res.stderr, want, announced)

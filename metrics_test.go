@@ -588,7 +588,7 @@ func TestMetricsTwoUsers(t *testing.T) {
 	env := []string{"TROC_CONFIG_PATH=" + filepath.Join(home, "config"), "TMPDIR=" + home,
 		"TROC_METRICS_TEXTFILE=" + filepath.Join(textfiles, "nobody.prom")}
 	if r := nobody.troc(env, "exec", "-q", "--name", "backup", "true"); r.code != 0 {
-		t.Fatalf("troc exec as nobody: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		t.Fatalf("troc exec as nobody: exit = %d, want 0\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
 	families := readTextfiles(t, textfiles)

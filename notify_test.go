@@ -326,7 +326,7 @@ func TestFitTail(t *testing.T) {
 		})
 	}
 	if got := fitTail([]string{strings.Repeat("x", 50)}, 0, 1000, 30, nil); len(got) != 1 || got[0] != "xxxxxxxxx [41 more characters]" {
-		t.Errorf("long line cut to %q", got)
+		t.Errorf("long line cut to %q, want one line %q", got, "xxxxxxxxx [41 more characters]")
 	}
 	if got := fitTail(nil, 0, 100, 10, nil); got != nil {
 		t.Errorf("fitTail(nil) = %q, want nil", got)
@@ -487,7 +487,7 @@ func TestAlertNotRecordedWhenUndelivered(t *testing.T) {
 	n, _ := testNotifier(t, cfg, Job{Name: "backup"})
 	n.finish(context.Background(), db, run, nil)
 	if got := events(t, rc.take()); !slices.Equal(got, []string{"failure/1"}) {
-		t.Fatalf("first failure: notices %q", got)
+		t.Fatalf("first failure: notices = %q, want [failure/1]", got)
 	}
 	mu.Lock()
 	fail = false
@@ -590,7 +590,7 @@ func TestBeginPing(t *testing.T) {
 	began := time.Now()
 	n.begin(context.Background(), run)
 	if d := time.Since(began); d > time.Second {
-		t.Errorf("begin took %s", d)
+		t.Errorf("begin took %s, want at most 1s", d)
 	}
 	run.Status, run.End = StatusSucceeded, run.Start.Add(time.Second)
 	finished := make(chan struct{})
