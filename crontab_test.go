@@ -69,7 +69,7 @@ func TestParseCrontab(t *testing.T) {
 	entries, skips, _ = parseCrontab(strings.NewReader("17 * * * * root troc exec --name sys true\n"+
 		"18 * * * * alice troc exec --name hers true\n"), true, "root")
 	if len(entries) != 1 || entries[0].job != "sys" || entries[0].schedule != "17 * * * *" {
-		t.Errorf("system crontab: %+v", entries)
+		t.Errorf("system crontab: %+v, want one entry: sys at \"17 * * * *\"", entries)
 	}
 	if len(skips) != 1 || skips[0].line != 2 || skips[0].user != "alice" {
 		t.Errorf("system crontab's skips = %+v, want line 2, alice's", skips)
@@ -110,7 +110,7 @@ func TestImportSystemCrontab(t *testing.T) {
 	jsonOf(t, s.mustTroc(0, "job", "import-crontab", "--system", "--json", file), &v)
 	if v.Source != file || v.DryRun || v.Found != 1 || v.Changed != 0 || v.Unchanged != 1 || len(v.Jobs) != 1 ||
 		v.Jobs[0] != (importJobJSON{Job: "mine", Line: 2, Schedule: "*/5 * * * *", Action: "unchanged"}) {
-		t.Errorf("--json = %+v", v)
+		t.Errorf("--json = %+v, want source %s, 1 found, 1 unchanged: mine, line 2, \"*/5 * * * *\"", v, file)
 	}
 	if len(v.Skipped) != 2 || deref(v.Skipped[0].User) != "nobody" || v.Skipped[0].Line != 3 || deref(v.Skipped[1].User) != "alice" {
 		t.Errorf("--json skipped = %+v, want lines 3 (nobody) and 4 (alice)", v.Skipped)
@@ -120,7 +120,7 @@ func TestImportSystemCrontab(t *testing.T) {
 	jsonOf(t, s.mustTroc(0, "job", "import-crontab", "--system", "--dry-run", "--json", file), &v)
 	if !v.DryRun || v.Changed != 2 || len(v.Jobs) != 2 || v.Jobs[0].Action != "scheduled" || deref(v.Jobs[0].Was) != "*/5 * * * *" ||
 		v.Jobs[1].Action != "added" || v.Jobs[1].Was != nil || len(v.Skipped) != 0 {
-		t.Errorf("--dry-run --json = %+v", v)
+		t.Errorf("--dry-run --json = %+v, want a dry run of 2 changes: scheduled (was \"*/5 * * * *\"), then added; nothing skipped", v)
 	}
 }
 
@@ -134,7 +134,7 @@ func TestImportCrontab(t *testing.T) {
 	res := s.mustTroc(0, "job", "import-crontab", "--dry-run", file)
 	if !strings.Contains(res.stdout, "would add  report.hourly: @hourly (line 8; new job)\n") ||
 		!strings.HasSuffix(res.stdout, file+": 5 troc jobs, 3 to change, 1 unchanged, 5 lines skipped\n") {
-		t.Errorf("dry run:\n%s", res.stdout)
+		t.Errorf("dry run:\n%s\nwant %q and a last line %q", res.stdout, "would add  report.hourly: @hourly (line 8; new job)\n", file+": 5 troc jobs, 3 to change, 1 unchanged, 5 lines skipped\n")
 	}
 	if res := s.troc("job", "show", "--name", "report.hourly"); res.code != 1 {
 		t.Error("--dry-run added a job")
@@ -158,14 +158,14 @@ func TestImportCrontab(t *testing.T) {
 		t.Error("backup was added despite its two schedules")
 	}
 	if v := s.jobOf("weekly-mail"); v.Schedule == nil || *v.Schedule != "CRON_TZ=Europe/Berlin 0 9 * * 1" {
-		t.Errorf("weekly-mail's schedule = %v", v.Schedule)
+		t.Errorf("weekly-mail's schedule = %q, want %q", deref(v.Schedule), "CRON_TZ=Europe/Berlin 0 9 * * 1")
 	}
 
 	// From stdin, and from crontab -l by default.
 	cmd := s.command("job", "import-crontab", "-")
 	cmd.Stdin = strings.NewReader("0 3 * * * troc exec --name from-stdin true\n")
 	if out, err := cmd.Output(); err != nil || !strings.Contains(string(out), "added      from-stdin: 0 3 * * *") {
-		t.Errorf("stdin: %v\n%s", err, out)
+		t.Errorf("stdin: %v\n%s\nwant it to contain %q", err, out, "added      from-stdin: 0 3 * * *")
 	}
 	bin := filepath.Join(s.dir, "bin")
 	os.Mkdir(bin, 0o700)
@@ -173,13 +173,13 @@ func TestImportCrontab(t *testing.T) {
 	s.env = append(s.env, "PATH="+bin+":"+os.Getenv("PATH"))
 	if res := s.mustTroc(0, "job", "import-crontab"); !strings.Contains(res.stdout, "added      from-crontab: @daily") ||
 		!strings.Contains(res.stdout, "crontab -l: 1 troc jobs") {
-		t.Errorf("crontab -l:\n%s", res.stdout)
+		t.Errorf("crontab -l:\n%s\nwant %q and %q", res.stdout, "added      from-crontab: @daily", "crontab -l: 1 troc jobs")
 	}
 	os.WriteFile(filepath.Join(bin, "crontab"), []byte("#!/bin/sh\necho 'no crontab for root' >&2; exit 1\n"), 0o700)
 	if res := s.troc("job", "import-crontab"); res.code != 1 || !strings.Contains(res.stderr, "troc: crontab -l: no crontab for root") {
-		t.Errorf("no crontab: exit %d, %s", res.code, res.stderr)
+		t.Errorf("no crontab: exit, stderr = %d, %q; want 1, it to contain %q", res.code, res.stderr, "troc: crontab -l: no crontab for root")
 	}
 	if res := s.troc("job", "import-crontab", "a", "b"); res.code != 2 {
-		t.Errorf("two files: exit %d", res.code)
+		t.Errorf("two files: exit = %d, want 2", res.code)
 	}
 }

@@ -39,7 +39,7 @@ func TestExecSignalToTroc(t *testing.T) {
 				return len(runs) == 1
 			})
 			if runs[0].Status != StatusRunning || !processAlive(runs[0].PID, runs[0].PIDStart) {
-				t.Errorf("history while running = %+v", runs[0])
+				t.Errorf("history while running = %+v, want Running with a live process", runs[0])
 			}
 			cmd.Process.Signal(sig)
 			cmd.Wait()
@@ -54,7 +54,7 @@ func TestExecSignalToTroc(t *testing.T) {
 				t.Errorf("status, signal = %s, %s; want Terminated, %s", r.Status, deref(r.Signal), signalName(sig))
 			}
 			if !strings.Contains(deref(r.Note), "troc received "+signalName(sig)) {
-				t.Errorf("note = %q", deref(r.Note))
+				t.Errorf("note = %q, want it to contain %q", deref(r.Note), "troc received "+signalName(sig))
 			}
 			waitFor(t, "the job's child to die", func() bool { return !alive(child) })
 		})
@@ -77,7 +77,7 @@ func TestExecTimeout(t *testing.T) {
 		t.Errorf("status, signal = %s, %s; want TimedOut, SIGKILL", r.Status, deref(r.Signal))
 	}
 	if !strings.Contains(deref(r.Note), "SIGKILL sent after 500ms") {
-		t.Errorf("note = %q", deref(r.Note))
+		t.Errorf("note = %q, want it to contain %q", deref(r.Note), "SIGKILL sent after 500ms")
 	}
 	child, _ := strconv.Atoi(strings.TrimSpace(fileContent(t, pidFile)))
 	waitFor(t, "the background child to die", func() bool { return !alive(child) })
@@ -92,7 +92,7 @@ func TestExecTimeout(t *testing.T) {
 	}
 	res = s.troc("exec", "--name", "slow", "sleep 300")
 	if r := res.run(t); res.code != exitTimedOut || r.Status != "TimedOut" || deref(r.Signal) != "SIGTERM" {
-		t.Errorf("job default timeout: exit %d, status %s, signal %s", res.code, r.Status, deref(r.Signal))
+		t.Errorf("job default timeout: exit, status, signal = %d, %s, %s; want %d, TimedOut, SIGTERM", res.code, r.Status, deref(r.Signal), exitTimedOut)
 	}
 }
 
@@ -137,7 +137,7 @@ func TestExecSignalDuringSetup(t *testing.T) {
 	}
 	r := result{stdout: out.String()}.run(t)
 	if r.Status != StatusTerminated || deref(r.Signal) != "SIGTERM" || r.PID != nil || !strings.HasSuffix(*r.StartTime, "Z") {
-		t.Errorf("run = %s, signal %s, pid %v, start %s", r.Status, deref(r.Signal), r.PID, *r.StartTime)
+		t.Errorf("status, signal, pid, start = %s, %s, %v, %s; want Terminated, SIGTERM, nil, a UTC time", r.Status, deref(r.Signal), r.PID, *r.StartTime)
 	}
 }
 

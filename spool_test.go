@@ -79,7 +79,7 @@ func TestReplaySpoolOnce(t *testing.T) {
 	}
 	if got.Job != "spooled" || got.Status != StatusSucceeded || !got.Start.Equal(r.Start) || !got.End.Equal(r.End) ||
 		*got.ExitCode != 0 || got.OutputBytes != 7 || got.Note != "n" {
-		t.Errorf("replayed run = %+v", got)
+		t.Errorf("replayed run = %+v, want the spooled run: spooled, Succeeded, exit 0, 7 bytes, note \"n\", its start and end", got)
 	}
 
 	// A troc that died between the insert and deleting the file leaves
@@ -106,7 +106,7 @@ func TestReplaySpoolFinishesKnownRun(t *testing.T) {
 	f.replay(ctx)
 	got, _ := f.db.getRun(ctx, r.ID)
 	if f.count(t) != 1 || got.Status != StatusFailed || *got.ExitCode != 4 {
-		t.Errorf("run = %+v, %d runs", got, f.count(t))
+		t.Errorf("run = %+v, %d runs; want Failed with exit 4, 1 run", got, f.count(t))
 	}
 
 	// The same id in a history that never saw that start: a new row, not
@@ -153,7 +153,7 @@ func TestReplaySpoolRunning(t *testing.T) {
 	}
 	got, _ := f.db.getRun(ctx, 1)
 	if got.Job != "gone" || got.Status != StatusTerminated || !strings.Contains(got.Note, "troc exited without recording an end") {
-		t.Errorf("run = %+v", got)
+		t.Errorf("run = %+v, want gone, Terminated, a note containing \"troc exited without recording an end\"", got)
 	}
 	if !strings.Contains(f.lines.String(), "junk.json") {
 		t.Errorf("no warning about the junk file:\n%s", f.lines)

@@ -146,11 +146,11 @@ func TestOriginalCommandLine(t *testing.T) {
 	var shown runShowJSON
 	jsonOf(t, s.mustTroc(0, "run", "show", "--run-id", "3"), &shown)
 	if deref(shown.ID) != 3 || shown.Job != "daily-report" {
-		t.Errorf("run show --run-id 3: run %d of %s", deref(shown.ID), shown.Job)
+		t.Errorf("run show --run-id 3: run %d of %s, want run 3 of daily-report", deref(shown.ID), shown.Job)
 	}
 	// The original's log files are not in the sandbox: the id was read.
 	if res := s.troc("run", "log", "--run-id=4"); res.code != exitError || !strings.Contains(res.stderr, "troc: log of run 4 is gone") {
-		t.Errorf("run log --run-id=4: exit %d, stderr %q", res.code, res.stderr)
+		t.Errorf("run log --run-id=4: exit, stderr = %d, %q; want %d, it to contain %q", res.code, res.stderr, exitError, "troc: log of run 4 is gone")
 	}
 
 	s.mustTroc(0, "job", "update", "--name", "daily-report", "--new-name", "report")
@@ -172,11 +172,11 @@ func TestOriginalCommandLine(t *testing.T) {
 	}
 	if len(records) != 8 || strings.Join(records[0], ",") != "ID,JOB,STATUS,START,DURATION,EXIT" ||
 		strings.Join(records[7][:3], ",") != "1,nightly-backup,Succeeded" {
-		t.Errorf("csv: %q", records)
+		t.Errorf("csv = %q, want 8 records: the header ID,JOB,STATUS,START,DURATION,EXIT, the last starting 1,nightly-backup,Succeeded", records)
 	}
 	lines := strings.Split(strings.TrimSuffix(s.mustTroc(0, "job", "list", "-f", "tsv").stdout, "\n"), "\n")
 	if len(lines) != 6 || !strings.HasPrefix(lines[0], "JOB\tHEALTH\tLAST RUN\t") || !strings.HasPrefix(lines[1], "crashy\t") {
-		t.Errorf("tsv: %q", lines)
+		t.Errorf("tsv = %q, want 6 lines: a header starting %q, then crashy", lines, "JOB\tHEALTH\tLAST RUN\t")
 	}
 
 	s.refuses([]misuse{

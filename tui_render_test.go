@@ -20,7 +20,7 @@ func frameLines(t *testing.T, st *uiState) []string {
 	}
 	lines := strings.Split(frame, "\r\n")
 	if len(lines) != st.height {
-		t.Fatalf("%dx%d frame has %d lines:\n%s", st.width, st.height, len(lines), strings.Join(lines, "\n"))
+		t.Fatalf("%dx%d frame has %d lines, want %d:\n%s", st.width, st.height, len(lines), st.height, strings.Join(lines, "\n"))
 	}
 	for i, line := range lines {
 		line = sgrCode.ReplaceAllString(strings.ReplaceAll(line, "\x1b[K", ""), "")
@@ -28,7 +28,7 @@ func frameLines(t *testing.T, st *uiState) []string {
 			t.Errorf("%dx%d frame, line %d has a control character: %q", st.width, st.height, i+1, line)
 		}
 		if w := textWidth(line); w > st.width {
-			t.Errorf("%dx%d frame, line %d is %d columns wide: %q", st.width, st.height, i+1, w, line)
+			t.Errorf("%dx%d frame, line %d is %d columns wide, want at most %d: %q", st.width, st.height, i+1, w, st.width, line)
 		}
 		lines[i] = line
 	}
@@ -74,14 +74,14 @@ func TestUIFrameJobs(t *testing.T) {
 	empty := newUIState(testDisplay(false, true), 80, 24)
 	empty.setJobs(nil, uiNow)
 	if lines := frameLines(t, empty); !strings.HasPrefix(lines[0], "troc ui  no jobs yet: troc exec --name NAME COMMAND") {
-		t.Errorf("without jobs, title %q", lines[0])
+		t.Errorf("without jobs, title = %q, want it to start with %q", lines[0], "troc ui  no jobs yet: troc exec --name NAME COMMAND")
 	}
 
 	// Wider, the times are whole and the name is not cut.
 	st.setSize(160, 24)
 	lines = frameLines(t, st)
 	if !strings.Contains(lines[2], "2026-11-25 11:58:00") || !strings.Contains(lines[6], strings.Repeat("x", 60)+"-long") {
-		t.Errorf("at 160 columns:\n%s\n%s", lines[2], lines[6])
+		t.Errorf("at 160 columns:\n%s\n%s\nwant the start time 2026-11-25 11:58:00 and the whole long name", lines[2], lines[6])
 	}
 }
 
