@@ -24,7 +24,7 @@ func TestWriteTable(t *testing.T) {
 	}
 	d.emoji, d.color = false, false
 	if c := d.status(StatusFailed); c.text != "Failed" || c.color != "" {
-		t.Errorf("plain status = %+v", c)
+		t.Errorf("plain status = %+v, want text Failed and no colour", c)
 	}
 }
 
@@ -126,7 +126,7 @@ func TestTerminalEscapesE2E(t *testing.T) {
 	r = s.troc("--host", "far", "job", "list")
 	shown(t, "job list of another host", r)
 	if !strings.Contains(r.stdout, "far?]0;pwned??[2J") || !strings.Contains(r.stderr, "far: troc: warning ?]0;pwned? from afar") {
-		t.Errorf("job list of another host:\nstdout: %q\nstderr: %q", r.stdout, r.stderr)
+		t.Errorf("job list of another host:\nstdout: %q\nstderr: %q\nwant %q on stdout and %q on stderr", r.stdout, r.stderr, "far?]0;pwned??[2J", "far: troc: warning ?]0;pwned? from afar")
 	}
 	var far []jobJSON
 	jsonOf(t, s.troc("--host", "far", "job", "list", "--json"), &far)
@@ -136,12 +136,12 @@ func TestTerminalEscapesE2E(t *testing.T) {
 	r = s.troc("--host", "far", "run", "list")
 	shown(t, "a failing host", r)
 	if !strings.Contains(r.stderr, "troc: far: ?[2Jbroken") {
-		t.Errorf("a failing host's error: %q", r.stderr)
+		t.Errorf("a failing host's error = %q, want it to contain %q", r.stderr, "troc: far: ?[2Jbroken")
 	}
 	r = s.troc("--host", "far", "run", "term", "1")
 	shown(t, "run term on another host", r)
 	if !strings.Contains(r.stderr, "troc: run 1 ?[2J is gone") {
-		t.Errorf("run term's error from another host: %q", r.stderr)
+		t.Errorf("run term's error from another host = %q, want it to contain %q", r.stderr, "troc: run 1 ?[2J is gone")
 	}
 
 	s.mustTroc(0, "run", "kill", "-r", id, "--force")

@@ -60,7 +60,7 @@ func checkFiles(t *testing.T, files map[int64][]string, keep string) {
 		for _, f := range list {
 			_, err := os.Stat(f)
 			if exists := err == nil; exists != kept[strconv.FormatInt(id, 10)] {
-				t.Errorf("run %d's file %s: exists = %t", id, filepath.Base(f), exists)
+				t.Errorf("run %d's file %s: exists = %t, want %t", id, filepath.Base(f), exists, kept[strconv.FormatInt(id, 10)])
 			}
 		}
 	}
@@ -91,7 +91,7 @@ func TestPrune(t *testing.T) {
 
 	res := s.mustTroc(0, "prune", "--older-than", "10d", "--dry-run")
 	if !regexp.MustCompile(`^would delete 4 runs and 8 files, [\d.]+ (B|KiB)\n$`).MatchString(res.stdout) {
-		t.Errorf("dry run: %q", res.stdout)
+		t.Errorf("dry run: stdout = %q, want \"would delete 4 runs and 8 files, <size>\\n\"", res.stdout)
 	}
 	var dry pruneJSON
 	jsonOf(t, s.mustTroc(0, "prune", "--older-than", "10d", "--dry-run", "--json"), &dry)
@@ -99,16 +99,16 @@ func TestPrune(t *testing.T) {
 		t.Errorf("dry run --json = %+v, want dry_run, 4 runs, 8 files and their bytes", dry)
 	}
 	if got := s.ids(); got != "1 2 3 4 5 6 7 8" {
-		t.Errorf("after a dry run: runs %s", got)
+		t.Errorf("after a dry run: runs %s, want 1 2 3 4 5 6 7 8", got)
 	}
 	checkFiles(t, files, "1 2 3 4 5 6 7 8")
 
 	res = s.mustTroc(0, "prune", "--older-than", "10d", "--name", "b")
 	if !regexp.MustCompile(`^deleted 2 runs and 4 files, `).MatchString(res.stdout) {
-		t.Errorf("prune of b: %q", res.stdout)
+		t.Errorf("prune of b: stdout = %q, want it to start \"deleted 2 runs and 4 files, \"", res.stdout)
 	}
 	if got := s.ids(); got != "1 2 3 4 7 8" {
-		t.Errorf("after pruning b: runs %s", got)
+		t.Errorf("after pruning b: runs %s, want 1 2 3 4 7 8", got)
 	}
 	var done pruneJSON
 	jsonOf(t, s.mustTroc(0, "prune", "--older-than", "10d", "--json"), &done)
@@ -116,7 +116,7 @@ func TestPrune(t *testing.T) {
 		t.Errorf("prune --json = %+v, want 2 runs, 4 files deleted", done)
 	}
 	if got := s.ids(); got != "3 4 7 8" {
-		t.Errorf("after --older-than: runs %s", got)
+		t.Errorf("after --older-than: runs %s, want 3 4 7 8", got)
 	}
 	checkFiles(t, files, "3 4 7 8")
 
@@ -124,7 +124,7 @@ func TestPrune(t *testing.T) {
 	// keeps 7.
 	s.mustTroc(0, "prune", "--keep", "1")
 	if got := s.ids(); got != "7 8" {
-		t.Errorf("after --keep 1: runs %s", got)
+		t.Errorf("after --keep 1: runs %s, want 7 8", got)
 	}
 	checkFiles(t, files, "7 8")
 

@@ -316,7 +316,7 @@ func TestUIDashboard(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(screen, "\n"), "\n")
 	if len(lines) != 24 || !strings.HasPrefix(lines[0], "troc ui  3 jobs") || !strings.HasPrefix(lines[1], "  JOB ") ||
 		!strings.HasPrefix(lines[2], "> alpha ") || lines[23] != uiHelpJobs || longTime.MatchString(screen) {
-		t.Fatalf("jobs view at 80x24:\n%s", screen)
+		t.Fatalf("jobs view at 80x24:\n%s\nwant 24 lines: the title \"troc ui  3 jobs\", the header, alpha selected, the jobs help, no whole times", screen)
 	}
 	if got := p.format("#{alternate_on} #{cursor_flag}"); got != "1 0" {
 		t.Errorf("in troc ui: alternate screen and cursor flags %q, want 1 0", got)
@@ -338,7 +338,7 @@ func TestUIDashboard(t *testing.T) {
 	p.send("/", "l", "o", "Enter")
 	screen = p.waitText(`1 of 3 jobs match "lo"`, uiHelpFilter)
 	if selected(screen) != "slow" || strings.Contains(screen, "alpha") {
-		t.Fatalf("filtered on lo:\n%s", screen)
+		t.Fatalf("filtered on lo:\n%s\nwant slow selected and no alpha", screen)
 	}
 
 	// The runs of slow, then the log of its run, which grows on screen.
@@ -364,7 +364,7 @@ func TestUIDashboard(t *testing.T) {
 	p.send("y")
 	p.waitText("sent SIGTERM to run "+id+" of slow", "Terminated")
 	if show := s.troc("run", "show", id); !strings.Contains(show.stdout, `"status": "Terminated"`) {
-		t.Errorf("troc run show %s after the kill:\n%s%s", id, show.stdout, show.stderr)
+		t.Errorf("troc run show %s after the kill:\n%s%s\nwant it to contain %q", id, show.stdout, show.stderr, `"status": "Terminated"`)
 	}
 
 	// A bigger terminal: the screen follows, and the jobs get whole times.
