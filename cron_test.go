@@ -477,7 +477,7 @@ func FuzzParseSchedule(f *testing.F) {
 			t.Fatalf("String() = %q does not parse: %v", sched.String(), err)
 		}
 		if again.String() != sched.String() {
-			t.Errorf("String() = %q parses to %q", sched.String(), again.String())
+			t.Errorf("String() = %q parses to %q, want the same", sched.String(), again.String())
 		}
 		for _, at := range times {
 			next := sched.Next(at)
@@ -485,10 +485,10 @@ func FuzzParseSchedule(f *testing.F) {
 				t.Fatalf("%q: Next(%s) = %s, want a time after it", in, formatTime(at), formatTime(next))
 			}
 			if n := sched.Next(at); !n.Equal(next) {
-				t.Fatalf("%q: Next(%s) = %s, then %s", in, formatTime(at), formatTime(next), formatTime(n))
+				t.Fatalf("%q: Next(%s) = %s, then %s; want the same both times", in, formatTime(at), formatTime(next), formatTime(n))
 			}
 			if n := again.Next(at); !n.Equal(next) {
-				t.Fatalf("%q: Next(%s) = %s, but %s after String and parse", in, formatTime(at), formatTime(next), formatTime(n))
+				t.Fatalf("%q: Next(%s) = %s, but %s after String and parse; want the same", in, formatTime(at), formatTime(next), formatTime(n))
 			}
 			prev := sched.Prev(at)
 			if prev.IsZero() || prev.After(at) {

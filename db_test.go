@@ -174,7 +174,7 @@ func TestTallies(t *testing.T) {
 		}
 	}
 	if s.LastEnd != StatusTimedOut || s.LastRun == nil || s.LastRun.ID != started.ID || !s.LastSuccess.Equal(now) {
-		t.Errorf("last end %s, last run %+v, last success %s", s.LastEnd, s.LastRun, s.LastSuccess)
+		t.Errorf("last end %s, last run %+v, last success %s; want TimedOut, run %d, %s", s.LastEnd, s.LastRun, s.LastSuccess, started.ID, now)
 	}
 }
 
@@ -216,10 +216,10 @@ func TestMigrateSummaryBackfill(t *testing.T) {
 	if s.Name != "old" || s.LastRun == nil || s.LastRun.ID != 5 || s.LastEnd != StatusTimedOut ||
 		s.LastSuccess.UnixMilli() != ms-3*day+5 || s.Runs != 4 || s.Failures != 1 ||
 		s.Counts[StatusFailed] != 1 || s.Counts[StatusSkipped] != 1 || s.Counts[StatusTimedOut] != 1 || s.Counts[StatusSucceeded] != 1 {
-		t.Errorf("old = %+v (last run %+v)", s, s.LastRun)
+		t.Errorf("old = %+v (last run %+v); want last run 5 TimedOut, 4 runs, 1 failure, one each of Failed, Skipped, TimedOut, Succeeded", s, s.LastRun)
 	}
 	if i := states[0]; i.Name != "idle" || i.LastRun != nil || i.Runs != 0 {
-		t.Errorf("idle = %+v", i)
+		t.Errorf("idle = %+v, want no runs", i)
 	}
 	// And troc's writes carry on from the totals the migration left.
 	r := &Run{Job: "old", Status: StatusFailed, Start: now, End: now, Host: "h", Command: "c"}
@@ -228,7 +228,7 @@ func TestMigrateSummaryBackfill(t *testing.T) {
 	}
 	states, _ = db.jobStates(ctx, "old", now.AddDate(0, 0, -29))
 	if s := states[0]; s.Runs != 5 || s.Failures != 2 || s.LastEnd != StatusFailed {
-		t.Errorf("after a new run: %d runs, %d failures, last end %s", s.Runs, s.Failures, s.LastEnd)
+		t.Errorf("after a new run: %d runs, %d failures, last end %s; want 5, 2, Failed", s.Runs, s.Failures, s.LastEnd)
 	}
 }
 
@@ -268,7 +268,7 @@ func TestQueryPlans(t *testing.T) {
 				}
 				plan = append(plan, detail)
 				if f := strings.Fields(detail); len(f) > 1 && f[0] == "SCAN" && f[1] != tc.scans {
-					t.Errorf("full scan: %q", detail)
+					t.Errorf("full scan: %q, want none but of table %q", detail, tc.scans)
 				}
 			}
 			if err := rows.Err(); err != nil || len(plan) == 0 {

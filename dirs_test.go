@@ -120,7 +120,7 @@ func TestCreatePrivateRefusesSymlinks(t *testing.T) {
 		}
 	}
 	if b, _ := os.ReadFile(target); string(b) != "precious" {
-		t.Errorf("target = %q", b)
+		t.Errorf("target = %q, want %q", b, "precious")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "nowhere")); err == nil {
 		t.Error("createPrivate created the dangling symlink's target")

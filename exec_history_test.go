@@ -151,7 +151,7 @@ func TestExecBusyHistory(t *testing.T) {
 	release()
 	res := s.troc("run", "list", "--json", "--limit", "0")
 	if res.code != 0 {
-		t.Fatalf("exit = %d\n%s", res.code, res.stderr)
+		t.Fatalf("exit = %d, want 0\n%s", res.code, res.stderr)
 	}
 	byJob := map[string]runJSON{}
 	var views []runJSON
@@ -214,7 +214,7 @@ func TestRunIDsNotReused(t *testing.T) {
 	s.troc("exec", "--name", "gone", "true")
 	s.troc("exec", "--name", "gone", "true")
 	if res := s.troc("job", "rm", "--name", "gone", "--force"); res.code != 0 {
-		t.Fatalf("job rm: exit %d\n%s", res.code, res.stderr)
+		t.Fatalf("job rm: exit = %d, want 0\n%s", res.code, res.stderr)
 	}
 	r := s.troc("exec", "--name", "keep", "true").run(t)
 	if r.ID == nil || *r.ID != 4 {
@@ -305,7 +305,7 @@ func TestExecBadHistory(t *testing.T) {
 				t.Errorf("exec: exit %d, want 0, %q and a spooled run\n%s", res.code, tt.want, res.stderr)
 			}
 			if r := res.run(t); r.Status != StatusSucceeded || fileContent(t, *r.LogFile) != "ran\n" {
-				t.Errorf("run = %s, log %q", r.Status, fileContent(t, *r.LogFile))
+				t.Errorf("status, log = %s, %q; want Succeeded, %q", r.Status, fileContent(t, *r.LogFile), "ran\n")
 			}
 			res = s.troc("run", "list")
 			if res.code == 0 || !strings.Contains(res.stderr, tt.want) || !strings.Contains(res.stderr, "troc: hint: ") {
@@ -359,7 +359,7 @@ func TestExecSpoolDiskFull(t *testing.T) {
 	s.env = append(s.env, "TROC_CONFIG_PATH="+config, "TROC_LOGDIR="+logs, "XDG_RUNTIME_DIR="+runtime)
 	s.env = append(s.env, "TROC_BUSY_TIMEOUT=1s")
 	if res := s.troc("exec", "--name", "first", "true"); res.code != 0 {
-		t.Fatalf("exit = %d\n%s", res.code, res.stderr)
+		t.Fatalf("exit = %d, want 0\n%s", res.code, res.stderr)
 	}
 	// A history whose WAL has room takes runs on a full disk: hold it
 	// busy, so that the runs must be spooled.

@@ -379,10 +379,10 @@ func TestEmailSMTP(t *testing.T) {
 			}
 			msg, body := readMail(t, got.data)
 			if s := msg.Header.Get("Subject"); s != "troc: daily-sync@web1: Failed (exit 2)" {
-				t.Errorf("subject = %q", s)
+				t.Errorf("subject = %q, want %q", s, "troc: daily-sync@web1: Failed (exit 2)")
 			}
 			if !strings.HasPrefix(body, "daily-sync@web1: run 84") {
-				t.Errorf("body = %q", body)
+				t.Errorf("body = %q, want it to start with %q", body, "daily-sync@web1: run 84")
 			}
 		})
 	}
@@ -395,7 +395,7 @@ func TestEmailPasswordRedacted(t *testing.T) {
 	b64 := base64.StdEncoding.EncodeToString([]byte("\x00troc\x00PASSWORDSECRET"))
 	got := notifySecrets(&cfg.Notify).redact("535 bad credentials " + b64 + " PASSWORDSECRET")
 	if got != "535 bad credentials [secret] [secret]" {
-		t.Errorf("redacted to %q", got)
+		t.Errorf("redacted to %q, want %q", got, "535 bad credentials [secret] [secret]")
 	}
 }
 
