@@ -57,7 +57,7 @@ func TestConfirm(t *testing.T) {
 			t.Errorf("answer %q: confirm = %t, want %t", tc.answer, got, tc.want)
 		}
 		if stderr.String() != "Delete job x? [y/N] " {
-			t.Errorf("prompt = %q", stderr.String())
+			t.Errorf("prompt = %q, want %q", stderr.String(), "Delete job x? [y/N] ")
 		}
 	}
 	a := &app{stdin: bytes.NewReader(nil), stderr: &bytes.Buffer{}}
@@ -107,11 +107,11 @@ func TestVersionJSON(t *testing.T) {
 	s := newSandbox(t)
 	var v versionJSON
 	jsonOf(t, s.troc("version", "--json"), &v)
-	if v != (versionJSON{Version: version, GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}) {
-		t.Errorf("version --json = %+v", v)
+	if want := (versionJSON{Version: version, GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}); v != want {
+		t.Errorf("version --json = %+v, want %+v", v, want)
 	}
 	if r := s.troc("version"); r.code != 0 || r.stdout != "troc "+version+"\n" {
-		t.Errorf("version: exit %d, stdout %q", r.code, r.stdout)
+		t.Errorf("version: exit, stdout = %d, %q; want 0, %q", r.code, r.stdout, "troc "+version+"\n")
 	}
 }
 
@@ -120,10 +120,10 @@ func TestVersion(t *testing.T) {
 	for _, arg := range []string{"--version", "version"} {
 		res := s.troc(arg)
 		if res.code != 0 || !strings.HasPrefix(res.stdout, "troc ") {
-			t.Errorf("%s: exit %d, stdout %q", arg, res.code, res.stdout)
+			t.Errorf("%s: exit, stdout = %d, %q; want 0, one starting \"troc \"", arg, res.code, res.stdout)
 		}
 	}
 	if res := s.troc("frobnicate"); res.code != exitUsage || !strings.Contains(res.stderr, `unknown command "frobnicate"`) {
-		t.Errorf("unknown command: exit %d, stderr %q", res.code, res.stderr)
+		t.Errorf("unknown command: exit, stderr = %d, %q; want %d, it to contain %q", res.code, res.stderr, exitUsage, `unknown command "frobnicate"`)
 	}
 }

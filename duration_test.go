@@ -98,7 +98,7 @@ func TestParseSince(t *testing.T) {
 	}
 	for _, bad := range []string{"", "yesterday", "2026-13-01", "5 minutes", "-3h"} {
 		if _, err := parseSince(bad, now, time.UTC); err == nil {
-			t.Errorf("parseSince(%q) accepted", bad)
+			t.Errorf("parseSince(%q) error = nil, want an error", bad)
 		}
 	}
 }

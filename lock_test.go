@@ -12,21 +12,21 @@ import (
 func TestLockHeld(t *testing.T) {
 	dir := t.TempDir()
 	if held, err := lockHeld(dir, "j"); err != nil || held {
-		t.Errorf("no lock file: held = %t, %v", held, err)
+		t.Errorf("no lock file: held = %t, %v; want false, nil", held, err)
 	}
 	f, err := lockJob(dir, "j")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if held, err := lockHeld(dir, "j"); err != nil || !held {
-		t.Errorf("while locked: held = %t, %v", held, err)
+		t.Errorf("while locked: held = %t, %v; want true, nil", held, err)
 	}
 	if held, _ := lockHeld(dir, "other"); held {
 		t.Error("another job's lock counts")
 	}
 	f.Close()
 	if held, err := lockHeld(dir, "j"); err != nil || held {
-		t.Errorf("after release: held = %t, %v", held, err)
+		t.Errorf("after release: held = %t, %v; want false, nil", held, err)
 	}
 }
 
@@ -111,7 +111,7 @@ func TestLockFileReplaced(t *testing.T) {
 	}
 	same, err := isFileAt(f, path)
 	if err != nil || !same {
-		t.Fatalf("isFileAt = %v, %v on the file just locked", same, err)
+		t.Fatalf("isFileAt = %v, %v on the file just locked; want true, nil", same, err)
 	}
 	os.Remove(path)
 	os.WriteFile(path, nil, 0o600)

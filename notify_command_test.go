@@ -31,7 +31,7 @@ func TestCommandChannel(t *testing.T) {
 		t.Fatal(err)
 	}
 	if v.Event != "failure" || v.Job != "daily-sync" || *v.ID != 84 || v.Hostname != "web1" {
-		t.Errorf("stdin: %+v", v)
+		t.Errorf("stdin = %+v, want a failure of daily-sync, run 84, on web1", v)
 	}
 	env := "\n" + fileContent(t, dir+"/env")
 	for _, want := range []string{
@@ -72,7 +72,7 @@ func TestCommandTimeout(t *testing.T) {
 		t.Errorf("error = %v, want timed out", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("took %s", d)
+		t.Errorf("took %s, want at most 5s", d)
 	}
 	b, _ := os.ReadFile(pidFile)
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))

@@ -62,7 +62,7 @@ func TestPingRuns(t *testing.T) {
 				t.Errorf("pings %q, want %q", got, tt.want)
 			}
 			if run.Note != "" {
-				t.Errorf("note = %q", run.Note)
+				t.Errorf("note = %q, want none", run.Note)
 			}
 		})
 	}

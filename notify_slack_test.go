@@ -179,7 +179,7 @@ func TestSlackWebhook(t *testing.T) {
 	}
 	hits := srv.take()
 	if len(hits) != 2 || hits[0].header.Get("Authorization") != "" {
-		t.Fatalf("requests: %+v", hits)
+		t.Fatalf("requests = %+v, want 2, the first without Authorization", hits)
 	}
 	var msg map[string]any
 	json.Unmarshal(hits[0].body, &msg)
@@ -214,7 +214,7 @@ func TestSlackLogTail(t *testing.T) {
 
 	m.tail = []string{}
 	if got := slackText(m); !strings.HasSuffix(got, "```\n(the log is empty)\n```") {
-		t.Errorf("empty log: %q", got)
+		t.Errorf("empty log: text = %q, want it to end with %q", got, "```\n(the log is empty)\n```")
 	}
 }
 

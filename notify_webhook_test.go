@@ -43,7 +43,7 @@ func TestWebhookJSON(t *testing.T) {
 	h := hits[0]
 	if h.method != "POST" || h.path != "/hook?x=1" || h.header.Get("X-Team") != "ops" ||
 		h.header.Get("Content-Type") != "application/json; charset=utf-8" {
-		t.Errorf("request %s %s with headers %v", h.method, h.path, h.header)
+		t.Errorf("request %s %s with headers %v; want POST /hook?x=1, X-Team ops and a JSON content type", h.method, h.path, h.header)
 	}
 
 	var got map[string]any
@@ -133,7 +133,7 @@ func TestWebhookTimes(t *testing.T) {
 	m := failedNotice()
 	m.loc = time.FixedZone("AEDT", 11*3600)
 	if got := *m.jsonView().StartTime; got != "2026-03-01T13:00:00.000+11:00" {
-		t.Errorf("start_time = %s", got)
+		t.Errorf("start_time = %s, want %s", got, "2026-03-01T13:00:00.000+11:00")
 	}
 }
 

@@ -101,6 +101,6 @@ func TestNotifyTestCommand(t *testing.T) {
 		})
 	}
 	if h := slackAPI.take(); len(h) != 1 || h[0].header.Get("Authorization") != "Bearer xoxb-SECRET" {
-		t.Errorf("slack API requests: %v", h)
+		t.Errorf("slack API requests = %v, want one with Authorization \"Bearer xoxb-SECRET\"", h)
 	}
 }

@@ -95,7 +95,7 @@ func TestRetryGivesUp(t *testing.T) {
 			start := time.Now()
 			err := p.post(ctx, u, nil, []byte("{}"), checkStatus)
 			if d := time.Since(start); d > 3*time.Second {
-				t.Errorf("post took %s", d)
+				t.Errorf("post took %s, want at most 3s", d)
 			}
 			if got := len(rc.take()); got != tt.wantHits {
 				t.Errorf("%d requests, want %d", got, tt.wantHits)

@@ -18,7 +18,7 @@ func TestParseSignal(t *testing.T) {
 	}
 	for _, bad := range []string{"", "0", "65", "TERMINATE", "-9", "SIG"} {
 		if _, err := parseSignal(bad); err == nil {
-			t.Errorf("parseSignal(%q) accepted", bad)
+			t.Errorf("parseSignal(%q) error = nil, want an error", bad)
 		}
 	}
 }
@@ -31,7 +31,7 @@ func TestProcStartTime(t *testing.T) {
 	pid := cmd.Process.Pid
 	start, err := procStartTime(pid)
 	if err != nil || start <= 0 {
-		t.Fatalf("procStartTime = %d, %v", start, err)
+		t.Fatalf("procStartTime = %d, %v; want a positive time, nil", start, err)
 	}
 	self, _ := procStartTime(os.Getpid())
 	if start < self {

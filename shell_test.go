@@ -24,7 +24,7 @@ func TestShellQuote(t *testing.T) {
 		// What it quotes, sh reads back unchanged.
 		out, err := exec.Command("sh", "-c", "printf %s "+shellQuote(tt.in)).Output()
 		if err != nil || string(out) != tt.in {
-			t.Errorf("sh read %s back as %q, %v", shellQuote(tt.in), out, err)
+			t.Errorf("sh read %s back as %q, %v; want %q", shellQuote(tt.in), out, err, tt.in)
 		}
 	}
 }

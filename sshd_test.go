@@ -200,7 +200,7 @@ func sharedRemote(t *testing.T) (*sshServer, *sandbox) {
 func mustSucceed(t *testing.T, r result) result {
 	t.Helper()
 	if r.code != 0 {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		t.Fatalf("exit = %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	return r
 }
