@@ -182,7 +182,7 @@ func TestNotifySecretsE2E(t *testing.T) {
 			}
 		}
 		if run.Note == nil || !strings.Contains(*run.Note, "notification by") {
-			t.Errorf("note %v does not say the notifications failed", run.Note)
+			t.Errorf("note %q does not say the notifications failed", deref(run.Note))
 		}
 	}
 	db, _ := filepath.Glob(filepath.Join(s.configDir(), "troc.db*"))
