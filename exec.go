@@ -50,8 +50,9 @@ import (
 
 // testHookSetup, when a test sets it, runs while troc exec sets a run up,
 // after it has started watching signals and read its config: the one
-// moment a test cannot otherwise hold troc at. It is nil in troc itself.
-var testHookSetup func()
+// moment a test cannot otherwise hold troc at. It gets the channel
+// troc's signals arrive on. It is nil in troc itself.
+var testHookSetup func(sigs chan os.Signal)
 
 // execution is one troc exec from start to finish.
 //
@@ -114,7 +115,7 @@ func (a *app) exec(ctx context.Context, opts *execOptions) error {
 	}
 	if testHookSetup != nil {
 		<-sigsReady
-		testHookSetup()
+		testHookSetup(sigs)
 	}
 	d := &diag{stderr: a.stderr, quiet: opts.quiet}
 	defer d.close()

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"testing"
+	"time"
 )
 
 // The end-to-end tests run troc as users do: as a separate process, with
@@ -12,8 +13,17 @@ import (
 func TestMain(m *testing.M) {
 	if os.Getenv("TROC_TEST_MAIN") == "1" {
 		if fifo := os.Getenv("TEST_TROC_SETUP_FIFO"); fifo != "" {
-			// Hold exec's set-up until the test writes to the FIFO.
-			testHookSetup = func() { os.ReadFile(fifo) }
+			// Hold exec's set-up until the test, having signalled troc,
+			// closes the FIFO; then until the signal, which the kernel
+			// has handed to the Go runtime by then, reaches troc's
+			// channel (on a loaded machine that can take longer than
+			// the job takes to run).
+			testHookSetup = func(sigs chan os.Signal) {
+				os.ReadFile(fifo)
+				for deadline := time.Now().Add(10 * time.Second); len(sigs) == 0 && time.Now().Before(deadline); {
+					time.Sleep(time.Millisecond)
+				}
+			}
 		}
 		main()
 	}
