@@ -144,11 +144,14 @@ come before or after COMMAND.`,
 		{path: "run kill", usage: "-r ID [--signal SIG] [--force]", summary: "signal a run's whole process group",
 			build: runKillCmd, onHosts: (*remote).runKill},
 		{path: "job add", usage: "--name NAME [--schedule CRON] [--grace DUR] [--max-runtime DUR] [--timeout DUR]\n" +
-			" [--notify] [--notify-log] [--notify-on S,S] [--description TEXT]",
+			" [--notify] [--notify-log] [--notify-on S,S] [--description TEXT]\n" +
+			" [--lock NAME] [--lock-wait DUR] [--skip-exit CODE] [--jitter DUR] [--retry N]\n" +
+			" [--retry-delay DUR] [--skip-when-paused]",
 			summary: "add a job with its settings", build: jobAddCmd},
 		{path: "job update", usage: "--name NAME [--rename NEW] [--schedule CRON] [--grace DUR] [--max-runtime DUR]\n" +
 			" [--timeout DUR] [--notify=BOOL] [--notify-log=BOOL] [--notify-on S,S|default|none]\n" +
-			" [--description TEXT]",
+			" [--description TEXT] [--lock NAME] [--lock-wait DUR] [--skip-exit CODE|default]\n" +
+			" [--jitter DUR] [--retry N] [--retry-delay DUR] [--skip-when-paused=BOOL]",
 			summary: "change a job's settings, or rename it", build: jobUpdateCmd},
 		{path: "job list", usage: "[--json | --format pretty|json|csv|tsv]", summary: "every job with its health and latest run",
 			build: jobListCmd, onHosts: (*remote).jobList},

@@ -16,7 +16,9 @@ import (
 
 // jobColumns are the columns a jobRow reads, in its order; j is jobs.
 const jobColumns = `j.id, j.name, j.description, j.timeout_ms, j.notify_log, j.notify, j.notify_on,
-	j.last_success_ms, j.created_ms, j.schedule, j.schedule_ms, j.grace_ms, j.max_runtime_ms`
+	j.last_success_ms, j.created_ms, j.schedule, j.schedule_ms, j.grace_ms, j.max_runtime_ms,
+	j.lock_name, j.lock_wait_ms, j.skip_exit, j.jitter_ms, j.retries, j.retry_delay_ms, j.skip_when_paused,
+	j.paused_ms, j.pause_until_ms, j.pause_reason`
 
 // jobRow scans jobColumns into a Job.
 type jobRow struct {
@@ -24,13 +26,18 @@ type jobRow struct {
 	timeoutMS, lastSuccess, scheduleMS, graceMS, runtimeMS sql.NullInt64
 	created                                                int64
 	notifyOn, schedule                                     sql.NullString
+	lockWait, skipExit, jitter, retries, retryDelay        sql.NullInt64
+	paused, pauseUntil                                     sql.NullInt64
+	lockName, pauseReason                                  sql.NullString
 }
 
 // dest returns the scan destinations of jobColumns.
 func (r *jobRow) dest() []any {
 	j := r.j
 	return []any{&j.ID, &j.Name, &j.Description, &r.timeoutMS, &j.NotifyLog, &j.Notify, &r.notifyOn,
-		&r.lastSuccess, &r.created, &r.schedule, &r.scheduleMS, &r.graceMS, &r.runtimeMS}
+		&r.lastSuccess, &r.created, &r.schedule, &r.scheduleMS, &r.graceMS, &r.runtimeMS,
+		&r.lockName, &r.lockWait, &r.skipExit, &r.jitter, &r.retries, &r.retryDelay, &j.SkipWhenPaused,
+		&r.paused, &r.pauseUntil, &r.pauseReason}
 }
 
 // fill sets the job's fields that are stored in another form, once the
@@ -39,6 +46,19 @@ func (r *jobRow) fill() {
 	j := r.j
 	ms := func(n sql.NullInt64) time.Duration { return time.Duration(n.Int64) * time.Millisecond }
 	j.Timeout, j.Grace, j.MaxRuntime = ms(r.timeoutMS), ms(r.graceMS), ms(r.runtimeMS)
+	j.LockName, j.LockWait, j.Jitter, j.RetryDelay = r.lockName.String, ms(r.lockWait), ms(r.jitter), ms(r.retryDelay)
+	j.Retries = int(r.retries.Int64)
+	if r.skipExit.Valid {
+		code := int(r.skipExit.Int64)
+		j.SkipExit = &code
+	}
+	if r.paused.Valid {
+		j.Paused = time.UnixMilli(r.paused.Int64).UTC()
+		j.PauseReason = r.pauseReason.String
+		if r.pauseUntil.Valid {
+			j.PauseUntil = time.UnixMilli(r.pauseUntil.Int64).UTC()
+		}
+	}
 	if r.notifyOn.Valid {
 		j.NotifyOn = parseStoredStatuses(r.notifyOn.String)
 	}
@@ -240,6 +260,7 @@ func applyJobChange(ctx context.Context, tx *sql.Tx, name string, c jobChange) e
 	if c.MaxRuntime != nil {
 		add("max_runtime_ms", nullInt(c.MaxRuntime.Milliseconds()))
 	}
+	applyControlChange(c.Control, add)
 	if c.NotifyOn != nil {
 		var v any // NULL: the config's
 		if *c.NotifyOn != nil {
@@ -259,6 +280,35 @@ func applyJobChange(ctx context.Context, tx *sql.Tx, name string, c jobChange) e
 		return err
 	}
 	return affected(res, fmt.Errorf("%w: %s", errJobNotFound, name))
+}
+
+// applyControlChange adds the columns of a controlChange to an UPDATE.
+func applyControlChange(c controlChange, add func(column string, v any)) {
+	if c.LockName != nil {
+		add("lock_name", nullStr(*c.LockName))
+	}
+	if c.LockWait != nil {
+		add("lock_wait_ms", nullInt(c.LockWait.Milliseconds()))
+	}
+	if c.SkipExit != nil {
+		var v any // NULL: the default
+		if *c.SkipExit != nil {
+			v = **c.SkipExit
+		}
+		add("skip_exit", v)
+	}
+	if c.Jitter != nil {
+		add("jitter_ms", nullInt(c.Jitter.Milliseconds()))
+	}
+	if c.Retries != nil {
+		add("retries", nullInt(int64(*c.Retries)))
+	}
+	if c.RetryDelay != nil {
+		add("retry_delay_ms", nullInt(c.RetryDelay.Milliseconds()))
+	}
+	if c.SkipWhenPaused != nil {
+		add("skip_when_paused", *c.SkipWhenPaused)
+	}
 }
 
 // isConstraint reports whether err is SQLite's constraint violation.

@@ -14,6 +14,13 @@ package main
 // Until the reap the pid, and so the group id, cannot be reused by an
 // unrelated process.
 //
+// Before the lock, troc has the job's settings (the recorder reads them
+// while the rest is set up): they may name a shared lock, a wait for it,
+// a jitter to sleep, a pause. That is a read of the history, which a
+// writer holding it does not delay (WAL), and a broken history gives the
+// defaults at once. A wait or a sleep before the lock ends at a signal,
+// with a Skipped run.
+//
 // The job starts as soon as troc holds its lock. From then on troc's main
 // goroutine only supervises the job (wait): signals, the timeout, the
 // exit. Everything that touches the history runs in the recorder
@@ -76,12 +83,14 @@ type execution struct {
 	run    Run
 	loc    *time.Location
 
-	spooled      string // the spool file the run was written to, once it was
-	late         string // why the run went to the spool, for its note
-	idLost       bool   // the id the history gave the run may not survive (errWALGone)
-	newJob       bool   // the history has no row for the job yet
-	lostEnd      []byte // the end of the output, when a full disk kept it out of the log
-	lockFile     *os.File
+	spooled      string     // the spool file the run was written to, once it was
+	late         string     // why the run went to the spool, for its note
+	idLost       bool       // the id the history gave the run may not survive (errWALGone)
+	newJob       bool       // the history has no row for the job yet
+	lostEnd      []byte     // the end of the output, when a full disk kept it out of the log
+	locks        []*os.File // the job's lock, and the shared one (--lock), while held
+	settings     Job        // the job's settings, as the recorder read them before the lock
+	ctl          jobControl // the job control in force: the job's settings under the run's flags
 	rec          *recording // the recorder, once started
 	notifier     *runNotifier
 	notifierMade bool
@@ -136,32 +145,74 @@ func (a *app) exec(ctx context.Context, opts *execOptions) error {
 
 	e.logDir = e.privateLogDir()
 	e.openSystemLog()
-	lock, lockErr := e.lock()
-	// Released as soon as the run's end is recorded (see finish); this is
-	// for the paths that return before that.
-	e.lockFile = lock
+	// The job's settings shape its start (its shared lock, the wait for
+	// it, the jitter, a pause): troc has them before it takes the lock.
+	// The history is read, not written, for them: a writer holding it
+	// does not delay that read (WAL), a broken history answers at once
+	// with defaults, and only a migration can take the busy timeout.
+	e.settings = <-e.rec.job
+	e.ctl = opts.control.over(e.settings.jobControl)
+	e.run.LockName = e.ctl.LockName
 	defer e.unlock()
+	if e.settings.pausedAt(time.Now()) && e.ctl.SkipWhenPaused {
+		e.run.Status = StatusSkipped
+		e.run.End = e.run.Start
+		e.run.addNote("%s", e.settings.pauseNote())
+		e.log.Info("Job " + opts.name + " is paused: run skipped")
+		return e.recordEnd(ctx, e.ctl.skipStatus())
+	}
+	if d := e.ctl.jitterDelay(); d > 0 {
+		<-sigsReady // a signal while troc sleeps is caught, not fatal
+		e.run.Jitter = d
+		e.log.Info(fmt.Sprintf("Sleeping %s before taking the lock (jitter)", d))
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case sig := <-sigs:
+			return e.stopWaiting(ctx, sig.(syscall.Signal), "sleeping before taking the lock")
+		}
+	}
+	if e.ctl.LockWait > 0 {
+		<-sigsReady
+	}
+	waitStart := nowMS()
+	sig, lockErr := e.lock(sigs)
+	skippedEnd := e.run.Start // a Skipped run lasts no time, or its wait
+	if e.run.Jitter > 0 || e.ctl.LockWait > 0 {
+		// The run starts when it has its lock; a Skipped one spans its wait.
+		e.run.Start, skippedEnd = waitStart, nowMS()
+		e.run.Waited = skippedEnd.Sub(waitStart)
+		if lockErr == nil && sig == nil {
+			e.run.Start = skippedEnd
+		}
+	}
 	var prev *previousJob
+	var held *heldError
 	switch {
-	case errors.Is(lockErr, errLocked):
-		e.run.Status = StatusSkipped
-		e.run.End = e.run.Start
-		e.run.addNote("another run of this job holds its lock")
-		e.log.Info("Job " + opts.name + " is already running: run skipped")
-		return e.recordEnd(ctx, exitSkipped)
+	case sig != nil:
+		return e.stopWaiting(ctx, sig.(syscall.Signal), "waiting for the lock")
+	case errors.As(lockErr, &held):
+		e.run.Status, e.run.End = StatusSkipped, skippedEnd
+		e.run.addNote("%v", held)
+		e.log.Info("Job " + opts.name + ": " + held.Error() + ": run skipped")
+		return e.recordEnd(ctx, e.ctl.skipStatus())
 	case errors.As(lockErr, &prev):
-		e.run.Status = StatusSkipped
-		e.run.End = e.run.Start
+		e.run.Status, e.run.End = StatusSkipped, skippedEnd
 		e.run.addNote("%v", prev)
 		e.log.Warn("Job " + opts.name + " is still running: " + prev.Error() + "; run skipped")
-		return e.recordEnd(ctx, exitSkipped)
+		return e.recordEnd(ctx, e.ctl.skipStatus())
 	case lockErr != nil:
 		e.log.Error("Cannot take the job's lock: " + lockErr.Error())
 		return e.failSetup(ctx, "cannot take the job's lock: "+lockErr.Error())
 	}
+	return e.runJob(ctx, sigs, sigsReady)
+}
 
+// runJob runs the job, under its locks: it logs its output, supervises
+// it, and records its end.
+func (e *execution) runJob(ctx context.Context, sigs chan os.Signal, sigsReady chan struct{}) error {
 	logFile := e.createRunLog()
-	capture, err := newCapture(logFile, e.run.LogFile, opts.tee, a.stdout, a.stderr)
+	capture, err := newCapture(logFile, e.run.LogFile, e.opts.tee, e.a.stdout, e.a.stderr)
 	if err != nil {
 		return e.failSetup(ctx, err.Error())
 	}
@@ -175,7 +226,7 @@ func (a *app) exec(ctx context.Context, opts *execOptions) error {
 		return e.stopBeforeStart(ctx, sig.(syscall.Signal))
 	default:
 	}
-	pid, err := opts.start(a.stdin, capture.stdout(), capture.stderr())
+	pid, err := e.opts.start(e.a.stdin, capture.stdout(), capture.stderr())
 	started := time.Now()
 	if err != nil {
 		capture.close()
@@ -185,14 +236,14 @@ func (a *app) exec(ctx context.Context, opts *execOptions) error {
 	e.run.PID = pid
 	e.run.PIDStart, _ = procStartTime(pid)
 	e.run.Status = StatusRunning
-	if err := markLock(e.lockFile, pid, e.run.PIDStart); err != nil {
+	if err := markLocks(e.locks, pid, e.run.PIDStart, e.opts.name); err != nil {
 		e.log.Warn("Cannot write the job's pid into its lock file: " + err.Error() + "; if troc dies, the next run will not wait for this job")
 	}
 
 	// From here the job is supervised by this goroutine alone; the history
 	// is the recorder's business.
 	e.rec.runs <- e.run
-	st := e.wait(pid, sigs, started, e.rec.job)
+	st := e.wait(pid, sigs, started)
 	e.run.End = nowMS()
 	var note string
 	e.run.OutputBytes, note = capture.finish()
@@ -322,16 +373,34 @@ func createUnique(dir, prefix, suffix string) (*os.File, string, error) {
 	}
 }
 
-// lock takes the job's lock in the lock directory (dirs.go). There is
-// always one to be had unless every candidate is unusable: troc never
-// runs a job without its lock.
-func (e *execution) lock() (*os.File, error) {
+// lock takes the job's lock in the lock directory (dirs.go), and the
+// shared lock if the run has one, waiting for them up to the lock wait.
+// There is always a lock directory to be had unless every candidate is
+// unusable: troc never runs a job without its lock. A signal while troc
+// waits ends the wait and is returned.
+func (e *execution) lock(sigs <-chan os.Signal) (os.Signal, error) {
 	dir, warnings := e.cfg.lockDir()
 	e.fellBack(warnings)
 	if dir == "" {
 		return nil, errors.New("no lock directory can be used")
 	}
-	return lockJob(dir, e.opts.name)
+	var err error
+	var sig os.Signal
+	e.locks, sig, err = takeLocks(dir, e.opts.name, e.ctl.LockName, e.ctl.LockWait, sigs, func(why error) {
+		e.log.Info(fmt.Sprintf("Waiting up to %s for the lock: %v", e.ctl.LockWait, why))
+	})
+	return sig, err
+}
+
+// stopWaiting records a run that troc was told to stop while it waited
+// to start it (the jitter, the lock): Skipped, with a note, and troc
+// exits as if it had died of the signal.
+func (e *execution) stopWaiting(ctx context.Context, sig syscall.Signal, what string) error {
+	e.log.Info(fmt.Sprintf("Received %s while %s: not starting the job", signalName(sig), what))
+	e.run.Status = StatusSkipped
+	e.run.End = nowMS()
+	e.run.addNote("troc received %s while %s", signalName(sig), what)
+	return e.recordEnd(ctx, 128+int(sig))
 }
 
 // failSetup records a run that could not be set up as Failed and exits 71.
@@ -417,11 +486,8 @@ func watchSignals() (sigs chan os.Signal, ready chan struct{}) {
 }
 
 // wait waits for the job to exit, forwarding signals and enforcing the
-// timeout, and reaps it. The timeout is --timeout's, or else the job's
-// own setting, which arrives on settings once the history has told it: a
-// history that takes its time delays that timeout's enforcement, never
-// the signals, nor a --timeout given on the command line.
-func (e *execution) wait(pid int, sigs chan os.Signal, started time.Time, settings <-chan Job) jobEnd {
+// timeout (--timeout's, or else the job's own setting), and reaps it.
+func (e *execution) wait(pid int, sigs chan os.Signal, started time.Time) jobEnd {
 	exited := make(chan struct{})
 	go func() {
 		waitExited(pid)
@@ -429,16 +495,12 @@ func (e *execution) wait(pid int, sigs chan os.Signal, started time.Time, settin
 	}()
 	var end jobEnd
 	var timeoutC, killC <-chan time.Time
-	timeout := e.opts.timeout
-	setTimer := func() {
-		if timeout > 0 {
-			t := time.NewTimer(time.Until(started.Add(timeout)))
-			timeoutC = t.C
-		}
-	}
+	timeout := e.settings.Timeout
 	if e.opts.timeoutSet {
-		settings = nil
-		setTimer()
+		timeout = e.opts.timeout
+	}
+	if timeout > 0 {
+		timeoutC = time.NewTimer(time.Until(started.Add(timeout))).C
 	}
 	startKillTimer := func() {
 		if killC == nil {
@@ -450,10 +512,6 @@ loop:
 		select {
 		case <-exited:
 			break loop
-		case job := <-settings:
-			settings = nil
-			timeout = job.Timeout
-			setTimer()
 		case s := <-sigs:
 			if end.received == nil && !end.timedOut {
 				end.received = s
@@ -574,12 +632,12 @@ func (e *execution) finish(ctx context.Context, code int) error {
 	return e.report(code)
 }
 
-// unlock releases the job's lock, if troc holds it.
+// unlock releases the job's locks, if troc holds them.
 func (e *execution) unlock() {
-	if e.lockFile != nil {
-		e.lockFile.Close()
-		e.lockFile = nil
+	for _, f := range e.locks {
+		f.Close()
 	}
+	e.locks = nil
 }
 
 // notifications returns the run's notifier, set up on first use once the

@@ -20,6 +20,7 @@ type execOptions struct {
 	timeout    time.Duration // with timeoutSet; 0: none
 	timeoutSet bool          // --timeout was given: the job's own setting does not apply
 	killAfter  time.Duration
+	control    controlChange // job control flags given (jobcontrol.go)
 }
 
 // defaultKillAfter is how long a job has to exit after SIGTERM before
@@ -39,6 +40,8 @@ func execFlags(fs *flag.FlagSet) func(a *app, args []string) (*execOptions, erro
 	fs.BoolVar(&o.notify, "notify", false, "send notifications of this run through the configured channels (see notify.* in the config)")
 	timeout := fs.String("timeout", "", "end the job after `DURATION` (e.g. 90s, 1h30m; 0: no timeout); default: the job's setting")
 	killAfter := fs.String("kill-after", "", "after SIGTERM, wait `DURATION` before SIGKILL (default 10s)")
+	var control controlFlags
+	control.define(fs, false)
 	return func(a *app, args []string) (*execOptions, error) {
 		var positional []string
 		rest := args
@@ -89,6 +92,9 @@ func execFlags(fs *flag.FlagSet) func(a *app, args []string) (*execOptions, erro
 				return nil, usagef("--timeout: %v", err)
 			}
 		}
+		if o.control, err = control.change(fs); err != nil {
+			return nil, err
+		}
 		o.killAfter = defaultKillAfter
 		if *killAfter != "" {
 			if o.killAfter, err = parseDuration(*killAfter); err != nil {
@@ -106,8 +112,13 @@ func checkJobName(name string) error {
 	if name == "" {
 		return withHint(usagef("--name is required"), `troc exec --name daily-sync "COMMAND"`)
 	}
+	return checkName("job", name)
+}
+
+// checkName holds a name of kind ("job", "lock") to checkJobName's rules.
+func checkName(kind, name string) error {
 	if len(name) > 64 {
-		return usagef("invalid job name %q: longer than 64 characters", name)
+		return usagef("invalid %s name %q: longer than 64 characters", kind, name)
 	}
 	for i, c := range []byte(name) {
 		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
@@ -115,7 +126,7 @@ func checkJobName(name string) error {
 			ok = ok || c == '.' || c == '_' || c == '-'
 		}
 		if !ok {
-			return usagef("invalid job name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", name)
+			return usagef("invalid %s name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", kind, name)
 		}
 	}
 	return nil

@@ -24,6 +24,35 @@ type Job struct {
 	ScheduleSet time.Time     // when the schedule was set
 	Grace       time.Duration // how late a scheduled run may start; 0: defaultGrace
 	MaxRuntime  time.Duration // running longer is stuck; 0: no limit
+
+	jobControl
+	Paused      time.Time // when troc job pause paused it; zero: not paused
+	PauseUntil  time.Time // when the pause ends by itself; zero: at troc job resume
+	PauseReason string
+}
+
+// jobControl is how troc exec runs a job (schema/0006_job_control.sql):
+// a job's settings, which exec's flags of the same names override. Zero
+// values are troc's defaults.
+type jobControl struct {
+	LockName       string        // a shared lock taken besides the job's own; "": none
+	LockWait       time.Duration // how long to wait for the lock; 0: skip at once
+	SkipExit       *int          // troc exec's status for a Skipped run; nil: exitSkipped
+	Jitter         time.Duration // sleep up to this long before taking the lock
+	Retries        int           // run a failed job again up to this many times
+	RetryDelay     time.Duration // before the first retry; doubling; 0: defaultRetryDelay
+	SkipWhenPaused bool          // a paused job's runs are Skipped rather than run
+}
+
+// controlChange is a change to a job's jobControl; nil fields stay.
+type controlChange struct {
+	LockName       *string
+	LockWait       *time.Duration
+	SkipExit       **int
+	Jitter         *time.Duration
+	Retries        *int
+	RetryDelay     *time.Duration
+	SkipWhenPaused *bool
 }
 
 // jobBusyError says a job cannot be deleted: a run of it is in progress.
@@ -42,5 +71,6 @@ type jobChange struct {
 	Schedule    *string   // "": none; setting it also sets schedule_ms
 	Grace       *time.Duration
 	MaxRuntime  *time.Duration
+	Control     controlChange
 	Now         time.Time // when the change is made
 }

@@ -22,6 +22,7 @@ type settingFlags struct {
 	description, timeout, notifyOn string
 	schedule, grace, maxRuntime    string
 	notify, notifyLog              bool
+	control                        controlFlags
 }
 
 func (s *settingFlags) define(fs *flag.FlagSet) {
@@ -33,6 +34,7 @@ func (s *settingFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&s.schedule, "schedule", "", "the job's cron `SCHEDULE` (\"*/5 * * * *\", @daily, @every 15m, CRON_TZ=Zone ...), for troc check; \"\" removes it")
 	fs.StringVar(&s.grace, "grace", "", "how late a scheduled run may start before the job is late (`DURATION`; default "+formatDuration(defaultGrace)+")")
 	fs.StringVar(&s.maxRuntime, "max-runtime", "", "a run going longer than `DURATION` makes the job stuck; 0: no limit")
+	s.control.define(fs, true)
 }
 
 // change turns the flags that were given on the command line into a
@@ -45,6 +47,9 @@ func (s *settingFlags) change(fs *flag.FlagSet) (jobChange, error) {
 			err = apply(s, &c)
 		}
 	})
+	if err == nil {
+		c.Control, err = s.control.change(fs)
+	}
 	return c, err
 }
 
@@ -203,20 +208,43 @@ type jobSettingsJSON struct {
 	Schedule     *string  `json:"schedule"`
 	GraceMS      *int64   `json:"grace_ms"`       // null: the default
 	MaxRuntimeMS *int64   `json:"max_runtime_ms"` // null: no limit
+	controlJSON
 }
 
-func settingsJSON(j Job) jobSettingsJSON {
-	ms := func(d time.Duration) *int64 {
-		if d <= 0 {
-			return nil
-		}
-		n := d.Milliseconds()
-		return &n
-	}
-	return jobSettingsJSON{
+// controlJSON is a job's job control settings as troc prints them: each
+// null (false) when the job leaves it to troc's default.
+type controlJSON struct {
+	Lock           *string `json:"lock"`
+	LockWaitMS     *int64  `json:"lock_wait_ms"`
+	SkipExit       *int    `json:"skip_exit"` // null: 75
+	JitterMS       *int64  `json:"jitter_ms"`
+	Retry          *int    `json:"retry"`
+	RetryDelayMS   *int64  `json:"retry_delay_ms"` // null: the default
+	SkipWhenPaused bool    `json:"skip_when_paused"`
+	Paused         bool    `json:"paused"`
+	PausedTime     *string `json:"paused_time"`
+	PauseUntil     *string `json:"pause_until_time"` // null: until troc job resume
+	PauseReason    *string `json:"pause_reason"`
+}
+
+func settingsJSON(j Job, now time.Time, loc *time.Location) jobSettingsJSON {
+	ms := positiveMS
+	v := jobSettingsJSON{
 		Name: j.Name, Description: j.Description, Notify: j.Notify, NotifyLog: j.NotifyLog, NotifyOn: j.NotifyOn,
 		TimeoutMS: ms(j.Timeout), Schedule: nonEmpty(j.Schedule), GraceMS: ms(j.Grace), MaxRuntimeMS: ms(j.MaxRuntime),
+		controlJSON: controlJSON{
+			Lock: nonEmpty(j.LockName), LockWaitMS: ms(j.LockWait), SkipExit: j.SkipExit, JitterMS: ms(j.Jitter),
+			RetryDelayMS: ms(j.RetryDelay), SkipWhenPaused: j.SkipWhenPaused,
+		},
 	}
+	if j.Retries > 0 {
+		v.Retry = &j.Retries
+	}
+	if j.pausedAt(now) {
+		v.Paused, v.PauseReason = true, nonEmpty(j.PauseReason)
+		v.PausedTime, v.PauseUntil = timeJSON(j.Paused, loc), timeJSON(j.PauseUntil, loc)
+	}
+	return v
 }
 
 // jobJSON is a job with its figures, as troc job list and show print it.
@@ -233,9 +261,9 @@ type jobJSON struct {
 	NextRunTime  *string  `json:"next_run_time"` // null without a schedule
 }
 
-func stateJSON(s *jobState, rep healthReport, loc *time.Location) jobJSON {
+func stateJSON(s *jobState, rep healthReport, now time.Time, loc *time.Location) jobJSON {
 	v := jobJSON{
-		jobSettingsJSON: settingsJSON(s.Job),
+		jobSettingsJSON: settingsJSON(s.Job, now, loc),
 		CreatedTime:     s.Created.In(loc).Format(timeLayout),
 		Runs30d:         s.Runs,
 		Failures30d:     s.Failures,
@@ -257,6 +285,11 @@ func stateFromView(v jobJSON) (*jobState, healthReport, error) {
 		Job: Job{
 			Name: v.Name, Description: v.Description, Notify: v.Notify, NotifyLog: v.NotifyLog, NotifyOn: v.NotifyOn,
 			Timeout: msDuration(v.TimeoutMS), Schedule: deref(v.Schedule), Grace: msDuration(v.GraceMS), MaxRuntime: msDuration(v.MaxRuntimeMS),
+			jobControl: jobControl{
+				LockName: deref(v.Lock), LockWait: msDuration(v.LockWaitMS), SkipExit: v.SkipExit, Jitter: msDuration(v.JitterMS),
+				Retries: deref(v.Retry), RetryDelay: msDuration(v.RetryDelayMS), SkipWhenPaused: v.SkipWhenPaused,
+			},
+			PauseReason: deref(v.PauseReason),
 		},
 		Runs:     v.Runs30d,
 		Failures: v.Failures30d,
@@ -272,7 +305,8 @@ func stateFromView(v jobJSON) (*jobState, healthReport, error) {
 	for _, t := range []struct {
 		dst  *time.Time
 		text *string
-	}{{&s.Created, &created}, {&s.LastSuccess, v.LastSuccess}, {&rep.Next, v.NextRunTime}} {
+	}{{&s.Created, &created}, {&s.LastSuccess, v.LastSuccess}, {&rep.Next, v.NextRunTime},
+		{&s.Paused, v.PausedTime}, {&s.PauseUntil, v.PauseUntil}} {
 		if *t.dst, err = parseTimeJSON(t.text); err != nil {
 			return nil, rep, fmt.Errorf("job %s: %w", v.Name, err)
 		}
@@ -314,7 +348,7 @@ func jobListCmd(fs *flag.FlagSet) runFunc {
 		if out == formatJSON {
 			views := make([]jobJSON, len(list))
 			for i, s := range list {
-				views[i] = stateJSON(s, s.health(now), h.loc)
+				views[i] = stateJSON(s, s.health(now), now, h.loc)
 			}
 			return writeJSONList(a.stdout, views)
 		}
@@ -381,7 +415,7 @@ func jobShowCmd(fs *flag.FlagSet) runFunc {
 			return fmt.Errorf("list runs: %w", err)
 		}
 		if *asJSON {
-			v := jobShowJSON{jobJSON: stateJSON(s, rep, h.loc), Runs: make([]runJSON, len(runs))}
+			v := jobShowJSON{jobJSON: stateJSON(s, rep, h.now(), h.loc), Runs: make([]runJSON, len(runs))}
 			for i, r := range runs {
 				v.Runs[i] = r.jsonView(h.loc)
 			}
@@ -421,6 +455,12 @@ func writeJobShow(out io.Writer, d display, now time.Time, s *jobState, rep heal
 	}
 	if s.MaxRuntime > 0 {
 		line("max runtime", formatDuration(s.MaxRuntime))
+	}
+	for _, l := range controlLines(s.jobControl) {
+		line(l[0], l[1])
+	}
+	if s.pausedAt(now) {
+		line("paused", pauseLine(&s.Job, d))
 	}
 	health := string(rep.Health)
 	if rep.Reason != "" {

@@ -11,7 +11,18 @@ package main
 // runs hold "the" lock on two different inodes.
 //
 // The lock is taken without blocking: a cron job whose previous run is
-// still going is recorded as Skipped, not queued. The descriptor is
+// still going is recorded as Skipped, not queued; unless the run may wait
+// (--lock-wait), when troc tries again every lockPoll until the wait is
+// over. It polls rather than blocks in flock(2) so that a signal, the
+// deadline and a previous run's orphaned job (below) are all seen the
+// same way, and nothing is left blocked in the kernel when troc gives up.
+//
+// A shared lock (--lock NAME) is LOCKDIR/_NAME.lock: a job name cannot
+// start with '_', so no shared lock is ever a job's lock file. A run
+// that has one takes its job's lock first, then the shared one, and holds
+// both to its end (through its retries): one run of a job at a time
+// still, and since no troc ever waits for a job's lock while holding a
+// shared one, two trocs cannot each hold what the other waits for. The descriptor is
 // close-on-exec so the job and its children never inherit the lock and
 // cannot keep it alive after troc is gone.
 //
@@ -19,7 +30,8 @@ package main
 // symlink planted at the lock path is refused, never followed.
 //
 // A lock lives as long as its job. troc writes the job's pid and start
-// time into the lock file once the job runs; a troc that finds the lock
+// time into the lock file once the job runs ("PID START", then the job's
+// name on a line of its own, which a Skipped run's note quotes); a troc that finds the lock
 // free but that job still alive (its troc was SIGKILLed, say) treats the
 // lock as held. Only the job's leader counts: a background process that
 // left the job behind never holds the lock.
@@ -31,17 +43,121 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // errLocked says that another run of the job holds its lock.
 var errLocked = errors.New("another run of this job holds its lock")
 
-// lockJob takes the job's lock in dir without waiting. It returns
-// errLocked when another process holds it, and a *previousJob when the
-// lock was free but the job of the run that last held it still runs (its
-// troc was killed). Closing the file releases the lock.
+// lockPoll is how often troc tries a lock again while it may wait for it.
+const lockPoll = 100 * time.Millisecond
+
+// heldError says who holds a lock that troc could not take: errLocked for
+// the job's own, or the shared lock and the job whose run holds it.
+type heldError struct {
+	shared string // the shared lock's name; "" for the job's own lock
+	job    string // the holder's job, as its lock file says; "" if unknown
+	pid    int    // the holder's job's pid, as its lock file says; 0 if unknown
+}
+
+func (e *heldError) Error() string {
+	if e.shared == "" {
+		return errLocked.Error()
+	}
+	switch {
+	case e.job == "":
+		return fmt.Sprintf("the lock %s is held", e.shared)
+	case e.pid == 0:
+		return fmt.Sprintf("the lock %s is held by a run of job %s", e.shared, e.job)
+	}
+	return fmt.Sprintf("the lock %s is held by a run of job %s (pid %d)", e.shared, e.job, e.pid)
+}
+
+func (e *heldError) Is(target error) bool { return target == errLocked }
+
+// sharedLockName is the file name of shared lock name (see above).
+func sharedLockName(name string) string { return "_" + name }
+
+// takeLocks takes job's lock in dir and, when shared is not "", the shared
+// lock of that name, waiting up to wait for them (see above). It returns
+// the files holding them; or the signal that came on sigs while it
+// waited; or, when the wait ran out, the error of the last try (a
+// *heldError or a *previousJob). A job's lock is released again when the
+// shared one cannot be had. waiting is told why, each time troc starts
+// waiting for a lock.
+func takeLocks(dir, job, shared string, wait time.Duration, sigs <-chan os.Signal, waiting func(error)) ([]*os.File, os.Signal, error) {
+	deadline := time.Now().Add(wait)
+	names := []string{job}
+	if shared != "" {
+		names = append(names, sharedLockName(shared))
+	}
+	var locks []*os.File
+	for _, name := range names {
+		f, sig, err := waitLock(filepath.Join(dir, name+".lock"), deadline, sigs, func(err error) {
+			var held *heldError
+			if errors.As(err, &held) && name != job {
+				held.shared = shared
+			}
+			waiting(err)
+		})
+		if f == nil {
+			for _, l := range locks {
+				l.Close()
+			}
+			var held *heldError
+			if errors.As(err, &held) && name != job {
+				held.shared = shared
+			}
+			return nil, sig, err
+		}
+		if name != job {
+			// Whose it is, for a run that finds it held before this job
+			// starts or between its retries; only that run's note
+			// depends on it, so a full disk here is no reason to stop.
+			markLocks([]*os.File{f}, 0, 0, job)
+		}
+		locks = append(locks, f)
+	}
+	return locks, nil, nil
+}
+
+// waitLock takes the lock at path, trying every lockPoll until deadline;
+// waiting is told why when the first try fails and troc waits.
+func waitLock(path string, deadline time.Time, sigs <-chan os.Signal, waiting func(error)) (*os.File, os.Signal, error) {
+	for try := 0; ; try++ {
+		f, err := lockFile(path)
+		var prev *previousJob
+		if err == nil || !errors.Is(err, errLocked) && !errors.As(err, &prev) {
+			return f, nil, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, nil, err
+		}
+		if try == 0 {
+			waiting(err)
+		}
+		t := time.NewTimer(min(left, lockPoll))
+		select {
+		case <-t.C:
+		case sig := <-sigs:
+			t.Stop()
+			return nil, sig, err
+		}
+	}
+}
+
+// lockJob takes the job's lock in dir without waiting (see lockFile).
 func lockJob(dir, name string) (*os.File, error) {
-	path := filepath.Join(dir, name+".lock")
+	return lockFile(filepath.Join(dir, name+".lock"))
+}
+
+// lockFile takes the lock at path without waiting. It returns a
+// *heldError (errLocked) when another process holds it, and a
+// *previousJob when the lock was free but the job of the run that last
+// held it still runs (its troc was killed). Closing the file releases the
+// lock.
+func lockFile(path string) (*os.File, error) {
 	for try := 0; ; try++ {
 		f, err := openLock(path)
 		if err != nil {
@@ -54,9 +170,13 @@ func lockJob(dir, name string) (*os.File, error) {
 			}
 		}
 		if err != nil {
-			f.Close()
+			defer f.Close()
 			if errors.Is(err, syscall.EWOULDBLOCK) {
-				return nil, errLocked
+				held := &heldError{}
+				if prev := lockedJob(f); prev != nil {
+					held.job, held.pid = prev.job, prev.pid
+				}
+				return nil, held
 			}
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
@@ -70,7 +190,7 @@ func lockJob(dir, name string) (*os.File, error) {
 			}
 			return nil, fmt.Errorf("lock %s: the file keeps changing under troc", path)
 		}
-		if prev := lockedJob(f); prev != nil && processAlive(prev.pid, prev.start) {
+		if prev := lockedJob(f); prev != nil && prev.pid > 0 && processAlive(prev.pid, prev.start) {
 			f.Close()
 			return nil, prev
 		}
@@ -117,6 +237,7 @@ func isFileAt(f *os.File, path string) (bool, error) {
 type previousJob struct {
 	pid   int
 	start int64
+	job   string // the job's name, from the lock file's second line; "" if none
 }
 
 func (p *previousJob) Error() string {
@@ -124,26 +245,43 @@ func (p *previousJob) Error() string {
 }
 
 // lockedJob reads the job that the lock file says holds the lock (see
-// markLock), or nil.
+// markLocks), or nil. A lock taken by a troc whose job has not started
+// yet says pid 0: lockedJob returns it only for its job's name.
 func lockedJob(f *os.File) *previousJob {
-	var b [64]byte
+	var b [128]byte
 	n, _ := f.ReadAt(b[:], 0)
+	first, second, _ := strings.Cut(string(b[:n]), "\n")
 	var p previousJob
-	if _, err := fmt.Sscanf(string(b[:n]), "%d %d\n", &p.pid, &p.start); err != nil || p.pid <= 0 {
+	if _, err := fmt.Sscanf(first, "%d %d", &p.pid, &p.start); err != nil || p.pid < 0 {
+		return nil
+	}
+	p.job, _, _ = strings.Cut(second, "\n")
+	if checkName("job", p.job) != nil {
+		p.job = ""
+	}
+	if p.pid == 0 && p.job == "" {
 		return nil
 	}
 	return &p
 }
 
-// markLock writes the job's pid and its start time into the lock file
-// that troc holds for it, so that if troc dies while the job runs, the
-// next troc finds the job there and does not start a second one.
-func markLock(f *os.File, pid int, start int64) error {
-	s := fmt.Sprintf("%d %d\n", pid, start)
-	if _, err := f.WriteAt([]byte(s), 0); err != nil {
-		return err
+// markLocks writes the job's pid, its start time and the job's name into
+// each lock file that troc holds for it ("PID START\nJOB\n"; 0 0 until
+// the job starts), so that if troc dies while the job runs, the next troc
+// finds the job there and does not start a second one, and a run that
+// finds a shared lock held can say whose it is. The first line is what
+// every troc before shared locks wrote, and all they read.
+func markLocks(locks []*os.File, pid int, start int64, job string) error {
+	s := fmt.Sprintf("%d %d\n%s\n", pid, start, job)
+	for _, f := range locks {
+		if _, err := f.WriteAt([]byte(s), 0); err != nil {
+			return err
+		}
+		if err := f.Truncate(int64(len(s))); err != nil {
+			return err
+		}
 	}
-	return f.Truncate(int64(len(s)))
+	return nil
 }
 
 // renameLock moves job old's lock file to new's name, for a job rename. A

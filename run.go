@@ -29,6 +29,14 @@ type Run struct {
 	SpoolKey      string // set while the run lives in a spool file
 	Inferred      bool   // the end was presumed (its troc was gone), not seen
 
+	// Job control (schema/0006_job_control.sql); zero when unused.
+	Waited   time.Duration // how long the run waited for its lock (--lock-wait)
+	Jitter   time.Duration // how long troc slept before taking the lock (--jitter)
+	LockName string        // the shared lock taken besides the job's own (--lock)
+	Attempt  int           // 1, 2, ... for a run under --retry; 0 otherwise
+	RetryOf  int64         // the first attempt's id, for attempts after the first
+	Retried  bool          // troc ran the job again after this attempt
+
 	// The troc recording the run, while a spool file holds it: a replay
 	// must not take a run whose troc is alive for an orphan.
 	TrocPID   int   `json:",omitempty"`
@@ -65,6 +73,13 @@ type runJSON struct {
 	Command       string  `json:"command"`
 	OutputBytes   int64   `json:"output_bytes"`
 	Note          *string `json:"note"`
+	// Job control: present only for runs that used it.
+	WaitedMS *int64  `json:"waited_ms,omitempty"`
+	JitterMS *int64  `json:"jitter_ms,omitempty"`
+	Lock     *string `json:"lock,omitempty"`
+	Attempt  *int    `json:"attempt,omitempty"`
+	RetryOf  *int64  `json:"retry_of,omitempty"`
+	Retried  bool    `json:"retried,omitempty"`
 }
 
 // timeLayout is RFC 3339 with milliseconds, always the same width.
@@ -85,6 +100,14 @@ func (r *Run) jsonView(loc *time.Location) runJSON {
 	}
 	if r.ID != 0 {
 		v.ID = &r.ID
+	}
+	v.WaitedMS, v.JitterMS = positiveMS(r.Waited), positiveMS(r.Jitter)
+	v.Lock, v.Retried = nonEmpty(r.LockName), r.Retried
+	if r.Attempt > 0 {
+		v.Attempt = &r.Attempt
+	}
+	if r.RetryOf > 0 {
+		v.RetryOf = &r.RetryOf
 	}
 	if r.Signal != 0 {
 		name := signalName(r.Signal)
@@ -166,6 +189,15 @@ func timeJSON(t time.Time, loc *time.Location) *string {
 	return &s
 }
 
+// positiveMS is d in milliseconds for JSON; nil unless d > 0.
+func positiveMS(d time.Duration) *int64 {
+	if d <= 0 {
+		return nil
+	}
+	n := d.Milliseconds()
+	return &n
+}
+
 func nonEmpty(s string) *string {
 	if s == "" {
 		return nil
@@ -180,6 +212,8 @@ func runFromView(v runJSON) (*Run, error) {
 	r := &Run{
 		ID: deref(v.ID), Job: v.Job, Status: v.Status, ExitCode: v.ExitCode, PID: deref(v.PID), Host: v.Host, Command: v.Command,
 		OutputBytes: v.OutputBytes, LogFile: deref(v.LogFile), SystemLogFile: deref(v.SystemLogFile), Note: deref(v.Note),
+		Waited: msDuration(v.WaitedMS), Jitter: msDuration(v.JitterMS), LockName: deref(v.Lock),
+		Attempt: deref(v.Attempt), RetryOf: deref(v.RetryOf), Retried: v.Retried,
 	}
 	if v.Signal != nil {
 		r.Signal = signalNumber(*v.Signal)

@@ -126,7 +126,7 @@ func runShowCmd(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		return writeJSON(a.stdout, runShowJSON{runJSON: r.jsonView(h.loc), JobSettings: settingsJSON(job)})
+		return writeJSON(a.stdout, runShowJSON{runJSON: r.jsonView(h.loc), JobSettings: settingsJSON(job, h.now(), h.loc)})
 	}
 }
 
