@@ -379,7 +379,8 @@ type alertState struct {
 
 // alertState returns the state of the named job as of its run runID:
 // the runs before that one back to its latest success (Skipped and
-// Running ones do not count), and its latest alert. Both walks are range
+// Running ones do not count, nor attempts that troc retried: one failure
+// of the job, however many tries it took), and its latest alert. Both walks are range
 // scans of the runs_job index: the first stops at the success, the
 // second reads only the streak.
 func (db *DB) alertState(ctx context.Context, job string, runID int64) (alertState, error) {
@@ -394,7 +395,7 @@ func (db *DB) alertState(ctx context.Context, job string, runID int64) (alertSta
 		SELECT last.id,
 			(SELECT count(*) FROM runs r
 				WHERE r.job_id = j.id AND r.id > last.id AND r.id < ?2
-				AND r.status IN ('Failed', 'TimedOut', 'Terminated')),
+				AND r.status IN ('Failed', 'TimedOut', 'Terminated') AND NOT r.retried),
 			coalesce(a.run_id, 0), coalesce(a.sent_ms, 0)
 		FROM j CROSS JOIN last LEFT JOIN notify_alerts a ON a.job_id = j.id`,
 		job, runID).Scan(&st.lastSuccess, &st.failures, &st.alertRun, &sentMS)

@@ -61,7 +61,7 @@ func (db *DB) insertRun(ctx context.Context, r *Run) error {
 		if r.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		return countRun(ctx, tx, runCount{job: jobID, run: r.ID, start: r.Start, end: r.End, to: r.Status})
+		return countRun(ctx, tx, runCount{job: jobID, run: r.ID, start: r.Start, end: r.End, to: r.Status, retried: r.Retried})
 	})
 }
 
@@ -84,7 +84,7 @@ func replaceSpooled(ctx context.Context, tx *sql.Tx, r *Run) (bool, error) {
 		return true, err
 	}
 	return true, countRun(ctx, tx, runCount{job: jobID, run: r.ID, start: time.UnixMilli(startMS),
-		end: r.End, from: status, to: r.Status})
+		end: r.End, from: status, to: r.Status, retried: r.Retried})
 }
 
 // errRunNotFound says the history has no such run.
@@ -109,16 +109,17 @@ func (db *DB) finishRun(ctx context.Context, r *Run) error {
 		if err := setEnd(ctx, tx, r.ID, r); err != nil {
 			return err
 		}
-		return countRun(ctx, tx, runCount{job: jobID, run: r.ID, start: r.Start, end: r.End, from: status, to: r.Status})
+		return countRun(ctx, tx, runCount{job: jobID, run: r.ID, start: r.Start, end: r.End, from: status, to: r.Status, retried: r.Retried})
 	})
 }
 
 // setEnd writes r's end over that of run id, within tx.
 func setEnd(ctx context.Context, tx *sql.Tx, id int64, r *Run) error {
 	_, err := tx.ExecContext(ctx, `
-		UPDATE runs SET status = ?, end_ms = ?, exit_code = ?, signal = ?, output_bytes = ?, note = ?, end_inferred = 0
+		UPDATE runs SET status = ?, end_ms = ?, exit_code = ?, signal = ?, output_bytes = ?, note = ?, end_inferred = 0,
+			retried = ?
 		WHERE id = ?`,
-		r.Status, nullTime(r.End), r.ExitCode, nullInt(int64(r.Signal)), r.OutputBytes, nullStr(r.Note), id)
+		r.Status, nullTime(r.End), r.ExitCode, nullInt(int64(r.Signal)), r.OutputBytes, nullStr(r.Note), r.Retried, id)
 	return err
 }
 
@@ -149,6 +150,7 @@ type runCount struct {
 	job, run   int64
 	start, end time.Time
 	from, to   Status
+	retried    bool // an attempt that troc ran again: not the job's outcome (last_end_*)
 }
 
 // countSQL changes the job's row by a runCount: ?2 new runs (0 or 1),
@@ -195,7 +197,7 @@ func countRun(ctx context.Context, tx *sql.Tx, c runCount) error {
 	}
 	_, err := tx.ExecContext(ctx, countSQL, c.job, added, failures,
 		status(StatusSkipped), status(StatusSucceeded), status(StatusFailed), status(StatusTerminated), status(StatusTimedOut),
-		c.run, c.to != StatusRunning && c.to != StatusSkipped, string(c.to), success)
+		c.run, c.to != StatusRunning && c.to != StatusSkipped && !c.retried, string(c.to), success)
 	return err
 }
 

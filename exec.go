@@ -211,6 +211,9 @@ func (a *app) exec(ctx context.Context, opts *execOptions) error {
 // runJob runs the job, under its locks: it logs its output, supervises
 // it, and records its end.
 func (e *execution) runJob(ctx context.Context, sigs chan os.Signal, sigsReady chan struct{}) error {
+	if e.run.Attempt == 0 && e.ctl.Retries > 0 {
+		e.run.Attempt = 1
+	}
 	logFile := e.createRunLog()
 	capture, err := newCapture(logFile, e.run.LogFile, e.opts.tee, e.a.stdout, e.a.stderr)
 	if err != nil {
@@ -256,7 +259,51 @@ func (e *execution) runJob(ctx context.Context, sigs chan os.Signal, sigsReady c
 	if err := e.diag.fileError(); err != nil {
 		e.run.addNote("system log incomplete: %v", err)
 	}
+	switch again, stopped := e.retryAfter(ctx, sigs); {
+	case stopped != nil:
+		return stopped
+	case again:
+		return e.runJob(ctx, sigs, sigsReady)
+	}
 	return e.recordEnd(ctx, e.exitCode(st))
+}
+
+// retryAfter decides, once an attempt has ended, whether troc runs the
+// job again (--retry): only after a Failed or TimedOut attempt (a job
+// stopped from outside stays stopped), and while retries are left. If so
+// it records the attempt as retried, waits the retry delay, and sets the
+// next attempt up, linked to the first; a signal during the delay is
+// that next attempt's end, before it started (stopBeforeStart), and
+// troc's too: retryAfter returns what exec returns then. The lock is held
+// throughout.
+func (e *execution) retryAfter(ctx context.Context, sigs chan os.Signal) (again bool, stopped error) {
+	n := e.run.Attempt
+	if n == 0 || n > e.ctl.Retries || e.run.Status != StatusFailed && e.run.Status != StatusTimedOut {
+		return false, nil
+	}
+	delay := e.ctl.retryDelay(n)
+	e.run.Retried = true
+	e.run.addNote("retried")
+	e.log.Info(fmt.Sprintf("Attempt %d of %d %s: trying again in %s", n, e.ctl.Retries+1, e.run.Status, delay))
+	e.record()
+	first := e.run.RetryOf
+	if first == 0 {
+		first = e.run.ID // 0 if the first attempt went to the spool
+	}
+	e.run = Run{Job: e.run.Job, Host: e.run.Host, Command: e.run.Command, TrocPID: e.run.TrocPID, TrocStart: e.run.TrocStart,
+		SystemLogFile: e.run.SystemLogFile, LockName: e.run.LockName, Attempt: n + 1, RetryOf: first}
+	e.spooled, e.lostEnd = "", nil
+	e.rec = e.startRecording(ctx)
+	t := time.NewTimer(delay)
+	select {
+	case <-t.C:
+		e.run.Start = nowMS()
+		return true, nil
+	case sig := <-sigs:
+		t.Stop()
+		e.run.Start = nowMS()
+		return false, e.stopBeforeStart(ctx, sig.(syscall.Signal))
+	}
 }
 
 // start starts the job in a process group of its own and returns its pid.

@@ -64,10 +64,16 @@ func (e *execution) startRecording(ctx context.Context) *recording {
 // has started: a job that ran, or a run that ended without its job
 // running (skipped, not set up, not started, stopped before it started).
 func (e *execution) recordEnd(ctx context.Context, code int) error {
+	e.record()
+	return e.finish(ctx, code)
+}
+
+// record hands the run at its end to the recorder and waits for it to be
+// recorded.
+func (e *execution) record() {
 	e.rec.runs <- e.run
 	<-e.rec.done
 	e.run = e.rec.run
-	return e.finish(ctx, code)
 }
 
 // history opens the history on first use (the database is deliberately

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestRetryDelay: the delay doubles after each retry, capped at ten
+// times the first.
+func TestRetryDelay(t *testing.T) {
+	for _, tc := range []struct {
+		first time.Duration
+		n     int
+		want  time.Duration
+	}{
+		{time.Second, 1, time.Second},
+		{time.Second, 2, 2 * time.Second},
+		{time.Second, 4, 8 * time.Second},
+		{time.Second, 5, 10 * time.Second},
+		{time.Second, 50, 10 * time.Second},
+		{0, 1, defaultRetryDelay},
+		{0, 3, 4 * defaultRetryDelay},
+	} {
+		if got := (jobControl{RetryDelay: tc.first}).retryDelay(tc.n); got != tc.want {
+			t.Errorf("retryDelay(%d) after %s = %s, want %s", tc.n, tc.first, got, tc.want)
+		}
+	}
+}
+
+// counting is a job that fails until its nth run, counting its runs in a
+// file in dir.
+func counting(dir string, n int) string {
+	c := filepath.Join(dir, "count")
+	return "n=$(cat " + c + " 2>/dev/null || echo 0); n=$((n+1)); echo $n > " + c + "; [ $n -ge " + strconv.Itoa(n) + " ] || exit 4"
+}
+
+// TestExecRetry: a failed job runs again up to --retry times; each
+// attempt is a run linked to the first; troc exits with the last one's
+// status; check and notifications see only the final outcome.
+func TestExecRetry(t *testing.T) {
+	hook := newReceiver(t, nil)
+	s := newSandbox(t)
+	s.env = append(s.env, "TROC_NOTIFY_WEBHOOK_URL="+hook.URL+"/hook")
+
+	t.Run("succeeds at the third", func(t *testing.T) {
+		res := s.troc("exec", "--name", "flaky", "--notify", "--retry", "3", "--retry-delay", "50ms", counting(t.TempDir(), 3))
+		r := res.run(t)
+		if res.code != 0 || r.Status != StatusSucceeded || deref(r.Attempt) != 3 || r.RetryOf == nil {
+			t.Fatalf("exit %d, status %s, attempt %v, retry_of %v; want 0, Succeeded, 3, the first's id\n%s", res.code, r.Status, r.Attempt, r.RetryOf, res.stderr)
+		}
+		var attempts []int
+		for _, run := range s.runs() {
+			if run.Job != "flaky" {
+				continue
+			}
+			attempts = append(attempts, run.Attempt)
+			wantRetried := run.Attempt < 3
+			if run.Retried != wantRetried || run.Attempt > 1 && run.RetryOf != *r.RetryOf || run.Attempt == 1 && run.ID != *r.RetryOf {
+				t.Errorf("attempt %d: status %s, retried %t, retry_of %d; want retried %t, linked to run %d", run.Attempt, run.Status, run.Retried, run.RetryOf, wantRetried, *r.RetryOf)
+			}
+		}
+		if !slices.Equal(attempts, []int{1, 2, 3}) {
+			t.Errorf("attempts %v, want [1 2 3]", attempts)
+		}
+		if got := events(t, hook.take()); !slices.Equal(got, []string{"end/0"}) {
+			t.Errorf("notices %q, want one, of the success (no failure before it counted)", got)
+		}
+		if res := s.troc("check"); res.code != 0 {
+			t.Errorf("check: exit %d, want 0: the job's outcome is its last attempt's\n%s", res.code, res.stdout)
+		}
+	})
+
+	t.Run("fails every time", func(t *testing.T) {
+		res := s.troc("exec", "--name", "broken", "--notify", "--retry", "2", "--retry-delay", "20ms", "exit 5")
+		if r := res.run(t); res.code != 5 || r.Status != StatusFailed || deref(r.Attempt) != 3 {
+			t.Errorf("exit %d, status %s, attempt %v; want 5, Failed, 3", res.code, r.Status, r.Attempt)
+		}
+		if got := events(t, hook.take()); !slices.Equal(got, []string{"failure/1"}) {
+			t.Errorf("notices %q, want one failure, the first", got)
+		}
+	})
+
+	t.Run("job setting", func(t *testing.T) {
+		s.mustTroc(0, "job", "add", "--name", "set", "--retry", "1", "--retry-delay", "10ms")
+		if r := s.troc("exec", "--name", "set", "exit 6").run(t); deref(r.Attempt) != 2 {
+			t.Errorf("attempt %v, want 2: the job's --retry 1", r.Attempt)
+		}
+		if r := s.troc("exec", "--name", "set", "--retry", "0", "exit 6").run(t); r.Attempt != nil {
+			t.Errorf("with --retry 0: attempt %v, want none", r.Attempt)
+		}
+	})
+
+	t.Run("not after a signal", func(t *testing.T) {
+		if r := s.troc("exec", "--name", "killed", "--retry", "3", "kill -TERM $$").run(t); r.Status != StatusTerminated || deref(r.Attempt) != 1 {
+			t.Errorf("status %s, attempt %v; want Terminated, no retry", r.Status, r.Attempt)
+		}
+	})
+
+	t.Run("lock held between attempts", func(t *testing.T) {
+		cmd := s.command("exec", "--name", "slowretry", "--retry", "1", "--retry-delay", "1h", "exit 3")
+		var out, errb syncBuffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer cmd.Process.Kill()
+		waitFor(t, "the first attempt to fail", func() bool { return strings.Contains(errb.String(), "trying again in 1h") })
+		if res := s.troc("exec", "--name", "slowretry", "true"); res.code != exitSkipped {
+			t.Errorf("another run during the retry delay: exit %d, want %d", res.code, exitSkipped)
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		r := result{stdout: out.String()}.run(t)
+		if code := cmd.ProcessState.ExitCode(); code != 128+int(syscall.SIGTERM) || r.Status != StatusTerminated || deref(r.Attempt) != 2 {
+			t.Errorf("exit %d, status %s, attempt %v; want %d, Terminated, 2", code, r.Status, r.Attempt, 128+int(syscall.SIGTERM))
+		}
+	})
+}
