@@ -21,8 +21,8 @@ const insertRunSQL = `
 	INSERT INTO runs (job_id, status, start_ms, end_ms, exit_code, signal,
 		pid, pid_start, host, command, log_file, system_log_file,
 		output_bytes, note, spool_key, end_inferred,
-		waited_ms, jitter_ms, lock_name, attempt, retry_of, retried)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		waited_ms, jitter_ms, lock_name, attempt, retry_of, retried, environment)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insertRun records a new run and sets r.ID, creating its job if need be.
 // A run replayed from a spool file carries its spool key: it is inserted
@@ -54,7 +54,7 @@ func (db *DB) insertRun(ctx context.Context, r *Run) error {
 			nullInt(int64(r.PID)), nullInt(r.PIDStart), r.Host, r.Command, nullStr(r.LogFile), nullStr(r.SystemLogFile),
 			r.OutputBytes, nullStr(r.Note), nullStr(r.SpoolKey), r.Inferred,
 			nullInt(r.Waited.Milliseconds()), nullInt(r.Jitter.Milliseconds()), nullStr(r.LockName),
-			nullInt(int64(r.Attempt)), nullInt(r.RetryOf), r.Retried)
+			nullInt(int64(r.Attempt)), nullInt(r.RetryOf), r.Retried, nullStr(r.Environment))
 		if err != nil {
 			return err
 		}
@@ -243,7 +243,7 @@ func countDays(ctx context.Context, tx *sql.Tx, job, day, runs, failures int64) 
 const runColumns = `r.id, j.name, r.status, r.start_ms, r.end_ms, r.exit_code, r.signal,
 	r.pid, r.pid_start, r.host, r.command, r.log_file, r.system_log_file,
 	r.output_bytes, r.note, r.spool_key,
-	r.waited_ms, r.jitter_ms, r.lock_name, r.attempt, r.retry_of, r.retried`
+	r.waited_ms, r.jitter_ms, r.lock_name, r.attempt, r.retry_of, r.retried, r.environment`
 
 // scanRun reads one row of runColumns, after the columns that first
 // points to. All the run's columns NULL (an outer join that found no run)
@@ -252,11 +252,11 @@ func scanRun(row interface{ Scan(...any) error }, first ...any) (*Run, error) {
 	var r Run
 	var id, start, end, exit, sig, pid, pidStart, outBytes sql.NullInt64
 	var waited, jitter, attempt, retryOf, retried sql.NullInt64
-	var status, host, command, logFile, sysLog, note, spoolKey, lockName sql.NullString
+	var status, host, command, logFile, sysLog, note, spoolKey, lockName, environment sql.NullString
 	err := row.Scan(append(first, &id, &r.Job, &status, &start, &end, &exit, &sig,
 		&pid, &pidStart, &host, &command, &logFile, &sysLog,
 		&outBytes, &note, &spoolKey,
-		&waited, &jitter, &lockName, &attempt, &retryOf, &retried)...)
+		&waited, &jitter, &lockName, &attempt, &retryOf, &retried, &environment)...)
 	if err != nil || !id.Valid {
 		return nil, err
 	}
@@ -278,6 +278,7 @@ func scanRun(row interface{ Scan(...any) error }, first ...any) (*Run, error) {
 	r.Waited = time.Duration(waited.Int64) * time.Millisecond
 	r.Jitter = time.Duration(jitter.Int64) * time.Millisecond
 	r.LockName, r.Attempt, r.RetryOf, r.Retried = lockName.String, int(attempt.Int64), retryOf.Int64, retried.Int64 != 0
+	r.Environment = environment.String
 	return &r, nil
 }
 

@@ -137,7 +137,7 @@ func (a *app) exec(ctx context.Context, opts *execOptions) error {
 	}
 	host, _ := os.Hostname()
 	e.run = Run{Job: opts.name, Host: host, Command: opts.commandLine(), Start: nowMS(),
-		TrocPID: os.Getpid()}
+		TrocPID: os.Getpid(), Environment: opts.env.String()}
 	e.run.TrocStart, _ = procStartTime(e.run.TrocPID)
 	// The history opens beside the rest of the set-up; nothing here waits
 	// for it until the run has ended.
@@ -231,7 +231,13 @@ func (e *execution) runJob(ctx context.Context, sigs chan os.Signal, sigsReady c
 	}
 	pid, err := e.opts.start(e.a.stdin, capture.stdout(), capture.stderr())
 	started := time.Now()
-	if err != nil {
+	var setup *errSetup
+	switch {
+	case errors.As(err, &setup):
+		capture.close()
+		e.log.Error("Cannot set the job up: " + err.Error())
+		return e.failSetup(ctx, err.Error())
+	case err != nil:
 		capture.close()
 		return e.failStart(ctx, err)
 	}
@@ -291,7 +297,8 @@ func (e *execution) retryAfter(ctx context.Context, sigs chan os.Signal) (again 
 		first = e.run.ID // 0 if the first attempt went to the spool
 	}
 	e.run = Run{Job: e.run.Job, Host: e.run.Host, Command: e.run.Command, TrocPID: e.run.TrocPID, TrocStart: e.run.TrocStart,
-		SystemLogFile: e.run.SystemLogFile, LockName: e.run.LockName, Attempt: n + 1, RetryOf: first}
+		SystemLogFile: e.run.SystemLogFile, LockName: e.run.LockName, Attempt: n + 1, RetryOf: first,
+		Environment: e.run.Environment}
 	e.spooled, e.lostEnd = "", nil
 	e.rec = e.startRecording(ctx)
 	t := time.NewTimer(delay)
@@ -312,10 +319,17 @@ func (e *execution) retryAfter(ctx context.Context, sigs chan os.Signal) (again 
 // exec.Cmd but the fork, and os/exec's first start forks a throwaway child
 // to probe for pidfd support, a cost paid on every troc exec.
 func (o *execOptions) start(stdin io.Reader, stdout, stderr *os.File) (int, error) {
+	if err := o.env.checkDir(); err != nil {
+		return 0, err
+	}
 	path, argv := "/bin/sh", []string{"/bin/sh", "-c", o.command}
 	if o.argv != nil {
+		prog := o.argv[0]
+		if o.env.cwd != "" && strings.Contains(prog, "/") && !filepath.IsAbs(prog) {
+			prog = filepath.Join(o.env.cwd, prog) // as the job, in its directory, would find it
+		}
 		var err error
-		if path, err = exec.LookPath(o.argv[0]); err != nil {
+		if path, err = exec.LookPath(prog); err != nil {
 			return 0, err
 		}
 		argv = o.argv
@@ -332,11 +346,22 @@ func (o *execOptions) start(stdin io.Reader, stdout, stderr *os.File) (int, erro
 		in = null
 	}
 	attr := &syscall.ProcAttr{
-		Env:   withoutSecrets(os.Environ()), // TROC_NOTIFY_SLACK_TOKEN is troc's, not the job's
+		// TROC_NOTIFY_SLACK_TOKEN is troc's, not the job's; the env file's
+		// variables are the job's.
+		Env:   overEnv(withoutSecrets(os.Environ()), o.env.vars),
+		Dir:   o.env.cwd,
 		Files: []uintptr{in.Fd(), stdout.Fd(), stderr.Fd()},
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	}
-	pid, err := syscall.ForkExec(path, argv, attr)
+	fork := syscall.ForkExec
+	if o.env.changesThread() {
+		fork = o.env.forkChanged
+	}
+	pid, err := fork(path, argv, attr)
+	var setup *errSetup
+	if errors.As(err, &setup) {
+		return 0, err
+	}
 	if err != nil {
 		return 0, &os.PathError{Op: "exec", Path: path, Err: err}
 	}

@@ -21,6 +21,7 @@ type execOptions struct {
 	timeoutSet bool          // --timeout was given: the job's own setting does not apply
 	killAfter  time.Duration
 	control    controlChange // job control flags given (jobcontrol.go)
+	env        execEnv       // how the job runs (execenv.go)
 }
 
 // defaultKillAfter is how long a job has to exit after SIGTERM before
@@ -42,6 +43,7 @@ func execFlags(fs *flag.FlagSet) func(a *app, args []string) (*execOptions, erro
 	killAfter := fs.String("kill-after", "", "after SIGTERM, wait `DURATION` before SIGKILL (default 10s)")
 	var control controlFlags
 	control.define(fs, false)
+	env := envFlags(fs)
 	return func(a *app, args []string) (*execOptions, error) {
 		var positional []string
 		rest := args
@@ -93,6 +95,9 @@ func execFlags(fs *flag.FlagSet) func(a *app, args []string) (*execOptions, erro
 			}
 		}
 		if o.control, err = control.change(fs); err != nil {
+			return nil, err
+		}
+		if o.env, err = env(); err != nil {
 			return nil, err
 		}
 		o.killAfter = defaultKillAfter

@@ -37,6 +37,8 @@ type Run struct {
 	RetryOf  int64         // the first attempt's id, for attempts after the first
 	Retried  bool          // troc ran the job again after this attempt
 
+	Environment string // the environment flags of the run, as execEnv.String says them; "": none
+
 	// The troc recording the run, while a spool file holds it: a replay
 	// must not take a run whose troc is alive for an orphan.
 	TrocPID   int   `json:",omitempty"`
@@ -80,6 +82,8 @@ type runJSON struct {
 	Attempt  *int    `json:"attempt,omitempty"`
 	RetryOf  *int64  `json:"retry_of,omitempty"`
 	Retried  bool    `json:"retried,omitempty"`
+	// The environment flags of the run (--cwd, --nice, ...), when it had any.
+	Environment *string `json:"environment,omitempty"`
 }
 
 // timeLayout is RFC 3339 with milliseconds, always the same width.
@@ -102,7 +106,7 @@ func (r *Run) jsonView(loc *time.Location) runJSON {
 		v.ID = &r.ID
 	}
 	v.WaitedMS, v.JitterMS = positiveMS(r.Waited), positiveMS(r.Jitter)
-	v.Lock, v.Retried = nonEmpty(r.LockName), r.Retried
+	v.Lock, v.Retried, v.Environment = nonEmpty(r.LockName), r.Retried, nonEmpty(r.Environment)
 	if r.Attempt > 0 {
 		v.Attempt = &r.Attempt
 	}
@@ -213,7 +217,7 @@ func runFromView(v runJSON) (*Run, error) {
 		ID: deref(v.ID), Job: v.Job, Status: v.Status, ExitCode: v.ExitCode, PID: deref(v.PID), Host: v.Host, Command: v.Command,
 		OutputBytes: v.OutputBytes, LogFile: deref(v.LogFile), SystemLogFile: deref(v.SystemLogFile), Note: deref(v.Note),
 		Waited: msDuration(v.WaitedMS), Jitter: msDuration(v.JitterMS), LockName: deref(v.Lock),
-		Attempt: deref(v.Attempt), RetryOf: deref(v.RetryOf), Retried: v.Retried,
+		Attempt: deref(v.Attempt), RetryOf: deref(v.RetryOf), Retried: v.Retried, Environment: deref(v.Environment),
 	}
 	if v.Signal != nil {
 		r.Signal = signalNumber(*v.Signal)

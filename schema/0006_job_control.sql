@@ -1,5 +1,5 @@
 -- Job control (troc exec --lock-wait, --lock, --skip-exit, --jitter,
--- --retry; troc job pause). Columns are only added: every row keeps what
+-- --retry, the environment flags; troc job pause). Columns are only added: every row keeps what
 -- it had, and a NULL means what troc did before them.
 --
 -- A run's waited_ms is how long it waited for its lock (--lock-wait),
@@ -14,6 +14,10 @@ ALTER TABLE runs ADD COLUMN lock_name TEXT;
 ALTER TABLE runs ADD COLUMN attempt INTEGER;
 ALTER TABLE runs ADD COLUMN retry_of INTEGER;
 ALTER TABLE runs ADD COLUMN retried INTEGER NOT NULL DEFAULT 0;
+-- environment is the run's environment flags (--env-file FILE --cwd DIR
+-- --nice N --ionice CLASS --umask MODE), as given: the env file's name,
+-- never its content.
+ALTER TABLE runs ADD COLUMN environment TEXT;
 
 -- A job's settings of the same, which troc exec's flags override, and its
 -- pause: paused_ms is when it was paused (NULL: not paused), until_ms when

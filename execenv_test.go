@@ -1,0 +1,84 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestExecEnvironment runs real jobs with each environment flag and
+// reads back, from the job itself, what it got.
+func TestExecEnvironment(t *testing.T) {
+	s := newSandbox(t)
+	dir := t.TempDir()
+	envFile := filepath.Join(dir, "backup.env")
+	if err := os.WriteFile(envFile, []byte("# for the backup\nTARGET=\"/srv/backup dir\"\nHOME=/elsewhere\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(dir, "show.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho script in $(pwd)\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		command string
+		want    string // in the job's output
+		env     string // the run's environment, as recorded
+	}{
+		{"env-file", []string{"--env-file", envFile}, `echo "$TARGET|$HOME"`, "/srv/backup dir|/elsewhere\n", "--env-file " + envFile},
+		{"cwd", []string{"--cwd", dir}, "pwd", dir + "\n", "--cwd " + dir},
+		{"nice", []string{"--nice", "7"}, "nice", "7\n", "--nice 7"},
+		{"ionice", []string{"--ionice", "idle"}, "ionice -p $$", "idle\n", "--ionice idle"},
+		{"ionice level", []string{"--ionice", "be:6"}, "ionice -p $$", "best-effort: prio 6\n", "--ionice best-effort:6"},
+		{"umask", []string{"--umask", "027"}, "umask", "0027\n", "--umask 0027"},
+		{"all", []string{"--umask", "0777", "--nice", "3", "--cwd", dir}, "umask; nice; pwd", "0777\n3\n" + dir + "\n", "--cwd " + dir + " --nice 3 --umask 0777"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := s.mustTroc(0, append(append([]string{"exec", "--name", "env"}, tc.args...), tc.command)...)
+			r := res.run(t)
+			if got := fileContent(t, deref(r.LogFile)); got != tc.want {
+				t.Errorf("the job said %q, want %q", got, tc.want)
+			}
+			if deref(r.Environment) != tc.env {
+				t.Errorf("environment = %q, want %q", deref(r.Environment), tc.env)
+			}
+			// troc's own files keep troc's umask, whatever the job's.
+			if fi, err := os.Stat(deref(r.LogFile)); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("log file mode %v (%v), want 0600", fi.Mode(), err)
+			}
+		})
+	}
+	t.Run("relative program in cwd", func(t *testing.T) {
+		r := s.mustTroc(0, "exec", "--name", "env", "--cwd", dir, "--", "./show.sh").run(t)
+		if got := fileContent(t, deref(r.LogFile)); got != "script in "+dir+"\n" {
+			t.Errorf("the job said %q", got)
+		}
+	})
+	t.Run("missing cwd", func(t *testing.T) {
+		res := s.troc("exec", "--name", "env", "--cwd", filepath.Join(dir, "gone"), "true")
+		if r := res.run(t); res.code != exitSetup || r.Status != StatusFailed || !strings.Contains(deref(r.Note), "gone: no such file or directory") {
+			t.Errorf("exit %d, status %s, note %q; want %d, Failed, why", res.code, r.Status, deref(r.Note), exitSetup)
+		}
+	})
+
+	before := len(s.runs())
+	os.WriteFile(filepath.Join(dir, "secret.env"), []byte("TOKEN=hunter2\nnot a line\n"), 0o600)
+	s.refuses([]misuse{
+		{name: "unreadable env file", args: []string{"exec", "--name", "env", "--env-file", filepath.Join(dir, "none.env"), "true"}, code: exitConfig,
+			want: "--env-file " + filepath.Join(dir, "none.env") + ": no such file or directory"},
+		{name: "bad env file", args: []string{"exec", "--name", "env", "--env-file", filepath.Join(dir, "secret.env"), "true"}, code: exitConfig,
+			want: "--env-file " + filepath.Join(dir, "secret.env") + ": line 2: no '='"},
+		{name: "nice", args: []string{"exec", "--name", "env", "--nice", "20", "true"}, code: exitUsage, want: `--nice: "20" is not a niceness`},
+		{name: "ionice", args: []string{"exec", "--name", "env", "--ionice", "fast", "true"}, code: exitUsage, want: `--ionice: unknown class "fast"`},
+		{name: "ionice idle level", args: []string{"exec", "--name", "env", "--ionice", "idle:3", "true"}, code: exitUsage, want: `--ionice: the idle class has no level`},
+		{name: "umask", args: []string{"exec", "--name", "env", "--umask", "0999", "true"}, code: exitUsage, want: `--umask: "0999" is not an octal mode`},
+	})
+	if after := len(s.runs()); after != before {
+		t.Errorf("%d runs recorded for refused command lines, want none", after-before)
+	}
+	if res := s.troc("exec", "--name", "env", "--env-file", filepath.Join(dir, "secret.env"), "true"); strings.Contains(res.stderr, "hunter2") {
+		t.Errorf("the env file's content is in troc's error: %s", res.stderr)
+	}
+}
