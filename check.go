@@ -47,10 +47,15 @@ const (
 	HealthFailing Health = "failing"
 	HealthStuck   Health = "stuck"
 	HealthNew     Health = "new"
+	HealthPaused  Health = "paused" // troc job pause: never alerts, whatever else it would be
 )
 
 // Healths lists every health state, for documentation and metrics.
-var Healths = []Health{HealthOK, HealthLate, HealthFailing, HealthStuck, HealthNew}
+var Healths = []Health{HealthOK, HealthLate, HealthFailing, HealthStuck, HealthNew, HealthPaused}
+
+// healthy reports whether a job in health h needs nobody's attention:
+// troc check exits 0 when every job is healthy.
+func (h Health) healthy() bool { return h == HealthOK || h == HealthNew || h == HealthPaused }
 
 // defaultGrace is how late a scheduled run may start when the job sets
 // no grace of its own: cron starts jobs within seconds, but a busy host
@@ -112,6 +117,10 @@ func (s *jobState) health(now time.Time) healthReport {
 		rep.Next = sched.Next(from)
 	}
 
+	if s.pausedAt(now) {
+		rep.Health, rep.Reason = HealthPaused, s.pauseReason()
+		return rep
+	}
 	if !s.RunningSince.IsZero() && s.MaxRuntime > 0 && now.Sub(s.RunningSince) > s.MaxRuntime {
 		rep.Health = HealthStuck
 		rep.Reason = "running since " + s.RunningSince.Format(time.RFC3339) + ", longer than its max runtime " + formatDuration(s.MaxRuntime)
@@ -202,7 +211,7 @@ func checkCmd(fs *flag.FlagSet) runFunc {
 		healthy := true
 		for i, s := range states {
 			reports[i] = s.health(now)
-			healthy = healthy && (reports[i].Health == HealthOK || reports[i].Health == HealthNew)
+			healthy = healthy && reports[i].Health.healthy()
 		}
 		if *notify {
 			h.announce(ctx, states, reports)
@@ -301,8 +310,8 @@ func (h *history) announce(ctx context.Context, states []*jobState, reports []he
 		if was == "" {
 			was = HealthOK
 		}
-		if rep.Health == was || rep.Health == HealthNew {
-			continue
+		if rep.Health == was || rep.Health == HealthNew || rep.Health == HealthPaused {
+			continue // a paused job never alerts; on resume, what it is then is news
 		}
 		var msg string
 		bad := rep.Health != HealthOK

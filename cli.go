@@ -157,6 +157,12 @@ come before or after COMMAND.`,
 			build: jobListCmd, onHosts: (*remote).jobList},
 		{path: "job show", usage: "--name NAME [--json]", summary: "one job: settings, health, tallies and latest runs",
 			build: jobShowCmd, onHosts: (*remote).jobShow},
+		// Not on --host: pausing changes a job, and --host only reads (run
+		// kill aside, which acts on one run someone is looking at).
+		{path: "job pause", usage: "--name NAME [--for DUR] [--reason TEXT]",
+			summary: "pause a job: check reports it paused and nothing alerts, until job resume or --for ends",
+			build:   jobPauseCmd},
+		{path: "job resume", usage: "--name NAME", summary: "end a job's pause", build: jobResumeCmd},
 		{path: "job rm", usage: "--name NAME [--keep-logs] [--force]", summary: "delete a job, its runs and their logs", build: jobRmCmd},
 		{path: "job import-crontab", usage: "[--system] [--dry-run] [--json] [FILE|-]",
 			summary: "make jobs of the troc exec lines of a crontab, with their schedules", build: jobImportCrontabCmd},

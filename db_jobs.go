@@ -420,3 +420,29 @@ func (db *DB) recordAlert(ctx context.Context, job string, runID int64, sent tim
 		return err
 	})
 }
+
+// pauseJob pauses the named job from at, until until (zero: until
+// resumeJob) for reason, or returns errJobNotFound. Pausing a paused job
+// sets its pause anew.
+func (db *DB) pauseJob(ctx context.Context, name string, at, until time.Time, reason string) error {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET paused_ms = ?, pause_until_ms = ?, pause_reason = ? WHERE name = ?`,
+			at.UnixMilli(), nullTime(until), nullStr(reason), name)
+		if err != nil {
+			return err
+		}
+		return affected(res, fmt.Errorf("%w: %s", errJobNotFound, name))
+	})
+}
+
+// resumeJob ends the named job's pause, if it has one, or returns
+// errJobNotFound.
+func (db *DB) resumeJob(ctx context.Context, name string) error {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET paused_ms = NULL, pause_until_ms = NULL, pause_reason = NULL WHERE name = ?`, name)
+		if err != nil {
+			return err
+		}
+		return affected(res, fmt.Errorf("%w: %s", errJobNotFound, name))
+	})
+}

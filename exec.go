@@ -722,7 +722,8 @@ func (e *execution) notifications(ctx context.Context) *runNotifier {
 	}
 	e.notifierMade = true
 	job := e.history(ctx)
-	if e.opts.notify || job.Notify {
+	// A paused job's runs tell nobody (jobpause.go).
+	if (e.opts.notify || job.Notify) && !job.pausedAt(time.Now()) {
 		var err error
 		if e.notifier, err = newRunNotifier(e.cfg, job, e.log); err != nil {
 			e.log.Warn("Notifications: " + err.Error())

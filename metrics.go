@@ -126,6 +126,10 @@ var metricFamilies = []metricFamily{
 				add(oneIf(j.health == h), label{"health", string(h)})
 			}
 		}},
+	{"troc_job_paused", "gauge", "Whether the job is paused (troc job pause): 1 or 0.",
+		func(j metricJob, add func(float64, ...label)) {
+			add(oneIf(j.health == HealthPaused))
+		}},
 	{"troc_job_runs_total", "counter", "Runs of the job that ended, by status, since the job was created.",
 		func(j metricJob, add func(float64, ...label)) {
 			for _, s := range finalStatuses {

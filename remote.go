@@ -416,7 +416,7 @@ func (r *remote) check(ctx context.Context, args []string) error {
 		for _, v := range hv.value {
 			v.Host = hv.host
 			views = append(views, v)
-			o.unhealthy = o.unhealthy || v.Health != HealthOK && v.Health != HealthNew
+			o.unhealthy = o.unhealthy || !v.Health.healthy()
 		}
 	}
 	return printJobs(r, args, views, o, checkFromView, func(v checkJSON) string { return v.Host }, writeCheckTable)
