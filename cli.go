@@ -160,7 +160,7 @@ come before or after COMMAND.`,
 		// Not on --host: pausing changes a job, and --host only reads (run
 		// kill aside, which acts on one run someone is looking at).
 		{path: "job pause", usage: "--name NAME [--for DUR] [--reason TEXT]",
-			summary: "pause a job: check reports it paused and nothing alerts, until job resume or --for ends",
+			summary: "pause a job: check says paused, nothing alerts",
 			build:   jobPauseCmd},
 		{path: "job resume", usage: "--name NAME", summary: "end a job's pause", build: jobResumeCmd},
 		{path: "job rm", usage: "--name NAME [--keep-logs] [--force]", summary: "delete a job, its runs and their logs", build: jobRmCmd},

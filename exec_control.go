@@ -1,0 +1,82 @@
+package main
+
+// The parts of troc exec that job control adds (jobcontrol.go): taking
+// the locks with a wait, ending a wait at a signal, and retrying.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+)
+
+// lock takes the job's lock in the lock directory (dirs.go), and the
+// shared lock if the run has one, waiting for them up to the lock wait.
+// There is always a lock directory to be had unless every candidate is
+// unusable: troc never runs a job without its lock. A signal while troc
+// waits ends the wait and is returned.
+func (e *execution) lock(sigs <-chan os.Signal) (os.Signal, error) {
+	dir, warnings := e.cfg.lockDir()
+	e.fellBack(warnings)
+	if dir == "" {
+		return nil, errors.New("no lock directory can be used")
+	}
+	var err error
+	var sig os.Signal
+	e.locks, sig, err = takeLocks(dir, e.opts.name, e.ctl.LockName, e.ctl.LockWait, sigs, func(why error) {
+		e.log.Info(fmt.Sprintf("Waiting up to %s for the lock: %v", e.ctl.LockWait, why))
+	})
+	return sig, err
+}
+
+// stopWaiting records a run that troc was told to stop while it waited
+// to start it (the jitter, the lock): Skipped, with a note, and troc
+// exits as if it had died of the signal.
+func (e *execution) stopWaiting(ctx context.Context, sig syscall.Signal, what string) error {
+	e.log.Info(fmt.Sprintf("Received %s while %s: not starting the job", signalName(sig), what))
+	e.run.Status = StatusSkipped
+	e.run.End = nowMS()
+	e.run.addNote("troc received %s while %s", signalName(sig), what)
+	return e.recordEnd(ctx, 128+int(sig))
+}
+
+// retryAfter decides, once an attempt has ended, whether troc runs the
+// job again (--retry): only after a Failed or TimedOut attempt (a job
+// stopped from outside stays stopped), and while retries are left. If so
+// it records the attempt as retried, waits the retry delay, and sets the
+// next attempt up, linked to the first; a signal during the delay is
+// that next attempt's end, before it started (stopBeforeStart), and
+// troc's too: retryAfter returns what exec returns then. The lock is held
+// throughout.
+func (e *execution) retryAfter(ctx context.Context, sigs chan os.Signal) (again bool, stopped error) {
+	n := e.run.Attempt
+	if n == 0 || n > e.ctl.Retries || e.run.Status != StatusFailed && e.run.Status != StatusTimedOut {
+		return false, nil
+	}
+	delay := e.ctl.retryDelay(n)
+	e.run.Retried = true
+	e.run.addNote("retried")
+	e.log.Info(fmt.Sprintf("Attempt %d of %d %s: trying again in %s", n, e.ctl.Retries+1, e.run.Status, delay))
+	e.record()
+	first := e.run.RetryOf
+	if first == 0 {
+		first = e.run.ID // 0 if the first attempt went to the spool
+	}
+	e.run = Run{Job: e.run.Job, Host: e.run.Host, Command: e.run.Command, TrocPID: e.run.TrocPID, TrocStart: e.run.TrocStart,
+		SystemLogFile: e.run.SystemLogFile, LockName: e.run.LockName, Attempt: n + 1, RetryOf: first,
+		Environment: e.run.Environment}
+	e.spooled, e.lostEnd = "", nil
+	e.rec = e.startRecording(ctx)
+	t := time.NewTimer(delay)
+	select {
+	case <-t.C:
+		e.run.Start = nowMS()
+		return true, nil
+	case sig := <-sigs:
+		t.Stop()
+		e.run.Start = nowMS()
+		return false, e.stopBeforeStart(ctx, sig.(syscall.Signal))
+	}
+}
