@@ -242,3 +242,32 @@ func TestJobControlSettings(t *testing.T) {
 		{name: "lock-wait", args: []string{"exec", "--name", "j", "--lock-wait", "soon", "true"}, code: exitUsage, want: `--lock-wait: `},
 	})
 }
+
+// TestExecSharedLockTrocKilled: a shared lock lives as long as the job of
+// the run that took it, as a job's own lock does, though its troc is gone.
+func TestExecSharedLockTrocKilled(t *testing.T) {
+	s := newSandbox(t)
+	pidFile, stop := filepath.Join(s.dir, "pid"), filepath.Join(s.dir, "stop")
+	cmd := s.command("exec", "--name", "backup", "--lock", "disk", "echo $$ > "+pidFile+"; while [ ! -e "+stop+" ]; do sleep 0.05; done")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the job to start", func() bool { return strings.HasSuffix(contentOf(pidFile), "\n") })
+	job := strings.TrimSpace(contentOf(pidFile))
+	waitFor(t, "the job's pid in the shared lock", func() bool {
+		return strings.HasPrefix(contentOf(filepath.Join(s.configDir(), "locks", "_disk.lock")), job+" ")
+	})
+	cmd.Process.Kill()
+	cmd.Wait()
+	defer os.WriteFile(stop, nil, 0o600)
+
+	res := s.troc("exec", "--name", "maint", "--lock", "disk", "true")
+	want := "the lock disk is held by a run of job backup whose troc died; its job (pid " + job + ") still runs"
+	if r := res.run(t); res.code != exitSkipped || r.Status != StatusSkipped || !strings.Contains(deref(r.Note), want) {
+		t.Errorf("exit %d, %s, note %q; want %d, Skipped, %q", res.code, r.Status, deref(r.Note), exitSkipped, want)
+	}
+	os.WriteFile(stop, nil, 0o600)
+	waitFor(t, "the shared lock to be free", func() bool {
+		return s.troc("exec", "--name", "maint", "--lock", "disk", "true").code == 0
+	})
+}

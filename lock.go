@@ -37,6 +37,7 @@ package main
 // left the job behind never holds the lock.
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -93,22 +94,24 @@ func takeLocks(dir, job, shared string, wait time.Duration, sigs <-chan os.Signa
 	}
 	var locks []*os.File
 	for _, name := range names {
-		f, sig, err := waitLock(filepath.Join(dir, name+".lock"), deadline, sigs, func(err error) {
+		which := func(err error) error { // names the shared lock in err
 			var held *heldError
-			if errors.As(err, &held) && name != job {
+			var prev *previousJob
+			switch {
+			case name == job:
+			case errors.As(err, &held):
 				held.shared = shared
+			case errors.As(err, &prev):
+				prev.shared = shared
 			}
-			waiting(err)
-		})
+			return err
+		}
+		f, sig, err := waitLock(filepath.Join(dir, name+".lock"), deadline, sigs, func(err error) { waiting(which(err)) })
 		if f == nil {
 			for _, l := range locks {
 				l.Close()
 			}
-			var held *heldError
-			if errors.As(err, &held) && name != job {
-				held.shared = shared
-			}
-			return nil, sig, err
+			return nil, sig, which(err)
 		}
 		if name != job {
 			// Whose it is, for a run that finds it held before this job
@@ -235,12 +238,16 @@ func isFileAt(f *os.File, path string) (bool, error) {
 // previousJob is the job of a run whose troc died holding the lock: a
 // lock lives as long as its job, not only as long as its troc.
 type previousJob struct {
-	pid   int
-	start int64
-	job   string // the job's name, from the lock file's second line; "" if none
+	pid    int
+	start  int64
+	job    string // the job's name, from the lock file's second line; "" if none
+	shared string // the shared lock's name, when it is that lock; "" for the job's own
 }
 
 func (p *previousJob) Error() string {
+	if p.shared != "" {
+		return fmt.Sprintf("the lock %s is held by a run of job %s whose troc died; its job (pid %d) still runs", p.shared, cmp.Or(p.job, "?"), p.pid)
+	}
 	return fmt.Sprintf("the previous run's troc died and its job (pid %d) still runs", p.pid)
 }
 
