@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -120,4 +121,36 @@ func TestExecRetry(t *testing.T) {
 			t.Errorf("exit %d, status %s, attempt %v; want %d, Terminated, 2", code, r.Status, r.Attempt, 128+int(syscall.SIGTERM))
 		}
 	})
+}
+
+// TestExecRetrySpooled: with the history busy, each attempt goes to the
+// spool, and every one reaches the history, as its own run, once it is
+// free.
+func TestExecRetrySpooled(t *testing.T) {
+	s := newSandbox(t)
+	s.env = append(s.env, "TROC_BUSY_TIMEOUT=500ms")
+	s.troc("exec", "--name", "warm", "true")
+	release := holdHistory(t, s)
+	res := s.troc("exec", "--name", "spooled", "--retry", "2", "--retry-delay", "10ms", "exit 4")
+	if r := res.run(t); res.code != 4 || deref(r.Attempt) != 3 || r.ID != nil {
+		t.Fatalf("exit %d, attempt %v, id %v; want 4, 3, not recorded yet\n%s", res.code, r.Attempt, r.ID, res.stderr)
+	}
+	if n := strings.Count(res.stderr, "Run spooled to "); n != 3 {
+		t.Errorf("%d runs spooled, want 3\n%s", n, res.stderr)
+	}
+	release()
+	s.mustTroc(0, "run", "list")
+	var got []string
+	for _, r := range s.runs() {
+		if r.Job == "spooled" {
+			got = append(got, fmt.Sprintf("%d %s %t", r.Attempt, r.Status, r.Retried))
+		}
+	}
+	slices.Sort(got) // the spool is replayed in no particular order
+	if want := []string{"1 Failed true", "2 Failed true", "3 Failed false"}; !slices.Equal(got, want) {
+		t.Errorf("runs %q, want %q", got, want)
+	}
+	if res := s.troc("check"); res.code != 1 || !strings.Contains(res.stdout, "failing") {
+		t.Errorf("check: exit %d, want 1 and the job failing\n%s", res.code, res.stdout)
+	}
 }
