@@ -446,6 +446,20 @@ func (db *DB) runningRuns(ctx context.Context) ([]*Run, error) {
 		WHERE r.status = 'Running'`))
 }
 
+// runningRunOf returns the id of job's Running run whose job has pid pid,
+// or 0.
+func (db *DB) runningRunOf(ctx context.Context, job string, pid int) (int64, error) {
+	var id int64
+	err := db.sql.QueryRowContext(ctx, `
+		SELECT r.id FROM runs r JOIN jobs j ON j.id = r.job_id
+		WHERE r.status = 'Running' AND j.name = ? AND r.pid = ?
+		ORDER BY r.id DESC LIMIT 1`, job, pid).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
+}
+
 // errNotRunning says a run has already ended.
 var errNotRunning = errors.New("run is not running")
 

@@ -89,6 +89,7 @@ type execution struct {
 	newJob       bool       // the history has no row for the job yet
 	lostEnd      []byte     // the end of the output, when a full disk kept it out of the log
 	locks        []*os.File // the job's lock, and the shared one (--lock), while held
+	holder       *heldError // who held the lock of a run Skipped for it; the recorder's once sent
 	settings     Job        // the job's settings, as the recorder read them before the lock
 	ctl          jobControl // the job control in force: the job's settings under the run's flags
 	rec          *recording // the recorder, once started
@@ -193,8 +194,8 @@ func (a *app) exec(ctx context.Context, opts *execOptions) error {
 		return e.stopWaiting(ctx, sig.(syscall.Signal), "waiting for the lock")
 	case errors.As(lockErr, &held):
 		e.run.Status, e.run.End = StatusSkipped, skippedEnd
-		e.run.addNote("%v", held)
 		e.log.Info("Job " + opts.name + ": " + held.Error() + ": run skipped")
+		e.holder = held // the recorder names its run in the note
 		return e.recordEnd(ctx, e.ctl.skipStatus())
 	case errors.As(lockErr, &prev):
 		e.run.Status, e.run.End = StatusSkipped, skippedEnd

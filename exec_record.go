@@ -143,6 +143,15 @@ func historyTrouble(err error) string {
 // store records the run's current state: a new row (with its end, if it
 // has one), the end of the row stored before, or a spool file.
 func (e *execution) store(ctx context.Context, r *Run) {
+	if e.holder != nil {
+		// The run that holds the lock, by its job's pid, if the history
+		// has it: a read of the Running runs' index.
+		if e.db != nil && e.holder.pid > 0 {
+			e.holder.run, _ = e.db.runningRunOf(ctx, e.holder.job, e.holder.pid)
+		}
+		r.addNote("%v", e.holder)
+		e.holder = nil
+	}
 	if e.db != nil {
 		var err error
 		if r.ID != 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,11 +149,21 @@ func TestExecSharedLock(t *testing.T) {
 	s.troc("exec", "--name", "warm", "true")
 	release := s.holdLock("--name", "backup", "--lock", "disk")
 
+	var holder *Run
+	waitFor(t, "the holder's run in the history", func() bool {
+		for _, r := range s.runs() {
+			if r.Job == "backup" && r.Status == StatusRunning {
+				holder = r
+			}
+		}
+		return holder != nil
+	})
 	res := s.troc("exec", "--name", "maint", "--lock", "disk", "true")
 	r := res.run(t)
-	if res.code != exitSkipped || r.Status != StatusSkipped || !strings.Contains(deref(r.Note), "the lock disk is held by a run of job backup (pid ") ||
+	want := fmt.Sprintf("the lock disk is held by run %d of job backup (pid %d)", holder.ID, holder.PID)
+	if res.code != exitSkipped || r.Status != StatusSkipped || deref(r.Note) != want ||
 		deref(r.Lock) != "disk" {
-		t.Errorf("exit %d, status %s, note %q, lock %v; want %d, Skipped, the holder named", res.code, r.Status, deref(r.Note), r.Lock, exitSkipped)
+		t.Errorf("exit %d, status %s, note %q, lock %v; want %d, Skipped, %q", res.code, r.Status, deref(r.Note), r.Lock, exitSkipped, want)
 	}
 	// A job named as the lock has a lock of its own.
 	if res := s.troc("exec", "--name", "disk", "true"); res.code != 0 {

@@ -59,6 +59,7 @@ type heldError struct {
 	shared string // the shared lock's name; "" for the job's own lock
 	job    string // the holder's job, as its lock file says; "" if unknown
 	pid    int    // the holder's job's pid, as its lock file says; 0 if unknown
+	run    int64  // the holder's run, if the history tells (exec's recorder); 0 if unknown
 }
 
 func (e *heldError) Error() string {
@@ -68,6 +69,8 @@ func (e *heldError) Error() string {
 	switch {
 	case e.job == "":
 		return fmt.Sprintf("the lock %s is held", e.shared)
+	case e.run != 0:
+		return fmt.Sprintf("the lock %s is held by run %d of job %s (pid %d)", e.shared, e.run, e.job, e.pid)
 	case e.pid == 0:
 		return fmt.Sprintf("the lock %s is held by a run of job %s", e.shared, e.job)
 	}
