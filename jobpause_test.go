@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestJobPause: a paused job is reported paused by check (exit 0, no
@@ -85,4 +86,14 @@ func TestJobPause(t *testing.T) {
 		{name: "bad for", args: []string{"job", "pause", "--name", "j", "--for", "soon"}, code: exitUsage, want: "--for: "},
 		{name: "resume no job", args: []string{"job", "resume", "--name", "nope"}, code: exitError, want: `no job named "nope"`},
 	})
+}
+
+// TestUIPaused: troc ui shows a paused job's health as paused.
+func TestUIPaused(t *testing.T) {
+	st := newUIState(testDisplay(false, true), 80, 24)
+	job := Job{Name: "maint", Created: uiNow.Add(-time.Hour), Paused: uiNow.Add(-time.Minute), PauseReason: "disk swap"}
+	st.setJobs([]*jobState{{Job: job, LastEnd: StatusFailed}}, uiNow)
+	if lines := frameLines(t, st); !strings.Contains(lines[2], "maint") || !strings.Contains(lines[2], "paused") {
+		t.Errorf("the job's row = %q, want it paused", lines[2])
+	}
 }
