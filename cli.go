@@ -146,12 +146,14 @@ come before or after COMMAND.`,
 		{path: "job add", usage: "--name NAME [--schedule CRON] [--grace DUR] [--max-runtime DUR] [--timeout DUR]\n" +
 			" [--notify] [--notify-log] [--notify-on S,S] [--description TEXT]\n" +
 			" [--lock NAME] [--lock-wait DUR] [--skip-exit CODE] [--jitter DUR] [--retry N]\n" +
-			" [--retry-delay DUR] [--skip-when-paused]",
+			" [--retry-delay DUR] [--skip-when-paused] [--env-file FILE] [--cwd DIR] [--nice N]\n" +
+			" [--ionice CLASS[:LEVEL]] [--umask MODE]",
 			summary: "add a job with its settings", build: jobAddCmd},
 		{path: "job update", usage: "--name NAME [--rename NEW] [--schedule CRON] [--grace DUR] [--max-runtime DUR]\n" +
 			" [--timeout DUR] [--notify=BOOL] [--notify-log=BOOL] [--notify-on S,S|default|none]\n" +
 			" [--description TEXT] [--lock NAME] [--lock-wait DUR] [--skip-exit CODE|default]\n" +
-			" [--jitter DUR] [--retry N] [--retry-delay DUR] [--skip-when-paused=BOOL]",
+			" [--jitter DUR] [--retry N] [--retry-delay DUR] [--skip-when-paused=BOOL]\n" +
+			" [--env-file FILE] [--cwd DIR] [--nice N] [--ionice CLASS[:LEVEL]] [--umask MODE]",
 			summary: "change a job's settings, or rename it", build: jobUpdateCmd},
 		{path: "job list", usage: "[--json | --format pretty|json|csv|tsv]", summary: "every job with its health and latest run",
 			build: jobListCmd, onHosts: (*remote).jobList},

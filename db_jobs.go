@@ -18,7 +18,7 @@ import (
 const jobColumns = `j.id, j.name, j.description, j.timeout_ms, j.notify_log, j.notify, j.notify_on,
 	j.last_success_ms, j.created_ms, j.schedule, j.schedule_ms, j.grace_ms, j.max_runtime_ms,
 	j.lock_name, j.lock_wait_ms, j.skip_exit, j.jitter_ms, j.retries, j.retry_delay_ms, j.skip_when_paused,
-	j.paused_ms, j.pause_until_ms, j.pause_reason`
+	j.paused_ms, j.pause_until_ms, j.pause_reason, j.env_file, j.cwd, j.nice, j.ionice, j.umask`
 
 // jobRow scans jobColumns into a Job.
 type jobRow struct {
@@ -29,6 +29,8 @@ type jobRow struct {
 	lockWait, skipExit, jitter, retries, retryDelay        sql.NullInt64
 	paused, pauseUntil                                     sql.NullInt64
 	lockName, pauseReason                                  sql.NullString
+	envFile, cwd, ionice                                   sql.NullString
+	nice, umask                                            sql.NullInt64
 }
 
 // dest returns the scan destinations of jobColumns.
@@ -37,7 +39,7 @@ func (r *jobRow) dest() []any {
 	return []any{&j.ID, &j.Name, &j.Description, &r.timeoutMS, &j.NotifyLog, &j.Notify, &r.notifyOn,
 		&r.lastSuccess, &r.created, &r.schedule, &r.scheduleMS, &r.graceMS, &r.runtimeMS,
 		&r.lockName, &r.lockWait, &r.skipExit, &r.jitter, &r.retries, &r.retryDelay, &j.SkipWhenPaused,
-		&r.paused, &r.pauseUntil, &r.pauseReason}
+		&r.paused, &r.pauseUntil, &r.pauseReason, &r.envFile, &r.cwd, &r.nice, &r.ionice, &r.umask}
 }
 
 // fill sets the job's fields that are stored in another form, once the
@@ -51,6 +53,11 @@ func (r *jobRow) fill() {
 	if r.skipExit.Valid {
 		code := int(r.skipExit.Int64)
 		j.SkipExit = &code
+	}
+	j.Env.EnvFile, j.Env.Cwd = r.envFile.String, r.cwd.String
+	j.Env.Nice, j.Env.Umask = nullableInt(r.nice), nullableInt(r.umask)
+	if p, err := parseIOPriority(r.ionice.String); r.ionice.Valid && err == nil {
+		j.Env.IONice = &p
 	}
 	if r.paused.Valid {
 		j.Paused = time.UnixMilli(r.paused.Int64).UTC()
@@ -309,6 +316,36 @@ func applyControlChange(c controlChange, add func(column string, v any)) {
 	if c.SkipWhenPaused != nil {
 		add("skip_when_paused", *c.SkipWhenPaused)
 	}
+	if e := c.Env; e != nil {
+		var nice, ionice, umask any // NULL: none
+		if e.Nice != nil {
+			nice = *e.Nice
+		}
+		if e.IONice != nil {
+			ionice = e.IONice.String()
+		}
+		if e.Umask != nil {
+			umask = *e.Umask
+		}
+		for _, col := range []struct {
+			flag, column string
+			v            any
+		}{{"env-file", "env_file", nullStr(e.EnvFile)}, {"cwd", "cwd", nullStr(e.Cwd)},
+			{"nice", "nice", nice}, {"ionice", "ionice", ionice}, {"umask", "umask", umask}} {
+			if e.given[col.flag] {
+				add(col.column, col.v)
+			}
+		}
+	}
+}
+
+// nullableInt is n as a pointer; nil for NULL.
+func nullableInt(n sql.NullInt64) *int {
+	if !n.Valid {
+		return nil
+	}
+	v := int(n.Int64)
+	return &v
 }
 
 // isConstraint reports whether err is SQLite's constraint violation.

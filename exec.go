@@ -138,7 +138,7 @@ func (a *app) exec(ctx context.Context, opts *execOptions) error {
 	}
 	host, _ := os.Hostname()
 	e.run = Run{Job: opts.name, Host: host, Command: opts.commandLine(), Start: nowMS(),
-		TrocPID: os.Getpid(), Environment: opts.env.String()}
+		TrocPID: os.Getpid()}
 	e.run.TrocStart, _ = procStartTime(e.run.TrocPID)
 	// The history opens beside the rest of the set-up; nothing here waits
 	// for it until the run has ended.
@@ -154,6 +154,8 @@ func (a *app) exec(ctx context.Context, opts *execOptions) error {
 	e.settings = <-e.rec.job
 	e.ctl = opts.control.over(e.settings.jobControl)
 	e.run.LockName = e.ctl.LockName
+	opts.env = opts.env.over(e.settings.Env)
+	e.run.Environment = opts.env.String()
 	defer e.unlock()
 	if e.settings.pausedAt(time.Now()) && e.ctl.SkipWhenPaused {
 		e.run.Status = StatusSkipped
@@ -284,11 +286,18 @@ func (o *execOptions) start(stdin io.Reader, stdout, stderr *os.File) (int, erro
 	if err := o.env.checkDir(); err != nil {
 		return 0, err
 	}
+	if o.env.EnvFile != "" && !o.env.read {
+		// The job's setting: found only as the run is set up, so a file
+		// that cannot be read makes a run that could not be.
+		if err := o.env.readVars(); err != nil {
+			return 0, &errSetup{err}
+		}
+	}
 	path, argv := "/bin/sh", []string{"/bin/sh", "-c", o.command}
 	if o.argv != nil {
 		prog := o.argv[0]
-		if o.env.cwd != "" && strings.Contains(prog, "/") && !filepath.IsAbs(prog) {
-			prog = filepath.Join(o.env.cwd, prog) // as the job, in its directory, would find it
+		if o.env.Cwd != "" && strings.Contains(prog, "/") && !filepath.IsAbs(prog) {
+			prog = filepath.Join(o.env.Cwd, prog) // as the job, in its directory, would find it
 		}
 		var err error
 		if path, err = exec.LookPath(prog); err != nil {
@@ -311,7 +320,7 @@ func (o *execOptions) start(stdin io.Reader, stdout, stderr *os.File) (int, erro
 		// TROC_NOTIFY_SLACK_TOKEN is troc's, not the job's; the env file's
 		// variables are the job's.
 		Env:   overEnv(withoutSecrets(os.Environ()), o.env.vars),
-		Dir:   o.env.cwd,
+		Dir:   o.env.Cwd,
 		Files: []uintptr{in.Fd(), stdout.Fd(), stderr.Fd()},
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	}

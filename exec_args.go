@@ -21,7 +21,7 @@ type execOptions struct {
 	timeoutSet bool          // --timeout was given: the job's own setting does not apply
 	killAfter  time.Duration
 	control    controlChange // job control flags given (jobcontrol.go)
-	env        execEnv       // how the job runs (execenv.go)
+	env        execEnv       // how the job runs (execenv.go): the flags given, then over the job's settings
 }
 
 // defaultKillAfter is how long a job has to exit after SIGTERM before
@@ -43,7 +43,6 @@ func execFlags(fs *flag.FlagSet) func(a *app, args []string) (*execOptions, erro
 	killAfter := fs.String("kill-after", "", "after SIGTERM, wait `DURATION` before SIGKILL (default 10s)")
 	var control controlFlags
 	control.define(fs, false)
-	env := envFlags(fs)
 	return func(a *app, args []string) (*execOptions, error) {
 		var positional []string
 		rest := args
@@ -97,8 +96,8 @@ func execFlags(fs *flag.FlagSet) func(a *app, args []string) (*execOptions, erro
 		if o.control, err = control.change(fs); err != nil {
 			return nil, err
 		}
-		if o.env, err = env(); err != nil {
-			return nil, err
+		if o.control.Env != nil {
+			o.env = *o.control.Env
 		}
 		o.killAfter = defaultKillAfter
 		if *killAfter != "" {

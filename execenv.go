@@ -1,9 +1,9 @@
 package main
 
-// troc exec's environment flags: how the job runs, beside what runs.
-// --env-file, --cwd, --nice, --ionice and --umask are flags of the run
-// only, not settings of the job: like the command itself, which the job
-// does not store either, they belong on the crontab line.
+// troc exec's environment flags: how the job runs, beside what runs:
+// --env-file, --cwd, --nice, --ionice and --umask. Each is a setting of
+// the job too (job add, job update), which the run's flag overrides, as
+// for job control (jobcontrol.go); "" takes none, over the job's.
 //
 // Niceness and I/O priority are a thread's, on Linux, and a forked
 // process takes them from the thread that forks it; the umask is the
@@ -25,69 +25,117 @@ import (
 	"syscall"
 )
 
-// execEnv is what the environment flags say.
+// execEnv is how the job runs: the environment flags of a run, or the
+// settings of a job.
 type execEnv struct {
-	envFile string
-	vars    []string // KEY=VALUE, read from envFile
-	cwd     string   // absolute; "": troc's own
-	nice    *int
-	ionice  *ioPriority
-	umask   *int
+	EnvFile string      // absolute; "": none
+	Cwd     string      // absolute; "": troc's own
+	Nice    *int        // nil: troc's own
+	IONice  *ioPriority // nil: troc's own
+	Umask   *int        // nil: troc's own
+
+	given map[string]bool // the flags given, by name (a run's, a change's)
+	vars  []string        // KEY=VALUE, read from EnvFile
+	read  bool            // vars were read
 }
 
 // envFlags defines the environment flags on fs and returns the function
-// that reads them once fs is parsed. An env file that cannot be read or
-// parsed is an error then, before anything runs.
+// that reads them once fs is parsed: the flags given, checked, and the
+// env file read. A file that cannot be read or parsed is an error then,
+// before anything runs (a configError).
 func envFlags(fs *flag.FlagSet) func() (execEnv, error) {
-	var v execEnv
-	fs.StringVar(&v.envFile, "env-file", "", "set the variables of `FILE` (KEY=VALUE lines, # comments, as systemd's EnvironmentFile) in the job's environment")
-	fs.StringVar(&v.cwd, "cwd", "", "run the job in `DIR` (a relative PROG after -- is found there too)")
+	envFile := fs.String("env-file", "", "set the variables of `FILE` (KEY=VALUE lines, # comments, as systemd's EnvironmentFile) in the job's environment")
+	cwd := fs.String("cwd", "", "run the job in `DIR` (a relative PROG after -- is found there too)")
 	nice := fs.String("nice", "", "run the job at niceness `N` (-20 to 19, as nice(1); below 0 needs root)")
 	ionice := fs.String("ionice", "", "run the job in I/O `CLASS[:LEVEL]` (realtime, best-effort or idle; level 0-7), as ionice(1)")
 	umask := fs.String("umask", "", "run the job with umask `MODE` (octal, as 027)")
 	return func() (execEnv, error) {
-		given := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-		if given["env-file"] {
-			var err error
-			if v.vars, err = readEnvFile(v.envFile); err != nil {
-				return v, &configError{err}
+		v := execEnv{given: map[string]bool{}}
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "env-file", "cwd", "nice", "ionice", "umask":
+				v.given[f.Name] = true
 			}
+		})
+		var err error
+		if v.EnvFile, err = absFlag("env-file", *envFile); err != nil {
+			return v, err
 		}
-		if given["cwd"] {
-			if v.cwd == "" {
-				return v, usagef("--cwd is empty")
-			}
-			abs, err := filepath.Abs(v.cwd)
-			if err != nil {
-				return v, usagef("--cwd %s: %v", v.cwd, err)
-			}
-			v.cwd = abs
+		if v.Cwd, err = absFlag("cwd", *cwd); err != nil {
+			return v, err
 		}
-		if given["nice"] {
-			n, err := strconv.Atoi(strings.TrimSpace(*nice))
+		if s := strings.TrimSpace(*nice); s != "" {
+			n, err := strconv.Atoi(s)
 			if err != nil || n < -20 || n > 19 {
 				return v, usagef("--nice: %q is not a niceness from -20 to 19", *nice)
 			}
-			v.nice = &n
+			v.Nice = &n
 		}
-		if given["ionice"] {
+		if strings.TrimSpace(*ionice) != "" {
 			p, err := parseIOPriority(*ionice)
 			if err != nil {
 				return v, usagef("--ionice: %v", err)
 			}
-			v.ionice = &p
+			v.IONice = &p
 		}
-		if given["umask"] {
-			m, err := strconv.ParseUint(strings.TrimSpace(*umask), 8, 32)
+		if s := strings.TrimSpace(*umask); s != "" {
+			m, err := strconv.ParseUint(s, 8, 32)
 			if err != nil || m > 0o777 {
 				return v, usagef("--umask: %q is not an octal mode from 000 to 777", *umask)
 			}
 			n := int(m)
-			v.umask = &n
+			v.Umask = &n
+		}
+		if v.EnvFile != "" {
+			if err := v.readVars(); err != nil {
+				return v, &configError{err}
+			}
 		}
 		return v, nil
 	}
+}
+
+// absFlag is path, given to flag --name, made absolute: a job's setting
+// means the same wherever troc exec runs from.
+func absFlag(name, path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", usagef("--%s %s: %v", name, path, err)
+	}
+	return abs, nil
+}
+
+// readVars reads the env file's variables.
+func (v *execEnv) readVars() error {
+	var err error
+	v.vars, err = readEnvFile(v.EnvFile)
+	v.read = err == nil
+	return err
+}
+
+// over is the run's environment: v's flags over the job's settings j.
+// An env file of the job's is not read yet (see readVars).
+func (v execEnv) over(j execEnv) execEnv {
+	out := execEnv{EnvFile: j.EnvFile, Cwd: j.Cwd, Nice: j.Nice, IONice: j.IONice, Umask: j.Umask}
+	if v.given["env-file"] {
+		out.EnvFile, out.vars, out.read = v.EnvFile, v.vars, v.read
+	}
+	if v.given["cwd"] {
+		out.Cwd = v.Cwd
+	}
+	if v.given["nice"] {
+		out.Nice = v.Nice
+	}
+	if v.given["ionice"] {
+		out.IONice = v.IONice
+	}
+	if v.given["umask"] {
+		out.Umask = v.Umask
+	}
+	return out
 }
 
 // String is the environment flags given, as recorded with the run
@@ -95,20 +143,20 @@ func envFlags(fs *flag.FlagSet) func() (execEnv, error) {
 // file's name is recorded, never what it holds.
 func (v *execEnv) String() string {
 	var parts []string
-	if v.envFile != "" {
-		parts = append(parts, "--env-file "+shellQuote(v.envFile))
+	if v.EnvFile != "" {
+		parts = append(parts, "--env-file "+shellQuote(v.EnvFile))
 	}
-	if v.cwd != "" {
-		parts = append(parts, "--cwd "+shellQuote(v.cwd))
+	if v.Cwd != "" {
+		parts = append(parts, "--cwd "+shellQuote(v.Cwd))
 	}
-	if v.nice != nil {
-		parts = append(parts, "--nice "+strconv.Itoa(*v.nice))
+	if v.Nice != nil {
+		parts = append(parts, "--nice "+strconv.Itoa(*v.Nice))
 	}
-	if v.ionice != nil {
-		parts = append(parts, "--ionice "+v.ionice.String())
+	if v.IONice != nil {
+		parts = append(parts, "--ionice "+v.IONice.String())
 	}
-	if v.umask != nil {
-		parts = append(parts, fmt.Sprintf("--umask %04o", *v.umask))
+	if v.Umask != nil {
+		parts = append(parts, fmt.Sprintf("--umask %04o", *v.Umask))
 	}
 	return strings.Join(parts, " ")
 }
@@ -123,10 +171,10 @@ func (e *errSetup) Unwrap() error { return e.err }
 // checkDir makes sure the job's directory is one, before the fork: in
 // the fork, a failed chdir would look like a program not found.
 func (v *execEnv) checkDir() error {
-	if v.cwd == "" {
+	if v.Cwd == "" {
 		return nil
 	}
-	fi, err := os.Stat(v.cwd)
+	fi, err := os.Stat(v.Cwd)
 	if err == nil && !fi.IsDir() {
 		err = errors.New("not a directory")
 	}
@@ -135,14 +183,14 @@ func (v *execEnv) checkDir() error {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return &errSetup{fmt.Errorf("--cwd %s: %w", v.cwd, err)}
+		return &errSetup{fmt.Errorf("--cwd %s: %w", v.Cwd, err)}
 	}
 	return nil
 }
 
 // changesThread reports whether the job needs a thread of its own to be
 // forked from (see the top of this file).
-func (v *execEnv) changesThread() bool { return v.nice != nil || v.ionice != nil || v.umask != nil }
+func (v *execEnv) changesThread() bool { return v.Nice != nil || v.IONice != nil || v.Umask != nil }
 
 // forkChanged forks and executes the job as syscall.ForkExec does, from a
 // thread changed to the job's niceness, I/O priority and umask. The
@@ -170,21 +218,21 @@ func (v *execEnv) forkChanged(path string, argv []string, attr *syscall.ProcAttr
 // changeThread sets the calling thread's niceness, I/O priority and
 // umask to the job's.
 func (v *execEnv) changeThread() error {
-	if v.umask != nil {
+	if v.Umask != nil {
 		if err := syscall.Unshare(syscall.CLONE_FS); err != nil {
 			return fmt.Errorf("--umask: unshare: %w", err)
 		}
-		syscall.Umask(*v.umask)
+		syscall.Umask(*v.Umask)
 	}
-	if v.nice != nil {
+	if v.Nice != nil {
 		// PRIO_PROCESS with who 0 is the calling thread on Linux.
-		if err := syscall.Setpriority(syscall.PRIO_PROCESS, 0, *v.nice); err != nil {
-			return fmt.Errorf("--nice %d: %w", *v.nice, err)
+		if err := syscall.Setpriority(syscall.PRIO_PROCESS, 0, *v.Nice); err != nil {
+			return fmt.Errorf("--nice %d: %w", *v.Nice, err)
 		}
 	}
-	if v.ionice != nil {
-		if err := setThreadIOPriority(*v.ionice); err != nil {
-			return fmt.Errorf("--ionice %s: %w", v.ionice, err)
+	if v.IONice != nil {
+		if err := setThreadIOPriority(*v.IONice); err != nil {
+			return fmt.Errorf("--ionice %s: %w", v.IONice, err)
 		}
 	}
 	return nil

@@ -82,3 +82,54 @@ func TestExecEnvironment(t *testing.T) {
 		t.Errorf("the env file's content is in troc's error: %s", res.stderr)
 	}
 }
+
+// TestJobEnvironmentSettings: the environment flags as a job's settings,
+// which exec's flags override ("" for none), shown by job show.
+func TestJobEnvironmentSettings(t *testing.T) {
+	s := newSandbox(t)
+	dir := t.TempDir()
+	envFile := filepath.Join(dir, "job.env")
+	os.WriteFile(envFile, []byte("WHO=job\n"), 0o600)
+	s.mustTroc(0, "job", "add", "--name", "j", "--env-file", envFile, "--cwd", dir, "--nice", "5", "--ionice", "idle", "--umask", "077")
+	show := s.mustTroc(0, "job", "show", "--name", "j").stdout
+	for _, want := range []string{"env file:      " + envFile, "directory:     " + dir, "nice:          5", "ionice:        idle", "umask:         0077"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("job show lacks %q:\n%s", want, show)
+		}
+	}
+	job := "echo $WHO; pwd; nice; ionice -p $$; umask"
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+		env  string
+	}{
+		{"the job's", nil, "job\n" + dir + "\n5\nidle\n0077\n", "--env-file " + envFile + " --cwd " + dir + " --nice 5 --ionice idle --umask 0077"},
+		{"flags over", []string{"--nice", "2", "--umask", "022", "--env-file", "", "--cwd", "/"}, "\n/\n2\nidle\n0022\n", "--cwd / --nice 2 --ionice idle --umask 0022"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := s.mustTroc(0, append(append([]string{"exec", "--name", "j"}, tc.args...), job)...).run(t)
+			if got := fileContent(t, deref(r.LogFile)); got != tc.want {
+				t.Errorf("the job said %q, want %q", got, tc.want)
+			}
+			if deref(r.Environment) != tc.env {
+				t.Errorf("environment = %q, want %q", deref(r.Environment), tc.env)
+			}
+		})
+	}
+	// A job's env file that has gone makes a run that could not be set up.
+	os.Remove(envFile)
+	res := s.troc("exec", "--name", "j", "true")
+	if r := res.run(t); res.code != exitSetup || r.Status != StatusFailed || !strings.Contains(deref(r.Note), "job.env: no such file or directory") {
+		t.Errorf("exit %d, status %s, note %q; want %d, Failed, why", res.code, r.Status, deref(r.Note), exitSetup)
+	}
+	s.mustTroc(0, "job", "update", "--name", "j", "--env-file", "", "--cwd", "", "--nice", "", "--ionice", "", "--umask", "")
+	var v jobShowJSON
+	jsonOf(t, s.mustTroc(0, "job", "show", "--name", "j", "--json"), &v)
+	if c := v.controlJSON; c.EnvFile != nil || c.Cwd != nil || c.Nice != nil || c.IONice != nil || c.Umask != nil {
+		t.Errorf("after clearing: %+v", c)
+	}
+	s.refuses([]misuse{
+		{name: "unreadable env file", args: []string{"job", "update", "--name", "j", "--env-file", envFile}, code: exitConfig, want: "--env-file " + envFile + ": no such file"},
+	})
+}

@@ -42,6 +42,7 @@ type jobControl struct {
 	Retries        int           // run a failed job again up to this many times
 	RetryDelay     time.Duration // before the first retry; doubling; 0: defaultRetryDelay
 	SkipWhenPaused bool          // a paused job's runs are Skipped rather than run
+	Env            execEnv       // how the job runs (execenv.go)
 }
 
 // controlChange is a change to a job's jobControl; nil fields stay.
@@ -53,6 +54,7 @@ type controlChange struct {
 	Retries        *int
 	RetryDelay     *time.Duration
 	SkipWhenPaused *bool
+	Env            *execEnv // its given fields; nil: none
 }
 
 // jobBusyError says a job cannot be deleted: a run of it is in progress.

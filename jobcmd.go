@@ -225,6 +225,11 @@ type controlJSON struct {
 	PausedTime     *string `json:"paused_time"`
 	PauseUntil     *string `json:"pause_until_time"` // null: until troc job resume
 	PauseReason    *string `json:"pause_reason"`
+	EnvFile        *string `json:"env_file"`
+	Cwd            *string `json:"cwd"`
+	Nice           *int    `json:"nice"`
+	IONice         *string `json:"ionice"` // CLASS:LEVEL, or idle
+	Umask          *string `json:"umask"`  // octal, "0027"
 }
 
 func settingsJSON(j Job, now time.Time, loc *time.Location) jobSettingsJSON {
@@ -235,7 +240,14 @@ func settingsJSON(j Job, now time.Time, loc *time.Location) jobSettingsJSON {
 		controlJSON: controlJSON{
 			Lock: nonEmpty(j.LockName), LockWaitMS: ms(j.LockWait), SkipExit: j.SkipExit, JitterMS: ms(j.Jitter),
 			RetryDelayMS: ms(j.RetryDelay), SkipWhenPaused: j.SkipWhenPaused,
+			EnvFile: nonEmpty(j.Env.EnvFile), Cwd: nonEmpty(j.Env.Cwd), Nice: j.Env.Nice,
 		},
+	}
+	if j.Env.IONice != nil {
+		v.IONice = nonEmpty(j.Env.IONice.String())
+	}
+	if j.Env.Umask != nil {
+		v.Umask = nonEmpty(fmt.Sprintf("%04o", *j.Env.Umask))
 	}
 	if j.Retries > 0 {
 		v.Retry = &j.Retries
@@ -288,6 +300,7 @@ func stateFromView(v jobJSON) (*jobState, healthReport, error) {
 			jobControl: jobControl{
 				LockName: deref(v.Lock), LockWait: msDuration(v.LockWaitMS), SkipExit: v.SkipExit, Jitter: msDuration(v.JitterMS),
 				Retries: deref(v.Retry), RetryDelay: msDuration(v.RetryDelayMS), SkipWhenPaused: v.SkipWhenPaused,
+				Env: envFromView(v.controlJSON),
 			},
 			PauseReason: deref(v.PauseReason),
 		},

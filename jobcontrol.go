@@ -26,6 +26,7 @@ const maxRetries = 100
 type controlFlags struct {
 	lockName, lockWait, skipExit, jitter, retries, retryDelay string
 	skipWhenPaused                                            bool
+	env                                                       func() (execEnv, error)
 }
 
 // define defines the flags on fs; forJob adds the settings that only a
@@ -40,6 +41,7 @@ func (f *controlFlags) define(fs *flag.FlagSet, forJob bool) {
 	if forJob {
 		fs.BoolVar(&f.skipWhenPaused, "skip-when-paused", false, "while the job is paused (troc job pause), its runs are Skipped rather than run")
 	}
+	f.env = envFlags(fs)
 }
 
 // change turns the flags given on fs into a controlChange.
@@ -86,6 +88,13 @@ func (f *controlFlags) change(fs *flag.FlagSet) (controlChange, error) {
 			c.SkipWhenPaused = &f.skipWhenPaused
 		}
 	})
+	if err != nil {
+		return c, err
+	}
+	env, err := f.env()
+	if len(env.given) > 0 {
+		c.Env = &env
+	}
 	return c, err
 }
 
@@ -173,5 +182,34 @@ func controlLines(j jobControl) [][2]string {
 	if j.SkipWhenPaused {
 		add("when paused", "runs are Skipped")
 	}
+	if e := j.Env; e.EnvFile != "" {
+		add("env file", e.EnvFile)
+	}
+	if j.Env.Cwd != "" {
+		add("directory", j.Env.Cwd)
+	}
+	if j.Env.Nice != nil {
+		add("nice", strconv.Itoa(*j.Env.Nice))
+	}
+	if j.Env.IONice != nil {
+		add("ionice", j.Env.IONice.String())
+	}
+	if j.Env.Umask != nil {
+		add("umask", fmt.Sprintf("%04o", *j.Env.Umask))
+	}
 	return out
+}
+
+// envFromView is the inverse of settingsJSON's environment settings: a
+// job's, as another troc printed them (troc --host).
+func envFromView(v controlJSON) execEnv {
+	e := execEnv{EnvFile: deref(v.EnvFile), Cwd: deref(v.Cwd), Nice: v.Nice}
+	if p, err := parseIOPriority(deref(v.IONice)); v.IONice != nil && err == nil {
+		e.IONice = &p
+	}
+	if m, err := strconv.ParseUint(deref(v.Umask), 8, 32); v.Umask != nil && err == nil {
+		n := int(m)
+		e.Umask = &n
+	}
+	return e
 }

@@ -19,7 +19,9 @@ ALTER TABLE runs ADD COLUMN retried INTEGER NOT NULL DEFAULT 0;
 -- never its content.
 ALTER TABLE runs ADD COLUMN environment TEXT;
 
--- A job's settings of the same, which troc exec's flags override, and its
+-- A job's settings of the same (and of the environment flags: --env-file,
+-- --cwd, --nice, --ionice as CLASS:LEVEL, --umask), which troc exec's
+-- flags override, and its
 -- pause: paused_ms is when it was paused (NULL: not paused), until_ms when
 -- the pause ends by itself (NULL: when troc job resume says).
 ALTER TABLE jobs ADD COLUMN lock_name TEXT;
@@ -29,6 +31,11 @@ ALTER TABLE jobs ADD COLUMN jitter_ms INTEGER;
 ALTER TABLE jobs ADD COLUMN retries INTEGER;
 ALTER TABLE jobs ADD COLUMN retry_delay_ms INTEGER;
 ALTER TABLE jobs ADD COLUMN skip_when_paused INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN env_file TEXT;
+ALTER TABLE jobs ADD COLUMN cwd TEXT;
+ALTER TABLE jobs ADD COLUMN nice INTEGER;
+ALTER TABLE jobs ADD COLUMN ionice TEXT;
+ALTER TABLE jobs ADD COLUMN umask INTEGER;
 ALTER TABLE jobs ADD COLUMN paused_ms INTEGER;
 ALTER TABLE jobs ADD COLUMN pause_until_ms INTEGER;
 ALTER TABLE jobs ADD COLUMN pause_reason TEXT;
