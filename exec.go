@@ -196,8 +196,13 @@ func (a *app) exec(ctx context.Context, opts *execOptions) error {
 		return e.stopWaiting(ctx, sig.(syscall.Signal), "waiting for the lock")
 	case errors.As(lockErr, &held):
 		e.run.Status, e.run.End = StatusSkipped, skippedEnd
-		e.log.Info("Job " + opts.name + ": " + held.Error() + ": run skipped")
-		e.holder = held // the recorder names its run in the note
+		if held.shared == "" {
+			e.run.addNote("%v", held)
+			e.log.Info("Job " + opts.name + " is already running: run skipped")
+		} else {
+			e.log.Info("Job " + opts.name + ": " + held.Error() + ": run skipped")
+			e.holder = held // the recorder names its run in the note
+		}
 		return e.recordEnd(ctx, e.ctl.skipStatus())
 	case errors.As(lockErr, &prev):
 		e.run.Status, e.run.End = StatusSkipped, skippedEnd
