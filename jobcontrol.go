@@ -37,7 +37,7 @@ func (f *controlFlags) define(fs *flag.FlagSet, forJob bool) {
 	fs.StringVar(&f.skipExit, "skip-exit", "", "troc exec's exit `STATUS` for a Skipped run (0-255; default 75, as flock -E)")
 	fs.StringVar(&f.jitter, "jitter", "", "sleep a random time below `DURATION` before taking the lock (as systemd's RandomizedDelaySec)")
 	fs.StringVar(&f.retries, "retry", "", "run a Failed or TimedOut job again up to `N` times, under the same lock")
-	fs.StringVar(&f.retryDelay, "retry-delay", "", "wait `DURATION` before the first retry, doubling after each, at most 10 times the first (default "+formatDuration(defaultRetryDelay)+")")
+	fs.StringVar(&f.retryDelay, "retry-delay", "", "wait `DURATION` before the first retry, doubling after each, at most 10 times the first (default "+defaultRetryDelay.String()+")")
 	if forJob {
 		fs.BoolVar(&f.skipWhenPaused, "skip-when-paused", false, "while the job is paused (troc job pause), its runs are Skipped rather than run")
 	}
