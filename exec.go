@@ -14,12 +14,14 @@ package main
 // Until the reap the pid, and so the group id, cannot be reused by an
 // unrelated process.
 //
-// Before the lock, troc has the job's settings (the recorder reads them
-// while the rest is set up): they may name a shared lock, a wait for it,
-// a jitter to sleep, a pause. That is a read of the history, which a
+// Before the lock, troc waits for the job's settings (the recorder reads
+// them while the rest is set up): they may name a shared lock, a wait for
+// it, a jitter to sleep, a pause. That is a read of the history, which a
 // writer holding it does not delay (WAL), and a broken history gives the
-// defaults at once. A wait or a sleep before the lock ends at a signal,
-// with a Skipped run.
+// defaults at once; a history that stalls even a read is waited for
+// settingsWait at most, then the run goes on with its flags alone. A
+// signal during that wait ends troc before the job starts; a wait for
+// the lock or a sleep before it ends at a signal, with a Skipped run.
 //
 // The job starts as soon as troc holds its lock. From then on troc's main
 // goroutine only supervises the job (wait): signals, the timeout, the
@@ -91,6 +93,7 @@ type execution struct {
 	locks        []*os.File // the job's lock, and the shared one (--lock), while held
 	holder       *heldError // who held the lock of a run Skipped for it; the recorder's once sent
 	settings     Job        // the job's settings, as the recorder read them before the lock
+	settingsLate bool       // the job started without them: they had not come in time
 	ctl          jobControl // the job control in force: the job's settings under the run's flags
 	rec          *recording // the recorder, once started
 	notifier     *runNotifier
@@ -147,11 +150,11 @@ func (a *app) exec(ctx context.Context, opts *execOptions) error {
 	e.logDir = e.privateLogDir()
 	e.openSystemLog()
 	// The job's settings shape its start (its shared lock, the wait for
-	// it, the jitter, a pause): troc has them before it takes the lock.
-	// The history is read, not written, for them: a writer holding it
-	// does not delay that read (WAL), a broken history answers at once
-	// with defaults, and only a migration can take the busy timeout.
-	e.settings = <-e.rec.job
+	// it, the jitter, a pause): troc waits for them before it takes the
+	// lock, but only so long (settingsWait).
+	if sig := e.awaitSettings(sigs, sigsReady); sig != nil {
+		return e.stopBeforeStart(ctx, sig.(syscall.Signal))
+	}
 	e.ctl = opts.control.over(e.settings.jobControl)
 	e.run.LockName = e.ctl.LockName
 	opts.env = opts.env.over(e.settings.Env)
@@ -505,6 +508,9 @@ func watchSignals() (sigs chan os.Signal, ready chan struct{}) {
 
 // wait waits for the job to exit, forwarding signals and enforcing the
 // timeout (--timeout's, or else the job's own setting), and reaps it.
+// When the job started without its settings (awaitSettings), they arrive
+// on e.rec.job once the history answers: its timeout is enforced from
+// then, counted from the job's start, and nothing else waits for it.
 func (e *execution) wait(pid int, sigs chan os.Signal, started time.Time) jobEnd {
 	exited := make(chan struct{})
 	go func() {
@@ -513,12 +519,22 @@ func (e *execution) wait(pid int, sigs chan os.Signal, started time.Time) jobEnd
 	}()
 	var end jobEnd
 	var timeoutC, killC <-chan time.Time
-	timeout := e.settings.Timeout
-	if e.opts.timeoutSet {
-		timeout = e.opts.timeout
+	var settings <-chan Job
+	var timeout time.Duration
+	if e.settingsLate {
+		settings = e.rec.job
 	}
-	if timeout > 0 {
-		timeoutC = time.NewTimer(time.Until(started.Add(timeout))).C
+	setTimer := func(d time.Duration) {
+		if timeout = d; d > 0 {
+			timeoutC = time.NewTimer(time.Until(started.Add(d))).C
+		}
+	}
+	switch {
+	case e.opts.timeoutSet:
+		settings = nil
+		setTimer(e.opts.timeout)
+	case settings == nil:
+		setTimer(e.settings.Timeout)
 	}
 	startKillTimer := func() {
 		if killC == nil {
@@ -530,6 +546,10 @@ loop:
 		select {
 		case <-exited:
 			break loop
+		case job := <-settings:
+			settings = nil
+			e.settings.Timeout, e.settingsLate = job.Timeout, false // a retry's too
+			setTimer(job.Timeout)
 		case s := <-sigs:
 			if end.received == nil && !end.timedOut {
 				end.received = s

@@ -80,3 +80,48 @@ func (e *execution) retryAfter(ctx context.Context, sigs chan os.Signal) (again 
 		return false, e.stopBeforeStart(ctx, sig.(syscall.Signal))
 	}
 }
+
+// settingsWait bounds the wait for the job's settings before the lock. A
+// healthy history answers in a millisecond or two and a broken one at
+// once, but one that stalls even a read (a process holding it in SQLite's
+// exclusive locking mode, a failing disk) would hold the job back by the
+// busy timeout or more, and the job never waits on the history. Past the
+// bound the run goes on with its flags alone, and its note says so: what
+// a job cannot do without (its shared lock, its environment) belongs on
+// its command line too.
+const settingsWait = time.Second
+
+// settingsSlow is when troc says that it is waiting for the settings.
+const settingsSlow = 100 * time.Millisecond
+
+// awaitSettings waits, at most settingsWait, for the job's settings from
+// the recorder and keeps them in e.settings, or marks them late (wait
+// then takes the job's timeout when it comes). A signal during the wait
+// ends it and is returned.
+func (e *execution) awaitSettings(sigs <-chan os.Signal, sigsReady <-chan struct{}) os.Signal {
+	select {
+	case e.settings = <-e.rec.job:
+		return nil
+	default:
+	}
+	<-sigsReady // a signal while troc waits is caught, not fatal
+	slow, limit := time.NewTimer(settingsSlow), time.NewTimer(settingsWait)
+	defer slow.Stop()
+	defer limit.Stop()
+	for {
+		select {
+		case e.settings = <-e.rec.job:
+			return nil
+		case sig := <-sigs:
+			return sig
+		case <-slow.C:
+			e.log.Info(fmt.Sprintf("The history is slow to answer: waiting up to %s for the job's settings", settingsWait))
+		case <-limit.C:
+			e.settings = Job{Name: e.opts.name}
+			e.settingsLate = true
+			e.run.addNote("started without the job's settings: the history did not answer within %s", settingsWait)
+			e.log.Warn(fmt.Sprintf("The history did not answer within %s: running the job with its flags alone, without the job's settings", settingsWait))
+			return nil
+		}
+	}
+}

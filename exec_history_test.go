@@ -425,3 +425,106 @@ func TestExecConfigFIFO(t *testing.T) {
 		t.Errorf("exit %d, want %d and why\n%s", res.code, exitConfig, res.stderr)
 	}
 }
+
+// stallHistory holds the sandbox history in SQLite's exclusive locking
+// mode, as a process stuck with it open that way would: nothing else can
+// even read it until the returned function is called (or the test ends).
+func stallHistory(t *testing.T, s *sandbox) (release func()) {
+	t.Helper()
+	conn, err := s.history().sql.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"PRAGMA locking_mode=EXCLUSIVE", "BEGIN EXCLUSIVE", "UPDATE runs SET note = note WHERE 0", "COMMIT"} {
+		if _, err := conn.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	done := false
+	release = func() {
+		if !done {
+			done = true
+			conn.ExecContext(context.Background(), "PRAGMA locking_mode=NORMAL")
+			conn.ExecContext(context.Background(), "SELECT 1 FROM runs LIMIT 1")
+			conn.Close()
+		}
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// TestExecStalledHistory stalls the history so that even the read of the
+// job's settings waits out the busy timeout: the job starts regardless,
+// within settingsWait, with its flags alone and a note that says so; a
+// signal while troc waits for the settings ends it at once; and the job's
+// own timeout still applies when the history answers late.
+func TestExecStalledHistory(t *testing.T) {
+	s := newSandbox(t)
+	// SQLite's connection waits the busy timeout, then the first query
+	// again: a troc that waited for the settings would start the job 6s
+	// late.
+	s.env = append(s.env, "TROC_BUSY_TIMEOUT=3s")
+	s.mustTroc(0, "job", "add", "--name", "stalled", "--timeout", "2s")
+	s.troc("exec", "--name", "first", "true")
+	release := stallHistory(t, s)
+
+	t.Run("starts", func(t *testing.T) {
+		stamp := filepath.Join(s.dir, "started")
+		begin := time.Now()
+		res := s.troc("exec", "--name", "stalled", stampCmd(stamp))
+		if d := readStamp(t, stamp).Sub(begin); d > settingsWait+1500*time.Millisecond {
+			t.Errorf("the job started %s after troc, want within %s and a little, not twice the busy timeout (6s)", d, settingsWait)
+		}
+		r := res.run(t)
+		if res.code != 0 || r.Status != StatusSucceeded || !strings.Contains(deref(r.Note), "without the job's settings") {
+			t.Errorf("exit %d, status %s, note %q; want 0, Succeeded, a note that the job's settings were not read\n%s", res.code, r.Status, deref(r.Note), res.stderr)
+		}
+	})
+
+	t.Run("signal", func(t *testing.T) {
+		stamp := filepath.Join(s.dir, "never")
+		cmd := s.command("exec", "--name", "stalled", stampCmd(stamp))
+		var out, errb syncBuffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "troc to wait for the job's settings", func() bool { return strings.Contains(errb.String(), "waiting up to") })
+		sent := time.Now()
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		if code := cmd.ProcessState.ExitCode(); code != 128+int(syscall.SIGTERM) {
+			t.Errorf("exit %d, want %d\n%s", code, 128+int(syscall.SIGTERM), errb.String())
+		}
+		if _, err := os.Stat(stamp); err == nil {
+			t.Errorf("the job ran, want it not started")
+		}
+		r := result{stdout: out.String()}.run(t)
+		if r.Status != StatusTerminated || !strings.Contains(deref(r.Note), "before the job started") {
+			t.Errorf("status %s, note %q; want Terminated before the job started", r.Status, deref(r.Note))
+		}
+		// troc ends at once, but its run still waits out the history (twice
+		// the busy timeout) on its way to the spool.
+		if d := time.Since(sent); d > 6*time.Second+3*time.Second {
+			t.Errorf("troc took %s to end after SIGTERM", d)
+		}
+	})
+
+	t.Run("late timeout", func(t *testing.T) {
+		stamp := filepath.Join(s.dir, "late")
+		cmd := s.command("exec", "--name", "stalled", stampCmd(stamp)+"; sleep 30")
+		var out, errb syncBuffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer cmd.Process.Kill()
+		waitFor(t, "the job to start", func() bool { _, err := os.Stat(stamp); return err == nil })
+		release() // the history answers now, with the job's --timeout 2s
+		cmd.Wait()
+		r := result{stdout: out.String()}.run(t)
+		if r.Status != StatusTimedOut {
+			t.Errorf("status %s, want TimedOut by the job's own timeout\n%s", r.Status, errb.String())
+		}
+	})
+}
