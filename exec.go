@@ -95,6 +95,7 @@ type execution struct {
 	settings     Job        // the job's settings, as the recorder read them before the lock
 	settingsLate bool       // the job started without them: they had not come in time
 	ctl          jobControl // the job control in force: the job's settings under the run's flags
+	stderrBytes  int64      // what the job wrote to stderr, counted only for --stderr-fails
 	rec          *recording // the recorder, once started
 	notifier     *runNotifier
 	notifierMade bool
@@ -226,7 +227,7 @@ func (e *execution) runJob(ctx context.Context, sigs chan os.Signal, sigsReady c
 		e.run.Attempt = 1
 	}
 	logFile := e.createRunLog()
-	capture, err := newCapture(logFile, e.run.LogFile, e.opts.tee, e.a.stdout, e.a.stderr)
+	capture, err := newCapture(logFile, e.run.LogFile, e.opts.tee, e.opts.stderrFails, e.a.stdout, e.a.stderr)
 	if err != nil {
 		return e.failSetup(ctx, err.Error())
 	}
@@ -268,6 +269,7 @@ func (e *execution) runJob(ctx context.Context, sigs chan os.Signal, sigsReady c
 	var note string
 	e.run.OutputBytes, note = capture.finish()
 	e.lostEnd = capture.lostEnd()
+	e.stderrBytes = capture.stderrBytes()
 	if note != "" {
 		e.run.addNote("%s", note)
 		e.log.Warn("Log incomplete: " + note)
@@ -628,6 +630,14 @@ func (e *execution) settle(end jobEnd) {
 	if end.killed {
 		r.addNote("SIGKILL sent after %s", e.opts.killAfter)
 	}
+	if e.opts.stderrFails && e.stderrBytes > 0 {
+		// A run that failed already stays what it was; one that
+		// succeeded is Failed, and troc exits 1 though the job exited 0.
+		if r.Status == StatusSucceeded {
+			r.Status = StatusFailed
+		}
+		r.addNote("wrote to stderr")
+	}
 }
 
 // interruptSignal reports whether a job killed by sig was stopped from
@@ -648,6 +658,8 @@ func (e *execution) exitCode(end jobEnd) int {
 		return exitTimedOut
 	case ws.Signaled():
 		return 128 + int(ws.Signal())
+	case ws.ExitStatus() == 0 && e.run.Status == StatusFailed: // --stderr-fails
+		return exitError
 	}
 	return ws.ExitStatus()
 }

@@ -11,17 +11,18 @@ import (
 
 // execOptions is what the command line of troc exec says.
 type execOptions struct {
-	name       string
-	command    string   // for /bin/sh -c
-	argv       []string // after --: run directly
-	tee        bool
-	quiet      bool
-	notify     bool
-	timeout    time.Duration // with timeoutSet; 0: none
-	timeoutSet bool          // --timeout was given: the job's own setting does not apply
-	killAfter  time.Duration
-	control    controlChange // job control flags given (jobcontrol.go)
-	env        execEnv       // how the job runs (execenv.go): the flags given, then over the job's settings
+	name        string
+	command     string   // for /bin/sh -c
+	argv        []string // after --: run directly
+	tee         bool
+	quiet       bool
+	notify      bool
+	stderrFails bool          // --stderr-fails: a run that wrote to stderr is Failed (chronic -e)
+	timeout     time.Duration // with timeoutSet; 0: none
+	timeoutSet  bool          // --timeout was given: the job's own setting does not apply
+	killAfter   time.Duration
+	control     controlChange // job control flags given (jobcontrol.go)
+	env         execEnv       // how the job runs (execenv.go): the flags given, then over the job's settings
 }
 
 // defaultKillAfter is how long a job has to exit after SIGTERM before
@@ -39,6 +40,7 @@ func execFlags(fs *flag.FlagSet) func(a *app, args []string) (*execOptions, erro
 	fs.BoolVar(&o.quiet, "q", false, "print nothing unless the run needs attention (as cronic)")
 	fs.BoolVar(&o.quiet, "quiet", false, "same as -q")
 	fs.BoolVar(&o.notify, "notify", false, "send notifications of this run through the configured channels (see notify.* in the config)")
+	fs.BoolVar(&o.stderrFails, "stderr-fails", false, "make a run that wrote anything to stderr Failed, even when it exits 0 (as chronic -e)")
 	timeout := fs.String("timeout", "", "end the job after `DURATION` (e.g. 90s, 1h30m; 0: no timeout); default: the job's setting")
 	killAfter := fs.String("kill-after", "", "after SIGTERM, wait `DURATION` before SIGKILL (default 10s)")
 	var control controlFlags

@@ -7,7 +7,9 @@ package main
 // With --tee each stream has its own pipe (troc must know which bytes were
 // stderr to copy them to its own stderr), so output written to the two
 // streams within the same instant may interleave in the log slightly
-// differently than the job wrote it.
+// differently than the job wrote it. --stderr-fails also needs the
+// streams apart, to count what the job wrote to stderr, and so has the
+// same two pipes.
 //
 // The pipe is as large as Linux allows an unprivileged process (1 MiB) and
 // troc reads it in chunks of that size, so a job that writes in small
@@ -61,6 +63,7 @@ type capture struct {
 	mu        sync.Mutex
 	logged    int64  // bytes in the log
 	total     int64  // bytes the job wrote
+	errBytes  int64  // of those, bytes written to stderr, when the streams are apart
 	logErr    error  // why the log was cut, if it was
 	unlogged  []byte // the last lostTail bytes of what the log did not take
 	childEnds []*os.File
@@ -69,27 +72,32 @@ type capture struct {
 
 // stream is one pipe from the job.
 type stream struct {
-	r   *os.File  // troc's end, non-blocking and polled by the runtime
-	tee io.Writer // where --tee copies this stream; nil without --tee
-	buf []byte
+	r      *os.File  // troc's end, non-blocking and polled by the runtime
+	tee    io.Writer // where --tee copies this stream; nil without --tee
+	stderr bool      // the job's stderr, on a pipe of its own
+	buf    []byte
 }
 
 // newCapture makes the pipes for a job's output. log may be nil. With tee,
 // stdout and stderr get their own pipes and are copied to teeOut and
-// teeErr as they arrive.
-func newCapture(log *os.File, logPath string, tee bool, teeOut, teeErr io.Writer) (*capture, error) {
+// teeErr as they arrive; with split they get their own pipes too, so that
+// stderrBytes can count what went to stderr.
+func newCapture(log *os.File, logPath string, tee, split bool, teeOut, teeErr io.Writer) (*capture, error) {
 	c := &capture{log: log, logPath: logPath}
 	tees := []io.Writer{nil}
-	if tee {
+	switch {
+	case tee:
 		tees = []io.Writer{teeOut, teeErr}
+	case split:
+		tees = []io.Writer{nil, nil}
 	}
-	for _, w := range tees {
+	for i, w := range tees {
 		r, childEnd, err := newPipe()
 		if err != nil {
 			c.close()
 			return nil, fmt.Errorf("make output pipe: %w", err)
 		}
-		c.streams = append(c.streams, &stream{r: r, tee: w})
+		c.streams = append(c.streams, &stream{r: r, tee: w, stderr: i == 1})
 		c.childEnds = append(c.childEnds, childEnd)
 	}
 	return c, nil
@@ -172,6 +180,14 @@ func (c *capture) writeTail() bool {
 	gap := fmt.Sprintf("\n[troc: %d bytes missing here: %v]\n", c.total-c.logged-int64(len(c.unlogged)), c.logErr)
 	_, err := c.log.Write(append([]byte(gap), c.unlogged...))
 	return err == nil
+}
+
+// stderrBytes is how many bytes the job wrote to stderr, when newCapture
+// kept the streams apart (else 0). Call after finish.
+func (c *capture) stderrBytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.errBytes
 }
 
 // lostEnd is the end of the output that the log could not take, when
@@ -260,6 +276,9 @@ func (c *capture) move(fd int, s *stream, max int64) (int64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.total += int64(n)
+	if s.stderr {
+		c.errBytes += int64(n)
+	}
 	if c.log != nil && c.logErr == nil {
 		written, err := c.log.Write(p)
 		c.logged += int64(written)

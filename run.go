@@ -176,6 +176,8 @@ func (r *Run) exitStatus() int {
 		return exitSkipped
 	case r.Status == StatusTimedOut:
 		return exitTimedOut
+	case r.ExitCode != nil && *r.ExitCode == 0:
+		return exitError // Failed though it exited 0: --stderr-fails
 	case r.ExitCode != nil:
 		return *r.ExitCode
 	case r.Signal != 0:
