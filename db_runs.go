@@ -21,8 +21,9 @@ const insertRunSQL = `
 	INSERT INTO runs (job_id, status, start_ms, end_ms, exit_code, signal,
 		pid, pid_start, host, command, log_file, system_log_file,
 		output_bytes, note, spool_key, end_inferred,
-		waited_ms, jitter_ms, lock_name, attempt, retry_of, retried, environment)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		waited_ms, jitter_ms, lock_name, attempt, retry_of, retried, environment,
+		user_cpu_us, sys_cpu_us, max_rss_kb, blocks_in, blocks_out, ctx_voluntary, ctx_involuntary)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insertRun records a new run and sets r.ID, creating its job if need be.
 // A run replayed from a spool file carries its spool key: it is inserted
@@ -49,12 +50,12 @@ func (db *DB) insertRun(ctx context.Context, r *Run) error {
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, insertRunSQL, jobID,
+		res, err := tx.ExecContext(ctx, insertRunSQL, append([]any{jobID,
 			r.Status, r.Start.UnixMilli(), nullTime(r.End), r.ExitCode, nullInt(int64(r.Signal)),
 			nullInt(int64(r.PID)), nullInt(r.PIDStart), r.Host, r.Command, nullStr(r.LogFile), nullStr(r.SystemLogFile),
 			r.OutputBytes, nullStr(r.Note), nullStr(r.SpoolKey), r.Inferred,
 			nullInt(r.Waited.Milliseconds()), nullInt(r.Jitter.Milliseconds()), nullStr(r.LockName),
-			nullInt(int64(r.Attempt)), nullInt(r.RetryOf), r.Retried, nullStr(r.Environment))
+			nullInt(int64(r.Attempt)), nullInt(r.RetryOf), r.Retried, nullStr(r.Environment)}, usageColumns(r.Usage)...)...)
 		if err != nil {
 			return err
 		}
@@ -117,9 +118,11 @@ func (db *DB) finishRun(ctx context.Context, r *Run) error {
 func setEnd(ctx context.Context, tx *sql.Tx, id int64, r *Run) error {
 	_, err := tx.ExecContext(ctx, `
 		UPDATE runs SET status = ?, end_ms = ?, exit_code = ?, signal = ?, output_bytes = ?, note = ?, end_inferred = 0,
-			retried = ?
+			retried = ?,
+			user_cpu_us = ?, sys_cpu_us = ?, max_rss_kb = ?, blocks_in = ?, blocks_out = ?, ctx_voluntary = ?, ctx_involuntary = ?
 		WHERE id = ?`,
-		r.Status, nullTime(r.End), r.ExitCode, nullInt(int64(r.Signal)), r.OutputBytes, nullStr(r.Note), r.Retried, id)
+		append([]any{r.Status, nullTime(r.End), r.ExitCode, nullInt(int64(r.Signal)), r.OutputBytes, nullStr(r.Note), r.Retried},
+			append(usageColumns(r.Usage), id)...)...)
 	return err
 }
 
@@ -243,7 +246,8 @@ func countDays(ctx context.Context, tx *sql.Tx, job, day, runs, failures int64) 
 const runColumns = `r.id, j.name, r.status, r.start_ms, r.end_ms, r.exit_code, r.signal,
 	r.pid, r.pid_start, r.host, r.command, r.log_file, r.system_log_file,
 	r.output_bytes, r.note, r.spool_key,
-	r.waited_ms, r.jitter_ms, r.lock_name, r.attempt, r.retry_of, r.retried, r.environment`
+	r.waited_ms, r.jitter_ms, r.lock_name, r.attempt, r.retry_of, r.retried, r.environment,
+	r.user_cpu_us, r.sys_cpu_us, r.max_rss_kb, r.blocks_in, r.blocks_out, r.ctx_voluntary, r.ctx_involuntary`
 
 // scanRun reads one row of runColumns, after the columns that first
 // points to. All the run's columns NULL (an outer join that found no run)
@@ -253,10 +257,12 @@ func scanRun(row interface{ Scan(...any) error }, first ...any) (*Run, error) {
 	var id, start, end, exit, sig, pid, pidStart, outBytes sql.NullInt64
 	var waited, jitter, attempt, retryOf, retried sql.NullInt64
 	var status, host, command, logFile, sysLog, note, spoolKey, lockName, environment sql.NullString
+	var use [7]sql.NullInt64
 	err := row.Scan(append(first, &id, &r.Job, &status, &start, &end, &exit, &sig,
 		&pid, &pidStart, &host, &command, &logFile, &sysLog,
 		&outBytes, &note, &spoolKey,
-		&waited, &jitter, &lockName, &attempt, &retryOf, &retried, &environment)...)
+		&waited, &jitter, &lockName, &attempt, &retryOf, &retried, &environment,
+		&use[0], &use[1], &use[2], &use[3], &use[4], &use[5], &use[6])...)
 	if err != nil || !id.Valid {
 		return nil, err
 	}
@@ -279,6 +285,12 @@ func scanRun(row interface{ Scan(...any) error }, first ...any) (*Run, error) {
 	r.Jitter = time.Duration(jitter.Int64) * time.Millisecond
 	r.LockName, r.Attempt, r.RetryOf, r.Retried = lockName.String, int(attempt.Int64), retryOf.Int64, retried.Int64 != 0
 	r.Environment = environment.String
+	if use[0].Valid {
+		us := time.Microsecond
+		r.Usage = &Usage{UserCPU: time.Duration(use[0].Int64) * us, SystemCPU: time.Duration(use[1].Int64) * us,
+			MaxRSS: use[2].Int64 * 1024, BlocksIn: use[3].Int64, BlocksOut: use[4].Int64,
+			VolSwitches: use[5].Int64, InvolSwitches: use[6].Int64}
+	}
 	return &r, nil
 }
 
@@ -486,6 +498,16 @@ func (db *DB) terminateRun(ctx context.Context, id int64, end time.Time, why str
 		return countRun(ctx, tx, runCount{job: jobID, run: id, start: time.UnixMilli(startMS), end: end,
 			from: StatusRunning, to: StatusTerminated})
 	})
+}
+
+// usageColumns are the values of the usage columns for u: all NULL for
+// none.
+func usageColumns(u *Usage) []any {
+	if u == nil {
+		return make([]any, 7)
+	}
+	return []any{u.UserCPU.Microseconds(), u.SystemCPU.Microseconds(), u.MaxRSS / 1024,
+		u.BlocksIn, u.BlocksOut, u.VolSwitches, u.InvolSwitches}
 }
 
 func nullTime(t time.Time) any {

@@ -467,6 +467,7 @@ type jobEnd struct {
 	received os.Signal // the first signal troc received and forwarded
 	timedOut bool
 	killed   bool // troc sent SIGKILL after the kill-after delay
+	rusage   syscall.Rusage
 }
 
 // forwarded are the signals troc passes on to the job's process group.
@@ -574,7 +575,7 @@ loop:
 		}
 	}
 	for {
-		_, err := syscall.Wait4(pid, &end.status, 0, nil)
+		_, err := syscall.Wait4(pid, &end.status, 0, &end.rusage)
 		if err != syscall.EINTR {
 			break
 		}
@@ -601,6 +602,7 @@ const wNoWait = 0x1000000 // WNOWAIT, which package syscall does not name
 func (e *execution) settle(end jobEnd) {
 	r := &e.run
 	ws := end.status
+	r.Usage = usageOf(&end.rusage)
 	if ws.Signaled() {
 		r.Signal = ws.Signal()
 	} else {
@@ -740,6 +742,9 @@ func (e *execution) report(code int) error {
 	fmt.Fprintf(w, "command: %s\n", e.run.Command)
 	if e.run.Note != "" {
 		fmt.Fprintf(w, "note: %s\n", e.run.Note)
+	}
+	if e.run.Usage != nil {
+		fmt.Fprintf(w, "resources: %s\n", e.run.Usage)
 	}
 	if warned {
 		fmt.Fprintf(w, "\ntroc's own log:\n%s", lines)

@@ -51,7 +51,7 @@ func TestExecFirstRun(t *testing.T) {
 	for _, k := range keys {
 		got = append(got, k[1])
 	}
-	want := "id job status exit_code signal start_time end_time duration_ms log_file system_log_file pid host command output_bytes note"
+	want := "id job status exit_code signal start_time end_time duration_ms log_file system_log_file pid host command output_bytes note resources"
 	if strings.Join(got, " ") != want {
 		t.Errorf("keys = %v, want %s", got, want)
 	}

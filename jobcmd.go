@@ -396,11 +396,16 @@ func writeJobTable(w io.Writer, d display, list []*jobState, reports []healthRep
 // jobShowJSON is troc job show's output.
 type jobShowJSON struct {
 	jobJSON
-	Runs []runJSON `json:"runs"` // the latest, newest first
+	Runs      []runJSON       `json:"runs"`      // the latest, newest first
+	Resources *usageStatsJSON `json:"resources"` // null: no run recorded any
 }
 
-// jobShowRuns is how many of its latest runs troc job show lists.
-const jobShowRuns = 10
+// jobShowRuns is how many of its latest runs troc job show lists, and
+// jobShowHistory how many it reads for its medians.
+const (
+	jobShowRuns    = 10
+	jobShowHistory = 20
+)
 
 // jobShowCmd is troc job show.
 func jobShowCmd(fs *flag.FlagSet) runFunc {
@@ -423,24 +428,25 @@ func jobShowCmd(fs *flag.FlagSet) runFunc {
 		}
 		s := list[0]
 		rep := s.health(h.now())
-		runs, err := h.db.listRuns(ctx, runFilter{JobID: s.ID, Limit: jobShowRuns})
+		history, err := h.db.listRuns(ctx, runFilter{JobID: s.ID, Limit: jobShowHistory})
 		if err != nil {
 			return fmt.Errorf("list runs: %w", err)
 		}
+		runs := history[:min(len(history), jobShowRuns)]
 		if *asJSON {
-			v := jobShowJSON{jobJSON: stateJSON(s, rep, h.now(), h.loc), Runs: make([]runJSON, len(runs))}
+			v := jobShowJSON{jobJSON: stateJSON(s, rep, h.now(), h.loc), Runs: make([]runJSON, len(runs)), Resources: usageStats(history)}
 			for i, r := range runs {
 				v.Runs[i] = r.jsonView(h.loc)
 			}
 			return writeJSON(a.stdout, v)
 		}
-		return writeJobShow(a.stdout, h.newDisplay(a.stdout), h.now(), s, rep, runs)
+		return writeJobShow(a.stdout, h.newDisplay(a.stdout), h.now(), s, rep, runs, usageStats(history))
 	}
 }
 
-// writeJobShow writes troc job show's text: the job s, its health rep and
-// its latest runs.
-func writeJobShow(out io.Writer, d display, now time.Time, s *jobState, rep healthReport, runs []*Run) error {
+// writeJobShow writes troc job show's text: the job s, its health rep,
+// its latest runs, and what they used (nil: nothing known).
+func writeJobShow(out io.Writer, d display, now time.Time, s *jobState, rep healthReport, runs []*Run, usage *usageStatsJSON) error {
 	w := bufio.NewWriter(out)
 	line := func(key, value string) { fmt.Fprintf(w, "%-14s %s\n", key+":", termText(value)) }
 	line("job", s.Name)
@@ -482,6 +488,10 @@ func writeJobShow(out io.Writer, d display, now time.Time, s *jobState, rep heal
 	line("health", health)
 	line("last success", d.time(s.LastSuccess))
 	line("last 30 days", fmt.Sprintf("%d runs, %d failed", s.Runs, s.Failures))
+	if u := usage; u != nil {
+		line("resources", "last run: "+u.Last.usage().String())
+		fmt.Fprintf(w, "%-14s median of %d: %s\n", "", u.MedianOf, u.Median.usage())
+	}
 	fmt.Fprintln(w)
 	rows := make([][]cell, len(runs))
 	for i, r := range runs {

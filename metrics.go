@@ -63,6 +63,15 @@ type metricJob struct {
 // ended reports whether the job has a last run and it has ended.
 func (j metricJob) ended() bool { return j.LastRun != nil && !j.LastRun.End.IsZero() }
 
+// lastUsage is what the job's latest run used, once it has ended; nil if
+// it did not run (Skipped) or ran before troc recorded usage.
+func (j metricJob) lastUsage() *Usage {
+	if !j.ended() {
+		return nil
+	}
+	return j.LastRun.Usage
+}
+
 // label is one label of a sample, beside the job's name.
 type label struct{ name, value string }
 
@@ -100,6 +109,33 @@ var metricFamilies = []metricFamily{
 		func(j metricJob, add func(float64, ...label)) {
 			if j.LastRun != nil && j.LastRun.ExitCode != nil {
 				add(float64(*j.LastRun.ExitCode))
+			}
+		}},
+	{"troc_job_last_run_cpu_seconds", "gauge", "CPU time the job's latest run used (it and the descendants it waited for), by mode; absent while it runs or if it did not run.",
+		func(j metricJob, add func(float64, ...label)) {
+			if u := j.lastUsage(); u != nil {
+				add(u.UserCPU.Seconds(), label{"mode", "user"})
+				add(u.SystemCPU.Seconds(), label{"mode", "system"})
+			}
+		}},
+	{"troc_job_last_run_max_rss_bytes", "gauge", "Peak resident memory of the largest process of the job's latest run, in bytes.",
+		func(j metricJob, add func(float64, ...label)) {
+			if u := j.lastUsage(); u != nil {
+				add(float64(u.MaxRSS))
+			}
+		}},
+	{"troc_job_last_run_blocks", "gauge", "File system blocks the job's latest run read (in) and wrote (out).",
+		func(j metricJob, add func(float64, ...label)) {
+			if u := j.lastUsage(); u != nil {
+				add(float64(u.BlocksIn), label{"direction", "in"})
+				add(float64(u.BlocksOut), label{"direction", "out"})
+			}
+		}},
+	{"troc_job_last_run_context_switches", "gauge", "Context switches of the job's latest run, voluntary and involuntary.",
+		func(j metricJob, add func(float64, ...label)) {
+			if u := j.lastUsage(); u != nil {
+				add(float64(u.VolSwitches), label{"kind", "voluntary"})
+				add(float64(u.InvolSwitches), label{"kind", "involuntary"})
 			}
 		}},
 	{"troc_job_last_run_status", "gauge", "Status of the job's latest run: 1 for its status, 0 for the others.",

@@ -141,6 +141,9 @@ func (m *notice) lines() []string {
 	if m.run.Note != "" {
 		out = append(out, "Note: "+m.run.Note)
 	}
+	if m.run.Usage != nil && m.run.finished() {
+		out = append(out, "Resources: "+m.run.Usage.String())
+	}
 	if m.run.LogFile != "" {
 		out = append(out, "Log: "+m.run.LogFile)
 	}

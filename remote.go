@@ -400,7 +400,7 @@ func (r *remote) jobShow(ctx context.Context, args []string) error {
 			}
 			fmt.Fprintf(r.a.stdout, "==> %s <==\n", v.Host)
 		}
-		if err := writeJobShow(r.a.stdout, r.display(), time.Now(), s, rep, runs); err != nil {
+		if err := writeJobShow(r.a.stdout, r.display(), time.Now(), s, rep, runs, v.Resources); err != nil {
 			return err
 		}
 	}

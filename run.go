@@ -28,6 +28,7 @@ type Run struct {
 	Note          string
 	SpoolKey      string // set while the run lives in a spool file
 	Inferred      bool   // the end was presumed (its troc was gone), not seen
+	Usage         *Usage // what the job used (rusage.go); nil: it did not run, or it ran before troc kept this
 
 	// Job control (schema/0006_job_control.sql); zero when unused.
 	Waited   time.Duration // how long the run waited for its lock (--lock-wait)
@@ -60,21 +61,22 @@ func (r *Run) addNote(format string, args ...any) {
 // runJSON is the run as troc prints it for people and scripts. Its keys
 // are a promise: scripts parse them.
 type runJSON struct {
-	ID            *int64  `json:"id"`
-	Job           string  `json:"job"`
-	Status        Status  `json:"status"`
-	ExitCode      *int    `json:"exit_code"`
-	Signal        *string `json:"signal"`
-	StartTime     *string `json:"start_time"`
-	EndTime       *string `json:"end_time"`
-	DurationMS    *int64  `json:"duration_ms"`
-	LogFile       *string `json:"log_file"`
-	SystemLogFile *string `json:"system_log_file"`
-	PID           *int    `json:"pid"`
-	Host          string  `json:"host"`
-	Command       string  `json:"command"`
-	OutputBytes   int64   `json:"output_bytes"`
-	Note          *string `json:"note"`
+	ID            *int64     `json:"id"`
+	Job           string     `json:"job"`
+	Status        Status     `json:"status"`
+	ExitCode      *int       `json:"exit_code"`
+	Signal        *string    `json:"signal"`
+	StartTime     *string    `json:"start_time"`
+	EndTime       *string    `json:"end_time"`
+	DurationMS    *int64     `json:"duration_ms"`
+	LogFile       *string    `json:"log_file"`
+	SystemLogFile *string    `json:"system_log_file"`
+	PID           *int       `json:"pid"`
+	Host          string     `json:"host"`
+	Command       string     `json:"command"`
+	OutputBytes   int64      `json:"output_bytes"`
+	Note          *string    `json:"note"`
+	Resources     *usageJSON `json:"resources"` // null: none recorded
 	// Job control: present only for runs that used it.
 	WaitedMS *int64  `json:"waited_ms,omitempty"`
 	JitterMS *int64  `json:"jitter_ms,omitempty"`
@@ -101,6 +103,7 @@ func (r *Run) jsonView(loc *time.Location) runJSON {
 		LogFile:       nonEmpty(r.LogFile),
 		SystemLogFile: nonEmpty(r.SystemLogFile),
 		Note:          nonEmpty(r.Note),
+		Resources:     r.Usage.view(),
 	}
 	if r.ID != 0 {
 		v.ID = &r.ID
@@ -220,6 +223,7 @@ func runFromView(v runJSON) (*Run, error) {
 		OutputBytes: v.OutputBytes, LogFile: deref(v.LogFile), SystemLogFile: deref(v.SystemLogFile), Note: deref(v.Note),
 		Waited: msDuration(v.WaitedMS), Jitter: msDuration(v.JitterMS), LockName: deref(v.Lock),
 		Attempt: deref(v.Attempt), RetryOf: deref(v.RetryOf), Retried: v.Retried, Environment: deref(v.Environment),
+		Usage: v.Resources.usage(),
 	}
 	if v.Signal != nil {
 		r.Signal = signalNumber(*v.Signal)
