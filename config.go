@@ -99,6 +99,7 @@ type NotifyConfig struct {
 	Slack         SlackConfig     // empty token and webhook: no Slack notifications
 	Webhook       WebhookConfig   // empty URL: no webhook
 	Ping          string          // healthchecks.io-style ping URL; empty: no pings
+	PingEvery     bool            // the ping URL hears every run of every job, not only notified ones
 	Email         EmailConfig     // empty To: no mail
 	Command       string          // run for each notification; empty: none
 	Status        map[Status]bool // whether a notification of that status tags @channel

@@ -65,6 +65,7 @@ var configKeys = slices.Concat(
 		{"notify.webhook.url", kindString, true, "", "URL that receives each notification as a JSON POST of the run (secret).", field(func(c *Config) *string { return &c.Notify.Webhook.URL })},
 		{"notify.webhook.headers", kindString, true, "", `Extra headers sent to notify.webhook.url, quoted: "Name: value; Name2: value2" (secret).`, field(func(c *Config) *string { return &c.Notify.Webhook.Headers })},
 		{"notify.ping.url", kindString, true, "", "Ping URL, healthchecks.io style: URL/start as a run starts, URL on success, URL/fail or URL/<exit code> on failure (secret).", field(func(c *Config) *string { return &c.Notify.Ping })},
+		{"notify.ping.every", kindBool, false, "true", "Ping notify.ping.url for every run of every job (as runitor does); false: only for runs that notify (--notify, or the job's notify setting).", field(func(c *Config) *bool { return &c.Notify.PingEvery })},
 		{"notify.email.to", kindString, false, "", "Addresses that notifications are mailed to, comma-separated.", field(func(c *Config) *string { return &c.Notify.Email.To })},
 		{"notify.email.from", kindString, false, "", "Sender of notification mail; empty: sendmail's default, or troc@ this host over SMTP.", field(func(c *Config) *string { return &c.Notify.Email.From })},
 		{"notify.email.sendmail", kindPath, false, "/usr/sbin/sendmail", "Program that delivers notification mail when notify.email.smtp.host is empty.", field(func(c *Config) *string { return &c.Notify.Email.Sendmail })},

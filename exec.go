@@ -694,20 +694,26 @@ func (e *execution) unlock() {
 
 // notifications returns the run's notifier, set up on first use once the
 // job's own setting is known: nil (which sends nothing) unless --notify
-// or the job asks for them. A channel configured wrongly is logged, and
-// the job runs regardless.
+// or the job asks for them, or a ping URL hears every run
+// (notify.ping.every), which then pings alone. A channel configured
+// wrongly is logged, and the job runs regardless.
 func (e *execution) notifications(ctx context.Context) *runNotifier {
 	if e.notifierMade {
 		return e.notifier
 	}
 	e.notifierMade = true
 	job := e.history(ctx)
-	// A paused job's runs tell nobody (jobpause.go).
-	if (e.opts.notify || job.Notify) && !job.pausedAt(time.Now()) {
-		var err error
-		if e.notifier, err = newRunNotifier(e.cfg, job, e.log); err != nil {
-			e.log.Warn("Notifications: " + err.Error())
-		}
+	var err error
+	switch {
+	case job.pausedAt(time.Now()):
+		// A paused job's runs tell nobody, not even the ping (jobpause.go).
+	case e.opts.notify || job.Notify:
+		e.notifier, err = newRunNotifier(e.cfg, job, e.log)
+	case e.cfg.Notify.Ping != "" && e.cfg.Notify.PingEvery:
+		e.notifier, err = newPingNotifier(e.cfg, job, e.log)
+	}
+	if err != nil {
+		e.log.Warn("Notifications: " + err.Error())
 	}
 	return e.notifier
 }

@@ -83,6 +83,10 @@ type notice struct {
 	earlier  int            // how many lines of the log come before tail
 	loc      *time.Location // for times shown
 	health   string         // eventHealth's message, after "job@host: "
+	rid      string         // the run's UUID, for the ping's rid=; "": none
+
+	pingTail    []string // the ping's body: the log's tail (notify_ping.go); nil: none
+	pingEarlier int
 }
 
 // headline is the first line of every message: job@host, run, status.
@@ -320,6 +324,8 @@ type runNotifier struct {
 	secrets   secretTexts
 	now       func() time.Time
 
+	rid string // the run's UUID, for the ping
+
 	started   chan struct{} // closed when begin's requests are done; nil before begin
 	beginErrs []string      // what begin could not send, for the note
 }
@@ -331,6 +337,16 @@ type runNotifier struct {
 // anyway, notified through the channels that work, and finish adds the
 // problem to the run's note. The notifier is never nil.
 func newRunNotifier(cfg *Config, job Job, log *slog.Logger) (*runNotifier, error) {
+	return newNotifier(cfg, job, log, false)
+}
+
+// newPingNotifier is newRunNotifier for a run that only pings
+// (notify.ping.every): the ping channel alone, and only its problems.
+func newPingNotifier(cfg *Config, job Job, log *slog.Logger) (*runNotifier, error) {
+	return newNotifier(cfg, job, log, true)
+}
+
+func newNotifier(cfg *Config, job Job, log *slog.Logger, pingOnly bool) (*runNotifier, error) {
 	p := newPoster(notifySecrets(&cfg.Notify))
 	problems, timeout := checkNotifyRules(&cfg.Notify)
 	if cfg.Notify.CAFile != "" {
@@ -346,8 +362,12 @@ func newRunNotifier(cfg *Config, job Job, log *slog.Logger) (*runNotifier, error
 		timeout: timeout,
 		secrets: p.secrets,
 		now:     time.Now,
+		rid:     newRunID(),
 	}
 	setups := configuredChannels(cfg, p)
+	if pingOnly {
+		setups = slices.DeleteFunc(setups, func(s channelSetup) bool { return s.name != "ping" })
+	}
 	for _, s := range setups {
 		switch ch := s.ch.(type) {
 		case nil:
@@ -378,7 +398,7 @@ func (n *runNotifier) notifyOn(job Job) []Status {
 
 // newNotice returns a notice of event about a copy of run.
 func (n *runNotifier) newNotice(event string, run *Run) *notice {
-	return &notice{event: event, run: *run, host: n.cfg.Hostname, tag: n.cfg.Status[run.Status], loc: n.loc}
+	return &notice{event: event, run: *run, host: n.cfg.Hostname, tag: n.cfg.Status[run.Status], loc: n.loc, rid: n.rid}
 }
 
 // begin tells the ping URL, and the message channels if the job's
@@ -480,15 +500,17 @@ func (n *runNotifier) notices(ctx context.Context, db *DB, job Job, run *Run, lo
 	if n.ping != nil && run.Status != StatusSkipped {
 		pm = n.newNotice(eventEnd, run)
 	}
-	if job.NotifyLog && logTail != nil && (m != nil || pm != nil) {
-		tail, earlier := logTail(logTailLines)
-		if tail == nil {
-			tail = []string{}
+	if job.NotifyLog && logTail != nil && m != nil {
+		m.tail, m.earlier = logTail(logTailLines)
+		if m.tail == nil {
+			m.tail = []string{}
 		}
-		for _, x := range []*notice{m, pm} {
-			if x != nil {
-				x.tail, x.earlier = tail, earlier
-			}
+	}
+	if pm != nil && job.NotifyLog && logTail != nil {
+		// The ping's body: a longer tail, as healthchecks.io keeps 100 kB.
+		pm.pingTail, pm.pingEarlier = logTail(pingTailLines)
+		if pm.pingTail == nil {
+			pm.pingTail = []string{}
 		}
 	}
 	return m, pm

@@ -69,19 +69,33 @@ func TestExecNotifyE2E(t *testing.T) {
 	if got := events(t, hook.take()); !slices.Equal(got, []string{"failure/1"}) {
 		t.Errorf("webhook notices %q, want [failure/1]", got)
 	}
-	var paths []string
-	for _, h := range ping.take() {
-		paths = append(paths, h.path)
+	pings := func() []string {
+		var paths []string
+		for _, h := range ping.take() {
+			p, _ := cutRID(t, h.path)
+			paths = append(paths, p)
+		}
+		return paths
 	}
-	if want := []string{"/uuid/start", "/uuid/3"}; !slices.Equal(paths, want) {
-		t.Errorf("pings %q, want %q", paths, want)
+	if got, want := pings(), []string{"/uuid/start", "/uuid/3"}; !slices.Equal(got, want) {
+		t.Errorf("pings %q, want %q", got, want)
 	}
 
-	// Without --notify, nothing is sent.
+	// Without --notify, only the ping URL hears of the run
+	// (notify.ping.every), and with notify.ping.every false, nothing.
 	res = s.troc("exec", "--name", "backup", "exit 3")
-	if len(hook.take())+len(ping.take()) != 0 {
+	if len(hook.take()) != 0 {
 		t.Error("notified without --notify")
 	}
+	if got, want := pings(), []string{"/uuid/start", "/uuid/3"}; !slices.Equal(got, want) {
+		t.Errorf("pings without --notify %q, want %q", got, want)
+	}
+	s.env = append(s.env, "TROC_NOTIFY_PING_EVERY=false")
+	res = s.troc("exec", "--name", "backup", "exit 3")
+	if len(hook.take())+len(ping.take()) != 0 {
+		t.Error("notified without --notify and with notify.ping.every false")
+	}
+	s.env = s.env[:len(s.env)-1]
 
 	// The job's own setting, and runs that never started: one skipped
 	// (when the statuses say so), one whose program does not exist.
@@ -96,9 +110,9 @@ func TestExecNotifyE2E(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
 	s.mustTroc(exitNotFound, "exec", "--name", "backup", "--", "/nonexistent/program")
-	// Its fourth failure in a row (skips aside): a reminder of the streak.
-	if got := events(t, hook.take()); !slices.Equal(got, []string{"reminder/4"}) {
-		t.Errorf("run that could not start: webhook notices %q, want [reminder/4]", got)
+	// Its fifth failure in a row (skips aside): a reminder of the streak.
+	if got := events(t, hook.take()); !slices.Equal(got, []string{"reminder/5"}) {
+		t.Errorf("run that could not start: webhook notices %q, want [reminder/5]", got)
 	}
 }
 

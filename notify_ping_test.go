@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -52,14 +53,20 @@ func TestPingRuns(t *testing.T) {
 			}
 			n.finish(context.Background(), db, run, func(int) ([]string, int) { return []string{"copying", "no space left"}, 0 })
 			var got []string
+			rids := map[string]bool{}
 			for _, h := range srv.take() {
-				got = append(got, h.path+" "+string(h.body))
+				path, rid := cutRID(t, h.path)
+				rids[rid] = true
+				got = append(got, path+" "+string(h.body))
 				if h.method != "POST" {
 					t.Errorf("%s %s, want POST", h.method, h.path)
 				}
 			}
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("pings %q, want %q", got, tt.want)
+			}
+			if len(got) > 0 && len(rids) != 1 {
+				t.Errorf("rids %v, want one for the start and the end", rids)
 			}
 			if run.Note != "" {
 				t.Errorf("note = %q, want none", run.Note)
@@ -90,5 +97,34 @@ func TestPingFailureNoted(t *testing.T) {
 	stored, _ := db.getRun(context.Background(), run.ID)
 	if stored.Note != want {
 		t.Errorf("stored note = %q, want %q", stored.Note, want)
+	}
+}
+
+// cutRID splits a ping's path from its rid= query, which must be a UUID.
+func cutRID(t *testing.T, path string) (string, string) {
+	t.Helper()
+	p, rid, ok := strings.Cut(path, "?rid=")
+	if !ok || !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(rid) {
+		t.Fatalf("ping %q has no rid=UUID", path)
+	}
+	return p, rid
+}
+
+// TestPingBody: the ping's body is the log's tail cut to 100 kB, with a
+// line counting what was left out.
+func TestPingBody(t *testing.T) {
+	tail := make([]string, pingTailLines)
+	for i := range tail {
+		tail[i] = strings.Repeat("é", 400) // 800 bytes, 400 characters
+	}
+	body := pingBody(tail, 10)
+	if len(body) > pingBodyLimit || len(body) < pingBodyLimit*9/10 {
+		t.Fatalf("body is %d bytes, want at most %d and not much less", len(body), pingBodyLimit)
+	}
+	if !strings.HasPrefix(body, "... ") || !strings.Contains(body, "earlier lines\n") {
+		t.Fatalf("body starts %q, want the count of earlier lines", body[:40])
+	}
+	if got := pingBody([]string{"a", "b"}, 0); got != "a\nb\n" {
+		t.Fatalf("body = %q, want %q", got, "a\nb\n")
 	}
 }
