@@ -68,6 +68,16 @@ type configError struct{ err error }
 func (e *configError) Error() string { return e.err.Error() }
 func (e *configError) Unwrap() error { return e.err }
 
+// codedError is an error that exits with a status of its own after its
+// message (troc run grep's 2, as grep's).
+type codedError struct {
+	err  error
+	code int
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
+
 // exitStatus ends troc with a given status and no message: the command has
 // already said what it had to (troc exec's run summary, for one).
 type exitStatus int
@@ -96,7 +106,10 @@ func (a *app) main(ctx context.Context, args []string) int {
 	}
 	var usage *usageError
 	var config *configError
+	var coded *codedError
 	switch {
+	case errors.As(err, &coded):
+		return coded.code
 	case errors.As(err, &usage):
 		return exitUsage
 	case errors.As(err, &config):
@@ -138,6 +151,13 @@ come before or after COMMAND.`,
 			summary: "list runs, newest first", build: runListCmd, onHosts: (*remote).runList},
 		{path: "run show", usage: "-r ID [--json]", summary: "one run as JSON, with its job's settings",
 			build: runShowCmd, onHosts: (*remote).runShow},
+		{path: "run grep", usage: "PATTERN [--name JOB] [--status S[,S]] [--since DUR|TIME] [-i] [-l]",
+			summary: "search the logs of runs, newest first, as grep -n",
+			about: `Prints each line of the selected runs' logs that PATTERN (a Go regular
+expression, grep -E's syntax) matches, as RUN:LINE:TEXT, newest run first;
+with -l only the run ids. Exits 0 when a line matched, 1 when none did, 2 on
+an error, as grep. Through --host with several hosts, lines start HOST:.`,
+			build: runGrepCmd, onHosts: (*remote).runGrep},
 		{path: "run log", usage: "-r ID [--tail N]", summary: "a run's log", build: runLogCmd, onHosts: (*remote).runLog},
 		{path: "run watch", usage: "-r ID", summary: "follow a run's log until the run ends", build: runWatchCmd, onHosts: stream},
 		{path: "run term", usage: "-r ID [--json]", summary: "mark a Running run whose troc is gone Terminated", build: runTermCmd, onHosts: stream},

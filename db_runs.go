@@ -333,7 +333,8 @@ type runFilter struct {
 	JobID    int64    // 0: every job
 	Statuses []Status // nil: every status
 	Since    time.Time
-	Limit    int // 0: no limit
+	Before   int64 // runs with a smaller id only; 0: any
+	Limit    int   // 0: no limit
 }
 
 // listRuns returns the runs f selects, newest first. Run ids grow with
@@ -355,6 +356,10 @@ func (db *DB) listRuns(ctx context.Context, f runFilter) ([]*Run, error) {
 	if !f.Since.IsZero() {
 		q += ` AND r.start_ms >= ?`
 		args = append(args, f.Since.UnixMilli())
+	}
+	if f.Before != 0 {
+		q += ` AND r.id < ?`
+		args = append(args, f.Before)
 	}
 	q += ` ORDER BY r.id DESC`
 	if f.Limit > 0 {

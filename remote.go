@@ -638,3 +638,35 @@ func (m *metricsMerger) bytes() []byte {
 	}
 	return b.Bytes()
 }
+
+// runGrep is troc --host ... run grep: one host's answer as it comes;
+// several hosts' one after the other, each line starting HOST:. The exit
+// status is grep's: 0 when a line matched anywhere, 1 when none did, 2
+// when a host gave no answer.
+func (r *remote) runGrep(ctx context.Context, args []string) error {
+	if !r.several() {
+		return r.stream(ctx, args, false)
+	}
+	var o outcome
+	matched := false
+	w := bufio.NewWriter(r.a.stdout)
+	for _, ans := range r.askGood(ctx, args, exitError, &o) {
+		matched = matched || ans.status == 0
+		for _, line := range bytes.SplitAfter(ans.stdout, []byte{'\n'}) {
+			if len(line) > 0 {
+				w.WriteString(ans.host.name + ":")
+				w.Write(line)
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	switch {
+	case o.failed > 0:
+		return exitStatus(exitGrepError)
+	case !matched:
+		return exitStatus(exitError)
+	}
+	return nil
+}
