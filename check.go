@@ -6,6 +6,9 @@ package main
 //   - stuck: a run has been going longer than the job's max runtime;
 //   - late: no run started within the grace period after a fire time;
 //   - failing: its latest finished run (skips aside) did not succeed;
+//   - suspect: its latest successful run looks wrong against its own
+//     history, or it started more often than its schedule allows
+//     (anomaly.go);
 //   - new: it never ran, and no fire time has passed since it got its
 //     schedule;
 //   - ok: none of those.
@@ -51,7 +54,7 @@ const (
 )
 
 // Healths lists every health state, for documentation and metrics.
-var Healths = []Health{HealthOK, HealthLate, HealthFailing, HealthStuck, HealthNew, HealthPaused}
+var Healths = []Health{HealthOK, HealthLate, HealthFailing, HealthStuck, HealthNew, HealthPaused, HealthSuspect}
 
 // healthy reports whether a job in health h needs nobody's attention:
 // troc check exits 0 when every job is healthy.
@@ -77,8 +80,10 @@ type jobState struct {
 	Counts       map[Status]int64 // runs by final state since the job was created
 	Announced    Health           // what check --notify last said; "": nothing yet
 	AnnouncedAt  time.Time
-	Runs         int64 // runs started in the tally period (troc job list: 30 days)
-	Failures     int64 // of those, Failed, TimedOut and Terminated
+	Runs         int64       // runs started in the tally period (troc job list: 30 days)
+	Failures     int64       // of those, Failed, TimedOut and Terminated
+	Recent       []recentRun // its latest finished runs, oldest first (recent.go)
+	RecentOK     []recentRun // its latest successful runs, oldest first
 }
 
 // healthReport is a job's health at a moment, and why.
@@ -151,6 +156,9 @@ func (s *jobState) health(now time.Time) healthReport {
 		rep.Health, rep.Reason = HealthNew, "never ran, not due yet"
 	default:
 		rep.Health = HealthOK
+		if why := s.suspicion(sched, since); why != "" {
+			rep.Health, rep.Reason = HealthSuspect, why
+		}
 	}
 	return rep
 }
@@ -310,7 +318,8 @@ func (h *history) announce(ctx context.Context, states []*jobState, reports []he
 		if was == "" {
 			was = HealthOK
 		}
-		if rep.Health == was || rep.Health == HealthNew || rep.Health == HealthPaused {
+		if rep.Health == was || rep.Health == HealthNew || rep.Health == HealthPaused ||
+			rep.Health == HealthSuspect && !h.announcesSuspect(s.Job) {
 			continue // a paused job never alerts; on resume, what it is then is news
 		}
 		var msg string
@@ -342,6 +351,17 @@ func (h *history) announce(ctx context.Context, states []*jobState, reports []he
 	if err := writeAnnounced(path, pending); err != nil {
 		h.log.Error(fmt.Sprintf("Cannot keep what was announced, the next check may announce it again: %v", err))
 	}
+}
+
+// announcesSuspect reports whether the job's notify-on list (or else the
+// config's notify.on) has the word suspect: a job that becomes suspect is
+// announced only then.
+func (h *history) announcesSuspect(job Job) bool {
+	on := job.NotifyOn
+	if on == nil {
+		on = h.cfg.Notify.On
+	}
+	return slices.Contains(on, StatusSuspect)
 }
 
 // recordHealth records in the history the health announced for a job. A

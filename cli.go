@@ -164,13 +164,14 @@ an error, as grep. Through --host with several hosts, lines start HOST:.`,
 		{path: "run kill", usage: "-r ID [--signal SIG] [--force]", summary: "signal a run's whole process group",
 			build: runKillCmd, onHosts: (*remote).runKill},
 		{path: "job add", usage: "--name NAME [--schedule CRON] [--grace DUR] [--max-runtime DUR] [--timeout DUR]\n" +
-			" [--notify] [--notify-log] [--notify-on S,S] [--description TEXT]\n" +
-			" [--lock NAME] [--lock-wait DUR] [--skip-exit CODE] [--jitter DUR] [--retry N]\n" +
-			" [--retry-delay DUR] [--skip-when-paused] [--env-file FILE] [--cwd DIR] [--nice N]\n" +
-			" [--ionice CLASS[:LEVEL]] [--umask MODE]",
+			" [--min-runtime DUR] [--expect-output] [--notify] [--notify-log] [--notify-on S,S]\n" +
+			" [--description TEXT] [--lock NAME] [--lock-wait DUR] [--skip-exit CODE] [--jitter DUR]\n" +
+			" [--retry N] [--retry-delay DUR] [--skip-when-paused] [--env-file FILE] [--cwd DIR]\n" +
+			" [--nice N] [--ionice CLASS[:LEVEL]] [--umask MODE]",
 			summary: "add a job with its settings", build: jobAddCmd},
 		{path: "job update", usage: "--name NAME [--rename NEW] [--schedule CRON] [--grace DUR] [--max-runtime DUR]\n" +
-			" [--timeout DUR] [--notify=BOOL] [--notify-log=BOOL] [--notify-on S,S|default|none]\n" +
+			" [--timeout DUR] [--min-runtime DUR] [--expect-output=BOOL] [--notify=BOOL]\n" +
+			" [--notify-log=BOOL] [--notify-on S,S|default|none]\n" +
 			" [--description TEXT] [--lock NAME] [--lock-wait DUR] [--skip-exit CODE|default]\n" +
 			" [--jitter DUR] [--retry N] [--retry-delay DUR] [--skip-when-paused=BOOL]\n" +
 			" [--env-file FILE] [--cwd DIR] [--nice N] [--ionice CLASS[:LEVEL]] [--umask MODE]",

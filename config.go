@@ -666,7 +666,7 @@ func (l *loader) parse(k *configKey, text string) (any, error) {
 		}
 		return strings.ToLower(text), nil
 	case kindStatuses:
-		return parseStatusList(text)
+		return parseNotifyList(text)
 	}
 	panic(fmt.Sprintf("config key %s has unknown kind %d", k.name, k.kind))
 }

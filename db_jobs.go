@@ -18,12 +18,14 @@ import (
 const jobColumns = `j.id, j.name, j.description, j.timeout_ms, j.notify_log, j.notify, j.notify_on,
 	j.last_success_ms, j.created_ms, j.schedule, j.schedule_ms, j.grace_ms, j.max_runtime_ms,
 	j.lock_name, j.lock_wait_ms, j.skip_exit, j.jitter_ms, j.retries, j.retry_delay_ms, j.skip_when_paused,
-	j.paused_ms, j.pause_until_ms, j.pause_reason, j.env_file, j.cwd, j.nice, j.ionice, j.umask`
+	j.paused_ms, j.pause_until_ms, j.pause_reason, j.env_file, j.cwd, j.nice, j.ionice, j.umask,
+	j.min_runtime_ms, j.expect_output`
 
 // jobRow scans jobColumns into a Job.
 type jobRow struct {
 	j                                                      *Job
 	timeoutMS, lastSuccess, scheduleMS, graceMS, runtimeMS sql.NullInt64
+	minRuntimeMS                                           sql.NullInt64
 	created                                                int64
 	notifyOn, schedule                                     sql.NullString
 	lockWait, skipExit, jitter, retries, retryDelay        sql.NullInt64
@@ -39,7 +41,8 @@ func (r *jobRow) dest() []any {
 	return []any{&j.ID, &j.Name, &j.Description, &r.timeoutMS, &j.NotifyLog, &j.Notify, &r.notifyOn,
 		&r.lastSuccess, &r.created, &r.schedule, &r.scheduleMS, &r.graceMS, &r.runtimeMS,
 		&r.lockName, &r.lockWait, &r.skipExit, &r.jitter, &r.retries, &r.retryDelay, &j.SkipWhenPaused,
-		&r.paused, &r.pauseUntil, &r.pauseReason, &r.envFile, &r.cwd, &r.nice, &r.ionice, &r.umask}
+		&r.paused, &r.pauseUntil, &r.pauseReason, &r.envFile, &r.cwd, &r.nice, &r.ionice, &r.umask,
+		&r.minRuntimeMS, &j.ExpectOutput}
 }
 
 // fill sets the job's fields that are stored in another form, once the
@@ -66,6 +69,7 @@ func (r *jobRow) fill() {
 			j.PauseUntil = time.UnixMilli(r.pauseUntil.Int64).UTC()
 		}
 	}
+	j.MinRuntime = ms(r.minRuntimeMS)
 	if r.notifyOn.Valid {
 		j.NotifyOn = parseStoredStatuses(r.notifyOn.String)
 	}
@@ -107,7 +111,7 @@ func parseStoredStatuses(s string) []Status {
 // schema/0002_job_summary.sql), packed in one integer (runs in the high
 // bits) so that the lookup is one, not two.
 const jobStatesSQL = `
-	SELECT ` + jobColumns + `, j.last_end_status, j.health, j.health_ms,
+	SELECT ` + jobColumns + `, j.last_end_status, j.health, j.health_ms, j.recent, j.recent_ok,
 		j.skipped, j.succeeded, j.failed, j.terminated, j.timedout,
 		CASE WHEN ?1 IS NULL THEN 0 ELSE
 		(j.runs_total << 32 | j.failures_total) -
@@ -149,16 +153,17 @@ func scanJobStates(rows *sql.Rows, err error) ([]*jobState, error) {
 	for rows.Next() {
 		s := &jobState{}
 		jr := jobRow{j: &s.Job}
-		var lastEnd, health sql.NullString
+		var lastEnd, health, recent, recentOK sql.NullString
 		var healthMS sql.NullInt64
 		var skipped, succeeded, failed, terminated, timedout, tallies int64
-		s.LastRun, err = scanRun(rows, append(jr.dest(), &lastEnd, &health, &healthMS,
+		s.LastRun, err = scanRun(rows, append(jr.dest(), &lastEnd, &health, &healthMS, &recent, &recentOK,
 			&skipped, &succeeded, &failed, &terminated, &timedout, &tallies)...)
 		if err != nil {
 			return nil, err
 		}
 		jr.fill()
 		s.LastEnd, s.Announced = Status(lastEnd.String), Health(health.String)
+		s.Recent, s.RecentOK = parseRecent(recent.String), parseRecent(recentOK.String)
 		if healthMS.Valid {
 			s.AnnouncedAt = time.UnixMilli(healthMS.Int64).UTC()
 		}
@@ -266,6 +271,12 @@ func applyJobChange(ctx context.Context, tx *sql.Tx, name string, c jobChange) e
 	}
 	if c.MaxRuntime != nil {
 		add("max_runtime_ms", nullInt(c.MaxRuntime.Milliseconds()))
+	}
+	if c.MinRuntime != nil {
+		add("min_runtime_ms", nullInt(c.MinRuntime.Milliseconds()))
+	}
+	if c.ExpectOutput != nil {
+		add("expect_output", *c.ExpectOutput)
 	}
 	applyControlChange(c.Control, add)
 	if c.NotifyOn != nil {

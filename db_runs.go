@@ -62,7 +62,8 @@ func (db *DB) insertRun(ctx context.Context, r *Run) error {
 		if r.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		return countRun(ctx, tx, runCount{job: jobID, run: r.ID, start: r.Start, end: r.End, to: r.Status, retried: r.Retried})
+		return countRun(ctx, tx, runCount{job: jobID, run: r.ID, start: r.Start, end: r.End, to: r.Status, retried: r.Retried,
+			output: r.OutputBytes})
 	})
 }
 
@@ -85,7 +86,8 @@ func replaceSpooled(ctx context.Context, tx *sql.Tx, r *Run) (bool, error) {
 		return true, err
 	}
 	return true, countRun(ctx, tx, runCount{job: jobID, run: r.ID, start: time.UnixMilli(startMS),
-		end: r.End, from: status, to: r.Status, retried: r.Retried})
+		end: r.End, from: status, to: r.Status, retried: r.Retried,
+		output: r.OutputBytes})
 }
 
 // errRunNotFound says the history has no such run.
@@ -110,7 +112,8 @@ func (db *DB) finishRun(ctx context.Context, r *Run) error {
 		if err := setEnd(ctx, tx, r.ID, r); err != nil {
 			return err
 		}
-		return countRun(ctx, tx, runCount{job: jobID, run: r.ID, start: r.Start, end: r.End, from: status, to: r.Status, retried: r.Retried})
+		return countRun(ctx, tx, runCount{job: jobID, run: r.ID, start: r.Start, end: r.End, from: status, to: r.Status, retried: r.Retried,
+			output: r.OutputBytes})
 	})
 }
 
@@ -148,18 +151,21 @@ func (db *DB) updateRun(ctx context.Context, r *Run, set string, args ...any) er
 
 // runCount is a write's change to a job's runs, as its summary counts
 // them (schema/0002_job_summary.sql): run of job, which started at start,
-// goes from status from ("" for a new run) to status to, ending at end.
+// goes from status from ("" for a new run) to status to, ending at end,
+// having written output bytes.
 type runCount struct {
 	job, run   int64
 	start, end time.Time
 	from, to   Status
 	retried    bool // an attempt that troc ran again: not the job's outcome (last_end_*)
+	output     int64
 }
 
 // countSQL changes the job's row by a runCount: ?2 new runs (0 or 1),
 // ?3 more failures (-1, 0 or 1), ?4 to ?8 more runs of each final status,
 // the run ?9, and if the run now ended (not Skipped) ?10 with status
-// ?11, and if it succeeded the end ?12.
+// ?11, and if it succeeded the end ?12; the recent summaries ?13 and
+// ?14 (recent.go), NULL to leave one as it is.
 const countSQL = `
 	UPDATE jobs SET
 		last_run_id = CASE WHEN ?2 THEN max(coalesce(last_run_id, 0), ?9) ELSE last_run_id END,
@@ -169,7 +175,8 @@ const countSQL = `
 		skipped = skipped + ?4, succeeded = succeeded + ?5, failed = failed + ?6,
 		terminated = terminated + ?7, timedout = timedout + ?8,
 		last_end_id = CASE WHEN ?10 AND coalesce(last_end_id, 0) <= ?9 THEN ?9 ELSE last_end_id END,
-		last_end_status = CASE WHEN ?10 AND coalesce(last_end_id, 0) <= ?9 THEN ?11 ELSE last_end_status END
+		last_end_status = CASE WHEN ?10 AND coalesce(last_end_id, 0) <= ?9 THEN ?11 ELSE last_end_status END,
+		recent = coalesce(?13, recent), recent_ok = coalesce(?14, recent_ok)
 	WHERE id = ?1`
 
 // countRun brings the job's summary up to date with c, within the write
@@ -198,10 +205,33 @@ func countRun(ctx context.Context, tx *sql.Tx, c runCount) error {
 	if c.to == StatusSucceeded {
 		success = c.end.UnixMilli()
 	}
-	_, err := tx.ExecContext(ctx, countSQL, c.job, added, failures,
+	recent, recentOK, err := recentAfter(ctx, tx, c)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, countSQL, c.job, added, failures,
 		status(StatusSkipped), status(StatusSucceeded), status(StatusFailed), status(StatusTerminated), status(StatusTimedOut),
-		c.run, c.to != StatusRunning && c.to != StatusSkipped && !c.retried, string(c.to), success)
+		c.run, c.to != StatusRunning && c.to != StatusSkipped && !c.retried, string(c.to), success, recent, recentOK)
 	return err
+}
+
+// recentAfter returns the job's recent summaries (recent.go) as c leaves
+// them, or NULL for one c does not change: a run that has not ended
+// changes neither.
+func recentAfter(ctx context.Context, tx *sql.Tx, c runCount) (recent, recentOK any, err error) {
+	if c.to == StatusRunning {
+		return nil, nil, nil
+	}
+	var all, ok sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT recent, recent_ok FROM jobs WHERE id = ?`, c.job).Scan(&all, &ok); err != nil {
+		return nil, nil, err
+	}
+	r := recentRun{ID: c.run, Status: c.to, Start: c.start, Duration: max(c.end.Sub(c.start), 0), Output: c.output}
+	recent = formatRecent(withRecent(parseRecent(all.String), r, false, recentRuns))
+	if c.to == StatusSucceeded || c.from == StatusSucceeded {
+		recentOK = formatRecent(withRecent(parseRecent(ok.String), r, c.to != StatusSucceeded, recentSuccesses))
+	}
+	return recent, recentOK, nil
 }
 
 // countDays adds runs and failures to the job's running totals of day and

@@ -70,7 +70,8 @@ func (d display) status(s Status) cell {
 }
 
 // health is a health state's cell: green when ok, red when it needs
-// attention, plain when new.
+// attention, in the colour of skipped runs (yellow) when suspect, plain
+// when new.
 func (d display) health(h Health) cell {
 	c := cell{text: string(h)}
 	if d.color {
@@ -79,6 +80,8 @@ func (d display) health(h Health) cell {
 			c.color, _ = colorCode(d.cfg.Color[StatusSucceeded])
 		case HealthLate, HealthFailing, HealthStuck:
 			c.color, _ = colorCode(d.cfg.Color[StatusFailed])
+		case HealthSuspect:
+			c.color, _ = colorCode(d.cfg.Color[StatusSkipped])
 		}
 	}
 	return c

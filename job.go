@@ -11,19 +11,21 @@ import (
 
 // Job is a job's stored settings.
 type Job struct {
-	ID          int64
-	Name        string
-	Description string
-	Timeout     time.Duration // 0: none
-	NotifyLog   bool          // include the log's tail in notifications
-	Notify      bool          // notify after every run, as if exec had --notify
-	NotifyOn    []Status      // statuses that notify; nil: the config's notify.on
-	LastSuccess time.Time     // end of the latest Succeeded run; zero: none
-	Created     time.Time
-	Schedule    string        // cron expression (cron.go); "": none
-	ScheduleSet time.Time     // when the schedule was set
-	Grace       time.Duration // how late a scheduled run may start; 0: defaultGrace
-	MaxRuntime  time.Duration // running longer is stuck; 0: no limit
+	ID           int64
+	Name         string
+	Description  string
+	Timeout      time.Duration // 0: none
+	NotifyLog    bool          // include the log's tail in notifications
+	Notify       bool          // notify after every run, as if exec had --notify
+	NotifyOn     []Status      // statuses that notify; nil: the config's notify.on
+	LastSuccess  time.Time     // end of the latest Succeeded run; zero: none
+	Created      time.Time
+	Schedule     string        // cron expression (cron.go); "": none
+	ScheduleSet  time.Time     // when the schedule was set
+	Grace        time.Duration // how late a scheduled run may start; 0: defaultGrace
+	MaxRuntime   time.Duration // running longer is stuck; 0: no limit
+	MinRuntime   time.Duration // a successful run shorter is suspect; 0: its median decides (anomaly.go)
+	ExpectOutput bool          // a successful run that wrote nothing is suspect
 
 	jobControl
 	Paused      time.Time // when troc job pause paused it; zero: not paused
@@ -64,15 +66,17 @@ func (e *jobBusyError) Error() string { return fmt.Sprintf("run %d is in progres
 
 // jobChange is a change to a job's settings; nil fields stay as they are.
 type jobChange struct {
-	Rename      *string
-	Description *string
-	Timeout     *time.Duration // 0: none
-	NotifyLog   *bool
-	Notify      *bool
-	NotifyOn    *[]Status // a nil slice: back to the config's notify.on
-	Schedule    *string   // "": none; setting it also sets schedule_ms
-	Grace       *time.Duration
-	MaxRuntime  *time.Duration
-	Control     controlChange
-	Now         time.Time // when the change is made
+	Rename       *string
+	Description  *string
+	Timeout      *time.Duration // 0: none
+	NotifyLog    *bool
+	Notify       *bool
+	NotifyOn     *[]Status // a nil slice: back to the config's notify.on
+	Schedule     *string   // "": none; setting it also sets schedule_ms
+	Grace        *time.Duration
+	MaxRuntime   *time.Duration
+	MinRuntime   *time.Duration
+	ExpectOutput *bool
+	Control      controlChange
+	Now          time.Time // when the change is made
 }

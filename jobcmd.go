@@ -21,7 +21,9 @@ const tallyDays = 30
 type settingFlags struct {
 	description, timeout, notifyOn string
 	schedule, grace, maxRuntime    string
+	minRuntime                     string
 	notify, notifyLog              bool
+	expectOutput                   bool
 	control                        controlFlags
 }
 
@@ -30,10 +32,12 @@ func (s *settingFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&s.timeout, "timeout", "", "end runs after `DURATION` (90s, 1h30m, 2d) unless exec's --timeout says otherwise; 0 for none")
 	fs.BoolVar(&s.notify, "notify", false, "notify after every run, as if exec had --notify")
 	fs.BoolVar(&s.notifyLog, "notify-log", false, "include the tail of the log in notifications")
-	fs.StringVar(&s.notifyOn, "notify-on", "", "`STATUSES` that notify, comma-separated ("+statusList(Statuses)+"); default: the config's notify.on; none: never")
+	fs.StringVar(&s.notifyOn, "notify-on", "", "`STATUSES` that notify, comma-separated ("+statusList(notifyStatuses)+"); default: the config's notify.on; none: never")
 	fs.StringVar(&s.schedule, "schedule", "", "the job's cron `SCHEDULE` (\"*/5 * * * *\", @daily, @every 15m, CRON_TZ=Zone ...), for troc check; \"\" removes it")
 	fs.StringVar(&s.grace, "grace", "", "how late a scheduled run may start before the job is late (`DURATION`; default "+formatDuration(defaultGrace)+")")
-	fs.StringVar(&s.maxRuntime, "max-runtime", "", "a run going longer than `DURATION` makes the job stuck; 0: no limit")
+	fs.StringVar(&s.maxRuntime, "max-runtime", "", "a run going longer than `DURATION` makes the job stuck, and a successful run that took longer suspect; 0: no limit (a run over 4 times its median is suspect)")
+	fs.StringVar(&s.minRuntime, "min-runtime", "", "a successful run shorter than `DURATION` makes the job suspect; 0: under a quarter of its median is")
+	fs.BoolVar(&s.expectOutput, "expect-output", false, "a successful run that wrote nothing makes the job suspect")
 	s.control.define(fs, true)
 }
 
@@ -68,6 +72,11 @@ var settingChanges = map[string]func(s *settingFlags, c *jobChange) error{
 		c.MaxRuntime, err = flagDuration("max-runtime", s.maxRuntime)
 		return
 	},
+	"min-runtime": func(s *settingFlags, c *jobChange) (err error) {
+		c.MinRuntime, err = flagDuration("min-runtime", s.minRuntime)
+		return
+	},
+	"expect-output": func(s *settingFlags, c *jobChange) error { c.ExpectOutput = &s.expectOutput; return nil },
 	"schedule": func(s *settingFlags, c *jobChange) error {
 		if s.schedule != "" {
 			sched, err := ParseSchedule(s.schedule)
@@ -88,7 +97,7 @@ var settingChanges = map[string]func(s *settingFlags, c *jobChange) error{
 		case "":
 			return usagef("--notify-on is empty: give statuses, default or none")
 		default:
-			list, err = parseStatuses("--notify-on", s.notifyOn)
+			list, err = parseStatusFlag("--notify-on", s.notifyOn, notifyStatuses)
 		}
 		c.NotifyOn = &list
 		return err
@@ -208,6 +217,8 @@ type jobSettingsJSON struct {
 	Schedule     *string  `json:"schedule"`
 	GraceMS      *int64   `json:"grace_ms"`       // null: the default
 	MaxRuntimeMS *int64   `json:"max_runtime_ms"` // null: no limit
+	MinRuntimeMS *int64   `json:"min_runtime_ms"` // null: the job's median decides
+	ExpectOutput bool     `json:"expect_output"`
 	controlJSON
 }
 
@@ -237,6 +248,7 @@ func settingsJSON(j Job, now time.Time, loc *time.Location) jobSettingsJSON {
 	v := jobSettingsJSON{
 		Name: j.Name, Description: j.Description, Notify: j.Notify, NotifyLog: j.NotifyLog, NotifyOn: j.NotifyOn,
 		TimeoutMS: ms(j.Timeout), Schedule: nonEmpty(j.Schedule), GraceMS: ms(j.Grace), MaxRuntimeMS: ms(j.MaxRuntime),
+		MinRuntimeMS: ms(j.MinRuntime), ExpectOutput: j.ExpectOutput,
 		controlJSON: controlJSON{
 			Lock: nonEmpty(j.LockName), LockWaitMS: ms(j.LockWait), SkipExit: j.SkipExit, JitterMS: ms(j.Jitter),
 			RetryDelayMS: ms(j.RetryDelay), SkipWhenPaused: j.SkipWhenPaused,
@@ -297,6 +309,7 @@ func stateFromView(v jobJSON) (*jobState, healthReport, error) {
 		Job: Job{
 			Name: v.Name, Description: v.Description, Notify: v.Notify, NotifyLog: v.NotifyLog, NotifyOn: v.NotifyOn,
 			Timeout: msDuration(v.TimeoutMS), Schedule: deref(v.Schedule), Grace: msDuration(v.GraceMS), MaxRuntime: msDuration(v.MaxRuntimeMS),
+			MinRuntime: msDuration(v.MinRuntimeMS), ExpectOutput: v.ExpectOutput,
 			jobControl: jobControl{
 				LockName: deref(v.Lock), LockWait: msDuration(v.LockWaitMS), SkipExit: v.SkipExit, Jitter: msDuration(v.JitterMS),
 				Retries: deref(v.Retry), RetryDelay: msDuration(v.RetryDelayMS), SkipWhenPaused: v.SkipWhenPaused,
@@ -474,6 +487,12 @@ func writeJobShow(out io.Writer, d display, now time.Time, s *jobState, rep heal
 	}
 	if s.MaxRuntime > 0 {
 		line("max runtime", formatDuration(s.MaxRuntime))
+	}
+	if s.MinRuntime > 0 {
+		line("min runtime", formatDuration(s.MinRuntime))
+	}
+	if s.ExpectOutput {
+		line("expect output", "true")
 	}
 	for _, l := range controlLines(s.jobControl) {
 		line(l[0], l[1])

@@ -26,7 +26,7 @@ func TestJobAddUpdate(t *testing.T) {
 		t.Errorf("stdout = %q, want %q", res.stdout, "job backup added\n")
 	}
 	got, _ := json.Marshal(s.jobOf("backup").jobSettingsJSON)
-	want := `{"name":"backup","description":"nightly backup","timeout_ms":5400000,"notify":true,"notify_log":true,"notify_on":["Failed","TimedOut"],"schedule":null,"grace_ms":null,"max_runtime_ms":null,` +
+	want := `{"name":"backup","description":"nightly backup","timeout_ms":5400000,"notify":true,"notify_log":true,"notify_on":["Failed","TimedOut"],"schedule":null,"grace_ms":null,"max_runtime_ms":null,"min_runtime_ms":null,"expect_output":false,` +
 		`"lock":null,"lock_wait_ms":null,"skip_exit":null,"jitter_ms":null,"retry":null,"retry_delay_ms":null,` +
 		`"skip_when_paused":false,"paused":false,"paused_time":null,"pause_until_time":null,"pause_reason":null,` +
 		`"env_file":null,"cwd":null,"nice":null,"ionice":null,"umask":null}`

@@ -172,7 +172,7 @@ func events(t *testing.T, hits []hit) []string {
 func TestNotifyOnConfig(t *testing.T) {
 	c := notifyConfig(t, nil)
 	// Every result, as the original troc posted every run it recorded.
-	if want := []Status{StatusSkipped, StatusSucceeded, StatusFailed, StatusTerminated, StatusTimedOut}; !slices.Equal(c.Notify.On, want) {
+	if want := []Status{StatusSkipped, StatusSucceeded, StatusFailed, StatusTerminated, StatusTimedOut, StatusSuspect}; !slices.Equal(c.Notify.On, want) {
 		t.Errorf("default notify.on = %v, want %v", c.Notify.On, want)
 	}
 	path := writeConfig(t, "notify:\n  on: bogus\n", 0o600)

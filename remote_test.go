@@ -721,7 +721,7 @@ func TestRemoteMisuse(t *testing.T) {
 	_, s := sharedRemote(t)
 	s.refuses([]misuse{
 		{"no command", []string{"--host", "web1"}, 2, "no command given after --host"},
-		{"not remote", []string{"--host", "web1", "exec", "--name", "x", "true"}, 2, `troc --host runs run list|show|log|watch|term|kill, job list|show, check, metrics, ui or version, not "exec"`},
+		{"not remote", []string{"--host", "web1", "exec", "--name", "x", "true"}, 2, `troc --host runs run list|show|grep|log|watch|term|kill, job list|show, check, metrics, ui or version, not "exec"`},
 		{"watch two", []string{"--host", "web1", "--host", "web2", "run", "watch", "1"}, 2, "run watch takes one --host"},
 		{"no host", []string{"--host"}, 2, "flag needs an argument: --host"},
 		{"bad flag there", []string{"--host", "web1", "run", "list", "--limit", "x"}, 2, `web1: invalid value "x" for flag -limit`},

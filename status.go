@@ -28,6 +28,14 @@ var Statuses = []Status{
 	StatusFailed, StatusTerminated, StatusTimedOut,
 }
 
+// StatusSuspect is no run's status: in notify.on and --notify-on it says
+// that troc check --notify announces a job that becomes suspect
+// (anomaly.go), as it announces one that is failing.
+const StatusSuspect Status = "Suspect"
+
+// notifyStatuses are the words of notify.on and --notify-on.
+var notifyStatuses = append(slices.Clip(Statuses), StatusSuspect)
+
 // isFailure reports whether a run in state s counts as failed for the
 // streak rules.
 func isFailure(s Status) bool {
@@ -38,7 +46,14 @@ func isFailure(s Status) bool {
 // "failed,TimedOut", as notify.on and per-job settings take it; "none" is
 // the empty list. The result follows the order of Statuses, without
 // repeats. Errors name the bad value and list the valid ones.
-func parseStatusList(s string) ([]Status, error) {
+func parseStatusList(s string) ([]Status, error) { return parseStatusWords(s, Statuses) }
+
+// parseNotifyList is parseStatusList for notify.on and --notify-on, which
+// also take suspect.
+func parseNotifyList(s string) ([]Status, error) { return parseStatusWords(s, notifyStatuses) }
+
+// parseStatusWords parses a list of the statuses in valid.
+func parseStatusWords(s string, valid []Status) ([]Status, error) {
 	out := []Status{}
 	if strings.EqualFold(strings.TrimSpace(s), "none") {
 		return out, nil
@@ -46,10 +61,10 @@ func parseStatusList(s string) ([]Status, error) {
 	seen := map[Status]bool{}
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
-		i := slices.IndexFunc(Statuses, func(st Status) bool { return strings.EqualFold(string(st), f) })
+		i := slices.IndexFunc(valid, func(st Status) bool { return strings.EqualFold(string(st), f) })
 		if i < 0 {
-			names := make([]string, len(Statuses))
-			for i, st := range Statuses {
+			names := make([]string, len(valid))
+			for i, st := range valid {
 				names[i] = strings.ToLower(string(st))
 			}
 			what := fmt.Sprintf("unknown status %q", f)
@@ -58,9 +73,9 @@ func parseStatusList(s string) ([]Status, error) {
 			}
 			return nil, fmt.Errorf("%s: want a comma-separated list of %s, or none", what, strings.Join(names, ", "))
 		}
-		seen[Statuses[i]] = true
+		seen[valid[i]] = true
 	}
-	for _, st := range Statuses {
+	for _, st := range valid {
 		if seen[st] {
 			out = append(out, st)
 		}
@@ -83,10 +98,15 @@ func statusList(list []Status) string {
 // parseStatuses reads a flag's list of statuses (see parseStatusList);
 // flag names the option for the error. An empty list is nil: no filter.
 func parseStatuses(flag, s string) ([]Status, error) {
+	return parseStatusFlag(flag, s, Statuses)
+}
+
+// parseStatusFlag is parseStatuses of the statuses in valid.
+func parseStatusFlag(flag, s string, valid []Status) ([]Status, error) {
 	if s == "" {
 		return nil, nil
 	}
-	list, err := parseStatusList(s)
+	list, err := parseStatusWords(s, valid)
 	if err == nil && len(list) == 0 {
 		err = errors.New("none selects nothing: give statuses")
 	}

@@ -104,7 +104,11 @@ func (st *uiState) renderRuns(f *frameWriter) {
 	if len(st.runs) == uiRuns {
 		count = "latest " + count
 	}
-	st.title(f, cell{text: "troc ui  jobs > " + st.job.Name + "  "}, st.disp.health(st.job.report.Health), cell{text: "  " + count})
+	why := ""
+	if r := st.job.report.Reason; r != "" {
+		why = ": " + r // what is wrong, or what is next
+	}
+	st.title(f, cell{text: "troc ui  jobs > " + st.job.Name + "  "}, st.disp.health(st.job.report.Health), cell{text: why + "  " + count})
 
 	idWidth, exitWidth := textWidth("ID"), textWidth("EXIT")
 	for _, r := range st.runs {

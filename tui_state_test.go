@@ -153,8 +153,8 @@ func TestUIViews(t *testing.T) {
 	if r := st.selectedRun(); r.ID != 2 {
 		t.Errorf("after a new run, selected run %d, want 2", r.ID)
 	}
-	if lines := frameLines(t, st); !strings.HasPrefix(lines[0], "troc ui  jobs > slow  failing  4 runs") {
-		t.Errorf("title = %q, want it to start with %q", lines[0], "troc ui  jobs > slow  failing  4 runs")
+	if want := "troc ui  jobs > slow  failing: its last run Failed  4 runs"; !strings.HasPrefix(frameLines(t, st)[0], want) {
+		t.Errorf("title = %q, want it to start with %q", frameLines(t, st)[0], want)
 	}
 	keys(st, ch('g'))
 

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDurationAnomaly(t *testing.T) {
+	runs := func(ds ...time.Duration) []recentRun {
+		out := make([]recentRun, len(ds))
+		for i, d := range ds {
+			out[i] = recentRun{ID: int64(i + 1), Duration: d}
+		}
+		return out
+	}
+	m := time.Minute
+	usual := runs(48*m, 50*m, 47*m, 49*m, 48*m)
+	for _, tc := range []struct {
+		name     string
+		last     time.Duration
+		before   []recentRun
+		min, max time.Duration
+		want     string
+	}{
+		{"usual", 45 * m, usual, 0, 0, ""},
+		{"much shorter", 12 * time.Second, usual, 0, 0, "run 9 ran 12.0s; its median is 48m00s"},
+		{"much longer", 4 * time.Hour, usual, 0, 0, "run 9 ran 4h00m; its median is 48m00s"},
+		{"a quarter is not under a quarter", 12 * m, usual, 0, 0, ""},
+		{"too few runs for a median", 1 * time.Second, usual[:4], 0, 0, ""},
+		{"a median under a second says nothing", 10 * time.Millisecond, runs(900*time.Millisecond, 800*time.Millisecond, 850*time.Millisecond, 900*time.Millisecond, 990*time.Millisecond), 0, 0, ""},
+		{"--min-runtime from the first run", 20 * time.Second, nil, m, 0, "run 9 ran 20.0s, under its min runtime of 1m00s"},
+		{"--min-runtime replaces the quarter", 5 * m, usual, 2 * m, 0, ""},
+		{"--max-runtime", 61 * m, nil, 0, time.Hour, "run 9 ran 1h01m, over its max runtime of 1h00m"},
+		{"--max-runtime replaces four times", 3 * time.Hour, usual, 0, 4 * time.Hour, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := durationAnomaly(recentRun{ID: 9, Duration: tc.last}, tc.before, tc.min, tc.max)
+			if got != tc.want {
+				t.Fatalf("durationAnomaly = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestTooOften(t *testing.T) {
+	hourly, _ := ParseSchedule("0 * * * *")
+	every, _ := ParseSchedule("@every 30m")
+	base := time.Date(2026, 11, 25, 0, 0, 5, 0, time.UTC)
+	at := func(offsets ...time.Duration) []recentRun {
+		out := make([]recentRun, len(offsets))
+		for i, o := range offsets {
+			out[i] = recentRun{ID: int64(i + 1), Start: base.Add(o)}
+		}
+		return out
+	}
+	h, m := time.Hour, time.Minute
+	for _, tc := range []struct {
+		name  string
+		sched *Schedule
+		runs  []recentRun
+		since time.Time
+		want  bool
+	}{
+		{"on schedule", hourly, at(0, h, 2*h, 3*h, 4*h), time.Time{}, false},
+		{"one run by hand", hourly, at(0, h, h+20*m, 2*h, 3*h), time.Time{}, false},
+		{"a second crontab line", hourly, at(0, 1, h, h+1, 2*h), time.Time{}, true},
+		{"every minute of an hour", hourly, at(0, m, 2*m, 3*m), time.Time{}, true},
+		{"early starts before the schedule was set", hourly, at(0, m, 2*m, 3*m), base.Add(2*m + time.Second), false},
+		{"@every", every, at(0, 30*m, 60*m, 90*m), time.Time{}, false},
+		{"@every too often", every, at(0, 10*m, 20*m), time.Time{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tooOften(tc.runs, tc.sched, tc.since)
+			if (got != "") != tc.want {
+				t.Fatalf("tooOften = %q, want suspect: %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestRecentSummary: the recent runs a job's row keeps are its latest
+// 20 finished runs and 21 successful ones, a late real end replacing a
+// presumed one; and schema 0006 computes the same from the runs.
+func TestRecentSummary(t *testing.T) {
+	db := testDB(t)
+	ctx := context.Background()
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var last *Run
+	for i := 0; i < 30; i++ {
+		status := StatusSucceeded
+		if i%3 == 0 {
+			status = StatusFailed
+		}
+		last = addRun(t, db, "j", status, start.Add(time.Duration(i)*time.Hour))
+	}
+	running := addRun(t, db, "j", StatusRunning, start.Add(40*time.Hour))
+	if err := db.terminateRun(ctx, running.ID, running.Start.Add(time.Minute), "gone"); err != nil {
+		t.Fatal(err)
+	}
+	running.Status, running.End, running.OutputBytes = StatusSucceeded, running.Start.Add(2*time.Minute), 9
+	if err := db.finishRun(ctx, running); err != nil {
+		t.Fatal(err)
+	}
+	var recent, recentOK string
+	if err := db.sql.QueryRow(`SELECT recent, recent_ok FROM jobs WHERE name = 'j'`).Scan(&recent, &recentOK); err != nil {
+		t.Fatal(err)
+	}
+	all, ok := parseRecent(recent), parseRecent(recentOK)
+	if len(all) != recentRuns || len(ok) != recentSuccesses {
+		t.Fatalf("%d recent and %d successful runs, want %d and %d", len(all), len(ok), recentRuns, recentSuccesses)
+	}
+	if r := all[len(all)-1]; r.ID != running.ID || r.Status != StatusSucceeded || r.Duration != 2*time.Minute || r.Output != 9 {
+		t.Fatalf("newest recent run = %+v, want run %d Succeeded after 2m with 9 bytes", r, running.ID)
+	}
+	if r := all[len(all)-2]; r.ID != last.ID || r.Status != StatusSucceeded || r.Duration != 1500*time.Millisecond {
+		t.Fatalf("second newest = %+v, want run %d", r, last.ID)
+	}
+	for _, r := range ok {
+		if r.Status != StatusSucceeded {
+			t.Fatalf("recent_ok holds %+v", r)
+		}
+	}
+
+	// What the migration computes from the runs is what troc kept.
+	body, err := schemaFS.ReadFile("schema/0006_run_insights.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	update := string(body[strings.Index(string(body), "UPDATE jobs SET"):])
+	if _, err := db.sql.Exec(`UPDATE jobs SET recent = NULL, recent_ok = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.sql.Exec(update); err != nil {
+		t.Fatal(err)
+	}
+	var migrated, migratedOK string
+	if err := db.sql.QueryRow(`SELECT recent, recent_ok FROM jobs WHERE name = 'j'`).Scan(&migrated, &migratedOK); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := formatRecent(parseRecent(migrated)), recent; got != want {
+		t.Errorf("migrated recent = %s\nwant %s", got, want)
+	}
+	if got, want := formatRecent(parseRecent(migratedOK)), recentOK; got != want {
+		t.Errorf("migrated recent_ok = %s\nwant %s", got, want)
+	}
+}
+
+// TestSuspectE2E: check, job list, job show and the metrics call a job
+// suspect, and say why, for each anomaly; check exits 1; check --notify
+// announces it when notify.on has suspect, and not otherwise.
+func TestSuspectE2E(t *testing.T) {
+	rc := newReceiver(t, nil)
+	s := newSandbox(t)
+	s.env = append(s.env, "TROC_NOTIFY_WEBHOOK_URL="+rc.URL+"/hook")
+
+	s.mustTroc(0, "job", "add", "--name", "quiet", "--expect-output")
+	s.mustTroc(0, "exec", "-q", "--name", "quiet", "true")
+	s.mustTroc(0, "job", "add", "--name", "quick", "--min-runtime", "10s")
+	s.mustTroc(0, "exec", "-q", "--name", "quick", "echo done")
+	s.mustTroc(0, "job", "add", "--name", "often", "--schedule", "@daily")
+	for i := 0; i < 3; i++ {
+		s.mustTroc(0, "exec", "-q", "--name", "often", "echo again")
+	}
+	// A dump that usually takes 48 minutes and took 12 seconds, written
+	// into the history as exec would have.
+	db := s.history()
+	start := time.Now().Add(-30 * 24 * time.Hour)
+	for i := 0; i < 6; i++ {
+		d := 48 * time.Minute
+		if i == 5 {
+			d = 12 * time.Second
+		}
+		code := 0
+		r := &Run{Job: "dump", Status: StatusSucceeded, Start: start.Add(time.Duration(i) * 24 * time.Hour).Truncate(time.Millisecond),
+			ExitCode: &code, Host: "h", Command: "mysqldump | gpg", OutputBytes: 10}
+		r.End = r.Start.Add(d)
+		if err := db.insertRun(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.mustTroc(0, "exec", "-q", "--name", "fine", "echo fine")
+
+	want := map[string]string{
+		"quiet": "wrote no output, and the job expects some",
+		"quick": ", under its min runtime of 10.0s",
+		"often": "started more often than its schedule allows: 2 of its last 4 starts came early",
+		"dump":  "ran 12.0s; its median is 48m00s",
+	}
+	var checked []checkJSON
+	res := s.mustTroc(1, "check", "--json")
+	jsonOf(t, res, &checked)
+	for _, c := range checked {
+		switch why, bad := want[c.Job]; {
+		case !bad && c.Health != HealthOK:
+			t.Errorf("check: %s is %s (%s), want ok", c.Job, c.Health, deref(c.Reason))
+		case bad && (c.Health != HealthSuspect || !strings.Contains(deref(c.Reason), why)):
+			t.Errorf("check: %s is %s (%s), want suspect: ...%s", c.Job, c.Health, deref(c.Reason), why)
+		}
+	}
+	var jobs []jobJSON
+	jsonOf(t, s.mustTroc(0, "job", "list", "--json"), &jobs)
+	for _, j := range jobs {
+		if why, bad := want[j.Name]; bad && (j.Health != HealthSuspect || !strings.Contains(deref(j.HealthReason), why)) {
+			t.Errorf("job list: %s is %s (%s), want suspect", j.Name, j.Health, deref(j.HealthReason))
+		}
+	}
+	if out := s.mustTroc(0, "job", "show", "--name", "dump").stdout; !strings.Contains(out, "health:        suspect: run 11 ran 12.0s; its median is 48m00s") {
+		t.Errorf("job show:\n%s", out)
+	}
+	if out := s.mustTroc(0, "metrics").stdout; !strings.Contains(out, `troc_job_health{job="dump",user="`+currentUser()+`",health="suspect"} 1`) {
+		t.Errorf("metrics lack dump's suspect health")
+	}
+
+	// notify.on has suspect by default; without it, nothing is announced.
+	s.mustTroc(0, "job", "update", "--name", "quiet", "--notify-on", "failed")
+	s.mustTroc(1, "check", "--notify")
+	var announced []string
+	for _, h := range rc.take() {
+		var v struct{ Job, Text string }
+		if err := json.Unmarshal(h.body, &v); err != nil {
+			t.Fatal(err)
+		}
+		announced = append(announced, v.Job)
+		if !strings.Contains(v.Text, ": suspect: ") {
+			t.Errorf("alert %q does not say suspect", v.Text)
+		}
+	}
+	if got := strings.Join(announced, " "); got != "dump often quick" {
+		t.Errorf("announced %q, want dump often quick (not quiet: its notify-on lacks suspect)", got)
+	}
+}
