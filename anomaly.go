@@ -45,8 +45,8 @@ const (
 // runs is out of the ordinary. sched is its schedule, nil for none; since
 // is when that schedule was set.
 func (s *jobState) suspicion(sched *Schedule, since time.Time) string {
-	if s.LastEnd == StatusSucceeded && len(s.RecentOK) > 0 {
-		last, before := s.RecentOK[len(s.RecentOK)-1], s.RecentOK[:len(s.RecentOK)-1]
+	if ok := s.recentOKRuns(); s.LastEnd == StatusSucceeded && len(ok) > 0 {
+		last, before := ok[len(ok)-1], ok[:len(ok)-1]
 		if why := durationAnomaly(last, before, s.MinRuntime, s.MaxRuntime); why != "" {
 			return why
 		}
@@ -55,7 +55,7 @@ func (s *jobState) suspicion(sched *Schedule, since time.Time) string {
 		}
 	}
 	if sched != nil {
-		return tooOften(s.Recent, sched, since)
+		return tooOften(s.recentRuns(), sched, since)
 	}
 	return ""
 }

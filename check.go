@@ -80,10 +80,14 @@ type jobState struct {
 	Counts       map[Status]int64 // runs by final state since the job was created
 	Announced    Health           // what check --notify last said; "": nothing yet
 	AnnouncedAt  time.Time
-	Runs         int64       // runs started in the tally period (troc job list: 30 days)
-	Failures     int64       // of those, Failed, TimedOut and Terminated
-	Recent       []recentRun // its latest finished runs, oldest first (recent.go)
-	RecentOK     []recentRun // its latest successful runs, oldest first
+	Runs         int64 // runs started in the tally period (troc job list: 30 days)
+	Failures     int64 // of those, Failed, TimedOut and Terminated
+	// Its latest finished runs and its latest successful ones, oldest
+	// first (recent.go): read from the history's summary columns only
+	// when asked for (recentRuns, recentOKRuns), as most jobs of a check
+	// need neither.
+	Recent, RecentOK         []recentRun
+	recentText, recentOKText string
 }
 
 // healthReport is a job's health at a moment, and why.

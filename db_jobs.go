@@ -163,7 +163,7 @@ func scanJobStates(rows *sql.Rows, err error) ([]*jobState, error) {
 		}
 		jr.fill()
 		s.LastEnd, s.Announced = Status(lastEnd.String), Health(health.String)
-		s.Recent, s.RecentOK = parseRecent(recent.String), parseRecent(recentOK.String)
+		s.recentText, s.recentOKText = recent.String, recentOK.String
 		if healthMS.Valid {
 			s.AnnouncedAt = time.UnixMilli(healthMS.Int64).UTC()
 		}

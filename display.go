@@ -33,6 +33,7 @@ type display struct {
 	cfg    DisplayConfig
 	loc    *time.Location
 	format outputFormat // tables as csv or tsv (format.go); "": a table
+	width  int          // the terminal's width; 0: not a terminal
 }
 
 // newDisplay returns the display for output to w, following the config.
@@ -42,18 +43,26 @@ func (h *history) newDisplay(w io.Writer) display { return h.a.newDisplay(h.cfg,
 func (a *app) newDisplay(cfg *Config, w io.Writer) display {
 	_, noColor := a.env("NO_COLOR")
 	f, isFile := w.(*os.File)
-	return display{
+	d := display{
 		color: isFile && isTerminal(f) && !noColor,
 		emoji: cfg.Display.Emoji,
 		cfg:   cfg.Display,
 		loc:   cfg.location(),
 	}
+	if isFile && isTerminal(f) {
+		d.width, _ = termSize(f)
+	}
+	return d
 }
 
-// cell is one table cell: its text, and the ANSI code it is shown in.
+// cell is one table cell: its text, and the ANSI code it is shown in;
+// or, for a strip (strip.go), spans of their own colours that make up its
+// text.
 type cell struct {
-	text  string
-	color string
+	text   string
+	color  string
+	spans  []span
+	newest bool // a strip: cut on the left, keeping its newest runs
 }
 
 // status is a status's cell.
@@ -128,7 +137,13 @@ func writeTable(w io.Writer, header []string, rows [][]cell) error {
 			if i < len(cells)-1 {
 				text += strings.Repeat(" ", widths[i]-textWidth(c.text)+2)
 			}
-			if c.color != "" {
+			switch {
+			case c.spans != nil:
+				for _, s := range c.spans {
+					b.WriteString("\x1b[" + s.color + "m" + s.text + "\x1b[0m")
+				}
+				text = text[len(c.text):]
+			case c.color != "":
 				text = "\x1b[" + c.color + "m" + strings.TrimRight(text, " ") + "\x1b[0m" +
 					text[len(strings.TrimRight(text, " ")):]
 			}
@@ -188,7 +203,8 @@ func escapedCells(rows [][]cell) [][]cell {
 	for i, row := range rows {
 		out[i] = make([]cell, len(row))
 		for j, c := range row {
-			out[i][j] = cell{text: termText(c.text), color: c.color}
+			c.text = termText(c.text) // spans are troc's own blocks
+			out[i][j] = c
 		}
 	}
 	return out

@@ -275,14 +275,15 @@ func settingsJSON(j Job, now time.Time, loc *time.Location) jobSettingsJSON {
 type jobJSON struct {
 	Host string `json:"host,omitempty"` // the host as named to troc --host; local answers have none
 	jobSettingsJSON
-	CreatedTime  string   `json:"created_time"`
-	LastRun      *runJSON `json:"last_run"`
-	LastSuccess  *string  `json:"last_success_time"`
-	Runs30d      int64    `json:"runs_30d"`
-	Failures30d  int64    `json:"failures_30d"`
-	Health       Health   `json:"health"`
-	HealthReason *string  `json:"health_reason"`
-	NextRunTime  *string  `json:"next_run_time"` // null without a schedule
+	CreatedTime  string       `json:"created_time"`
+	LastRun      *runJSON     `json:"last_run"`
+	LastSuccess  *string      `json:"last_success_time"`
+	Runs30d      int64        `json:"runs_30d"`
+	Failures30d  int64        `json:"failures_30d"`
+	Health       Health       `json:"health"`
+	HealthReason *string      `json:"health_reason"`
+	NextRunTime  *string      `json:"next_run_time"` // null without a schedule
+	RecentRuns   []recentJSON `json:"recent_runs"`   // its latest finished runs, oldest first (strip.go)
 }
 
 func stateJSON(s *jobState, rep healthReport, now time.Time, loc *time.Location) jobJSON {
@@ -293,6 +294,7 @@ func stateJSON(s *jobState, rep healthReport, now time.Time, loc *time.Location)
 		Failures30d:     s.Failures,
 		Health:          rep.Health,
 		HealthReason:    nonEmpty(rep.Reason),
+		RecentRuns:      recentView(s.recentRuns()),
 	}
 	if s.LastRun != nil {
 		r := s.LastRun.jsonView(loc)
@@ -319,6 +321,7 @@ func stateFromView(v jobJSON) (*jobState, healthReport, error) {
 		},
 		Runs:     v.Runs30d,
 		Failures: v.Failures30d,
+		Recent:   recentFromView(v.RecentRuns),
 	}
 	rep := healthReport{Health: v.Health, Reason: deref(v.HealthReason)}
 	var err error
@@ -400,9 +403,11 @@ func writeJobTable(w io.Writer, d display, list []*jobState, reports []healthRep
 			cell{text: d.time(s.LastSuccess)},
 			cell{text: d.time(rep.Next)},
 			cell{text: strconv.FormatInt(s.Runs, 10)},
-			cell{text: strconv.FormatInt(s.Failures, 10)})
+			cell{text: strconv.FormatInt(s.Failures, 10)},
+			d.strip(s.recentRuns()))
 	}
-	header, rows := withHosts([]string{"JOB", "HEALTH", "LAST RUN", "STARTED", "LAST SUCCESS", "NEXT", "RUNS 30D", "FAILED 30D"}, rows, hosts)
+	header, rows := withHosts([]string{"JOB", "HEALTH", "LAST RUN", "STARTED", "LAST SUCCESS", "NEXT", "RUNS 30D", "FAILED 30D", "RECENT"}, rows, hosts)
+	header, rows = fitStrips(header, rows, len(header)-1, d.width)
 	return d.writeTable(w, header, rows)
 }
 
@@ -507,6 +512,14 @@ func writeJobShow(out io.Writer, d display, now time.Time, s *jobState, rep heal
 	line("health", health)
 	line("last success", d.time(s.LastSuccess))
 	line("last 30 days", fmt.Sprintf("%d runs, %d failed", s.Runs, s.Failures))
+	if recent := s.recentRuns(); len(recent) > 0 {
+		fmt.Fprintf(w, "%-14s ", "last runs:")
+		writeCell(w, d.strip(recent))
+		fmt.Fprintln(w)
+		if spark := sparkline(recent); spark != "" {
+			line("durations", spark)
+		}
+	}
 	if u := usage; u != nil {
 		line("resources", "last run: "+u.Last.usage().String())
 		fmt.Fprintf(w, "%-14s median of %d: %s\n", "", u.MedianOf, u.Median.usage())

@@ -180,11 +180,11 @@ func TestJobListShow(t *testing.T) {
 
 	// The tables.
 	res := s.mustTroc(0, "job", "list")
-	if !regexp.MustCompile(`(?m)^JOB +HEALTH +LAST RUN +STARTED +LAST SUCCESS +NEXT +RUNS 30D +FAILED 30D\n` +
-		`cron +ok +✅ Succeeded +\S+ \S+ +\S+ \S+ +- +11 +0\n` +
-		`idle +new +- +- +- +- +0 +0\n` +
-		`web +failing +⏰ TimedOut +\S+ \S+ +\S+ \S+ +- +3 +2\n$`).MatchString(res.stdout) {
-		t.Errorf("job list:\n%s\nwant a header and rows for cron (ok), idle (new), web (failing)", res.stdout)
+	if !regexp.MustCompile(`(?m)^JOB +HEALTH +LAST RUN +STARTED +LAST SUCCESS +NEXT +RUNS 30D +FAILED 30D +RECENT\n` +
+		`cron +ok +✅ Succeeded +\S+ \S+ +\S+ \S+ +- +11 +0 +\.{11}\n` +
+		`idle +new +- +- +- +- +0 +0 +-\n` +
+		`web +failing +⏰ TimedOut +\S+ \S+ +\S+ \S+ +- +3 +2 +\.FT\n$`).MatchString(res.stdout) {
+		t.Errorf("job list:\n%s\nwant a header and rows for cron (ok), idle (new), web (failing), with their recent runs", res.stdout)
 	}
 	res = s.mustTroc(0, "job", "show", "--name", "web")
 	for _, want := range []string{"job:           web\n", "timeout:       none\n", "last 30 days:  3 runs, 2 failed\n", "ID  STATUS", "❌ Failed"} {

@@ -40,36 +40,93 @@ var statusLetters = map[Status]byte{
 
 // letterStatus is the inverse of statusLetters.
 func letterStatus(b byte) Status {
-	for s, l := range statusLetters {
-		if l == b {
-			return s
-		}
+	switch b {
+	case '.':
+		return StatusSucceeded
+	case 'F':
+		return StatusFailed
+	case 'S':
+		return StatusSkipped
+	case 'T':
+		return StatusTimedOut
+	case 'R':
+		return StatusRunning
 	}
 	return StatusTerminated
 }
 
 // parseRecent reads a summary column, oldest run first. What it cannot
 // read it passes over: the column is troc's, and only a summary, never
-// the runs themselves.
+// the runs themselves. It reads the column in one pass without
+// allocating but the result: job list and check parse two per job.
 func parseRecent(s string) []recentRun {
-	var out []recentRun
-	for _, e := range strings.Fields(s) {
-		f := strings.Split(e, ",")
-		if len(f) != 5 || len(f[1]) != 1 {
+	out := make([]recentRun, 0, strings.Count(s, " ")+1)
+	sorted := true
+	for len(s) > 0 {
+		var e string
+		e, s, _ = strings.Cut(s, " ")
+		var f [5]string
+		n := 0
+		for n < 4 {
+			var ok bool
+			if f[n], e, ok = strings.Cut(e, ","); !ok {
+				break
+			}
+			n++
+		}
+		f[4] = e
+		if n != 4 || len(f[1]) != 1 {
 			continue
 		}
-		id, err1 := strconv.ParseInt(f[0], 10, 64)
-		start, err2 := strconv.ParseInt(f[2], 10, 64)
-		dur, err3 := strconv.ParseInt(f[3], 10, 64)
-		output, err4 := strconv.ParseInt(f[4], 10, 64)
-		if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
+		id, ok1 := atoi(f[0])
+		start, ok2 := atoi(f[2])
+		dur, ok3 := atoi(f[3])
+		output, ok4 := atoi(f[4])
+		if !ok1 || !ok2 || !ok3 || !ok4 {
 			continue
+		}
+		if len(out) > 0 && out[len(out)-1].ID >= id {
+			sorted = false
 		}
 		out = append(out, recentRun{ID: id, Status: letterStatus(f[1][0]), Start: time.UnixMilli(start).UTC(),
 			Duration: time.Duration(dur) * time.Millisecond, Output: output})
 	}
-	slices.SortFunc(out, func(a, b recentRun) int { return cmp.Compare(a.ID, b.ID) })
+	if !sorted {
+		slices.SortFunc(out, func(a, b recentRun) int { return cmp.Compare(a.ID, b.ID) })
+	}
 	return out
+}
+
+// recentRuns are the job's latest finished runs, oldest first.
+func (s *jobState) recentRuns() []recentRun {
+	if s.Recent == nil && s.recentText != "" {
+		s.Recent, s.recentText = parseRecent(s.recentText), ""
+	}
+	return s.Recent
+}
+
+// recentOKRuns are the job's latest successful runs, oldest first.
+func (s *jobState) recentOKRuns() []recentRun {
+	if s.RecentOK == nil && s.recentOKText != "" {
+		s.RecentOK, s.recentOKText = parseRecent(s.recentOKText), ""
+	}
+	return s.RecentOK
+}
+
+// atoi reads a decimal number of at most 18 digits, as troc writes them.
+func atoi(s string) (int64, bool) {
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // formatRecent writes a summary column.

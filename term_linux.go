@@ -77,9 +77,12 @@ func (t *terminal) restore() {
 // size returns the terminal's width and height in characters. A terminal
 // that does not know its size (0x0, a bare pseudo-terminal) is taken to
 // be the classic 80x24.
-func (t *terminal) size() (width, height int) {
+func (t *terminal) size() (width, height int) { return termSize(t.out) }
+
+// termSize is the size of the terminal f, as terminal.size says it.
+func termSize(f *os.File) (width, height int) {
 	var ws struct{ row, col, xpixel, ypixel uint16 }
-	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, t.out.Fd(), syscall.TIOCGWINSZ, uintptr(unsafe.Pointer(&ws)))
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), syscall.TIOCGWINSZ, uintptr(unsafe.Pointer(&ws)))
 	if errno != 0 || ws.col == 0 || ws.row == 0 {
 		return 80, 24
 	}

@@ -76,8 +76,12 @@ func (st *uiState) renderJobs(f *frameWriter) {
 		healthWidth = max(healthWidth, textWidth(string(h)))
 	}
 	statusWidth := st.statusWidth("LAST")
+	stripWidth := textWidth("RECENT")
+	for _, j := range st.shown {
+		stripWidth = max(stripWidth, len(j.recentRuns()))
+	}
 	columns := func(timeWidth int) []uiColumn {
-		return []uiColumn{
+		cols := []uiColumn{
 			{"JOB", nameWidth, min(nameWidth, 12)},
 			{"HEALTH", healthWidth, healthWidth},
 			{"LAST", statusWidth, statusWidth},
@@ -85,15 +89,22 @@ func (st *uiState) renderJobs(f *frameWriter) {
 			{"DURATION", uiDuration, uiDuration},
 			{"NEXT", timeWidth, timeWidth},
 		}
+		// The strip of recent runs only where it fits beside the rest at
+		// their full width: it never squeezes them.
+		if strip := append(cols, uiColumn{"RECENT", stripWidth, stripWidth}); fits(strip, f.width-uiMarker) {
+			return strip
+		}
+		return cols
 	}
 	st.renderTable(f, columns, len(st.shown), st.jobCur, func(i int, short bool) []cell {
+		// The strip's cell is last: a table without its column leaves it.
 		j := st.shown[i]
 		last := []cell{{text: "-"}, {text: "-"}, {text: "-"}}
 		if r := j.LastRun; r != nil {
 			last = []cell{st.disp.status(r.Status), {text: st.time(r.Start, short)}, {text: runDuration(r, st.now)}}
 		}
 		return append(append([]cell{{text: j.Name}, st.disp.health(j.report.Health)}, last...),
-			cell{text: st.time(j.report.Next, short)})
+			cell{text: st.time(j.report.Next, short)}, st.disp.strip(j.Recent))
 	})
 }
 
@@ -403,6 +414,17 @@ func (f *frameWriter) cell(c cell, widths []int, i int) {
 	}
 	if i > 0 {
 		f.pad(uiGap)
+	}
+	if c.newest {
+		c = stripCut(c, widths[i])
+		for _, s := range c.spans {
+			f.put(s.text, s.color)
+		}
+		if c.spans == nil {
+			f.put(c.text, c.color)
+		}
+		f.pad(widths[i] - textWidth(c.text))
+		return
 	}
 	text, w := fitWidth(c.text, widths[i])
 	f.put(text, c.color)
