@@ -34,6 +34,17 @@ import (
 // HealthSuspect is a job whose latest run succeeded but looks wrong.
 const HealthSuspect Health = "suspect"
 
+// The kinds of anomaly, as troc_job_suspect's reason label names them.
+const (
+	suspectShort    = "short"     // the last successful run was too short
+	suspectLong     = "long"      // or too long
+	suspectNoOutput = "no_output" // it wrote nothing, and the job expects output
+	suspectTooOften = "too_often" // the job started more often than its schedule allows
+)
+
+// suspectKinds lists them, for the metrics.
+var suspectKinds = []string{suspectShort, suspectLong, suspectNoOutput, suspectTooOften}
+
 // The defaults of the duration anomaly.
 const (
 	anomalyFactor  = 4           // under 1/4 or over 4 times the median
@@ -41,45 +52,62 @@ const (
 	anomalyFloor   = time.Second // a median shorter says nothing
 )
 
-// suspicion says why the job is suspect, or "" when nothing in its recent
-// runs is out of the ordinary. sched is its schedule, nil for none; since
-// is when that schedule was set.
-func (s *jobState) suspicion(sched *Schedule, since time.Time) string {
+// suspicion says what kind of anomaly makes the job suspect and why, or
+// "", "" when nothing in its recent runs is out of the ordinary. sched is
+// its schedule, nil for none; since is when that schedule was set.
+func (s *jobState) suspicion(sched *Schedule, since time.Time) (kind, why string) {
 	if ok := s.recentOKRuns(); s.LastEnd == StatusSucceeded && len(ok) > 0 {
 		last, before := ok[len(ok)-1], ok[:len(ok)-1]
-		if why := durationAnomaly(last, before, s.MinRuntime, s.MaxRuntime); why != "" {
-			return why
+		if kind, why := durationAnomaly(last, before, s.MinRuntime, s.MaxRuntime); why != "" {
+			return kind, why
 		}
 		if s.ExpectOutput && last.Output == 0 {
-			return fmt.Sprintf("run %d wrote no output, and the job expects some", last.ID)
+			return suspectNoOutput, fmt.Sprintf("run %d wrote no output, and the job expects some", last.ID)
 		}
 	}
 	if sched != nil {
-		return tooOften(s.recentRuns(), sched, since)
+		if why := tooOften(s.recentRuns(), sched, since); why != "" {
+			return suspectTooOften, why
+		}
 	}
-	return ""
+	return "", ""
 }
 
-// durationAnomaly says why run last took too short or too long a time
-// against the runs before it, or "".
-func durationAnomaly(last recentRun, before []recentRun, minRuntime, maxRuntime time.Duration) string {
+// suspectKind is the kind of anomaly that makes the job suspect, or "".
+func (s *jobState) suspectKind() string {
+	var sched *Schedule
+	if s.Schedule != "" {
+		sched, _ = ParseSchedule(s.Schedule)
+	}
+	kind, _ := s.suspicion(sched, s.scheduleSince())
+	return kind
+}
+
+// durationAnomaly says whether run last took too short or too long a
+// time against the runs before it, and why; "", "" when neither.
+func durationAnomaly(last recentRun, before []recentRun, minRuntime, maxRuntime time.Duration) (kind, why string) {
 	d := last.Duration
 	switch {
 	case minRuntime > 0 && d < minRuntime:
-		return fmt.Sprintf("run %d ran %s, under its min runtime of %s", last.ID, formatDuration(d), formatDuration(minRuntime))
+		return suspectShort, fmt.Sprintf("run %d ran %s, under its min runtime of %s", last.ID, formatDuration(d), formatDuration(minRuntime))
 	case maxRuntime > 0 && d > maxRuntime:
-		return fmt.Sprintf("run %d ran %s, over its max runtime of %s", last.ID, formatDuration(d), formatDuration(maxRuntime))
+		return suspectLong, fmt.Sprintf("run %d ran %s, over its max runtime of %s", last.ID, formatDuration(d), formatDuration(maxRuntime))
 	case len(before) < anomalyMinRuns:
-		return ""
+		return "", ""
 	}
 	med := medianDuration(durations(before))
 	if med < anomalyFloor {
-		return ""
+		return "", ""
 	}
-	if minRuntime == 0 && d < med/anomalyFactor || maxRuntime == 0 && d > med*anomalyFactor {
-		return fmt.Sprintf("run %d ran %s; its median is %s", last.ID, formatDuration(d), formatDuration(med))
+	switch {
+	case minRuntime == 0 && d < med/anomalyFactor:
+		kind = suspectShort
+	case maxRuntime == 0 && d > med*anomalyFactor:
+		kind = suspectLong
+	default:
+		return "", ""
 	}
-	return ""
+	return kind, fmt.Sprintf("run %d ran %s; its median is %s", last.ID, formatDuration(d), formatDuration(med))
 }
 
 // The "too often" anomaly: at least oftenEarly of the last oftenStarts

@@ -37,7 +37,7 @@ func TestDurationAnomaly(t *testing.T) {
 		{"--max-runtime replaces four times", 3 * time.Hour, usual, 0, 4 * time.Hour, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := durationAnomaly(recentRun{ID: 9, Duration: tc.last}, tc.before, tc.min, tc.max)
+			_, got := durationAnomaly(recentRun{ID: 9, Duration: tc.last}, tc.before, tc.min, tc.max)
 			if got != tc.want {
 				t.Fatalf("durationAnomaly = %q, want %q", got, tc.want)
 			}
@@ -210,8 +210,17 @@ func TestSuspectE2E(t *testing.T) {
 	if out := s.mustTroc(0, "job", "show", "--name", "dump").stdout; !strings.Contains(out, "health:        suspect: run 11 ran 12.0s; its median is 48m00s") {
 		t.Errorf("job show:\n%s", out)
 	}
-	if out := s.mustTroc(0, "metrics").stdout; !strings.Contains(out, `troc_job_health{job="dump",user="`+currentUser()+`",health="suspect"} 1`) {
-		t.Errorf("metrics lack dump's suspect health")
+	metrics := s.mustTroc(0, "metrics").stdout
+	for _, want := range []string{`troc_job_health{job="dump",user="` + currentUser() + `",health="suspect"} 1`,
+		`troc_job_suspect{job="dump",user="` + currentUser() + `",reason="short"} 1`,
+		`troc_job_suspect{job="often",user="` + currentUser() + `",reason="too_often"} 1`,
+		`troc_job_suspect{job="quiet",user="` + currentUser() + `",reason="no_output"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(metrics, `troc_job_suspect{job="fine"`) {
+		t.Errorf("metrics have troc_job_suspect for a job that is ok")
 	}
 
 	// notify.on has suspect by default; without it, nothing is announced.
@@ -230,5 +239,39 @@ func TestSuspectE2E(t *testing.T) {
 	}
 	if got := strings.Join(announced, " "); got != "dump often quick" {
 		t.Errorf("announced %q, want dump often quick (not quiet: its notify-on lacks suspect)", got)
+	}
+}
+
+// TestExecNotifiesSuspect: a run that succeeds but makes its job suspect
+// says so in its notification, and notifies for it alone when the job's
+// statuses have suspect but not succeeded.
+func TestExecNotifiesSuspect(t *testing.T) {
+	rc := newReceiver(t, nil)
+	s := newSandbox(t)
+	s.env = append(s.env, "TROC_NOTIFY_WEBHOOK_URL="+rc.URL+"/hook")
+	s.mustTroc(0, "job", "add", "--name", "quiet", "--expect-output", "--notify", "--notify-on", "failed,suspect")
+	events := func() []string {
+		var out []string
+		for _, h := range rc.take() {
+			var v struct{ Event, Text string }
+			if err := json.Unmarshal(h.body, &v); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, v.Event+": "+v.Text)
+		}
+		return out
+	}
+	s.mustTroc(0, "exec", "-q", "--name", "quiet", "echo something")
+	if got := events(); len(got) != 0 {
+		t.Errorf("a run that is not suspect notified: %q", got)
+	}
+	s.mustTroc(0, "exec", "-q", "--name", "quiet", "true")
+	if got := events(); len(got) != 1 || !strings.HasPrefix(got[0], "suspect: ") || !strings.Contains(got[0], "\nSuspect: run 2 wrote no output, and the job expects some") {
+		t.Errorf("suspect run notified %q, want one suspect notice saying why", got)
+	}
+	s.mustTroc(0, "job", "update", "--name", "quiet", "--notify-on", "succeeded")
+	s.mustTroc(0, "exec", "-q", "--name", "quiet", "true")
+	if got := events(); len(got) != 1 || !strings.HasPrefix(got[0], "end: ") || !strings.Contains(got[0], "\nSuspect: run 3 wrote no output") {
+		t.Errorf("suspect run notified %q, want its end notice saying suspect", got)
 	}
 }

@@ -110,10 +110,7 @@ func (s *jobState) health(now time.Time) healthReport {
 			return healthReport{Health: HealthLate, Reason: err.Error()}
 		}
 	}
-	since := s.ScheduleSet
-	if since.Before(s.Created) {
-		since = s.Created
-	}
+	since := s.scheduleSince()
 	var lastStart time.Time
 	if s.LastRun != nil {
 		lastStart = s.LastRun.Start
@@ -160,11 +157,20 @@ func (s *jobState) health(now time.Time) healthReport {
 		rep.Health, rep.Reason = HealthNew, "never ran, not due yet"
 	default:
 		rep.Health = HealthOK
-		if why := s.suspicion(sched, since); why != "" {
+		if _, why := s.suspicion(sched, since); why != "" {
 			rep.Health, rep.Reason = HealthSuspect, why
 		}
 	}
 	return rep
+}
+
+// scheduleSince is when the job's schedule began to apply: when it was
+// set, or when the job was created if later.
+func (s *jobState) scheduleSince() time.Time {
+	if s.ScheduleSet.Before(s.Created) {
+		return s.Created
+	}
+	return s.ScheduleSet
 }
 
 // checkJSON is one job in troc check --json.

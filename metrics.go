@@ -166,6 +166,15 @@ var metricFamilies = []metricFamily{
 		func(j metricJob, add func(float64, ...label)) {
 			add(oneIf(j.health == HealthPaused))
 		}},
+	{"troc_job_suspect", "gauge", "Why troc check finds the job suspect: 1 for the kind of anomaly (short, long, no_output, too_often), 0 for the others; absent unless it is suspect.",
+		func(j metricJob, add func(float64, ...label)) {
+			if j.health == HealthSuspect {
+				kind := j.suspectKind()
+				for _, k := range suspectKinds {
+					add(oneIf(kind == k), label{"reason", k})
+				}
+			}
+		}},
 	{"troc_job_runs_total", "counter", "Runs of the job that ended, by status, since the job was created.",
 		func(j metricJob, add func(float64, ...label)) {
 			for _, s := range finalStatuses {

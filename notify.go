@@ -69,6 +69,7 @@ const (
 	eventRecovery = "recovery" // the job succeeded after notified failures
 	eventTest     = "test"     // troc notify test
 	eventHealth   = "health"   // troc check --notify: the job's health changed
+	eventSuspect  = "suspect"  // the run succeeded, and makes its job suspect (anomaly.go)
 )
 
 // notice is one notification: the run it is about, and what to say
@@ -84,6 +85,7 @@ type notice struct {
 	loc      *time.Location // for times shown
 	health   string         // eventHealth's message, after "job@host: "
 	rid      string         // the run's UUID, for the ping's rid=; "": none
+	suspect  string         // why the run makes its job suspect; "": it does not
 
 	pingTail    []string // the ping's body: the log's tail (notify_ping.go); nil: none
 	pingEarlier int
@@ -141,6 +143,9 @@ func (m *notice) lines() []string {
 	}
 	if m.event == eventTest || m.event == eventHealth {
 		return out
+	}
+	if m.suspect != "" {
+		out = append(out, "Suspect: "+m.suspect)
 	}
 	if m.run.Note != "" {
 		out = append(out, "Note: "+m.run.Note)
@@ -496,6 +501,7 @@ func (n *runNotifier) notices(ctx context.Context, db *DB, job Job, run *Run, lo
 		if m, why = n.decide(ctx, db, job, run); m == nil {
 			n.log.Info("No notification: " + why)
 		}
+		m = n.withSuspicion(ctx, db, job, run, m)
 	}
 	if n.ping != nil && run.Status != StatusSkipped {
 		pm = n.newNotice(eventEnd, run)
@@ -514,6 +520,35 @@ func (n *runNotifier) notices(ctx context.Context, db *DB, job Job, run *Run, lo
 		}
 	}
 	return m, pm
+}
+
+// withSuspicion adds to m why the run makes its job suspect, if it does
+// (a run that succeeded, judged against the job's history), or makes the
+// notice for it when the rules called for none and the job's statuses
+// include suspect. It returns m as it is when the history is unavailable.
+func (n *runNotifier) withSuspicion(ctx context.Context, db *DB, job Job, run *Run, m *notice) *notice {
+	if db == nil || run.Status != StatusSucceeded {
+		return m
+	}
+	states, err := db.jobStates(ctx, run.Job, time.Time{})
+	if err != nil || len(states) == 0 {
+		if err != nil {
+			n.log.Warn("Cannot read the job's history to judge the run: " + err.Error())
+		}
+		return m
+	}
+	rep := states[0].health(n.now())
+	if rep.Health != HealthSuspect {
+		return m
+	}
+	if m == nil {
+		if !slices.Contains(n.notifyOn(job), StatusSuspect) {
+			return nil
+		}
+		m = n.newNotice(eventSuspect, run)
+	}
+	m.suspect = rep.Reason
+	return m
 }
 
 // delivered reports whether a message channel (not the ping) took the

@@ -159,6 +159,8 @@ func (m *notice) subject() string {
 		s = who + ": " + m.health
 	case eventRecovery:
 		s = who + ": " + string(r.Status) + ", recovered after " + plural(m.failures, "failure")
+	case eventSuspect:
+		s = who + ": " + string(r.Status) + ", but suspect"
 	default:
 		s = who + ": " + string(r.Status)
 		if what := m.exitText(); what != "" {
