@@ -1,6 +1,6 @@
 package main
 
-// A job's recent runs, as its row keeps them (schema/0006_run_insights.sql):
+// A job's recent runs, as its row keeps them (schema/NNNN_run_insights.sql):
 // the latest finished runs, for the strip of job list and ui (strip.go)
 // and for "started too often", and the latest successful ones, for the
 // anomalies of a run's duration and output (anomaly.go). countRun keeps

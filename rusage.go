@@ -72,19 +72,7 @@ func (v *usageJSON) usage() *Usage {
 // max rss 12.5 MiB, blocks 0 in / 8 out, ctx switches 3 vol / 1 invol".
 func (u *Usage) String() string {
 	return fmt.Sprintf("cpu %s user + %s sys, max rss %s, blocks %d in / %d out, ctx switches %d vol / %d invol",
-		cpuText(u.UserCPU), cpuText(u.SystemCPU), formatBytes(u.MaxRSS), u.BlocksIn, u.BlocksOut, u.VolSwitches, u.InvolSwitches)
-}
-
-// cpuText formats a CPU time: milliseconds below a second, else seconds
-// to a tenth, else formatDuration's.
-func cpuText(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.1fs", d.Seconds())
-	}
-	return formatDuration(d.Round(time.Second))
+		formatDuration(u.UserCPU), formatDuration(u.SystemCPU), formatBytes(u.MaxRSS), u.BlocksIn, u.BlocksOut, u.VolSwitches, u.InvolSwitches)
 }
 
 // medianUsage is, figure by figure, the median of the usages given (nil

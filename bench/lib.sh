@@ -166,7 +166,7 @@ FROM (
 	FROM runs GROUP BY job_id) AS c
 WHERE c.job_id = jobs.id;
 UPDATE jobs SET last_end_status = (SELECT status FROM runs WHERE id = jobs.last_end_id);
--- The recent runs, as schema/0006_run_insights.sql computes them.
+-- The recent runs, as schema/NNNN_run_insights.sql computes them.
 UPDATE jobs SET
 	recent = (SELECT group_concat(e, ' ') FROM (
 		SELECT r.id || ',' || CASE r.status WHEN 'Succeeded' THEN '.' WHEN 'Failed' THEN 'F'
