@@ -38,7 +38,8 @@ func (db *DB) insertRun(ctx context.Context, r *Run) error {
 			}
 		}
 		var jobID int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM jobs WHERE name = ?`, r.Job).Scan(&jobID)
+		var recent, recentOK sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT id, recent, recent_ok FROM jobs WHERE name = ?`, r.Job).Scan(&jobID, &recent, &recentOK)
 		if errors.Is(err, sql.ErrNoRows) {
 			// A new job: only now is its row worth a statement.
 			var res sql.Result
@@ -63,7 +64,7 @@ func (db *DB) insertRun(ctx context.Context, r *Run) error {
 			return err
 		}
 		return countRun(ctx, tx, runCount{job: jobID, run: r.ID, start: r.Start, end: r.End, to: r.Status, retried: r.Retried,
-			output: r.OutputBytes})
+			output: r.OutputBytes, summary: &[2]string{recent.String, recentOK.String}})
 	})
 }
 
@@ -101,8 +102,12 @@ func (db *DB) finishRun(ctx context.Context, r *Run) error {
 	return db.write(ctx, func(tx *sql.Tx) error {
 		var jobID int64
 		var status Status
-		err := tx.QueryRowContext(ctx, `SELECT job_id, status FROM runs WHERE id = ? AND start_ms = ?`,
-			r.ID, r.Start.UnixMilli()).Scan(&jobID, &status)
+		var recent, recentOK sql.NullString
+		err := tx.QueryRowContext(ctx, `
+			SELECT r.job_id, r.status, j.recent, j.recent_ok
+			FROM runs r JOIN jobs j ON j.id = r.job_id
+			WHERE r.id = ? AND r.start_ms = ?`,
+			r.ID, r.Start.UnixMilli()).Scan(&jobID, &status, &recent, &recentOK)
 		if errors.Is(err, sql.ErrNoRows) {
 			return r.notFound()
 		}
@@ -113,7 +118,7 @@ func (db *DB) finishRun(ctx context.Context, r *Run) error {
 			return err
 		}
 		return countRun(ctx, tx, runCount{job: jobID, run: r.ID, start: r.Start, end: r.End, from: status, to: r.Status, retried: r.Retried,
-			output: r.OutputBytes})
+			output: r.OutputBytes, summary: &[2]string{recent.String, recentOK.String}})
 	})
 }
 
@@ -152,13 +157,16 @@ func (db *DB) updateRun(ctx context.Context, r *Run, set string, args ...any) er
 // runCount is a write's change to a job's runs, as its summary counts
 // them (schema/0002_job_summary.sql): run of job, which started at start,
 // goes from status from ("" for a new run) to status to, ending at end,
-// having written output bytes.
+// having written output bytes. summary is the job's recent and recent_ok
+// columns when the write has read them already (exec's writes do), nil
+// for countRun to read them.
 type runCount struct {
 	job, run   int64
 	start, end time.Time
 	from, to   Status
 	retried    bool // an attempt that troc ran again: not the job's outcome (last_end_*)
 	output     int64
+	summary    *[2]string
 }
 
 // countSQL changes the job's row by a runCount: ?2 new runs (0 or 1),
@@ -222,14 +230,17 @@ func recentAfter(ctx context.Context, tx *sql.Tx, c runCount) (recent, recentOK 
 	if c.to == StatusRunning {
 		return nil, nil, nil
 	}
-	var all, ok sql.NullString
-	if err := tx.QueryRowContext(ctx, `SELECT recent, recent_ok FROM jobs WHERE id = ?`, c.job).Scan(&all, &ok); err != nil {
-		return nil, nil, err
+	if c.summary == nil {
+		var all, ok sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT recent, recent_ok FROM jobs WHERE id = ?`, c.job).Scan(&all, &ok); err != nil {
+			return nil, nil, err
+		}
+		c.summary = &[2]string{all.String, ok.String}
 	}
 	r := recentRun{ID: c.run, Status: c.to, Start: c.start, Duration: max(c.end.Sub(c.start), 0), Output: c.output}
-	recent = formatRecent(withRecent(parseRecent(all.String), r, false, recentRuns))
+	recent = formatRecent(withRecent(parseRecent(c.summary[0]), r, false, recentRuns))
 	if c.to == StatusSucceeded || c.from == StatusSucceeded {
-		recentOK = formatRecent(withRecent(parseRecent(ok.String), r, c.to != StatusSucceeded, recentSuccesses))
+		recentOK = formatRecent(withRecent(parseRecent(c.summary[1]), r, c.to != StatusSucceeded, recentSuccesses))
 	}
 	return recent, recentOK, nil
 }
