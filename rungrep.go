@@ -42,7 +42,7 @@ func runGrepCmd(fs *flag.FlagSet) runFunc {
 	fold := fs.Bool("i", false, "ignore case")
 	list := fs.Bool("l", false, "print only the ids of the runs whose log matches, one a line")
 	return func(a *app, ctx context.Context, args []string) error {
-		positional, err := a.parseArgs(fs, args)
+		positional, err := a.parseArgs(fs, joinedGrepFlags(args))
 		if err != nil {
 			return err
 		}
@@ -88,6 +88,23 @@ func runGrepCmd(fs *flag.FlagSet) runFunc {
 		}
 		return nil
 	}
+}
+
+// joinedGrepFlags spells out -il and -li, as grep users write them, for
+// the flag package, which takes one flag a word. Reading stops at "--".
+func joinedGrepFlags(args []string) []string {
+	out := make([]string, 0, len(args)+1)
+	for i, arg := range args {
+		if arg == "--" {
+			return append(out, args[i:]...)
+		}
+		if arg == "-il" || arg == "-li" {
+			out = append(out, "-i", "-l")
+			continue
+		}
+		out = append(out, arg)
+	}
+	return out
 }
 
 // exitGrepError is run grep's exit status on an error, as grep's.

@@ -28,6 +28,8 @@ func TestRunGrep(t *testing.T) {
 		{"newest first", []string{"error"}, "3:2:error page served\n2:2:error: no route\n", 0},
 		{"-i", []string{"-i", "ERROR"}, "3:2:error page served\n2:2:error: no route\n1:2:ERROR: disk full\n", 0},
 		{"-l", []string{"-l", "-i", "error"}, "3\n2\n1\n", 0},
+		{"-il, as grep takes it", []string{"-il", "error"}, "3\n2\n1\n", 0},
+		{"a pattern after --", []string{"--", "-i"}, "", 1},
 		{"--name", []string{"--name", "db", "-i", "error"}, "2:2:error: no route\n1:2:ERROR: disk full\n", 0},
 		{"--status", []string{"--status", "failed", "dump"}, "2:1:dump start\n", 0},
 		{"flags after the pattern", []string{"dump end", "--name", "db"}, "1:3:dump end\n", 0},
