@@ -171,7 +171,7 @@ bench_output() {
 
 # rm_output deletes the 1 GB outputs of bench_output's last command.
 rm_output() {
-	rm -f "$d/out" "$d"/big.*.log
+	rm -f "$d/out" "$d"/big.*.log "$d"/logs/big.*.log
 }
 
 # build_floor builds bench/floor (see its comment and the one above) into

@@ -28,11 +28,13 @@ quietly() {
 	"$@" >/dev/null 2>>"$errlog" || fail $? "$@"
 }
 
-# troc_in DIR ARGS... runs troc with its config, history, locks and logs in DIR.
+# troc_in DIR ARGS... runs troc with its config, history, locks and logs in DIR
+# (logs in DIR/logs: as root they would otherwise go to /var/log/troc, and
+# stay there, 1 GB a run of exec.sh's big job).
 troc_in() {
 	local d=$1
 	shift
-	TROC_CONFIG_PATH=$d TMPDIR=$d "$trocbin" "$@"
+	TROC_CONFIG_PATH=$d TMPDIR=$d TROC_LOGDIR=$d/logs "$trocbin" "$@"
 }
 
 # time_once OUT CMD... runs CMD quietly once and appends its wall time in
@@ -92,7 +94,7 @@ line() {
 max_rss_mib() {
 	local d=$1
 	shift
-	TROC_CONFIG_PATH=$d TMPDIR=$d quietly /usr/bin/time -f %M -o "$d/rss" "$trocbin" "$@"
+	TROC_CONFIG_PATH=$d TMPDIR=$d TROC_LOGDIR=$d/logs quietly /usr/bin/time -f %M -o "$d/rss" "$trocbin" "$@"
 	awk 'END { printf "%.1f", $1 / 1024 }' "$d/rss"
 }
 
