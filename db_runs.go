@@ -238,7 +238,10 @@ func recentAfter(ctx context.Context, tx *sql.Tx, c runCount) (recent, recentOK 
 		c.summary = &[2]string{all.String, ok.String}
 	}
 	r := recentRun{ID: c.run, Status: c.to, Start: c.start, Duration: max(c.end.Sub(c.start), 0), Output: c.output}
-	recent = formatRecent(withRecent(parseRecent(c.summary[0]), r, false, recentRuns))
+	// An attempt that troc ran again (--retry) is not the job's outcome,
+	// nor a start that cron made: the strip and "started too often" see
+	// only the attempt that ended the retries.
+	recent = formatRecent(withRecent(parseRecent(c.summary[0]), r, c.retried, recentRuns))
 	if c.to == StatusSucceeded || c.from == StatusSucceeded {
 		recentOK = formatRecent(withRecent(parseRecent(c.summary[1]), r, c.to != StatusSucceeded, recentSuccesses))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -152,5 +153,58 @@ func TestExecRetrySpooled(t *testing.T) {
 	}
 	if res := s.troc("check"); res.code != 1 || !strings.Contains(res.stdout, "failing") {
 		t.Errorf("check: exit %d, want 1 and the job failing\n%s", res.code, res.stdout)
+	}
+}
+
+// TestRetriedNotRecent: an attempt that troc ran again is not in the
+// job's recent runs (its strip), and its start is not one that makes
+// the job "started too often": the last attempt stands for the run.
+func TestRetriedNotRecent(t *testing.T) {
+	s := newSandbox(t)
+	res := s.troc("exec", "--name", "flaky", "--retry", "2", "--retry-delay", "20ms", counting(t.TempDir(), 2))
+	last := res.run(t)
+	if res.code != 0 || deref(last.Attempt) != 2 {
+		t.Fatalf("exit %d, attempt %v; want 0, 2\n%s", res.code, last.Attempt, res.stderr)
+	}
+	var jobs []jobJSON
+	jsonOf(t, s.mustTroc(0, "job", "list", "--json"), &jobs)
+	if len(jobs) != 1 || len(jobs[0].RecentRuns) != 1 || jobs[0].RecentRuns[0].ID != deref(last.ID) {
+		t.Fatalf("recent runs %+v, want only the last attempt, run %d", jobs, deref(last.ID))
+	}
+
+	// Two hourly runs, each retried once a minute after it started, in a
+	// history whose schedule was set before them.
+	db := s.history()
+	ctx := context.Background()
+	start := time.Now().Add(-2 * time.Hour).Truncate(time.Millisecond)
+	for i := range 2 {
+		first := start.Add(time.Duration(i) * time.Hour)
+		var firstID int64
+		for attempt := 1; attempt <= 2; attempt++ {
+			code, status := 0, StatusSucceeded
+			if attempt == 1 {
+				code, status = 4, StatusFailed
+			}
+			r := &Run{Job: "hourly", Status: status, Start: first.Add(time.Duration(attempt-1) * time.Minute), ExitCode: &code,
+				Host: "h", Command: "sync", Attempt: attempt, RetryOf: firstID, Retried: attempt == 1}
+			r.End = r.Start.Add(10 * time.Second)
+			if err := db.insertRun(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			if attempt == 1 {
+				firstID = r.ID
+			}
+		}
+	}
+	if _, err := db.sql.Exec(`UPDATE jobs SET schedule = '@every 1h', schedule_ms = ? WHERE name = 'hourly'`,
+		start.Add(-time.Hour).UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	var checked []checkJSON
+	jsonOf(t, s.mustTroc(0, "check", "--json"), &checked)
+	for _, c := range checked {
+		if c.Health != HealthOK {
+			t.Errorf("check: %s is %s (%s), want ok: retries are not early starts", c.Job, c.Health, deref(c.Reason))
+		}
 	}
 }

@@ -1,7 +1,8 @@
 package main
 
 // A job's recent runs, as its row keeps them (schema/NNNN_run_insights.sql):
-// the latest finished runs, for the strip of job list and ui (strip.go)
+// the latest finished runs (not an attempt that --retry ran again: the
+// last attempt stands for the run), for the strip of job list and ui (strip.go)
 // and for "started too often", and the latest successful ones, for the
 // anomalies of a run's duration and output (anomaly.go). countRun keeps
 // both current in the write that ends a run, so that reading them costs

@@ -18,8 +18,10 @@ ALTER TABLE jobs ADD COLUMN min_runtime_ms INTEGER;
 ALTER TABLE jobs ADD COLUMN expect_output  INTEGER NOT NULL DEFAULT 0;
 
 -- Summary, kept by countRun (db_runs.go) like 0005's: the job's latest
--- 20 finished runs (recent) and its latest 21 Succeeded ones (recent_ok: the
--- last, and the 20 it is judged against),
+-- 20 finished runs (recent; not an attempt that troc ran again, 0006's
+-- retried: the attempt that ended the retries stands for it) and its
+-- latest 21 Succeeded ones (recent_ok: the last, and the 20 it is judged
+-- against),
 -- each "ID,LETTER,START_MS,DURATION_MS,OUTPUT_BYTES" separated by spaces,
 -- LETTER as the strip shows it (strip.go). So job list, check and ui draw
 -- a job's history and judge its last run from its row alone, however
@@ -33,7 +35,7 @@ UPDATE jobs SET
 			WHEN 'Skipped' THEN 'S' WHEN 'TimedOut' THEN 'T' ELSE 'X' END
 			|| ',' || r.start_ms || ',' || max(coalesce(r.end_ms - r.start_ms, 0), 0)
 			|| ',' || coalesce(r.output_bytes, 0) AS e
-		FROM runs r WHERE r.job_id = jobs.id AND r.status <> 'Running'
+		FROM runs r WHERE r.job_id = jobs.id AND r.status <> 'Running' AND r.retried = 0
 		ORDER BY r.id DESC LIMIT 20)),
 	recent_ok = (SELECT group_concat(e, ' ') FROM (
 		SELECT r.id || ',.,' || r.start_ms || ',' || max(coalesce(r.end_ms - r.start_ms, 0), 0)
