@@ -97,3 +97,22 @@ func TestUIPaused(t *testing.T) {
 		t.Errorf("the job's row = %q, want it paused", lines[2])
 	}
 }
+
+// TestJobPauseNoPing: a paused job's runs do not ping either, though the
+// ping URL hears every run (notify.ping.every); resumed, they do again.
+func TestJobPauseNoPing(t *testing.T) {
+	ping := newReceiver(t, nil)
+	s := newSandbox(t)
+	s.env = append(s.env, "TROC_NOTIFY_PING_URL="+ping.URL+"/uuid")
+	s.mustTroc(0, "job", "add", "--name", "j")
+	s.mustTroc(0, "job", "pause", "--name", "j")
+	s.mustTroc(0, "exec", "--name", "j", "true")
+	if got := ping.take(); len(got) != 0 {
+		t.Errorf("%d pings while paused, want none", len(got))
+	}
+	s.mustTroc(0, "job", "resume", "--name", "j")
+	s.mustTroc(0, "exec", "--name", "j", "true")
+	if got := ping.take(); len(got) != 2 {
+		t.Errorf("%d pings after resume, want start and end", len(got))
+	}
+}
