@@ -88,8 +88,11 @@ func (e *execution) retryAfter(ctx context.Context, sigs chan os.Signal) (again 
 // busy timeout or more, and the job never waits on the history. Past the
 // bound the run goes on with its flags alone, and its note says so: what
 // a job cannot do without (its shared lock, its environment) belongs on
-// its command line too.
-const settingsWait = time.Second
+// its command line too. Two seconds is a thousand times a healthy
+// history's answer, and still enough for a hundred trocs starting at once
+// on a loaded machine; a troc that makes the history itself does not wait
+// at all (a new history has no settings: startRecording).
+const settingsWait = 2 * time.Second
 
 // settingsSlow is when troc says that it is waiting for the settings.
 const settingsSlow = 100 * time.Millisecond

@@ -36,7 +36,16 @@ func (e *execution) startRecording(ctx context.Context) *recording {
 	rec := &recording{job: make(chan Job, 1), runs: make(chan Run, 2), done: make(chan struct{})}
 	go func() {
 		defer close(rec.done)
-		rec.job <- e.history(ctx)
+		// With no history yet no job has settings, and the set-up need
+		// not wait while this troc makes one (its schema takes a while on
+		// a loaded machine).
+		fresh := noFileAt(e.cfg.Database)
+		if fresh {
+			rec.job <- Job{Name: e.opts.name}
+		}
+		if job := e.history(ctx); !fresh {
+			rec.job <- job
+		}
 		run := <-rec.runs
 		if !run.finished() {
 			e.notifications(ctx).begin(ctx, &run)
@@ -211,3 +220,10 @@ func (e *execution) spoolDirs() []string { return spoolDirs(e.cfg, e.logDir) }
 // lockHeld reports whether a run of the named job holds its lock, for a
 // spool replay.
 func (e *execution) lockHeld(job string) bool { return jobLockHeld(e.cfg, job) }
+
+// noFileAt reports whether there is nothing at path, not even a dangling
+// symlink.
+func noFileAt(path string) bool {
+	_, err := os.Lstat(path)
+	return errors.Is(err, fs.ErrNotExist)
+}

@@ -70,9 +70,13 @@ func TestJobPause(t *testing.T) {
 
 	// --for ends by itself.
 	s.mustTroc(0, "job", "update", "--name", "j", "--skip-when-paused=false")
-	s.mustTroc(0, "job", "pause", "--name", "j", "--for", "1s")
+	// Long enough for a troc built with -race on a loaded machine to run
+	// the job inside it.
+	const pauseFor = 4 * time.Second
+	paused := time.Now()
+	s.mustTroc(0, "job", "pause", "--name", "j", "--for", pauseFor.String())
 	s.mustTroc(3, "exec", "--name", "j", "exit 3")
-	if got := events(t, hook.take()); len(got) != 0 {
+	if got := events(t, hook.take()); len(got) != 0 && time.Since(paused) < pauseFor {
 		t.Errorf("notices %q while paused, want none", got)
 	}
 	waitFor(t, "the pause to end", func() bool { return s.troc("check").code == 1 })

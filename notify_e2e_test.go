@@ -275,7 +275,7 @@ func TestNotifySecretsEchoedE2E(t *testing.T) {
 		fmt.Fprintf(w, "<a href=%q>Temporary Redirect</a>: %s\n", to, echoed(r))
 	})
 	smtp := newSMTPServer(t, nil)
-	smtp.echoAuth = true
+	smtp.echoAuth.Store(true)
 
 	withSecrets := func(srv *receiver, path string) string {
 		u, _ := url.Parse(srv.URL)

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -156,7 +157,7 @@ type smtpServer struct {
 	ln       net.Listener
 	tls      *tls.Config // offers STARTTLS when set
 	rcptCode int         // answer to RCPT, 250 when 0
-	echoAuth bool        // refuse AUTH, repeating what it got, as it is and decoded
+	echoAuth atomic.Bool // refuse AUTH, repeating what it got, as it is and decoded (set while the server runs)
 	mu       sync.Mutex
 	mails    []smtpMail
 	attempts int
@@ -231,7 +232,7 @@ func (s *smtpServer) serve(conn net.Conn) {
 		case "AUTH":
 			b64, _ := strings.CutPrefix(arg, "PLAIN ")
 			dec, _ := base64.StdEncoding.DecodeString(b64)
-			if s.echoAuth {
+			if s.echoAuth.Load() {
 				reply("535-5.7.8 bad credentials: "+arg, "535 5.7.8 that is "+strings.ReplaceAll(string(dec), "\x00", " "))
 				continue
 			}
