@@ -176,7 +176,13 @@ func (h *history) markOrphans(ctx context.Context) error {
 func (h *history) findJob(ctx context.Context, name string) (Job, error) {
 	job, err := h.db.job(ctx, name)
 	if errors.Is(err, sql.ErrNoRows) {
-		return job, withHint(fmt.Errorf("no job named %q", name), "troc job list shows the jobs")
+		return job, noJob(name)
 	}
 	return job, err
+}
+
+// noJob is the error of a command given the name of a job the history
+// does not have.
+func noJob(name string) error {
+	return withHint(fmt.Errorf("no job named %q", name), "troc job list shows the jobs")
 }

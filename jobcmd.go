@@ -442,7 +442,7 @@ func jobShowCmd(fs *flag.FlagSet) runFunc {
 			return err
 		}
 		if len(list) == 0 {
-			return withHint(fmt.Errorf("no job named %q", *name), "troc job list shows the jobs")
+			return noJob(*name)
 		}
 		s := list[0]
 		rep := s.health(h.now())

@@ -87,7 +87,7 @@ func jobPauseCmd(fs *flag.FlagSet) runFunc {
 		}
 		switch err := h.db.pauseJob(ctx, *name, now, until, strings.TrimSpace(*reason)); {
 		case errors.Is(err, errJobNotFound):
-			return withHint(fmt.Errorf("no job named %q", *name), "troc job list shows the jobs")
+			return noJob(*name)
 		case err != nil:
 			return fmt.Errorf("pause job: %w", err)
 		}

@@ -15,11 +15,45 @@ import (
 	"unsafe"
 )
 
-// runListCmd is troc run list.
-func runListCmd(fs *flag.FlagSet) runFunc {
+// runSelectFlags defines --name, --status and --since on fs, as the
+// commands that select runs (run list, run grep) take them, and returns
+// what to call once fs is parsed: it checks them, opens the history and
+// makes the filter they say. Its errors are usage errors, but for those
+// of opening the history and finding the job, which go through fail (run
+// grep exits 2 on them, as grep does).
+func runSelectFlags(fs *flag.FlagSet) func(ctx context.Context, a *app, fail func(error) error) (*history, runFilter, error) {
 	name := fs.String("name", "", "only runs of the job `NAME`")
 	status := fs.String("status", "", "only runs in these `STATUSES`, comma-separated: "+statusList(Statuses))
 	since := fs.String("since", "", "only runs started after `DUR|TIME`: a duration back from now (90m, 2d) or a time (2026-11-25, 2026-11-25 14:00, RFC 3339)")
+	return func(ctx context.Context, a *app, fail func(error) error) (*history, runFilter, error) {
+		var f runFilter
+		var err error
+		if f.Statuses, err = parseStatuses("--status", *status); err != nil {
+			return nil, f, err
+		}
+		h, err := a.openHistoryFor(ctx, *name, false)
+		if err != nil {
+			return nil, f, fail(err)
+		}
+		if *since != "" {
+			if f.Since, err = parseSince(*since, h.now(), h.loc); err != nil {
+				return nil, f, err
+			}
+		}
+		if *name != "" {
+			job, err := h.findJob(ctx, *name)
+			if err != nil {
+				return nil, f, fail(err)
+			}
+			f.JobID = job.ID
+		}
+		return h, f, nil
+	}
+}
+
+// runListCmd is troc run list.
+func runListCmd(fs *flag.FlagSet) runFunc {
+	selection := runSelectFlags(fs)
 	limit := fs.Int("limit", 20, "show at most `N` runs, newest first; 0 for all")
 	format := outputFlags(fs, "runs")
 	return func(a *app, ctx context.Context, args []string) error {
@@ -30,30 +64,14 @@ func runListCmd(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		var f runFilter
-		if f.Statuses, err = parseStatuses("--status", *status); err != nil {
-			return err
-		}
 		if *limit < 0 {
 			return usagef("invalid --limit %d: want 0 (all) or more", *limit)
 		}
-		f.Limit = *limit
-		h, err := a.openHistoryFor(ctx, *name, false)
+		h, f, err := selection(ctx, a, func(err error) error { return err })
 		if err != nil {
 			return err
 		}
-		if *since != "" {
-			if f.Since, err = parseSince(*since, h.now(), h.loc); err != nil {
-				return err
-			}
-		}
-		if *name != "" {
-			job, err := h.findJob(ctx, *name)
-			if err != nil {
-				return err
-			}
-			f.JobID = job.ID
-		}
+		f.Limit = *limit
 		runs, err := h.db.listRuns(ctx, f)
 		if err != nil {
 			return fmt.Errorf("list runs: %w", err)

@@ -36,9 +36,7 @@ const grepBlock = 1 << 20
 
 // runGrepCmd is troc run grep.
 func runGrepCmd(fs *flag.FlagSet) runFunc {
-	name := fs.String("name", "", "only runs of the job `NAME`")
-	status := fs.String("status", "", "only runs in these `STATUSES`, comma-separated: "+statusList(Statuses))
-	since := fs.String("since", "", "only runs started after `DUR|TIME`: a duration back from now (90m, 2d) or a time (2026-11-25, 2026-11-25 14:00, RFC 3339)")
+	selection := runSelectFlags(fs)
 	fold := fs.Bool("i", false, "ignore case")
 	list := fs.Bool("l", false, "print only the ids of the runs whose log matches, one a line")
 	return func(a *app, ctx context.Context, args []string) error {
@@ -53,25 +51,9 @@ func runGrepCmd(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		var f runFilter
-		if f.Statuses, err = parseStatuses("--status", *status); err != nil {
-			return err
-		}
-		h, err := a.openHistoryFor(ctx, *name, false)
+		h, f, err := selection(ctx, a, grepFailed)
 		if err != nil {
-			return grepFailed(err)
-		}
-		if *since != "" {
-			if f.Since, err = parseSince(*since, h.now(), h.loc); err != nil {
-				return err
-			}
-		}
-		if *name != "" {
-			job, err := h.findJob(ctx, *name)
-			if err != nil {
-				return grepFailed(err)
-			}
-			f.JobID = job.ID
+			return err
 		}
 		g := &grep{re: re, list: *list, out: bufio.NewWriterSize(a.stdout, 64<<10), stderr: a.stderr}
 		err = g.runs(ctx, h.db, f)
