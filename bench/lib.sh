@@ -168,20 +168,8 @@ FROM (
 	FROM runs GROUP BY job_id) AS c
 WHERE c.job_id = jobs.id;
 UPDATE jobs SET last_end_status = (SELECT status FROM runs WHERE id = jobs.last_end_id);
--- The recent runs, as schema/NNNN_run_insights.sql computes them.
-UPDATE jobs SET
-	recent = (SELECT group_concat(e, ' ') FROM (
-		SELECT r.id || ',' || CASE r.status WHEN 'Succeeded' THEN '.' WHEN 'Failed' THEN 'F'
-			WHEN 'Skipped' THEN 'S' WHEN 'TimedOut' THEN 'T' ELSE 'X' END
-			|| ',' || r.start_ms || ',' || max(coalesce(r.end_ms - r.start_ms, 0), 0)
-			|| ',' || coalesce(r.output_bytes, 0) AS e
-		FROM runs r WHERE r.job_id = jobs.id AND r.status <> 'Running'
-		ORDER BY r.id DESC LIMIT 20)),
-	recent_ok = (SELECT group_concat(e, ' ') FROM (
-		SELECT r.id || ',.,' || r.start_ms || ',' || max(coalesce(r.end_ms - r.start_ms, 0), 0)
-			|| ',' || coalesce(r.output_bytes, 0) AS e
-		FROM runs r WHERE r.job_id = jobs.id AND r.status = 'Succeeded'
-		ORDER BY r.id DESC LIMIT 21));
+-- The recent runs: the backfill of schema/NNNN_run_insights.sql itself.
+$(sed -n '/^UPDATE jobs SET$/,/;$/p' schema/*_run_insights.sql)
 COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);
 EOF
