@@ -116,11 +116,9 @@ func withHosts(header []string, rows [][]cell, hosts []string) ([]string, [][]ce
 	return append([]string{"HOST"}, header...), rows
 }
 
-// writeTable writes rows under a header, columns two spaces apart, each
-// padded to its widest cell (emoji count two columns), colour codes added
-// after padding so they never shift a column.
-func writeTable(w io.Writer, header []string, rows [][]cell) error {
-	rows = escapedCells(rows)
+// columnWidths is the width of each column of a table: its widest cell,
+// or its header's.
+func columnWidths(header []string, rows [][]cell) []int {
 	widths := make([]int, len(header))
 	for i, h := range header {
 		widths[i] = textWidth(h)
@@ -130,6 +128,15 @@ func writeTable(w io.Writer, header []string, rows [][]cell) error {
 			widths[i] = max(widths[i], textWidth(c.text))
 		}
 	}
+	return widths
+}
+
+// writeTable writes rows under a header, columns two spaces apart, each
+// padded to its widest cell (emoji count two columns), colour codes added
+// after padding so they never shift a column.
+func writeTable(w io.Writer, header []string, rows [][]cell) error {
+	rows = escapedCells(rows)
+	widths := columnWidths(header, rows)
 	var b strings.Builder
 	line := func(cells []cell) {
 		for i, c := range cells {

@@ -137,15 +137,7 @@ func fitStrips(header []string, rows [][]cell, col, width int) ([]string, [][]ce
 	if width <= 0 {
 		return header, rows
 	}
-	widths := make([]int, len(header))
-	for i, h := range header {
-		widths[i] = textWidth(h)
-	}
-	for _, row := range rows {
-		for i, c := range row {
-			widths[i] = max(widths[i], textWidth(c.text))
-		}
-	}
+	widths := columnWidths(header, rows)
 	total := 2 * (len(widths) - 1)
 	for _, w := range widths {
 		total += w
