@@ -518,6 +518,30 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// rowsQueryer is what runs a query of many rows: *sql.DB, *sql.Tx, *sql.Conn.
+type rowsQueryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryColumn runs query, whose rows have one column, and returns its
+// values in order.
+func queryColumn[T any](ctx context.Context, q rowsQueryer, query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 func (db *DB) userVersion(ctx context.Context, q queryer) (int, error) {
 	var v int
 	err := q.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v)

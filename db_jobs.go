@@ -400,20 +400,7 @@ func (db *DB) deleteJob(ctx context.Context, name string) (runs []*Run, err erro
 
 // jobIDs returns the ids of every job.
 func (db *DB) jobIDs(ctx context.Context) ([]int64, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT id FROM jobs ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return queryColumn[int64](ctx, db.sql, `SELECT id FROM jobs ORDER BY id`)
 }
 
 // alertState is what the history tells of a job's failures when one of

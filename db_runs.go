@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -253,23 +254,11 @@ func recentAfter(ctx context.Context, tx *sql.Tx, c runCount) (recent, recentOK 
 // tx. A day without a row yet gets one, from the totals of the day before
 // it; only a new run makes one.
 func countDays(ctx context.Context, tx *sql.Tx, job, day, runs, failures int64) error {
-	rows, err := tx.QueryContext(ctx, `
+	days, err := queryColumn[int64](ctx, tx, `
 		UPDATE job_days SET runs = runs + ?, failures = failures + ?
 		WHERE job_id = ? AND day >= ?
 		RETURNING day`, runs, failures, job, day)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	found := false
-	for rows.Next() {
-		var d int64
-		if err := rows.Scan(&d); err != nil {
-			return err
-		}
-		found = found || d == day
-	}
-	if err := rows.Err(); err != nil || found || runs == 0 {
+	if err != nil || slices.Contains(days, day) || runs == 0 {
 		return err
 	}
 	var before, failedBefore int64

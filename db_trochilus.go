@@ -201,23 +201,10 @@ func convertWith(ctx context.Context, conv *sql.DB, path string, log *slog.Logge
 // with anything else (another column, another table) are errNotOriginal.
 func detectOriginal(ctx context.Context, q interface {
 	queryer
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	rowsQueryer
 }) (*originalShape, error) {
 	names := func(query string, args ...any) ([]string, error) {
-		rows, err := q.QueryContext(ctx, query, args...)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				return nil, err
-			}
-			out = append(out, s)
-		}
-		return out, rows.Err()
+		return queryColumn[string](ctx, q, query, args...)
 	}
 	var version int
 	if err := q.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil || version != 0 {
