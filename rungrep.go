@@ -25,6 +25,7 @@ import (
 	"io/fs"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strconv"
 )
 
@@ -55,7 +56,8 @@ func runGrepCmd(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		g := &grep{re: re, list: *list, out: bufio.NewWriterSize(a.stdout, 64<<10), stderr: a.stderr}
+		g := newGrep(re)
+		g.list, g.out, g.stderr = *list, bufio.NewWriterSize(a.stdout, 64<<10), a.stderr
 		err = g.runs(ctx, h.db, f)
 		if ferr := g.out.Flush(); err == nil {
 			err = ferr
@@ -116,12 +118,29 @@ func compileGrep(pattern string, fold bool) (*regexp.Regexp, error) {
 // grep is one troc run grep's search.
 type grep struct {
 	re      *regexp.Regexp
+	byLine  bool // re anchors at the text's start or end: no block pre-check (lines)
 	list    bool // -l
 	out     *bufio.Writer
 	stderr  io.Writer
 	buf     []byte
 	matched bool // a line matched
 	failed  bool // a log could not be read
+}
+
+// newGrep returns a search for re.
+func newGrep(re *regexp.Regexp) *grep {
+	tree, err := syntax.Parse(re.String(), syntax.Perl)
+	return &grep{re: re, byLine: err != nil || anchorsText(tree)}
+}
+
+// anchorsText reports whether r has \A or \z (or ^ or $ without (?m)),
+// which in a block of lines match at the block's start or end only, not
+// at each line's: a block without a match may still hold a line with one.
+func anchorsText(r *syntax.Regexp) bool {
+	if r.Op == syntax.OpBeginText || r.Op == syntax.OpEndText {
+		return true
+	}
+	return slices.ContainsFunc(r.Sub, anchorsText)
 }
 
 // runs searches the logs of the runs f selects, newest first, a page of
@@ -202,7 +221,7 @@ func (g *grep) lines(r io.Reader, match func(n int, line []byte) bool) error {
 			continue
 		}
 		block := buf[:cut]
-		if !g.re.Match(block) {
+		if !g.byLine && !g.re.Match(block) {
 			n += bytes.Count(block, []byte{'\n'})
 		} else {
 			for len(block) > 0 {

@@ -54,21 +54,35 @@ func TestRunGrep(t *testing.T) {
 }
 
 // TestGrepLines: lines that straddle reads, and one longer than the
-// buffer, are numbered and matched whole.
+// buffer, are numbered and matched whole; a pattern anchored at the
+// text's start or end matches each line's.
 func TestGrepLines(t *testing.T) {
 	long := strings.Repeat("x", 50) + "needle" + strings.Repeat("y", 50)
 	text := "a needle\nb\n" + long + "\nc\nneedle at the end"
 	for _, size := range []int{4, 7, 16, 1 << 20} {
-		re, _ := compileGrep("needle", false)
-		g := &grep{re: re, buf: make([]byte, size)}
-		var got []string
-		err := g.lines(strings.NewReader(text), func(n int, line []byte) bool {
-			got = append(got, strconv.Itoa(n)+":"+string(line))
-			return true
-		})
-		want := []string{"1:a needle", "3:" + long, "5:needle at the end"}
-		if err != nil || !slices.Equal(got, want) {
-			t.Fatalf("buffer %d: lines %q, %v; want %q", size, got, err, want)
+		for pattern, want := range map[string][]string{
+			"needle": {"1:a needle", "3:" + long, "5:needle at the end"},
+			// Anchored at the text's start or end: each line's, not the
+			// block's.
+			`\Ab\z`:        {"2:b"},
+			`(?-m)^c$`:     {"4:c"},
+			`\Aneedle\b`:   {"5:needle at the end"},
+			`(?-m)needle$`: {"1:a needle"},
+		} {
+			re, err := compileGrep(pattern, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := newGrep(re)
+			g.buf = make([]byte, size)
+			var got []string
+			err = g.lines(strings.NewReader(text), func(n int, line []byte) bool {
+				got = append(got, strconv.Itoa(n)+":"+string(line))
+				return true
+			})
+			if err != nil || !slices.Equal(got, want) {
+				t.Fatalf("buffer %d, %s: lines %q, %v; want %q", size, pattern, got, err, want)
+			}
 		}
 	}
 }
