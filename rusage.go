@@ -34,9 +34,6 @@ func usageOf(ru *syscall.Rusage) *Usage {
 		BlocksIn: ru.Inblock, BlocksOut: ru.Oublock, VolSwitches: ru.Nvcsw, InvolSwitches: ru.Nivcsw}
 }
 
-// CPU is user and system CPU together.
-func (u *Usage) CPU() time.Duration { return u.UserCPU + u.SystemCPU }
-
 // usageJSON is a run's resources in --json. Its keys are a promise.
 type usageJSON struct {
 	UserCPUMS     float64 `json:"user_cpu_ms"`
