@@ -22,14 +22,23 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 )
+
+// maxEnvFile is the most troc reads of an env file.
+const maxEnvFile = 1 << 20
 
 // readEnvFile reads path as an env file and returns its variables,
 // KEY=VALUE, in the file's order (a key set twice keeps the later value).
 func readEnvFile(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
+	data, err := readJobFile(path)
+	if errors.Is(err, errNotAFile) {
+		return nil, fmt.Errorf("--env-file %w", err) // it names the path
+	}
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
@@ -42,6 +51,38 @@ func readEnvFile(path string) ([]string, error) {
 		return nil, fmt.Errorf("--env-file %s: %w", path, err)
 	}
 	return vars, nil
+}
+
+// readJobFile reads a file that decides how a job runs (its env file: its
+// PATH, its LD_PRELOAD, its secrets), so another local user must not be
+// able to write or swap it, nor make troc wait on it: a regular file (not
+// a symlink, a FIFO or a device), of troc's user or root, writable by no
+// one else, in a directory that passes trustDir, and at most maxEnvFile
+// bytes.
+func readJobFile(path string) ([]byte, error) {
+	if err := trustDir(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("not read: %w", err)
+	}
+	f, err := openRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || st.Uid != uint32(os.Getuid()) && st.Uid != 0 {
+		return nil, errors.New("not read: it belongs to another user")
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return nil, fmt.Errorf("not read: it is writable by other users (mode %04o)", fi.Mode().Perm())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxEnvFile+1))
+	if err == nil && len(data) > maxEnvFile {
+		err = fmt.Errorf("larger than %d bytes", maxEnvFile)
+	}
+	return data, err
 }
 
 // parseEnvFile parses an env file's text (see the rules above).

@@ -2,8 +2,11 @@ package main
 
 import (
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -64,16 +67,52 @@ func TestExecEnvironment(t *testing.T) {
 	})
 
 	before := len(s.runs())
-	os.WriteFile(filepath.Join(dir, "secret.env"), []byte("TOKEN=hunter2\nnot a line\n"), 0o600)
+	// The bad line holds the secret: an error must name the line, never
+	// quote it.
+	os.WriteFile(filepath.Join(dir, "secret.env"), []byte("OK=1\nTOKEN hunter2\n"), 0o600)
+	// Files another user could write or swap, or that would hold troc.
+	os.WriteFile(filepath.Join(dir, "shared.env"), []byte("A=1\n"), 0o600)
+	os.Chmod(filepath.Join(dir, "shared.env"), 0o620)
+	os.Symlink(filepath.Join(dir, "shared.env"), filepath.Join(dir, "link.env"))
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.env"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	open := filepath.Join(t.TempDir(), "open")
+	os.Mkdir(open, 0o777)
+	os.Chmod(open, 0o777)
+	os.WriteFile(filepath.Join(open, "a.env"), []byte("A=1\n"), 0o600)
 	s.refuses([]misuse{
 		{name: "unreadable env file", args: []string{"exec", "--name", "env", "--env-file", filepath.Join(dir, "none.env"), "true"}, code: exitConfig,
 			want: "--env-file " + filepath.Join(dir, "none.env") + ": no such file or directory"},
 		{name: "bad env file", args: []string{"exec", "--name", "env", "--env-file", filepath.Join(dir, "secret.env"), "true"}, code: exitConfig,
 			want: "--env-file " + filepath.Join(dir, "secret.env") + ": line 2: no '='"},
+		{name: "group-writable env file", args: []string{"exec", "--name", "env", "--env-file", filepath.Join(dir, "shared.env"), "true"}, code: exitConfig,
+			want: "--env-file " + filepath.Join(dir, "shared.env") + ": not read: it is writable by other users (mode 0620)"},
+		{name: "env file a symlink", args: []string{"exec", "--name", "env", "--env-file", filepath.Join(dir, "link.env"), "true"}, code: exitConfig,
+			want: "--env-file " + filepath.Join(dir, "link.env") + ": not a regular file (a symlink); troc does not follow it"},
+		{name: "env file a FIFO", args: []string{"exec", "--name", "env", "--env-file", filepath.Join(dir, "fifo.env"), "true"}, code: exitConfig,
+			want: "--env-file " + filepath.Join(dir, "fifo.env") + ": not a regular file (a named pipe); troc does not open it"},
+		{name: "env file in an open directory", args: []string{"exec", "--name", "env", "--env-file", filepath.Join(open, "a.env"), "true"}, code: exitConfig,
+			want: "--env-file " + filepath.Join(open, "a.env") + ": not read: " + open + " is writable by other users (mode 0777)"},
 		{name: "nice", args: []string{"exec", "--name", "env", "--nice", "20", "true"}, code: exitUsage, want: `--nice: "20" is not a niceness`},
 		{name: "ionice", args: []string{"exec", "--name", "env", "--ionice", "fast", "true"}, code: exitUsage, want: `--ionice: unknown class "fast"`},
 		{name: "ionice idle level", args: []string{"exec", "--name", "env", "--ionice", "idle:3", "true"}, code: exitUsage, want: `--ionice: the idle class has no level`},
 		{name: "umask", args: []string{"exec", "--name", "env", "--umask", "0999", "true"}, code: exitUsage, want: `--umask: "0999" is not an octal mode`},
+	})
+	t.Run("another user's env file", func(t *testing.T) {
+		needRoot(t)
+		nobody, err := user.Lookup("nobody")
+		if err != nil {
+			t.Fatal(err)
+		}
+		uid, _ := strconv.Atoi(nobody.Uid)
+		others := filepath.Join(dir, "others.env")
+		os.WriteFile(others, []byte("A=1\n"), 0o600)
+		if err := os.Chown(others, uid, -1); err != nil {
+			t.Fatal(err)
+		}
+		s.refuses([]misuse{{name: "refused", args: []string{"exec", "--name", "env", "--env-file", others, "true"}, code: exitConfig,
+			want: "--env-file " + others + ": not read: it belongs to another user"}})
 	})
 	if after := len(s.runs()); after != before {
 		t.Errorf("%d runs recorded for refused command lines, want none", after-before)
