@@ -39,7 +39,7 @@ func (e *execution) startRecording(ctx context.Context) *recording {
 		// With no history yet no job has settings, and the set-up need
 		// not wait while this troc makes one (its schema takes a while on
 		// a loaded machine).
-		fresh := noFileAt(e.cfg.Database)
+		fresh := !e.opened && noFileAt(e.cfg.Database) // a retry's recorder has it open
 		if fresh {
 			rec.job <- Job{Name: e.opts.name}
 		}

@@ -201,9 +201,18 @@ func TestExecSharedLock(t *testing.T) {
 // it; a signal in the sleep ends troc with a Skipped run.
 func TestExecJitter(t *testing.T) {
 	s := newSandbox(t)
+	begin := time.Now()
 	res := s.mustTroc(0, "exec", "--name", "j", "--jitter", "300ms", "true")
-	if r := res.run(t); r.JitterMS != nil && (*r.JitterMS < 0 || *r.JitterMS >= 300) {
-		t.Errorf("jitter_ms = %d, want in [0, 300)", *r.JitterMS)
+	took := time.Since(begin)
+	r := res.run(t)
+	if r.JitterMS == nil || *r.JitterMS < 0 || *r.JitterMS >= 300 {
+		t.Fatalf("jitter_ms = %v, want in [0, 300)", r.JitterMS)
+	}
+	if took < time.Duration(*r.JitterMS)*time.Millisecond {
+		t.Errorf("troc took %s, less than the jitter it recorded (%d ms)", took, *r.JitterMS)
+	}
+	if kept := s.runs()[len(s.runs())-1]; kept.Jitter.Milliseconds() != *r.JitterMS {
+		t.Errorf("the history's jitter is %s, want the %d ms printed", kept.Jitter, *r.JitterMS)
 	}
 	cmd := s.command("exec", "--name", "j", "--jitter", "1h", "true")
 	var out, errb syncBuffer
@@ -214,7 +223,7 @@ func TestExecJitter(t *testing.T) {
 	waitFor(t, "troc to sleep", func() bool { return strings.Contains(errb.String(), "before taking the lock (jitter)") })
 	cmd.Process.Signal(syscall.SIGINT)
 	cmd.Wait()
-	r := result{stdout: out.String()}.run(t)
+	r = result{stdout: out.String()}.run(t)
 	if code := cmd.ProcessState.ExitCode(); code != 128+int(syscall.SIGINT) || r.Status != StatusSkipped || r.JitterMS == nil ||
 		!strings.Contains(deref(r.Note), "troc received SIGINT while sleeping before taking the lock") {
 		t.Errorf("exit %d, status %s, jitter %v, note %q; want %d, Skipped, the jitter and why", code, r.Status, r.JitterMS, deref(r.Note), 128+int(syscall.SIGINT))

@@ -63,9 +63,6 @@ func jobPauseCmd(fs *flag.FlagSet) runFunc {
 		if err := a.noPositional(fs, args); err != nil {
 			return err
 		}
-		if err := checkJobName(*name); err != nil {
-			return err
-		}
 		var length time.Duration
 		if *forText != "" {
 			d, err := flagDuration("for", *forText)
@@ -76,7 +73,7 @@ func jobPauseCmd(fs *flag.FlagSet) runFunc {
 				return usagef("--for: give a duration above 0, or leave it out to pause until troc job resume")
 			}
 		}
-		h, err := a.openHistory(ctx)
+		h, err := a.openHistoryFor(ctx, *name, true)
 		if err != nil {
 			return err
 		}

@@ -64,7 +64,7 @@ func TestJobPause(t *testing.T) {
 	if got := events(t, hook.take()); len(got) != 1 {
 		t.Errorf("notices %q after resume, want the run's", got)
 	}
-	if m := s.mustTroc(0, "metrics").stdout; !strings.Contains(m, "troc_job_paused{") || strings.Contains(m, "troc_job_paused{job=\"j\",user=\"root\"} 1") {
+	if m := s.mustTroc(0, "metrics").stdout; !strings.Contains(m, "troc_job_paused{") || strings.Contains(m, `troc_job_paused{job="j",user="`+currentUser()+`"} 1`) {
 		t.Errorf("metrics lack troc_job_paused 0 after resume")
 	}
 
