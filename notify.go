@@ -506,18 +506,26 @@ func (n *runNotifier) notices(ctx context.Context, db *DB, job Job, run *Run, lo
 	if n.ping != nil && run.Status != StatusSkipped {
 		pm = n.newNotice(eventEnd, run)
 	}
-	if job.NotifyLog && logTail != nil && m != nil {
-		m.tail, m.earlier = logTail(logTailLines)
-		if m.tail == nil {
-			m.tail = []string{}
-		}
+	if !job.NotifyLog || logTail == nil || m == nil && pm == nil {
+		return m, pm
 	}
-	if pm != nil && job.NotifyLog && logTail != nil {
-		// The ping's body: a longer tail, as healthchecks.io keeps 100 kB.
-		pm.pingTail, pm.pingEarlier = logTail(pingTailLines)
-		if pm.pingTail == nil {
-			pm.pingTail = []string{}
-		}
+	// The log is read once (counting its lines is a pass over all of it):
+	// for the ping's body, a longer tail, as healthchecks.io keeps 100 kB,
+	// whose end is the message's.
+	want := logTailLines
+	if pm != nil {
+		want = pingTailLines
+	}
+	tail, earlier := logTail(want)
+	if tail == nil {
+		tail = []string{}
+	}
+	if pm != nil {
+		pm.pingTail, pm.pingEarlier = tail, earlier
+	}
+	if m != nil {
+		k := max(len(tail)-logTailLines, 0)
+		m.tail, m.earlier = tail[k:], earlier+k
 	}
 	return m, pm
 }

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -670,4 +671,37 @@ func cmpDuration(d, otherwise time.Duration) time.Duration {
 		return otherwise
 	}
 	return d
+}
+
+// TestNoticesReadTheLogOnce: a --notify-log job with a message channel and
+// a ping reads its log once, for the ping's longer tail; the message
+// carries that tail's last lines, counting the ones before them.
+func TestNoticesReadTheLogOnce(t *testing.T) {
+	cfg := notifyConfig(t, map[string]string{"notify.ping.url": "http://127.0.0.1:9/ping", "notify.webhook.url": "http://127.0.0.1:9/hook"})
+	job := Job{Name: "backup", NotifyLog: true}
+	n, _ := testNotifier(t, cfg, job)
+	const total = 100
+	reads := 0
+	logTail := func(n int) ([]string, int) {
+		reads++
+		var lines []string
+		for i := max(total-n, 0); i < total; i++ {
+			lines = append(lines, strconv.Itoa(i+1))
+		}
+		return lines, max(total-n, 0)
+	}
+	run := &Run{ID: 1, Job: "backup", Status: StatusFailed, Start: time.Now(), End: time.Now()}
+	m, pm := n.notices(context.Background(), nil, job, run, logTail)
+	if reads != 1 {
+		t.Errorf("the log's tail was read %d times, want once", reads)
+	}
+	if m == nil || pm == nil {
+		t.Fatalf("notices %v, %v; want a message and a ping", m, pm)
+	}
+	if len(pm.pingTail) != total || pm.pingEarlier != 0 {
+		t.Errorf("ping's tail: %d lines after %d, want %d after 0", len(pm.pingTail), pm.pingEarlier, total)
+	}
+	if want := []string{"81", "100"}; len(m.tail) != logTailLines || m.tail[0] != want[0] || m.tail[len(m.tail)-1] != want[1] || m.earlier != total-logTailLines {
+		t.Errorf("message's tail: %q after %d, want lines 81 to 100 after %d", m.tail, m.earlier, total-logTailLines)
+	}
 }
