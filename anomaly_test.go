@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -279,5 +280,27 @@ func TestExecNotifiesSuspect(t *testing.T) {
 	s.mustTroc(0, "exec", "-q", "--name", "quiet", "true")
 	if got := events(); len(got) != 1 || !strings.HasPrefix(got[0], "end: ") || !strings.Contains(got[0], "\nSuspect: run 3 wrote no output") {
 		t.Errorf("suspect run notified %q, want its end notice saying suspect", got)
+	}
+}
+
+// TestRecentInStartOrder: a run that reached the history late, from the
+// spool, has a later id than runs that started after it; the summary
+// keeps runs in the order they started, as it is written and as it is
+// read.
+func TestRecentInStartOrder(t *testing.T) {
+	at := func(min int) time.Time { return time.Date(2026, 12, 1, 3, min, 0, 0, time.UTC) }
+	list := []recentRun{{ID: 1, Status: StatusSucceeded, Start: at(0)}, {ID: 3, Status: StatusSucceeded, Start: at(20)}}
+	late := recentRun{ID: 4, Status: StatusFailed, Start: at(10)}
+	got := withRecent(list, late, false, recentRuns)
+	if ids := []int64{got[0].ID, got[1].ID, got[2].ID}; len(got) != 3 || !slices.Equal(ids, []int64{1, 4, 3}) {
+		t.Errorf("withRecent: ids %v, want [1 4 3], by start", ids)
+	}
+	read := parseRecent(formatRecent([]recentRun{list[0], list[1], late})) // as the migration writes it, by id
+	if len(read) != 3 || read[1].ID != 4 {
+		t.Errorf("parseRecent: %+v, want run 4 second, by start", read)
+	}
+	// Too late to be among the latest: it is not kept.
+	if got := withRecent(list, recentRun{ID: 5, Start: at(0).Add(-time.Hour)}, false, 2); got[0].ID != 1 || got[1].ID != 3 {
+		t.Errorf("keeping 2: %+v, want runs 1 and 3", got)
 	}
 }

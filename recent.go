@@ -86,16 +86,27 @@ func parseRecent(s string) []recentRun {
 		if !ok1 || !ok2 || !ok3 || !ok4 {
 			continue
 		}
-		if len(out) > 0 && out[len(out)-1].ID >= id {
+		r := recentRun{ID: id, Status: letterStatus(f[1][0]), Start: time.UnixMilli(start).UTC(),
+			Duration: time.Duration(dur) * time.Millisecond, Output: output}
+		if len(out) > 0 && startOrder(out[len(out)-1], r) >= 0 {
 			sorted = false
 		}
-		out = append(out, recentRun{ID: id, Status: letterStatus(f[1][0]), Start: time.UnixMilli(start).UTC(),
-			Duration: time.Duration(dur) * time.Millisecond, Output: output})
+		out = append(out, r)
 	}
 	if !sorted {
-		slices.SortFunc(out, func(a, b recentRun) int { return cmp.Compare(a.ID, b.ID) })
+		slices.SortFunc(out, startOrder)
 	}
 	return out
+}
+
+// startOrder orders runs by their start, then by id. Ids grow with time,
+// but for a run that reached the history late, from the spool: it has a
+// later id than the runs that started after it.
+func startOrder(a, b recentRun) int {
+	if c := a.Start.Compare(b.Start); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ID, b.ID)
 }
 
 // recentRuns are the job's latest finished runs, oldest first.
@@ -150,13 +161,13 @@ func formatRecent(list []recentRun) string {
 	return b.String()
 }
 
-// withRecent returns list with r in its place by id (replacing the entry
-// of the same run, which a late real end does), or without it when drop,
-// keeping the newest keep.
+// withRecent returns list with r in its place by start (replacing the
+// entry of the same run, which a late real end does), or without it when
+// drop, keeping the newest keep.
 func withRecent(list []recentRun, r recentRun, drop bool, keep int) []recentRun {
 	list = slices.DeleteFunc(list, func(x recentRun) bool { return x.ID == r.ID })
 	if !drop {
-		i, _ := slices.BinarySearchFunc(list, r.ID, func(x recentRun, id int64) int { return cmp.Compare(x.ID, id) })
+		i, _ := slices.BinarySearchFunc(list, r, startOrder)
 		list = slices.Insert(list, i, r)
 	}
 	if len(list) > keep {
