@@ -73,16 +73,6 @@ func (s *jobState) suspicion(sched *Schedule, since time.Time) (kind, why string
 	return "", ""
 }
 
-// suspectKind is the kind of anomaly that makes the job suspect, or "".
-func (s *jobState) suspectKind() string {
-	var sched *Schedule
-	if s.Schedule != "" {
-		sched, _ = ParseSchedule(s.Schedule)
-	}
-	kind, _ := s.suspicion(sched, s.scheduleSince())
-	return kind
-}
-
 // durationAnomaly says whether run last took too short or too long a
 // time against the runs before it, and why; "", "" when neither.
 func durationAnomaly(last recentRun, before []recentRun, minRuntime, maxRuntime time.Duration) (kind, why string) {

@@ -96,6 +96,7 @@ type healthReport struct {
 	Reason string    // for people: "no run since 03:00, due at 04:00"
 	Due    time.Time // the fire time the job is late for; zero unless late
 	Next   time.Time // its next fire time; zero without a schedule
+	Kind   string    // the kind of anomaly of a suspect job (suspectShort, ...)
 }
 
 // health says how the job is doing at now.
@@ -157,8 +158,8 @@ func (s *jobState) health(now time.Time) healthReport {
 		rep.Health, rep.Reason = HealthNew, "never ran, not due yet"
 	default:
 		rep.Health = HealthOK
-		if _, why := s.suspicion(sched, since); why != "" {
-			rep.Health, rep.Reason = HealthSuspect, why
+		if kind, why := s.suspicion(sched, since); why != "" {
+			rep.Health, rep.Reason, rep.Kind = HealthSuspect, why, kind
 		}
 	}
 	return rep

@@ -57,7 +57,8 @@ const (
 // and its health at the time of writing.
 type metricJob struct {
 	*jobState
-	health Health
+	health  Health
+	suspect string // the kind of anomaly, when suspect
 }
 
 // ended reports whether the job has a last run and it has ended.
@@ -169,9 +170,8 @@ var metricFamilies = []metricFamily{
 	{"troc_job_suspect", "gauge", "Why troc check finds the job suspect: 1 for the kind of anomaly (short, long, no_output, too_often), 0 for the others; absent unless it is suspect.",
 		func(j metricJob, add func(float64, ...label)) {
 			if j.health == HealthSuspect {
-				kind := j.suspectKind()
 				for _, k := range suspectKinds {
-					add(oneIf(kind == k), label{"reason", k})
+					add(oneIf(j.suspect == k), label{"reason", k})
 				}
 			}
 		}},
@@ -190,7 +190,7 @@ var metricFamilies = []metricFamily{
 // told from current ones. Every sample is labelled with user. It writes
 // to w once, at the end, and refuses two states of one name, which would
 // duplicate series.
-func writeMetrics(w io.Writer, user string, states []*jobState, health func(*jobState) Health, now time.Time) error {
+func writeMetrics(w io.Writer, user string, states []*jobState, health func(*jobState) healthReport, now time.Time) error {
 	jobs := make([]metricJob, len(states))
 	for i := range states {
 		jobs[i] = metricJob{jobState: states[i]}
@@ -200,7 +200,8 @@ func writeMetrics(w io.Writer, user string, states []*jobState, health func(*job
 		if i > 0 && jobs[i].Name == jobs[i-1].Name {
 			return fmt.Errorf("metrics: job %q listed twice", jobs[i].Name)
 		}
-		jobs[i].health = health(jobs[i].jobState)
+		rep := health(jobs[i].jobState)
+		jobs[i].health, jobs[i].suspect = rep.Health, rep.Kind
 	}
 
 	// A family's samples go to fb first: its HELP and TYPE lines come
@@ -355,7 +356,7 @@ func writeMetricsFileFor(ctx context.Context, db *DB, cfg *Config, states []*job
 // renderMetrics writes the metrics of states, this user's history, each
 // with its health at now.
 func renderMetrics(w io.Writer, states []*jobState, now time.Time) error {
-	return writeMetrics(w, currentUser(), states, func(s *jobState) Health { return s.health(now).Health }, now)
+	return writeMetrics(w, currentUser(), states, func(s *jobState) healthReport { return s.health(now) }, now)
 }
 
 // metricsCmd is troc metrics: the Prometheus text format on stdout.

@@ -94,9 +94,9 @@ func TestWriteMetrics(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			asked := map[string]int{}
-			health := func(s *jobState) Health {
+			health := func(s *jobState) healthReport {
 				asked[s.Name]++
-				return healths[s.Name]
+				return healthReport{Health: healths[s.Name]}
 			}
 			var b bytes.Buffer
 			if err := writeMetrics(&b, "alice", tt.states, health, metricsNow); err != nil {
@@ -284,7 +284,7 @@ func sampleValue(t *testing.T, families map[string]*dto.MetricFamily, name strin
 func TestWriteMetricsDuplicate(t *testing.T) {
 	states := []*jobState{{Job: Job{Name: "a"}}, {Job: Job{Name: "b"}}, {Job: Job{Name: "a"}}}
 	var b bytes.Buffer
-	err := writeMetrics(&b, "alice", states, func(*jobState) Health { return HealthOK }, metricsNow)
+	err := writeMetrics(&b, "alice", states, func(*jobState) healthReport { return healthReport{Health: HealthOK} }, metricsNow)
 	if err == nil || !strings.Contains(err.Error(), `"a"`) {
 		t.Errorf("error = %v, want one naming job \"a\"", err)
 	}
@@ -326,7 +326,7 @@ func FuzzEscapeLabelValue(f *testing.F) {
 			t.Skip("label values are UTF-8")
 		}
 		var b bytes.Buffer
-		err := writeMetrics(&b, "alice", []*jobState{{Job: Job{Name: name}}}, func(*jobState) Health { return HealthOK }, metricsNow)
+		err := writeMetrics(&b, "alice", []*jobState{{Job: Job{Name: name}}}, func(*jobState) healthReport { return healthReport{Health: HealthOK} }, metricsNow)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -437,7 +437,7 @@ func TestWriteTextfileConcurrent(t *testing.T) {
 			states[i] = &jobState{Job: Job{Name: fmt.Sprintf("job%03d", i)}, Counts: map[Status]int64{StatusSucceeded: int64(writer)}}
 		}
 		return func(w io.Writer) error {
-			return writeMetrics(w, "alice", states, func(*jobState) Health { return HealthOK }, metricsNow)
+			return writeMetrics(w, "alice", states, func(*jobState) healthReport { return healthReport{Health: HealthOK} }, metricsNow)
 		}
 	}
 	if err := writeTextfile(path, write(0)); err != nil {
