@@ -158,8 +158,7 @@ func (a *app) exec(ctx context.Context, opts *execOptions) error {
 	}
 	e.ctl = opts.control.over(e.settings.jobControl)
 	e.run.LockName = e.ctl.LockName
-	opts.env = opts.env.over(e.settings.Env)
-	e.run.Environment = opts.env.String()
+	e.run.Environment = e.ctl.Env.String()
 	defer e.unlock()
 	if e.settings.pausedAt(time.Now()) && e.ctl.SkipWhenPaused {
 		e.run.Status = StatusSkipped
@@ -241,7 +240,7 @@ func (e *execution) runJob(ctx context.Context, sigs chan os.Signal, sigsReady c
 		return e.stopBeforeStart(ctx, sig.(syscall.Signal))
 	default:
 	}
-	pid, err := e.opts.start(e.a.stdin, capture.stdout(), capture.stderr())
+	pid, err := e.opts.start(&e.ctl.Env, e.a.stdin, capture.stdout(), capture.stderr())
 	started := time.Now()
 	var setup *errSetup
 	switch {
@@ -287,27 +286,28 @@ func (e *execution) runJob(ctx context.Context, sigs chan os.Signal, sigsReady c
 	return e.recordEnd(ctx, e.exitCode(st))
 }
 
-// start starts the job in a process group of its own and returns its pid.
+// start starts the job in a process group of its own, in env (the run's
+// environment flags over the job's settings), and returns its pid.
 //
 // It uses syscall.ForkExec rather than os/exec: troc needs nothing of
 // exec.Cmd but the fork, and os/exec's first start forks a throwaway child
 // to probe for pidfd support, a cost paid on every troc exec.
-func (o *execOptions) start(stdin io.Reader, stdout, stderr *os.File) (int, error) {
-	if err := o.env.checkDir(); err != nil {
+func (o *execOptions) start(env *execEnv, stdin io.Reader, stdout, stderr *os.File) (int, error) {
+	if err := env.checkDir(); err != nil {
 		return 0, err
 	}
-	if o.env.EnvFile != "" && !o.env.read {
+	if env.EnvFile != "" && !env.read {
 		// The job's setting: found only as the run is set up, so a file
 		// that cannot be read makes a run that could not be.
-		if err := o.env.readVars(); err != nil {
+		if err := env.readVars(); err != nil {
 			return 0, &errSetup{err}
 		}
 	}
 	path, argv := "/bin/sh", []string{"/bin/sh", "-c", o.command}
 	if o.argv != nil {
 		prog := o.argv[0]
-		if o.env.Cwd != "" && strings.Contains(prog, "/") && !filepath.IsAbs(prog) {
-			prog = filepath.Join(o.env.Cwd, prog) // as the job, in its directory, would find it
+		if env.Cwd != "" && strings.Contains(prog, "/") && !filepath.IsAbs(prog) {
+			prog = filepath.Join(env.Cwd, prog) // as the job, in its directory, would find it
 		}
 		var err error
 		if path, err = exec.LookPath(prog); err != nil {
@@ -329,14 +329,14 @@ func (o *execOptions) start(stdin io.Reader, stdout, stderr *os.File) (int, erro
 	attr := &syscall.ProcAttr{
 		// TROC_NOTIFY_SLACK_TOKEN is troc's, not the job's; the env file's
 		// variables are the job's.
-		Env:   overEnv(withoutSecrets(os.Environ()), o.env.vars),
-		Dir:   o.env.Cwd,
+		Env:   overEnv(withoutSecrets(os.Environ()), env.vars),
+		Dir:   env.Cwd,
 		Files: []uintptr{in.Fd(), stdout.Fd(), stderr.Fd()},
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	}
 	fork := syscall.ForkExec
-	if o.env.changesThread() {
-		fork = o.env.forkChanged
+	if env.changesThread() {
+		fork = env.forkChanged
 	}
 	pid, err := fork(path, argv, attr)
 	var setup *errSetup

@@ -21,8 +21,7 @@ type execOptions struct {
 	timeout     time.Duration // with timeoutSet; 0: none
 	timeoutSet  bool          // --timeout was given: the job's own setting does not apply
 	killAfter   time.Duration
-	control     controlChange // job control flags given (jobcontrol.go)
-	env         execEnv       // how the job runs (execenv.go): the flags given, then over the job's settings
+	control     controlChange // job control flags given (jobcontrol.go), the environment's too
 }
 
 // defaultKillAfter is how long a job has to exit after SIGTERM before
@@ -97,9 +96,6 @@ func execFlags(fs *flag.FlagSet) func(a *app, args []string) (*execOptions, erro
 		}
 		if o.control, err = control.change(fs); err != nil {
 			return nil, err
-		}
-		if o.control.Env != nil {
-			o.env = *o.control.Env
 		}
 		o.killAfter = defaultKillAfter
 		if *killAfter != "" {

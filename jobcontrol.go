@@ -121,6 +121,9 @@ func (c controlChange) over(j jobControl) jobControl {
 	if c.SkipWhenPaused != nil {
 		j.SkipWhenPaused = *c.SkipWhenPaused
 	}
+	if c.Env != nil {
+		j.Env = c.Env.over(j.Env)
+	}
 	return j
 }
 
