@@ -125,11 +125,8 @@ func envAssignment(line string) (name, value string, ok bool) {
 	if !ok || name == "" {
 		return "", "", false
 	}
-	name = strings.TrimSpace(name)
-	for i, c := range name {
-		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
-			return "", "", false
-		}
+	if name = strings.TrimSpace(name); !isEnvName(name) {
+		return "", "", false
 	}
 	value = strings.TrimSpace(value)
 	if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {

@@ -179,20 +179,6 @@ func parseEnvValue(s string) (value, rest string, lines int, err error) {
 	return b.String()[:b.Len()-trailing], "", lines, nil
 }
 
-// isEnvName reports whether s is a variable name: [A-Za-z_][A-Za-z0-9_]*.
-func isEnvName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, c := range []byte(s) {
-		ok := c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9'
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
 // overEnv is env with vars (KEY=VALUE) set over it.
 func overEnv(env, vars []string) []string {
 	if len(vars) == 0 {

@@ -176,11 +176,7 @@ func controlLines(j jobControl) [][2]string {
 		add("jitter", formatDuration(j.Jitter))
 	}
 	if j.Retries > 0 {
-		delay := j.RetryDelay
-		if delay <= 0 {
-			delay = defaultRetryDelay
-		}
-		add("retry", fmt.Sprintf("%d times, first after %s", j.Retries, formatDuration(delay)))
+		add("retry", fmt.Sprintf("%d times, first after %s", j.Retries, formatDuration(j.retryDelay(1))))
 	}
 	if j.SkipWhenPaused {
 		add("when paused", "runs are Skipped")

@@ -78,3 +78,17 @@ func shellWords(s string) ([]string, error) {
 	end()
 	return words, nil
 }
+
+// isEnvName reports whether s is a variable name: [A-Za-z_][A-Za-z0-9_]*.
+func isEnvName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range []byte(s) {
+		ok := c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
