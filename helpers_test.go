@@ -335,3 +335,9 @@ func checkGoldenFile(t *testing.T, path, got string, update bool, flagName strin
 		t.Errorf("%s differs:\ngot:\n%s\nwant:\n%s", path, got, want)
 	}
 }
+
+// lockJob takes the job's lock in dir without waiting, as troc exec does
+// (lockFile), for a test to hold it.
+func lockJob(dir, name string) (*os.File, error) {
+	return lockFile(filepath.Join(dir, name+".lock"))
+}

@@ -153,11 +153,6 @@ func waitLock(path string, deadline time.Time, sigs <-chan os.Signal, waiting fu
 	}
 }
 
-// lockJob takes the job's lock in dir without waiting (see lockFile).
-func lockJob(dir, name string) (*os.File, error) {
-	return lockFile(filepath.Join(dir, name+".lock"))
-}
-
 // lockFile takes the lock at path without waiting. It returns a
 // *heldError (errLocked) when another process holds it, and a
 // *previousJob when the lock was free but the job of the run that last
@@ -165,7 +160,7 @@ func lockJob(dir, name string) (*os.File, error) {
 // lock.
 func lockFile(path string) (*os.File, error) {
 	for try := 0; ; try++ {
-		f, err := openLock(path)
+		f, fi, err := openLock(path)
 		if err != nil {
 			return nil, err
 		}
@@ -189,7 +184,7 @@ func lockFile(path string) (*os.File, error) {
 		// The lock is on the file troc opened; it counts only if that is
 		// still the file at path. One deleted meanwhile (a tmp cleaner, a
 		// job rename) would let the next troc lock a new file beside it.
-		if same, err := isFileAt(f, path); err != nil || !same {
+		if !isFileAt(fi, path) {
 			f.Close()
 			if try < 10 {
 				continue
@@ -204,15 +199,16 @@ func lockFile(path string) (*os.File, error) {
 	}
 }
 
-// openLock opens (or creates) the lock file at path: never through a
-// symlink, never anything but a regular file.
-func openLock(path string) (*os.File, error) {
+// openLock opens (or creates) the lock file at path, never through a
+// symlink, never anything but a regular file, and returns it with what
+// fstat says of it.
+func openLock(path string) (*os.File, os.FileInfo, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0o600)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
-			return nil, fmt.Errorf("lock file %s is a symlink; refusing to follow it", path)
+			return nil, nil, fmt.Errorf("lock file %s is a symlink; refusing to follow it", path)
 		}
-		return nil, fmt.Errorf("open lock file: %w", err)
+		return nil, nil, fmt.Errorf("open lock file: %w", err)
 	}
 	fi, err := f.Stat()
 	if err == nil && !fi.Mode().IsRegular() {
@@ -220,22 +216,16 @@ func openLock(path string) (*os.File, error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return f, nil
+	return f, fi, nil
 }
 
-// isFileAt reports whether f is the file at path.
-func isFileAt(f *os.File, path string) (bool, error) {
-	held, err := f.Stat()
-	if err != nil {
-		return false, err
-	}
+// isFileAt reports whether held, an open file's fstat, is the file at
+// path.
+func isFileAt(held os.FileInfo, path string) bool {
 	now, err := os.Lstat(path)
-	if err != nil {
-		return false, nil
-	}
-	return os.SameFile(held, now), nil
+	return err == nil && os.SameFile(held, now)
 }
 
 // previousJob is the job of a run whose troc died holding the lock: a
