@@ -259,6 +259,7 @@ func TestJobControlSettings(t *testing.T) {
 	s.refuses([]misuse{
 		{name: "skip-exit", args: []string{"job", "update", "--name", "j", "--skip-exit", "256"}, code: exitUsage, want: `--skip-exit: "256" is not an exit status`},
 		{name: "retry", args: []string{"exec", "--name", "j", "--retry", "x", "true"}, code: exitUsage, want: `--retry: "x" is not a number`},
+		{name: "retry over 100", args: []string{"exec", "--name", "j", "--retry", "101", "true"}, code: exitUsage, want: `--retry: "101" is not a number of retries from 0 to 100`},
 		{name: "lock-wait", args: []string{"exec", "--name", "j", "--lock-wait", "soon", "true"}, code: exitUsage, want: `--lock-wait: `},
 	})
 }

@@ -103,6 +103,22 @@ func TestExecRetry(t *testing.T) {
 		}
 	})
 
+	t.Run("not after a failed start", func(t *testing.T) {
+		res := s.troc("exec", "--name", "nostart", "--retry", "2", "--retry-delay", "10ms", "--", filepath.Join(t.TempDir(), "missing"))
+		if r := res.run(t); res.code == 0 || r.Status != StatusFailed || deref(r.Attempt) != 1 {
+			t.Errorf("exit %d, status %s, attempt %v; want a failure, Failed, attempt 1 only", res.code, r.Status, r.Attempt)
+		}
+		n := 0
+		for _, r := range s.runs() {
+			if r.Job == "nostart" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d runs of a job that could not start, want 1: it is not retried", n)
+		}
+	})
+
 	t.Run("lock held between attempts", func(t *testing.T) {
 		cmd := s.command("exec", "--name", "slowretry", "--retry", "1", "--retry-delay", "1h", "exit 3")
 		var out, errb syncBuffer
