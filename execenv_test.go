@@ -53,6 +53,19 @@ func TestExecEnvironment(t *testing.T) {
 			}
 		})
 	}
+	t.Run("umask stays the job's", func(t *testing.T) {
+		// The second attempt's log is made after the first fork: a umask
+		// that leaked from the job's thread into troc would show there.
+		s.troc("exec", "--name", "umasked", "--umask", "0777", "--retry", "1", "--retry-delay", "10ms", "exit 1")
+		runs := s.runs()
+		last := runs[len(runs)-1]
+		if last.Job != "umasked" || last.Attempt != 2 {
+			t.Fatalf("last run: %s, attempt %d; want umasked's second attempt", last.Job, last.Attempt)
+		}
+		if fi, err := os.Stat(last.LogFile); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("the second attempt's log: mode %v (%v), want 0600", fi.Mode(), err)
+		}
+	})
 	t.Run("relative program in cwd", func(t *testing.T) {
 		r := s.mustTroc(0, "exec", "--name", "env", "--cwd", dir, "--", "./show.sh").run(t)
 		if got := fileContent(t, deref(r.LogFile)); got != "script in "+dir+"\n" {
