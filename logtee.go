@@ -306,10 +306,33 @@ func (c *capture) keep(p []byte) {
 	c.unlogged = append(c.unlogged, p...)
 }
 
+// openLog opens a run's log for reading. The path comes from the history,
+// and a log's directory may be gone and made again by someone else (the
+// original troc's /tmp/troc-UID): so the log is read only when it is a
+// regular file (not a symlink, a FIFO or a device) of troc's user or
+// root, as troc made it.
+func openLog(path string) (*os.File, error) {
+	f, err := openRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); !ok || st.Uid != uint32(os.Geteuid()) && st.Uid != 0 {
+			err = fmt.Errorf("%s belongs to another user; troc does not read it", path)
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // tailLines returns the last n lines of the file at path, reading only
 // the end of it.
 func tailLines(path string, n int) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openLog(path)
 	if err != nil {
 		return nil, err
 	}
@@ -391,7 +414,7 @@ func fileTail(path string) func(maxLines int) (lines []string, earlier int) {
 // of log takes a fraction of a second, and only a job that sends its log
 // asks.
 func countLines(path string) (int, error) {
-	f, err := os.Open(path)
+	f, err := openLog(path)
 	if err != nil {
 		return 0, err
 	}

@@ -466,7 +466,7 @@ func openRunLog(r *Run) (*os.File, error) {
 	case r.LogFile == "":
 		return nil, fmt.Errorf("run %d has no log: troc could not create one (see its note)", r.ID)
 	}
-	f, err := os.Open(r.LogFile)
+	f, err := openLog(r.LogFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("log of run %d is gone: %s was deleted or pruned", r.ID, r.LogFile)
 	}

@@ -170,7 +170,7 @@ func (g *grep) runs(ctx context.Context, db *DB, f runFilter) error {
 
 // log searches the log of run r.
 func (g *grep) log(r *Run) error {
-	f, err := openRegular(r.LogFile)
+	f, err := openLog(r.LogFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"os"
+	"os/user"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -103,5 +105,40 @@ func TestRemoteRunGrep(t *testing.T) {
 	}
 	if r := s.troc("--host", "web1", "--host", "down", "run", "grep", "hello"); r.code != 2 || r.stdout != "web1:1:1:hello from web1\n" {
 		t.Errorf("a host down: exit %d, stdout %q; want 2 and web1's line", r.code, r.stdout)
+	}
+}
+
+// TestRunLogNotTroc: a run's log that is no longer the file troc made,
+// one of another user or a FIFO in its place, is not read: run log says
+// why, and run grep searches the other logs and exits 2, as grep does for
+// a file it cannot read.
+func TestRunLogNotTroc(t *testing.T) {
+	needRoot(t)
+	s := newSandbox(t)
+	s.mustTroc(0, "exec", "--name", "a", "echo needle one")
+	planted := s.mustTroc(0, "exec", "--name", "b", "echo needle two").run(t)
+	fifo := s.mustTroc(0, "exec", "--name", "c", "echo needle three").run(t)
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(nobody.Uid)
+	if err := os.Chown(*planted.LogFile, uid, -1); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(*fifo.LogFile)
+	if err := syscall.Mkfifo(*fifo.LogFile, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id := strconv.FormatInt(*planted.ID, 10)
+	if res := s.troc("run", "log", "-r", id); res.code == 0 || res.stdout != "" || !strings.Contains(res.stderr, "belongs to another user; troc does not read it") {
+		t.Errorf("run log of another user's file: exit %d, stdout %q, stderr %q; want a refusal", res.code, res.stdout, res.stderr)
+	}
+	if res := s.troc("run", "log", "-r", strconv.FormatInt(*fifo.ID, 10)); res.code == 0 || !strings.Contains(res.stderr, "(a named pipe); troc does not open it") {
+		t.Errorf("run log of a FIFO: exit %d, stderr %q; want a refusal, at once", res.code, res.stderr)
+	}
+	res := s.troc("run", "grep", "needle")
+	if res.code != exitGrepError || res.stdout != "1:1:needle one\n" || strings.Count(res.stderr, "troc: run ") != 2 {
+		t.Errorf("run grep: exit %d, stdout %q, stderr %q; want %d, run 1's line, and why runs 2 and 3 were not read", res.code, res.stdout, res.stderr, exitGrepError)
 	}
 }
