@@ -523,21 +523,19 @@ func (e *execution) wait(pid int, sigs chan os.Signal, started time.Time) jobEnd
 	var end jobEnd
 	var timeoutC, killC <-chan time.Time
 	var settings <-chan Job
-	var timeout time.Duration
-	if e.settingsLate {
+	if e.settingsLate && !e.opts.timeoutSet {
 		settings = e.rec.job
 	}
+	var timeout time.Duration
 	setTimer := func(d time.Duration) {
 		if timeout = d; d > 0 {
 			timeoutC = time.NewTimer(time.Until(started.Add(d))).C
 		}
 	}
-	switch {
-	case e.opts.timeoutSet:
-		settings = nil
+	if e.opts.timeoutSet {
 		setTimer(e.opts.timeout)
-	case settings == nil:
-		setTimer(e.settings.Timeout)
+	} else {
+		setTimer(e.settings.Timeout) // none yet when they are late
 	}
 	startKillTimer := func() {
 		if killC == nil {
