@@ -456,24 +456,50 @@ func (db *DB) expiredRuns(ctx context.Context, jobID int64, olderThan time.Time,
 }
 
 // deleteRuns deletes the given runs, except any that is Running, and
-// returns how many it deleted.
+// returns how many it deleted. Their jobs' recent runs (recent.go) lose
+// them too.
 func (db *DB) deleteRuns(ctx context.Context, runs []*Run) (n int64, err error) {
 	err = db.write(ctx, func(tx *sql.Tx) error {
 		n = 0
+		gone := map[int64][]int64{} // by job: the runs deleted
 		for _, r := range runs {
-			res, err := tx.ExecContext(ctx, `DELETE FROM runs WHERE id = ? AND status <> 'Running'`, r.ID)
+			jobs, err := queryColumn[int64](ctx, tx, `DELETE FROM runs WHERE id = ? AND status <> 'Running' RETURNING job_id`, r.ID)
 			if err != nil {
 				return err
 			}
-			k, err := res.RowsAffected()
-			if err != nil {
+			for _, job := range jobs {
+				gone[job] = append(gone[job], r.ID)
+				n++
+			}
+		}
+		for job, ids := range gone {
+			if err := forgetRecent(ctx, tx, job, ids); err != nil {
 				return err
 			}
-			n += k
 		}
 		return nil
 	})
 	return n, err
+}
+
+// forgetRecent takes the deleted runs ids out of the job's recent runs.
+// Retention deletes the oldest runs, so what is left is still the job's
+// latest runs; prune's other choices may leave fewer than the history
+// could give, never a run it no longer has.
+func forgetRecent(ctx context.Context, tx *sql.Tx, job int64, ids []int64) error {
+	var recent, recentOK string
+	err := tx.QueryRowContext(ctx, `SELECT coalesce(recent, ''), coalesce(recent_ok, '') FROM jobs WHERE id = ?`, job).Scan(&recent, &recentOK)
+	if err != nil {
+		return err
+	}
+	without := func(s string) string {
+		list := slices.DeleteFunc(parseRecent(s), func(r recentRun) bool { return slices.Contains(ids, r.ID) })
+		return formatRecent(list)
+	}
+	if r, ok := without(recent), without(recentOK); r != recent || ok != recentOK {
+		_, err = tx.ExecContext(ctx, `UPDATE jobs SET recent = ?, recent_ok = ? WHERE id = ?`, r, ok, job)
+	}
+	return err
 }
 
 // scanExpired reads every row of an expiredColumns query.

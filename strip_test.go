@@ -121,3 +121,28 @@ func TestUIStrip(t *testing.T) {
 		}
 	}
 }
+
+// TestRecentForgetsDeletedRuns: runs that retention or prune deletes
+// leave the job's recent runs too: the strip shows only runs the history
+// keeps.
+func TestRecentForgetsDeletedRuns(t *testing.T) {
+	s := newSandbox(t)
+	s.env = append(s.env, "TROC_RETENTION_KEEP=2")
+	for i := 0; i < 4; i++ {
+		s.mustTroc(0, "exec", "--name", "short", "true")
+	}
+	kept := map[int64]bool{}
+	for _, r := range s.runs() {
+		kept[r.ID] = true
+	}
+	var jobs []jobJSON
+	jsonOf(t, s.mustTroc(0, "job", "list", "--json"), &jobs)
+	if len(jobs) != 1 || len(jobs[0].RecentRuns) != len(kept) {
+		t.Fatalf("recent_runs %+v, want the %d runs kept", jobs, len(kept))
+	}
+	for _, r := range jobs[0].RecentRuns {
+		if !kept[r.ID] {
+			t.Errorf("recent run %d is not in the history any more", r.ID)
+		}
+	}
+}
