@@ -304,12 +304,19 @@ func checkRegular(path string, missing bool) error {
 // follows a symlink nor blocks on a FIFO or a device: it opens without
 // waiting, then checks what it opened.
 func openRegular(path string) (*os.File, error) {
+	f, _, err := openRegularInfo(path)
+	return f, err
+}
+
+// openRegularInfo is openRegular, also returning what fstat says of the
+// file.
+func openRegularInfo(path string) (*os.File, os.FileInfo, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
 	if errors.Is(err, syscall.ELOOP) {
-		return nil, fmt.Errorf("%s: %w (a symlink); troc does not follow it", path, errNotAFile)
+		return nil, nil, fmt.Errorf("%s: %w (a symlink); troc does not follow it", path, errNotAFile)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fi, err := f.Stat()
 	if err == nil && !fi.Mode().IsRegular() {
@@ -317,9 +324,16 @@ func openRegular(path string) (*os.File, error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return f, nil
+	return f, fi, nil
+}
+
+// ownedByUser reports whether fi is a file of troc's user, or, with
+// orRoot, of root.
+func ownedByUser(fi os.FileInfo, orRoot bool) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && (st.Uid == uint32(os.Getuid()) || orRoot && st.Uid == 0)
 }
 
 // fileKind names the kind of file m describes, for messages.

@@ -26,7 +26,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 )
 
 // maxEnvFile is the most troc reads of an env file.
@@ -63,16 +62,12 @@ func readJobFile(path string) ([]byte, error) {
 	if err := trustDir(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("not read: %w", err)
 	}
-	f, err := openRegular(path)
+	f, fi, err := openRegularInfo(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || st.Uid != uint32(os.Getuid()) && st.Uid != 0 {
+	if !ownedByUser(fi, true) {
 		return nil, errors.New("not read: it belongs to another user")
 	}
 	if fi.Mode().Perm()&0o022 != 0 {

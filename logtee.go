@@ -312,19 +312,13 @@ func (c *capture) keep(p []byte) {
 // regular file (not a symlink, a FIFO or a device) of troc's user or
 // root, as troc made it.
 func openLog(path string) (*os.File, error) {
-	f, err := openRegular(path)
+	f, fi, err := openRegularInfo(path)
 	if err != nil {
 		return nil, err
 	}
-	fi, err := f.Stat()
-	if err == nil {
-		if st, ok := fi.Sys().(*syscall.Stat_t); !ok || st.Uid != uint32(os.Geteuid()) && st.Uid != 0 {
-			err = fmt.Errorf("%s belongs to another user; troc does not read it", path)
-		}
-	}
-	if err != nil {
+	if !ownedByUser(fi, true) {
 		f.Close()
-		return nil, err
+		return nil, fmt.Errorf("%s belongs to another user; troc does not read it", path)
 	}
 	return f, nil
 }

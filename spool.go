@@ -195,17 +195,12 @@ func replayOne(ctx context.Context, db *DB, path string, held func(job string) b
 // readSpoolFile reads the run spooled at path, if troc could have written
 // the file: a regular file of this user's, mode 0600, that holds a run.
 func readSpoolFile(path string) (*Run, error) {
-	f, err := openRegular(path)
+	f, fi, err := openRegularInfo(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	st, _ := fi.Sys().(*syscall.Stat_t)
-	if st == nil || int(st.Uid) != os.Getuid() || fi.Mode().Perm()&0o077 != 0 {
+	if !ownedByUser(fi, false) || fi.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("not troc's (it must belong to this user, mode 0600): left as it is")
 	}
 	data, err := io.ReadAll(io.LimitReader(f, 1<<20))
