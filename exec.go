@@ -23,13 +23,13 @@ package main
 // signal during that wait ends troc before the job starts; a wait for
 // the lock or a sleep before it ends at a signal, with a Skipped run.
 //
-// The job starts as soon as troc holds its lock. From then on troc's main
-// goroutine only supervises the job (wait): signals, the timeout, the
+// The job starts as soon as troc holds its lock. From then on the
+// supervisor only supervises the job (wait): signals, the timeout, the
 // exit. Everything that touches the history runs in the recorder
-// (startRecording), beside the set-up and the job: opening it, the Running
-// row (with the pid and the pid's start time from /proc), the end; the
-// main goroutine only hands it the run and, once the job has ended, waits
-// for the end to be recorded. A busy history is waited on once, for the
+// (recorder), beside the set-up and the job: opening it, the Running row
+// (with the pid and the pid's start time from /proc), the end; the
+// supervisor only hands it the run and, once the job has ended, waits for
+// the end to be recorded. A busy history is waited on once, for the
 // busy timeout; a broken one not at all. What it will not take goes to
 // the spool (spool.go), with the run's real times, so the job's run never
 // depends on the database. The end is recorded as
@@ -65,12 +65,13 @@ var testHookSetup func(sigs chan os.Signal)
 
 // execution is one troc exec from start to finish.
 //
-// Two goroutines share it from the start of the set-up. The main one sets
-// the run up and supervises the job (wait): signals, the timeout, the
-// exit. The recorder (startRecording) does everything that touches the
-// history, and owns db, opened, job and notifier until its done channel
-// closes; the main goroutine uses them only after that, and tells it the
-// run only through its channel. So nothing the history does can delay
+// Two goroutines share it from the start of the set-up. The supervisor
+// (supervise) sets the run up and supervises the job (wait): signals, the
+// timeout, the exit. The recorder (recorder: troc's main goroutine, or a
+// retry's own) does everything that touches the history, and owns db,
+// opened, job and notifier until its done channel closes; the supervisor
+// uses them only after that, and tells it the run only through its
+// channel. So nothing the history does can delay
 // the set-up or the supervision.
 type execution struct {
 	a      *app
@@ -144,10 +145,26 @@ func (a *app) exec(ctx context.Context, opts *execOptions) error {
 	e.run = Run{Job: opts.name, Host: host, Command: opts.commandLine(), Start: nowMS(),
 		TrocPID: os.Getpid()}
 	e.run.TrocStart, _ = procStartTime(e.run.TrocPID)
-	// The history opens beside the rest of the set-up; nothing here waits
-	// for it until the run has ended.
-	e.rec = e.startRecording(ctx)
+	// From here two goroutines share the run (see execution). This one
+	// becomes the recorder and opens the history at once: the job's start
+	// waits for its settings, and a goroutine started to open it would
+	// first wait for a thread to run on, about 0.15 ms here. The
+	// supervisor sets the rest up beside the opening and runs the job; it
+	// hands its run to the recorder on every path (recordEnd), so this
+	// goroutine returns once the run is recorded, and troc once the
+	// supervisor is done.
+	e.rec = newRecording()
+	supervised := make(chan error, 1)
+	go func() { supervised <- e.supervise(ctx, sigs, sigsReady) }()
+	e.recorder(ctx, e.rec)
+	return <-supervised
+}
 
+// supervise sets the run up while the recorder opens the history, waits
+// for the job's settings, takes the lock, and runs and supervises the
+// job (runJob), or records why it did not.
+func (e *execution) supervise(ctx context.Context, sigs chan os.Signal, sigsReady chan struct{}) error {
+	opts := e.opts
 	e.logDir = e.privateLogDir()
 	e.openSystemLog()
 	// The job's settings shape its start (its shared lock, the wait for

@@ -91,7 +91,7 @@ func (e *execution) retryAfter(ctx context.Context, sigs chan os.Signal) (again 
 // its command line too. Two seconds is a thousand times a healthy
 // history's answer, and still enough for a hundred trocs starting at once
 // on a loaded machine; a troc that makes the history itself does not wait
-// at all (a new history has no settings: startRecording).
+// at all (a new history has no settings: recorder).
 const settingsWait = 2 * time.Second
 
 // settingsSlow is when troc says that it is waiting for the settings.

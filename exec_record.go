@@ -25,47 +25,56 @@ type recording struct {
 	run  Run           // the run as recorded, once done is closed
 }
 
-// startRecording starts the recorder, as troc exec starts setting the run
-// up: it opens the history, tells the supervisor the job's settings, and
-// records the run it is given: the running run if the job started (then
-// waits for its end), and the run's end. A job that has ended by the time
-// its start would be recorded gets one finished row instead of two
-// writes. Each step is bounded: a busy history is waited on once
-// (DB.fail), and what it will not take goes to the spool.
+// newRecording returns a recorder's channels, for recorder to serve.
+func newRecording() *recording {
+	return &recording{job: make(chan Job, 1), runs: make(chan Run, 2), done: make(chan struct{})}
+}
+
+// startRecording starts a recorder in a goroutine of its own: a retry's,
+// whose history is open already (exec runs the first one itself).
 func (e *execution) startRecording(ctx context.Context) *recording {
-	rec := &recording{job: make(chan Job, 1), runs: make(chan Run, 2), done: make(chan struct{})}
-	go func() {
-		defer close(rec.done)
-		// With no history yet no job has settings, and the set-up need
-		// not wait while this troc makes one (its schema takes a while on
-		// a loaded machine).
-		fresh := !e.opened && noFileAt(e.cfg.Database) // a retry's recorder has it open
-		if fresh {
-			rec.job <- Job{Name: e.opts.name}
-		}
-		if job := e.history(ctx); !fresh {
-			rec.job <- job
-		}
-		run := <-rec.runs
-		if !run.finished() {
-			e.notifications(ctx).begin(ctx, &run)
-			select {
-			case final := <-rec.runs:
-				run = final
-			default:
-				e.store(ctx, &run)
-				final := <-rec.runs
-				final.ID, final.SpoolKey = run.ID, run.SpoolKey
-				run = final
-			}
-		}
-		e.store(ctx, &run)
-		if e.idLost {
-			run.ID = 0
-		}
-		rec.run = run
-	}()
+	rec := newRecording()
+	go e.recorder(ctx, rec)
 	return rec
+}
+
+// recorder is the recorder: it opens the history, tells the supervisor
+// the job's settings, and records the run it is given: the running run if
+// the job started (then waits for its end), and the run's end. A job that
+// has ended by the time its start would be recorded gets one finished row
+// instead of two writes. Each step is bounded: a busy history is waited
+// on once (DB.fail), and what it will not take goes to the spool. It
+// returns once the end is recorded, closing rec.done.
+func (e *execution) recorder(ctx context.Context, rec *recording) {
+	defer close(rec.done)
+	// With no history yet no job has settings, and the set-up need not
+	// wait while this troc makes one (its schema takes a while on a
+	// loaded machine).
+	fresh := !e.opened && noFileAt(e.cfg.Database) // a retry's recorder has it open
+	if fresh {
+		rec.job <- Job{Name: e.opts.name}
+	}
+	if job := e.history(ctx); !fresh {
+		rec.job <- job
+	}
+	run := <-rec.runs
+	if !run.finished() {
+		e.notifications(ctx).begin(ctx, &run)
+		select {
+		case final := <-rec.runs:
+			run = final
+		default:
+			e.store(ctx, &run)
+			final := <-rec.runs
+			final.ID, final.SpoolKey = run.ID, run.SpoolKey
+			run = final
+		}
+	}
+	e.store(ctx, &run)
+	if e.idLost {
+		run.ID = 0
+	}
+	rec.run = run
 }
 
 // recordEnd hands the run at its end to the recorder, waits for it to be
