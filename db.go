@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -128,20 +129,39 @@ func openDB(path string, busy time.Duration, log *slog.Logger) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	sqldb, err := sql.Open("sqlite", dsn(path, busy))
-	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
-	}
+	db := &DB{path: path, busy: busy}
+	db.sql = sql.OpenDB(historyConnector{db})
 	// One connection: troc is one short-lived process doing one thing at a
 	// time, and a second connection would only add a second set of locks.
-	sqldb.SetMaxOpenConns(1)
-	db := &DB{sql: sqldb, path: path, busy: busy}
+	db.sql.SetMaxOpenConns(1)
 	if err := db.migrate(log, wal, ms); err != nil {
 		return nil, db.fail(err) // and not closed: see DB
 	}
 	db.wal, _ = statID(path + "-wal")
 	return db, nil
 }
+
+// historyConnector makes the history's connections, with the busy
+// timeout until troc gives up waiting (giveUp) and with none after: a
+// connection's pragmas read the schema, so one made after a busy timeout
+// would wait it out again.
+type historyConnector struct{ db *DB }
+
+func (c historyConnector) Connect(context.Context) (driver.Conn, error) {
+	busy := c.db.busy
+	if c.db.gaveUp {
+		busy = 0
+	}
+	return c.Driver().Open(dsn(c.db.path, busy))
+}
+
+func (historyConnector) Driver() driver.Driver { return sqliteDriver }
+
+// sqliteDriver is modernc.org/sqlite's driver, as database/sql has it.
+var sqliteDriver = func() driver.Driver {
+	db, _ := sql.Open("sqlite", "") // no connection: only the driver
+	return db.Driver()
+}()
 
 // dsn is the connection string of the history at path. Pragmas go here so
 // that every connection database/sql makes gets them.
@@ -383,7 +403,11 @@ func (db *DB) Close() error {
 // troc: not written, and not closed, which would checkpoint into it. A
 // busy one makes every later write give up at once, so that one troc
 // waits on a busy history once, not once per write.
-func (db *DB) fail(err error) error {
+func (db *DB) fail(err error) error { return db.failIn(nil, err) }
+
+// failIn is fail for an error met in tx, a transaction that holds troc's
+// one connection (nil: none does).
+func (db *DB) failIn(tx *sql.Tx, err error) error {
 	switch code := sqliteCode(err); {
 	case err == nil:
 		return nil
@@ -393,18 +417,30 @@ func (db *DB) fail(err error) error {
 		err = historyErrorf(db.path, errCorrupt, "SQLite reports: %v", err)
 		db.broken = err
 	case isBusy(err):
-		db.giveUp()
+		db.giveUp(tx)
 		err = withHint(fmt.Errorf("%w: %s: another process has held its write lock for over %s", errBusy, db.path, db.busy),
 			"fuser -v "+db.path+" names the processes that have it open")
 	}
 	return err
 }
 
-// giveUp makes the history's later writes fail at once rather than wait.
-func (db *DB) giveUp() {
-	if !db.gaveUp {
-		db.gaveUp = true
-		db.sql.Exec(`PRAGMA busy_timeout = 0`)
+// giveUp makes the history's later writes fail at once rather than wait,
+// without waiting again itself: the connection gets busy_timeout 0
+// through tx when that holds it (asking the pool for it would wait
+// forever), from the pool only when it is idle there (else the pool would
+// make one, whose pragmas wait), and a connection made later starts with
+// 0 (historyConnector).
+func (db *DB) giveUp(tx *sql.Tx) {
+	if db.gaveUp {
+		return
+	}
+	db.gaveUp = true
+	const noWait = `PRAGMA busy_timeout = 0`
+	switch {
+	case tx != nil:
+		tx.Exec(noWait)
+	case db.sql.Stats().Idle > 0:
+		db.sql.Exec(noWait)
 	}
 }
 
@@ -607,7 +643,7 @@ func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return db.fail(err)
+		return db.failIn(tx, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return db.fail(err)
@@ -628,7 +664,7 @@ func (db *DB) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return db.fail(err)
+		return db.failIn(tx, err)
 	}
 	return tx.Commit()
 }

@@ -324,3 +324,74 @@ func TestMigrateRunIDs(t *testing.T) {
 		t.Errorf("new run id = %d, want 10 (9 was given out before)", r.ID)
 	}
 }
+
+// TestBusyWaitedOnce stalls a history (exclusive locking mode, which
+// keeps even readers out) and checks that opening it waits the busy
+// timeout once: the connection must not be made twice, once for its
+// pragmas and again to give up.
+func TestBusyWaitedOnce(t *testing.T) {
+	const busy = time.Second
+	path := filepath.Join(t.TempDir(), "troc.db")
+	db := mustOpen(t, path, 0)
+	addRun(t, db, "backup", StatusSucceeded, time.Now())
+	db.Close()
+	stallDB(t, mustOpen(t, path, 0))
+	start := time.Now()
+	_, err := openDB(path, busy, slog.New(slog.DiscardHandler))
+	// One wait of busy and a little more; a second wait is past it.
+	if took := time.Since(start); took > busy*8/5 {
+		t.Errorf("openDB took %s, want one wait of the busy timeout (%s)", took.Round(time.Millisecond), busy)
+	}
+	if !errors.Is(err, errBusy) {
+		t.Errorf("openDB: error %v, want errBusy", err)
+	}
+}
+
+// sqliteBusyError is an error as SQLite's busy lock gives it.
+type sqliteBusyError struct{}
+
+func (sqliteBusyError) Error() string { return "database is locked (5) (SQLITE_BUSY)" }
+func (sqliteBusyError) Code() int     { return sqliteBusy }
+
+// TestGiveUpInTransaction gives up on a history whose transaction met a
+// busy lock: troc must not wait for the connection that the transaction
+// itself holds (it would wait forever), and the history's next use must
+// not wait at all.
+func TestGiveUpInTransaction(t *testing.T) {
+	db := mustOpen(t, filepath.Join(t.TempDir(), "troc.db"), time.Second)
+	for name, use := range map[string]func(fn func(*sql.Tx) error) error{
+		"read":  func(fn func(*sql.Tx) error) error { return db.read(t.Context(), fn) },
+		"write": func(fn func(*sql.Tx) error) error { return db.write(t.Context(), fn) },
+	} {
+		db.gaveUp = false
+		if _, err := db.sql.Exec(`PRAGMA busy_timeout = 1000`); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- use(func(*sql.Tx) error { return sqliteBusyError{} }) }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, errBusy) {
+				t.Errorf("%s: error %v, want errBusy", name, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: still giving up after 10s, want at once", name)
+		}
+		var ms int
+		if err := db.sql.QueryRow(`PRAGMA busy_timeout`).Scan(&ms); err != nil || ms != 0 {
+			t.Errorf("%s: busy_timeout after giving up = %d (%v), want 0", name, ms, err)
+		}
+	}
+}
+
+// mustOpen opens the history at path with the busy timeout busy (0: the
+// default), closed when the test ends.
+func mustOpen(t *testing.T, path string, busy time.Duration) *DB {
+	t.Helper()
+	db, err := openDB(path, busy, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}

@@ -431,7 +431,14 @@ func TestExecConfigFIFO(t *testing.T) {
 // even read it until the returned function is called (or the test ends).
 func stallHistory(t *testing.T, s *sandbox) (release func()) {
 	t.Helper()
-	conn, err := s.history().sql.Conn(t.Context())
+	return stallDB(t, s.history())
+}
+
+// stallDB holds db's file in SQLite's exclusive locking mode through a
+// connection of db's own (see stallHistory).
+func stallDB(t *testing.T, db *DB) (release func()) {
+	t.Helper()
+	conn, err := db.sql.Conn(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -460,10 +467,9 @@ func stallHistory(t *testing.T, s *sandbox) (release func()) {
 // own timeout still applies when the history answers late.
 func TestExecStalledHistory(t *testing.T) {
 	s := newSandbox(t)
-	// SQLite's connection waits the busy timeout, then the first query
-	// again: a troc that waited for the settings would start the job 6s
-	// late.
-	s.env = append(s.env, "TROC_BUSY_TIMEOUT=3s")
+	// SQLite's connection waits the busy timeout: a troc that waited for
+	// the settings would start the job 5s late.
+	s.env = append(s.env, "TROC_BUSY_TIMEOUT=5s")
 	s.mustTroc(0, "job", "add", "--name", "stalled", "--timeout", "2s")
 	s.troc("exec", "--name", "first", "true")
 	release := stallHistory(t, s)
@@ -473,7 +479,7 @@ func TestExecStalledHistory(t *testing.T) {
 		begin := time.Now()
 		res := s.troc("exec", "--name", "stalled", stampCmd(stamp))
 		if d := readStamp(t, stamp).Sub(begin); d > settingsWait+1500*time.Millisecond {
-			t.Errorf("the job started %s after troc, want within %s and a little, not twice the busy timeout (6s)", d, settingsWait)
+			t.Errorf("the job started %s after troc, want within %s and a little, not the busy timeout (5s)", d, settingsWait)
 		}
 		r := res.run(t)
 		if res.code != 0 || r.Status != StatusSucceeded || !strings.Contains(deref(r.Note), "without the job's settings") {
@@ -503,9 +509,9 @@ func TestExecStalledHistory(t *testing.T) {
 		if r.Status != StatusTerminated || !strings.Contains(deref(r.Note), "before the job started") {
 			t.Errorf("status %s, note %q; want Terminated before the job started", r.Status, deref(r.Note))
 		}
-		// troc ends at once, but its run still waits out the history (twice
-		// the busy timeout) on its way to the spool.
-		if d := time.Since(sent); d > 6*time.Second+3*time.Second {
+		// troc ends at once, but its run still waits out the history (the
+		// busy timeout) on its way to the spool.
+		if d := time.Since(sent); d > 5*time.Second+3*time.Second {
 			t.Errorf("troc took %s to end after SIGTERM", d)
 		}
 	})
