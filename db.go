@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	_ "modernc.org/sqlite"
+	"modernc.org/sqlite"
 )
 
 // The history is one SQLite file shared by every troc process on the host,
@@ -147,21 +147,24 @@ func openDB(path string, busy time.Duration, log *slog.Logger) (*DB, error) {
 // would wait it out again.
 type historyConnector struct{ db *DB }
 
-func (c historyConnector) Connect(context.Context) (driver.Conn, error) {
+func (c historyConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	busy := c.db.busy
 	if c.db.gaveUp {
 		busy = 0
 	}
-	return c.Driver().Open(dsn(c.db.path, busy))
+	sc, err := sqlite.NewConnector(dsn(c.db.path, busy))
+	if err != nil {
+		return nil, err
+	}
+	return sc.Connect(ctx)
 }
 
-func (historyConnector) Driver() driver.Driver { return sqliteDriver }
-
-// sqliteDriver is modernc.org/sqlite's driver, as database/sql has it.
-var sqliteDriver = func() driver.Driver {
-	db, _ := sql.Open("sqlite", "") // no connection: only the driver
-	return db.Driver()
-}()
+// Driver is modernc.org/sqlite's registered driver, which every connector
+// of the package shares (an empty DSN cannot be refused).
+func (historyConnector) Driver() driver.Driver {
+	sc, _ := sqlite.NewConnector("")
+	return sc.Driver()
+}
 
 // dsn is the connection string of the history at path. Pragmas go here so
 // that every connection database/sql makes gets them.
