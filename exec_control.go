@@ -60,13 +60,7 @@ func (e *execution) retryAfter(ctx context.Context, sigs chan os.Signal) (again 
 	e.run.addNote("retried")
 	e.log.Info(fmt.Sprintf("Attempt %d of %d %s: trying again in %s", n, e.ctl.Retries+1, e.run.Status, delay))
 	e.record()
-	first := e.run.RetryOf
-	if first == 0 {
-		first = e.run.ID // 0 if the first attempt went to the spool
-	}
-	e.run = Run{Job: e.run.Job, Host: e.run.Host, Command: e.run.Command, TrocPID: e.run.TrocPID, TrocStart: e.run.TrocStart,
-		SystemLogFile: e.run.SystemLogFile, LockName: e.run.LockName, Attempt: n + 1, RetryOf: first,
-		Environment: e.run.Environment}
+	e.run = e.run.nextAttempt()
 	e.spooled, e.lostEnd = "", nil
 	e.rec = e.startRecording(ctx)
 	t := time.NewTimer(delay)

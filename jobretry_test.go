@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -222,5 +223,28 @@ func TestRetriedNotRecent(t *testing.T) {
 		if c.Health != HealthOK {
 			t.Errorf("check: %s is %s (%s), want ok: retries are not early starts", c.Job, c.Health, deref(c.Reason))
 		}
+	}
+}
+
+// TestNextAttempt checks what an attempt keeps of the one before it: who
+// and what runs, linked to the first attempt; nothing of how it went.
+func TestNextAttempt(t *testing.T) {
+	code := 3
+	first := Run{ID: 7, Job: "backup", Status: StatusFailed, Start: time.Unix(100, 0), End: time.Unix(160, 0),
+		ExitCode: &code, PID: 42, PIDStart: 9, Host: "web1", Command: "backup.sh", LogFile: "/var/log/troc/a.log",
+		SystemLogFile: "/var/log/troc/trocsys_a.log", OutputBytes: 10, Note: "retried", SpoolKey: "k",
+		Usage: &Usage{MaxRSS: 1}, Waited: time.Second, Jitter: time.Second, LockName: "db", Attempt: 1,
+		Retried: true, Environment: "--cwd /srv", TrocPID: 40, TrocStart: 8}
+	want := Run{Job: "backup", Host: "web1", Command: "backup.sh", SystemLogFile: "/var/log/troc/trocsys_a.log",
+		LockName: "db", Attempt: 2, RetryOf: 7, Environment: "--cwd /srv", TrocPID: 40, TrocStart: 8}
+	second := first.nextAttempt()
+	if !reflect.DeepEqual(second, want) {
+		t.Errorf("second attempt:\n got %+v\nwant %+v", second, want)
+	}
+	second.ID = 8
+	third := second.nextAttempt()
+	want.Attempt, want.RetryOf = 3, 7
+	if !reflect.DeepEqual(third, want) {
+		t.Errorf("third attempt:\n got %+v\nwant %+v", third, want)
 	}
 }

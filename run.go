@@ -46,6 +46,19 @@ type Run struct {
 	TrocStart int64 `json:",omitempty"`
 }
 
+// nextAttempt returns the run of the attempt after r (--retry): the same
+// job, command, troc, system log, shared lock and environment, linked to
+// the first attempt, with nothing of r's own: no start, outcome or log.
+func (r *Run) nextAttempt() Run {
+	first := r.RetryOf
+	if first == 0 {
+		first = r.ID // 0 if the first attempt went to the spool
+	}
+	return Run{Job: r.Job, Host: r.Host, Command: r.Command, TrocPID: r.TrocPID, TrocStart: r.TrocStart,
+		SystemLogFile: r.SystemLogFile, LockName: r.LockName, Environment: r.Environment,
+		Attempt: r.Attempt + 1, RetryOf: first}
+}
+
 // finished reports whether the run has reached a final state.
 func (r *Run) finished() bool { return r.Status != StatusRunning }
 
