@@ -77,12 +77,15 @@ func startSSHD(t *testing.T, dir string, cleanup func(func()), aliases ...string
 	s.trocPath = path("troc")
 	// A host whose directory holds a file named "hang" does not answer.
 	// ssh passes no environment: a coverage-instrumented test binary
-	// needs GOCOVERDIR, or it warns on stderr that it has none.
+	// needs GOCOVERDIR, or it warns on stderr that it has none. Each
+	// host's logs go beside its history: as root they would otherwise go
+	// to the machine's own /var/log/troc.
 	coverDir := ""
 	if d := os.Getenv("GOCOVERDIR"); d != "" {
 		coverDir = "GOCOVERDIR=" + shellQuote(d) + " "
 	}
-	writeFile(t, s.trocPath, fmt.Sprintf("#!/bin/sh\n[ -e \"$TROC_CONFIG_PATH/hang\" ] && exec sleep 60\n%sTROC_TEST_MAIN=1 HOME=%s TMPDIR=%s exec %s \"$@\"\n",
+	writeFile(t, s.trocPath, fmt.Sprintf("#!/bin/sh\n[ -e \"$TROC_CONFIG_PATH/hang\" ] && exec sleep 60\n"+
+		"%sTROC_TEST_MAIN=1 HOME=%s TMPDIR=%s TROC_LOGDIR=\"$TROC_CONFIG_PATH/logs\" exec %s \"$@\"\n",
 		coverDir, shellQuote(home), shellQuote(tmp), shellQuote(exe)))
 	if err := os.Chmod(s.trocPath, 0o755); err != nil {
 		t.Fatal(err)
