@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -64,7 +65,10 @@ type DB struct {
 	path string
 	busy time.Duration // the busy timeout, until gaveUp
 
-	gaveUp bool   // a write found the history busy: later ones do not wait
+	// gaveUp: a write found the history busy, and later ones do not wait.
+	// Atomic, as historyConnector reads it, which database/sql may call
+	// from a goroutine of its own.
+	gaveUp atomic.Bool
 	wal    fileID // the -wal file the connection has open, once known
 	broken error  // why the history must not be used any more, once known
 }
@@ -149,7 +153,7 @@ type historyConnector struct{ db *DB }
 
 func (c historyConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	busy := c.db.busy
-	if c.db.gaveUp {
+	if c.db.gaveUp.Load() {
 		busy = 0
 	}
 	sc, err := sqlite.NewConnector(dsn(c.db.path, busy))
@@ -434,10 +438,9 @@ func (db *DB) failIn(tx *sql.Tx, err error) error {
 // make one, whose pragmas wait), and a connection made later starts with
 // 0 (historyConnector).
 func (db *DB) giveUp(tx *sql.Tx) {
-	if db.gaveUp {
+	if db.gaveUp.Swap(true) {
 		return
 	}
-	db.gaveUp = true
 	const noWait = `PRAGMA busy_timeout = 0`
 	switch {
 	case tx != nil:

@@ -363,7 +363,7 @@ func TestGiveUpInTransaction(t *testing.T) {
 		"read":  func(fn func(*sql.Tx) error) error { return db.read(t.Context(), fn) },
 		"write": func(fn func(*sql.Tx) error) error { return db.write(t.Context(), fn) },
 	} {
-		db.gaveUp = false
+		db.gaveUp.Store(false)
 		if _, err := db.sql.Exec(`PRAGMA busy_timeout = 1000`); err != nil {
 			t.Fatal(err)
 		}

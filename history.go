@@ -95,7 +95,7 @@ func (a *app) openHistoryLog(ctx context.Context, sysLog bool) (*history, error)
 	if err := h.markOrphans(ctx); err != nil {
 		log.Warn("Cannot check for orphaned runs: " + err.Error())
 	}
-	if db.gaveUp {
+	if db.gaveUp.Load() {
 		log.Warn("The history is busy: spooled and orphaned runs are left for a later troc")
 	}
 	return h, nil
