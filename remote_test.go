@@ -576,6 +576,15 @@ func TestRemoteTerm(t *testing.T) {
 	}
 	defer func() { syscall.Kill(-job.Process.Pid, syscall.SIGKILL); job.Wait() }()
 	id := runningRun(t, srv, "web2", "hung")
+	// The host's logs stay in its own directory, not the machine's
+	// /var/log/troc (root's default).
+	var shown runShowJSON
+	jsonOf(t, srv.troc(t, "web2", "run", "show", id), &shown)
+	for _, path := range []string{deref(shown.LogFile), deref(shown.SystemLogFile)} {
+		if !strings.HasPrefix(path, srv.hostDir("web2")+"/") {
+			t.Errorf("log %q, want it in %s", path, srv.hostDir("web2"))
+		}
+	}
 	r := mustSucceed(t, s.troc("--host", "web2", "run", "term", id))
 	if !strings.Contains(r.stdout, "run "+id+" of hung marked Terminated") {
 		t.Errorf("term: stdout = %q, want it to contain %q", r.stdout, "run "+id+" of hung marked Terminated")
