@@ -23,7 +23,7 @@ const (
 	kindInt                     // a decimal integer
 	kindDuration                // see parseDuration
 	kindColor                   // a colour name: see colorCode
-	kindStatuses                // comma-separated statuses: see parseStatusList
+	kindStatuses                // comma-separated statuses: see parseNotifyList
 )
 
 // configKey describes one setting. Fields, in the order the table uses:

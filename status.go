@@ -42,17 +42,14 @@ func isFailure(s Status) bool {
 	return s == StatusFailed || s == StatusTimedOut || s == StatusTerminated
 }
 
-// parseStatusList parses a comma-separated list of statuses in any case,
-// "failed,TimedOut", as notify.on and per-job settings take it; "none" is
-// the empty list. The result follows the order of Statuses, without
-// repeats. Errors name the bad value and list the valid ones.
-func parseStatusList(s string) ([]Status, error) { return parseStatusWords(s, Statuses) }
-
-// parseNotifyList is parseStatusList for notify.on and --notify-on, which
-// also take suspect.
+// parseNotifyList is parseStatusWords for notify.on and --notify-on: the
+// statuses, and suspect.
 func parseNotifyList(s string) ([]Status, error) { return parseStatusWords(s, notifyStatuses) }
 
-// parseStatusWords parses a list of the statuses in valid.
+// parseStatusWords parses a comma-separated list of the statuses in valid,
+// in any case, "failed,TimedOut"; "none" is the empty list. The result
+// follows the order of valid, without repeats. Errors name the bad value
+// and list the valid ones.
 func parseStatusWords(s string, valid []Status) ([]Status, error) {
 	out := []Status{}
 	if strings.EqualFold(strings.TrimSpace(s), "none") {
@@ -95,7 +92,7 @@ func statusList(list []Status) string {
 	return strings.Join(names, ",")
 }
 
-// parseStatuses reads a flag's list of statuses (see parseStatusList);
+// parseStatuses reads a flag's list of statuses (see parseStatusWords);
 // flag names the option for the error. An empty list is nil: no filter.
 func parseStatuses(flag, s string) ([]Status, error) {
 	return parseStatusFlag(flag, s, Statuses)

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestParseStatusList(t *testing.T) {
+func TestParseStatusWords(t *testing.T) {
 	tests := []struct {
 		name, in string
 		want     []Status
@@ -23,7 +23,7 @@ func TestParseStatusList(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseStatusList(tt.in)
+			got, err := parseStatusWords(tt.in, Statuses)
 			if tt.wantErr != "" {
 				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want %q", err, tt.wantErr)
@@ -34,7 +34,7 @@ func TestParseStatusList(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !slices.Equal(got, tt.want) || got == nil {
-				t.Errorf("parseStatusList(%q) = %#v, want %#v", tt.in, got, tt.want)
+				t.Errorf("parseStatusWords(%q) = %#v, want %#v", tt.in, got, tt.want)
 			}
 		})
 	}
