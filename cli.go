@@ -217,13 +217,6 @@ type runFunc func(a *app, ctx context.Context, args []string) error
 // flagSet is an empty flag set for the command, named "troc PATH".
 func (c *command) flagSet() *flag.FlagSet { return newFlagSet("troc " + c.path) }
 
-// flags is the command's flag set with its flags defined.
-func (c *command) flags() *flag.FlagSet {
-	fs := c.flagSet()
-	c.build(fs)
-	return fs
-}
-
 // findCommand returns the command whose path is path, or nil.
 func findCommand(path string) *command {
 	for i := range commands {

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"flag"
 	"io"
 	"log/slog"
 	"net"
@@ -340,4 +341,11 @@ func checkGoldenFile(t *testing.T, path, got string, update bool, flagName strin
 // (lockFile), for a test to hold it.
 func lockJob(dir, name string) (*os.File, error) {
 	return lockFile(filepath.Join(dir, name+".lock"))
+}
+
+// flags is the command's flag set with its flags defined.
+func (c *command) flags() *flag.FlagSet {
+	fs := c.flagSet()
+	c.build(fs)
+	return fs
 }
