@@ -155,10 +155,34 @@ func (a *app) exec(ctx context.Context, opts *execOptions) error {
 	// supervisor is done.
 	e.rec = newRecording()
 	supervised := make(chan error, 1)
-	go func() { supervised <- e.supervise(ctx, sigs, sigsReady) }()
+	go func() {
+		growStack()
+		supervised <- e.supervise(ctx, sigs, sigsReady)
+	}()
+	growStack()
 	e.recorder(ctx, e.rec)
 	return <-supervised
 }
+
+// growStack grows the calling goroutine's stack to 32 KB in one step,
+// while the stack is shallow. A goroutine starts with 2 KB and doubles it
+// each time it runs out, copying the stack and looking up every frame on
+// it. The recorder and the supervisor each need three or four doublings
+// to 32 KB, and those that come deep inside SQLite or the fork (many
+// frames, large functions whose tables are not yet read in from the
+// binary) cost more than one copy of a shallow stack. Measured: 0.04 to
+// 0.15 ms less of troc exec's median (the commit that added it says how).
+//
+//go:noinline
+func growStack() byte {
+	var frame [28 << 10]byte
+	return firstByte(frame[:])
+}
+
+// firstByte reads b, so that the compiler keeps growStack's frame.
+//
+//go:noinline
+func firstByte(b []byte) byte { return b[0] }
 
 // supervise sets the run up while the recorder opens the history, waits
 // for the job's settings, takes the lock, and runs and supervises the
