@@ -36,10 +36,10 @@ package main
 //     troc never rewrites the user's file.
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/user"
@@ -472,11 +472,13 @@ func readFile(path string) ([]byte, fs.FileMode, error) {
 	if !st.Mode().IsRegular() {
 		return nil, 0, fmt.Errorf("%s: %w (%s)", path, errNotAFile, fileKind(st.Mode()))
 	}
-	data, err := io.ReadAll(f)
-	if err != nil {
+	// Room for the whole file at once (io.ReadAll would start at 512
+	// bytes and grow); ReadFrom still takes more if it grew meanwhile.
+	buf := bytes.NewBuffer(make([]byte, 0, st.Size()+bytes.MinRead))
+	if _, err := buf.ReadFrom(f); err != nil {
 		return nil, 0, err
 	}
-	return data, st.Mode(), nil
+	return buf.Bytes(), st.Mode(), nil
 }
 
 // unusedSecrets returns the secret keys that the file sets while group

@@ -56,6 +56,9 @@ func TestConfigKeys(t *testing.T) {
 		if k.doc == "" || strings.Contains(k.doc, "\n") {
 			t.Errorf("key %q: want a one-line description, got %q", k.name, k.doc)
 		}
+		if want := "TROC_" + strings.ToUpper(strings.ReplaceAll(k.name, ".", "_")); k.envName() != want {
+			t.Errorf("key %q: envName = %q, want %q", k.name, k.envName(), want)
+		}
 		if other, ok := envNames[k.envName()]; ok {
 			t.Errorf("keys %q and %q are both %s", other, k.name, k.envName())
 		}
