@@ -52,6 +52,12 @@ import (
 // means fewer wake-ups for a job that writes a lot.
 const pipeSize = 1 << 20
 
+// firstBuf is the size of a copier's first buffer. Most jobs write little
+// or nothing, and a pipeSize buffer for them was troc exec's one large
+// allocation (the heap grew for it); a stream that has carried firstBuf
+// bytes reads pipeSize at a time.
+const firstBuf = 16 << 10
+
 // lostTail is how much of the output a log cut short keeps in memory.
 const lostTail = 64 << 10
 
@@ -312,10 +318,13 @@ func (c *capture) move(fd int, s *stream, max int64) (int64, error) {
 	if max > 0 && max < want {
 		want = max
 	}
-	if s.buf == nil {
+	switch {
+	case s.buf == nil:
+		s.buf = make([]byte, firstBuf)
+	case len(s.buf) < pipeSize && s.moved >= firstBuf:
 		s.buf = make([]byte, pipeSize)
 	}
-	n, err := syscall.Read(fd, s.buf[:want])
+	n, err := syscall.Read(fd, s.buf[:min(want, int64(len(s.buf)))])
 	if n <= 0 {
 		return 0, err
 	}
