@@ -258,14 +258,17 @@ func trocVariables() map[string]bool {
 // name is closest to. environ comes from the process: env can look a
 // variable up but not list them.
 func unknownEnv(environ []string, env func(string) (string, bool)) []string {
-	known := trocVariables()
-	for _, k := range configKeys {
-		known[k.envName()] = true
-	}
+	var trocs map[string]bool // troc's own variables, once a TROC_ one is seen
 	var out []string
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(name, "TROC_") || known[name] {
+		if !strings.HasPrefix(name, "TROC_") {
+			continue
+		}
+		if trocs == nil {
+			trocs = trocVariables()
+		}
+		if trocs[name] || keyForEnv(name) != nil {
 			continue
 		}
 		if _, ok := env(name); !ok {

@@ -170,23 +170,50 @@ func isSection(name string) bool {
 
 // envName is the variable that overrides the key: notify.slack.token is
 // TROC_NOTIFY_SLACK_TOKEN. Built by hand, in one allocation: every troc
-// makes the name of every key two or three times over (applyEnv,
-// unknownEnv, withoutSecrets), and ToUpper over ReplaceAll made three.
+// makes the names of keys several times over (applyEnv, withoutSecrets).
 func (k *configKey) envName() string {
 	var b strings.Builder
 	b.Grow(len("TROC_") + len(k.name))
 	b.WriteString("TROC_")
 	for i := 0; i < len(k.name); i++ {
-		switch c := k.name[i]; {
-		case c == '.':
-			b.WriteByte('_')
-		case 'a' <= c && c <= 'z':
-			b.WriteByte(c - 'a' + 'A')
-		default:
-			b.WriteByte(c)
-		}
+		b.WriteByte(envByte(k.name[i]))
 	}
 	return b.String()
+}
+
+// isEnvName reports whether name is k's envName, without making it.
+func (k *configKey) isEnvName(name string) bool {
+	rest, ok := strings.CutPrefix(name, "TROC_")
+	if !ok || len(rest) != len(k.name) {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if envByte(k.name[i]) != rest[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// envByte is the byte of a key's variable name for byte c of the key.
+func envByte(c byte) byte {
+	switch {
+	case c == '.':
+		return '_'
+	case 'a' <= c && c <= 'z':
+		return c - 'a' + 'A'
+	}
+	return c
+}
+
+// keyForEnv returns the setting that the variable name overrides, or nil.
+func keyForEnv(name string) *configKey {
+	for i := range configKeys {
+		if configKeys[i].isEnvName(name) {
+			return &configKeys[i]
+		}
+	}
+	return nil
 }
 
 // colors are the colour names colorCode knows, in the order error messages

@@ -59,6 +59,10 @@ func TestConfigKeys(t *testing.T) {
 		if want := "TROC_" + strings.ToUpper(strings.ReplaceAll(k.name, ".", "_")); k.envName() != want {
 			t.Errorf("key %q: envName = %q, want %q", k.name, k.envName(), want)
 		}
+		if got := keyForEnv(k.envName()); got == nil || got.name != k.name || keyForEnv(k.envName()+"_X") != nil {
+			t.Errorf("key %q: keyForEnv(%s) = %v, and of a longer name = %v; want the key, then nil",
+				k.name, k.envName(), got, keyForEnv(k.envName()+"_X"))
+		}
 		if other, ok := envNames[k.envName()]; ok {
 			t.Errorf("keys %q and %q are both %s", other, k.name, k.envName())
 		}

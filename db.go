@@ -391,6 +391,9 @@ func statID(path string) (fileID, error) {
 
 // escapeURIPath escapes the characters that end or change a file: URI path.
 func escapeURIPath(p string) string {
+	if !strings.ContainsAny(p, "%?#") {
+		return p // most paths: no replacer to build
+	}
 	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 	return r.Replace(p)
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -394,4 +395,27 @@ func mustOpen(t *testing.T, path string, busy time.Duration) *DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// TestHistoryPathCharacters: the history is made at the path given, even
+// when it holds the characters that a SQLite URI gives a meaning to (dsn
+// escapes them), and a plain path is passed through as it is.
+func TestHistoryPathCharacters(t *testing.T) {
+	if got := escapeURIPath("/var/lib/troc/troc.db"); got != "/var/lib/troc/troc.db" {
+		t.Errorf("escapeURIPath of a plain path = %q, want it unchanged", got)
+	}
+	for _, name := range []string{"100%.db", "a?mode=ro.db", "b#c.db", "%3f.db"} {
+		path := filepath.Join(t.TempDir(), name)
+		db, err := openDB(path, 0, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := db.sql.Exec(`CREATE TABLE probe (x)`); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		db.Close()
+		if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) == 0 || entries[0].Name() != name {
+			t.Errorf("%s: the directory holds %v, want the history under its own name", name, entries)
+		}
+	}
 }
