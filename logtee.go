@@ -66,10 +66,10 @@ const lostTail = 64 << 10
 // them as they come reads little at a time: for 1 GB from head, 23,000
 // reads and as many writes to the log, 8,000 waits in the Go runtime's
 // poller and 12,000 context switches, which made troc exec a quarter
-// slower than the job writing to a file itself. So once a stream has carried bulkAfter bytes, a copier
-// that empties its pipe naps for nap before it waits on the poller: the
-// pipe fills meanwhile (at 1 GB/s, a tenth of a 1 MB pipe), and the next
-// read takes it all. A job whose output comes in bursts loses nothing
+// slower than the job writing to a file itself. So once a stream has
+// carried bulkAfter bytes, a copier that empties its pipe naps for nap
+// before it waits on the poller: the pipe fills meanwhile (at 1 GB/s, a
+// tenth of a 1 MB pipe), and the next read takes it all. A job whose output comes in bursts loses nothing
 // (the nap is short, and its pipe holds the output meanwhile); one that
 // writes little never has a nap at all. Only on a pipe of at least
 // napPipe bytes: a smaller one (the system's pipe limits reached) would
@@ -109,7 +109,6 @@ type stream struct {
 	buf    []byte
 	moved  int64 // bytes taken from the pipe so far
 	canNap bool  // the pipe is large enough to nap on, and the only one (see nap)
-	napped bool  // the copier's last read came after a nap that brought nothing yet
 	naps   int   // naps taken (the tests look)
 }
 
@@ -263,6 +262,7 @@ func (c *capture) pump(s *stream, final bool) {
 		left = pipeBuffered(rc)
 	}
 	rc.Read(func(fd uintptr) bool {
+		napped := false // since the last read that brought data
 		for left != 0 {
 			n, err := c.move(int(fd), s, left)
 			switch {
@@ -274,13 +274,12 @@ func (c *capture) pump(s *stream, final bool) {
 				// tenth of a millisecond up to a whole one when troc is
 				// otherwise idle. Stop napping after a nap that brought
 				// nothing, and the poller wakes this copier as before.
-				if s.napped {
-					s.napped = false
+				if napped {
 					return false
 				}
 				ts := syscall.NsecToTimespec(int64(nap))
 				syscall.Nanosleep(&ts, nil)
-				s.napped = true
+				napped = true
 				s.naps++
 				continue
 			case err == syscall.EAGAIN:
@@ -289,7 +288,7 @@ func (c *capture) pump(s *stream, final bool) {
 				return true // end of file, or the pipe itself failed
 			}
 			s.moved += n
-			s.napped = false
+			napped = false
 			if left > 0 {
 				left -= n
 			}
