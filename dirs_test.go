@@ -56,6 +56,20 @@ func TestTrustDir(t *testing.T) {
 	if err := trustDir(link); err == nil || !strings.Contains(err.Error(), "writable by other users") {
 		t.Errorf("trustDir(link to an open directory) = %v, want an error", err)
 	}
+	// So is a directory reached through a symlink above it: the walk up
+	// from the path as given must not take the link for the directory.
+	open := filepath.Join(t.TempDir(), "open")
+	os.MkdirAll(filepath.Join(open, "d"), 0o700)
+	os.Chmod(open, 0o777)
+	via := filepath.Join(t.TempDir(), "via")
+	os.Symlink(open, via)
+	if err := trustDir(filepath.Join(via, "d")); err == nil || !strings.Contains(err.Error(), open+", above it, is writable by every user") {
+		t.Errorf("trustDir(a directory under a link to an open one) = %v, want an error naming %s", err, open)
+	}
+	// And one that is not there is an error, as lstat says it.
+	if err := trustDir(filepath.Join(target, "gone", "d")); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("trustDir(missing) = %v, want no such file", err)
+	}
 	// ownDir creates a directory that does not exist yet, private.
 	dir := filepath.Join(t.TempDir(), "a", "b")
 	if err := ownDir(dir); err != nil {

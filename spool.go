@@ -128,10 +128,14 @@ func writeSpoolFile(dir, key string, data []byte) (string, error) {
 // that however many runs are spooled it waits on the history at most once.
 func replaySpool(ctx context.Context, db *DB, dirs []string, held func(job string) bool, log *slog.Logger) {
 	for _, dir := range dirs {
+		// Usually there is no spool at all: one lstat says so, where
+		// judging the directory first would take one for every directory
+		// above it too, at the end of every troc exec.
+		if _, err := os.Lstat(dir); err != nil {
+			continue
+		}
 		if err := trustDir(dir); err != nil {
-			if _, serr := os.Lstat(dir); serr == nil {
-				log.Warn(fmt.Sprintf("Spool directory %s not replayed: %v", dir, err))
-			}
+			log.Warn(fmt.Sprintf("Spool directory %s not replayed: %v", dir, err))
 			continue
 		}
 		entries, err := os.ReadDir(dir)

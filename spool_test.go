@@ -273,3 +273,24 @@ func TestReplaySpoolOnlyOwnFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestReplaySpoolUntrustedDir: a spool directory that others may write in
+// is not replayed, and troc says so; one that does not exist is passed
+// over in silence.
+func TestReplaySpoolUntrustedDir(t *testing.T) {
+	f := newSpoolFixture(t)
+	ctx := context.Background()
+	f.spool(t, finishedRun("planted"))
+	os.Chmod(f.dir, 0o777)
+	missing := filepath.Join(filepath.Dir(f.dir), "no-spool")
+	replaySpool(ctx, f.db, []string{missing, f.dir}, func(string) bool { return false }, f.log)
+	if n := f.count(t); n != 0 {
+		t.Errorf("%d runs replayed from a directory every user may write in, want 0", n)
+	}
+	if want := "Spool directory " + f.dir + " not replayed"; !strings.Contains(f.lines.String(), want) {
+		t.Errorf("log = %q, want a line containing %q", f.lines, want)
+	}
+	if strings.Contains(f.lines.String(), missing) {
+		t.Errorf("log = %q, want nothing said of the missing %s", f.lines, missing)
+	}
+}
