@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io/fs"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -303,4 +304,85 @@ func TestRecentInStartOrder(t *testing.T) {
 	if got := withRecent(list, recentRun{ID: 5, Start: at(0).Add(-time.Hour)}, false, 2); got[0].ID != 1 || got[1].ID != 3 {
 		t.Errorf("keeping 2: %+v, want runs 1 and 3", got)
 	}
+}
+
+// TestFinishStartedRun: a troc that recorded a run as Running ends it
+// without reading it back (finishStarted), and still gets it right when
+// another troc changed the job's summaries or the run meanwhile.
+func TestFinishStartedRun(t *testing.T) {
+	db := testDB(t)
+	other, err := openDB(db.path, 0, slog.New(slog.DiscardHandler)) // another troc, on the same history
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	ctx := context.Background()
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	addRun(t, db, "j", StatusSucceeded, start)
+	recentOf := func() []recentRun {
+		t.Helper()
+		var recent string
+		if err := db.sql.QueryRow(`SELECT recent FROM jobs WHERE name = 'j'`).Scan(&recent); err != nil {
+			t.Fatal(err)
+		}
+		return parseRecent(recent)
+	}
+	ids := func(runs []recentRun) []int64 {
+		var out []int64
+		for _, r := range runs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+
+	// As it started: the end is two UPDATEs, and the summaries follow.
+	running := addRun(t, db, "j", StatusRunning, start.Add(time.Hour))
+	if db.started.id != running.ID {
+		t.Fatalf("started = %+v, want run %d", db.started, running.ID)
+	}
+	running.Status, running.End = StatusFailed, running.Start.Add(time.Minute)
+	if err := db.finishRun(ctx, running); err != nil {
+		t.Fatal(err)
+	}
+	if got := recentOf(); len(got) != 2 || got[1].ID != running.ID || got[1].Status != StatusFailed {
+		t.Errorf("recent = %+v, want the first run and run %d Failed", got, running.ID)
+	}
+
+	// Another troc records a run of the same job while this one runs:
+	// the end must not write over its summary.
+	running = addRun(t, db, "j", StatusRunning, start.Add(2*time.Hour))
+	replayed := &Run{Job: "j", Status: StatusSucceeded, Start: start.Add(90 * time.Minute), End: start.Add(91 * time.Minute),
+		Host: "web1", Command: "backup.sh"}
+	if err := other.insertRun(ctx, replayed); err != nil {
+		t.Fatal(err)
+	}
+	running.Status, running.End = StatusSucceeded, running.Start.Add(time.Minute)
+	if err := db.finishRun(ctx, running); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ids(recentOf()), []int64{1, 2, replayed.ID, running.ID}; !slices.Equal(got, want) {
+		t.Errorf("recent runs = %v, want %v: the run another troc recorded meanwhile was lost", got, want)
+	}
+
+	// Another troc presumes the run's end meanwhile: the real end replaces
+	// it, counted once.
+	running = addRun(t, db, "j", StatusRunning, start.Add(3*time.Hour))
+	if err := other.terminateRun(ctx, running.ID, running.Start.Add(time.Minute), "gone"); err != nil {
+		t.Fatal(err)
+	}
+	running.Status, running.End = StatusSucceeded, running.Start.Add(2*time.Minute)
+	if err := db.finishRun(ctx, running); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.getRun(ctx, running.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != StatusSucceeded || got.Inferred {
+		t.Errorf("run = %s (presumed %v), want its real end, Succeeded", got.Status, got.Inferred)
+	}
+	if r := recentOf(); r[len(r)-1].ID != running.ID || r[len(r)-1].Status != StatusSucceeded || len(r) != 5 {
+		t.Errorf("recent = %+v, want 5 runs, the last run %d Succeeded", r, running.ID)
+	}
+	checkSummaries(t, db)
 }

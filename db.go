@@ -71,6 +71,8 @@ type DB struct {
 	gaveUp atomic.Bool
 	wal    fileID // the -wal file the connection has open, once known
 	broken error  // why the history must not be used any more, once known
+
+	started startedRun // the run this troc last recorded as Running
 }
 
 // fileID names a file for as long as it exists: its device and inode.
