@@ -194,7 +194,7 @@ func (e *execution) supervise(ctx context.Context, sigs chan os.Signal, sigsRead
 	// The job's settings shape its start (its shared lock, the wait for
 	// it, the jitter, a pause): troc waits for them before it takes the
 	// lock, but only so long (settingsWait).
-	if sig := e.awaitSettings(sigs, sigsReady); sig != nil {
+	if sig := e.awaitSettings(sigs); sig != nil {
 		return e.stopBeforeStart(ctx, sig.(syscall.Signal))
 	}
 	e.ctl = opts.control.over(e.settings.jobControl)

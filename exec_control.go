@@ -95,13 +95,19 @@ const settingsSlow = 100 * time.Millisecond
 // the recorder and keeps them in e.settings, or marks them late (wait
 // then takes the job's timeout when it comes). A signal during the wait
 // ends it and is returned.
-func (e *execution) awaitSettings(sigs <-chan os.Signal, sigsReady <-chan struct{}) os.Signal {
+//
+// It does not wait for the signal handlers (watchSignals) to be ready:
+// the lock, the run's log and its pipes are made while they are still
+// being set up (their round trips take about as long as the history's
+// opening), and only the fork waits for them (runJob). A signal that
+// comes before they are ready ends troc, before any job has started, as
+// it did when this waited for them; sigs delivers those that come after.
+func (e *execution) awaitSettings(sigs <-chan os.Signal) os.Signal {
 	select {
 	case e.settings = <-e.rec.job:
 		return nil
 	default:
 	}
-	<-sigsReady // a signal while troc waits is caught, not fatal
 	slow, limit := time.NewTimer(settingsSlow), time.NewTimer(settingsWait)
 	defer slow.Stop()
 	defer limit.Stop()
