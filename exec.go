@@ -86,18 +86,19 @@ type execution struct {
 	run    Run
 	loc    *time.Location
 
-	spooled      string     // the spool file the run was written to, once it was
-	late         string     // why the run went to the spool, for its note
-	idLost       bool       // the id the history gave the run may not survive (errWALGone)
-	newJob       bool       // the history has no row for the job yet
-	lostEnd      []byte     // the end of the output, when a full disk kept it out of the log
-	locks        []*os.File // the job's lock, and the shared one (--lock), while held
-	holder       *heldError // who held the lock of a run Skipped for it; the recorder's once sent
-	settings     Job        // the job's settings, as the recorder read them before the lock
-	settingsLate bool       // the job started without them: they had not come in time
-	ctl          jobControl // the job control in force: the job's settings under the run's flags
-	stderrBytes  int64      // what the job wrote to stderr, counted only for --stderr-fails
-	rec          *recording // the recorder, once started
+	spooled      string      // the spool file the run was written to, once it was
+	late         string      // why the run went to the spool, for its note
+	idLost       bool        // the id the history gave the run may not survive (errWALGone)
+	newJob       bool        // the history has no row for the job yet
+	lostEnd      []byte      // the end of the output, when a full disk kept it out of the log
+	locks        []*os.File  // the job's lock, and the shared one (--lock), while held
+	holder       *heldError  // who held the lock of a run Skipped for it; the recorder's once sent
+	settings     Job         // the job's settings, as the recorder read them before the lock
+	settingsLate bool        // the job started without them: they had not come in time
+	ctl          jobControl  // the job control in force: the job's settings under the run's flags
+	stderrBytes  int64       // what the job wrote to stderr, counted only for --stderr-fails
+	rec          *recording  // the recorder, once started
+	sysLog       chan string // openSystemLog's result, until awaitSystemLog takes it
 	notifier     *runNotifier
 	notifierMade bool
 }
@@ -190,7 +191,8 @@ func firstByte(b []byte) byte { return b[0] }
 func (e *execution) supervise(ctx context.Context, sigs chan os.Signal, sigsReady chan struct{}) error {
 	opts := e.opts
 	e.logDir = e.privateLogDir()
-	e.openSystemLog()
+	e.sysLog = make(chan string, 1)
+	go func(stamp string) { e.sysLog <- e.openSystemLog(stamp) }(stamp(e.run.Start))
 	// The job's settings shape its start (its shared lock, the wait for
 	// it, the jitter, a pause): troc waits for them before it takes the
 	// lock, but only so long (settingsWait).
@@ -274,6 +276,7 @@ func (e *execution) runJob(ctx context.Context, sigs chan os.Signal, sigsReady c
 	// A signal that came while troc was setting up means the job should
 	// not start at all. One that came before troc caught it has had its
 	// default effect: troc is gone, and nothing started.
+	e.awaitSystemLog()
 	<-sigsReady
 	select {
 	case sig := <-sigs:
@@ -410,20 +413,38 @@ func (e *execution) fellBack(warnings []string) {
 	}
 }
 
-// openSystemLog creates logdir/trocsys_JOB_TIME_RAND.log and starts
-// copying troc's own lines into it.
-func (e *execution) openSystemLog() {
+// openSystemLog creates logdir/trocsys_JOB_STAMP_RAND.log, starts
+// copying troc's own lines into it, and returns its path ("" when there
+// is none).
+//
+// It runs in a goroutine of its own, beside the rest of the set-up, and
+// touches nothing of the run: creating a file is the most expensive step
+// of the set-up on some file systems (0.8 ms in some directories of this
+// machine's ext4, 0.01 ms in others), and the job's start need not wait
+// for it until the fork (awaitSystemLog).
+func (e *execution) openSystemLog(stamp string) string {
 	if e.logDir == "" {
-		return
+		return ""
 	}
-	f, path, err := createUnique(e.logDir, "trocsys_"+e.opts.name+"_"+stamp(e.run.Start), ".log")
+	f, path, err := createUnique(e.logDir, "trocsys_"+e.opts.name+"_"+stamp, ".log")
 	if err != nil {
 		e.log.Warn("Cannot create the system log: " + err.Error())
-		return
+		return ""
 	}
 	e.diag.setFile(f)
-	e.run.SystemLogFile = path
 	e.log.Info("Logging to " + path)
+	return path
+}
+
+// awaitSystemLog waits for openSystemLog and sets the run's system log,
+// before the run is first handed to the recorder: before the fork, so
+// that the job's supervision never waits on a file system, or as the run
+// is recorded when no job starts.
+func (e *execution) awaitSystemLog() {
+	if e.sysLog != nil {
+		e.run.SystemLogFile = <-e.sysLog
+		e.sysLog = nil
+	}
 }
 
 // createRunLog creates the run's log file, or returns nil (and says why)

@@ -89,6 +89,7 @@ func (e *execution) recordEnd(ctx context.Context, code int) error {
 // record hands the run at its end to the recorder and waits for it to be
 // recorded.
 func (e *execution) record() {
+	e.awaitSystemLog()
 	e.rec.runs <- e.run
 	<-e.rec.done
 	e.run = e.rec.run

@@ -59,6 +59,14 @@ func TestExecTrocKilled(t *testing.T) {
 	if res.code != exitSkipped || r.Status != StatusSkipped || !strings.Contains(deref(r.Note), want) {
 		t.Errorf("exit %d, %s, note %q; want %d, Skipped, %q", res.code, r.Status, deref(r.Note), exitSkipped, want)
 	}
+	// A run that starts no job still has its system log, whole: it is
+	// made beside the set-up, and the run waits for it before it is
+	// recorded.
+	if r.SystemLogFile == nil {
+		t.Errorf("the Skipped run has no system log")
+	} else if sys := contentOf(*r.SystemLogFile); !strings.Contains(sys, "Logging to "+*r.SystemLogFile) || !strings.Contains(sys, "still running") {
+		t.Errorf("system log of the Skipped run = %q, want its Logging to line and the skip", sys)
+	}
 	if runs := s.runs(); runs[0].Status != StatusRunning {
 		t.Errorf("first run = %s while its job runs, want Running", runs[0].Status)
 	}
