@@ -325,6 +325,10 @@ func TestExecConcurrentSameJob(t *testing.T) {
 	if count[StatusSucceeded] != 1 || count[StatusSkipped] != n-1 || len(count) != 2 {
 		t.Errorf("runs by status = %v, want 1 Succeeded, %d Skipped", count, n-1)
 	}
+	// Nor is a Skipped run's log made and left behind.
+	if logs, _ := filepath.Glob(filepath.Join(s.tmp, "one.*.log")); len(logs) != 1 {
+		t.Errorf("%d run logs of job one, want 1", len(logs))
+	}
 }
 
 func TestExecConcurrentJobs(t *testing.T) {
