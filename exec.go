@@ -191,8 +191,9 @@ func firstByte(b []byte) byte { return b[0] }
 func (e *execution) supervise(ctx context.Context, sigs chan os.Signal, sigsReady chan struct{}) error {
 	opts := e.opts
 	e.logDir = e.privateLogDir()
-	e.sysLog = make(chan string, 1)
-	go func(stamp string) { e.sysLog <- e.openSystemLog(stamp) }(stamp(e.run.Start))
+	sysLog := make(chan string, 1)
+	e.sysLog = sysLog
+	go func(stamp string) { sysLog <- e.openSystemLog(stamp) }(stamp(e.run.Start))
 	// The job's settings shape its start (its shared lock, the wait for
 	// it, the jitter, a pause): troc waits for them before it takes the
 	// lock, but only so long (settingsWait).
