@@ -340,7 +340,24 @@ func TestFinishStartedRun(t *testing.T) {
 	if db.started.id != running.ID {
 		t.Fatalf("started = %+v, want run %d", db.started, running.ID)
 	}
+	// The shortcut must apply when nothing changed, or it only costs: the
+	// row guard holds, and the summaries kept are the row's.
+	var recent, recentOK string
+	if err := db.sql.QueryRow(`SELECT coalesce(recent, ''), coalesce(recent_ok, '') FROM jobs WHERE name = 'j'`).Scan(&recent, &recentOK); err != nil {
+		t.Fatal(err)
+	}
+	if db.started.summary != [2]string{recent, recentOK} {
+		t.Errorf("started summaries = %q, want the row's %q: the guard would always miss", db.started.summary, [2]string{recent, recentOK})
+	}
 	running.Status, running.End = StatusFailed, running.Start.Add(time.Minute)
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done, err := finishStarted(ctx, tx, db.started, running); !done || err != nil {
+		t.Errorf("finishStarted = %v, %v on the run as this troc left it, want true", done, err)
+	}
+	tx.Rollback()
 	if err := db.finishRun(ctx, running); err != nil {
 		t.Fatal(err)
 	}
