@@ -191,9 +191,7 @@ func firstByte(b []byte) byte { return b[0] }
 func (e *execution) supervise(ctx context.Context, sigs chan os.Signal, sigsReady chan struct{}) error {
 	opts := e.opts
 	e.logDir = e.privateLogDir()
-	sysLog := make(chan string, 1)
-	e.sysLog = sysLog
-	go func(stamp string) { sysLog <- e.openSystemLog(stamp) }(stamp(e.run.Start))
+	e.startSystemLog()
 	// The job's settings shape its start (its shared lock, the wait for
 	// it, the jitter, a pause): troc waits for them before it takes the
 	// lock, but only so long (settingsWait).
@@ -418,11 +416,11 @@ func (e *execution) fellBack(warnings []string) {
 // copying troc's own lines into it, and returns its path ("" when there
 // is none).
 //
-// It runs in a goroutine of its own, beside the rest of the set-up, and
-// touches nothing of the run: creating a file is the most expensive step
-// of the set-up on some file systems (0.8 ms in some directories of this
-// machine's ext4, 0.01 ms in others), and the job's start need not wait
-// for it until the fork (awaitSystemLog).
+// It runs in a goroutine of its own (startSystemLog), beside the rest of
+// the set-up, and touches nothing of the run: creating a file is the
+// most expensive step of the set-up on some file systems (0.8 ms in some
+// directories of this machine's ext4, 0.01 ms in others), and the job's
+// start need not wait for it until the fork (awaitSystemLog).
 func (e *execution) openSystemLog(stamp string) string {
 	if e.logDir == "" {
 		return ""
@@ -435,6 +433,14 @@ func (e *execution) openSystemLog(stamp string) string {
 	e.diag.setFile(f)
 	e.log.Info("Logging to " + path)
 	return path
+}
+
+// startSystemLog starts openSystemLog in a goroutine of its own, for
+// awaitSystemLog.
+func (e *execution) startSystemLog() {
+	done := make(chan string, 1)
+	e.sysLog = done
+	go func(stamp string) { done <- e.openSystemLog(stamp) }(stamp(e.run.Start))
 }
 
 // awaitSystemLog waits for openSystemLog and sets the run's system log,
