@@ -283,7 +283,7 @@ func (e *execution) runJob(ctx context.Context, sigs chan os.Signal, sigsReady c
 		return e.stopBeforeStart(ctx, sig.(syscall.Signal))
 	default:
 	}
-	pid, err := e.opts.start(&e.ctl.Env, e.a.stdin, capture.stdout(), capture.stderr())
+	pid, pidfd, err := e.opts.start(&e.ctl.Env, e.a.stdin, capture.stdout(), capture.stderr())
 	started := time.Now()
 	var setup *errSetup
 	switch {
@@ -306,7 +306,7 @@ func (e *execution) runJob(ctx context.Context, sigs chan os.Signal, sigsReady c
 	// From here the job is supervised by this goroutine alone; the history
 	// is the recorder's business.
 	e.rec.runs <- e.run
-	st := e.wait(pid, sigs, started)
+	st := e.wait(pid, pidfd, sigs, started)
 	e.run.End = nowMS()
 	var note string
 	e.run.OutputBytes, note = capture.finish()
@@ -335,15 +335,15 @@ func (e *execution) runJob(ctx context.Context, sigs chan os.Signal, sigsReady c
 // It uses syscall.ForkExec rather than os/exec: troc needs nothing of
 // exec.Cmd but the fork, and os/exec's first start forks a throwaway child
 // to probe for pidfd support, a cost paid on every troc exec.
-func (o *execOptions) start(env *execEnv, stdin io.Reader, stdout, stderr *os.File) (int, error) {
+func (o *execOptions) start(env *execEnv, stdin io.Reader, stdout, stderr *os.File) (pid, pidfd int, err error) {
 	if err := env.checkDir(); err != nil {
-		return 0, err
+		return 0, -1, err
 	}
 	if env.EnvFile != "" && !env.read {
 		// The job's setting: found only as the run is set up, so a file
 		// that cannot be read makes a run that could not be.
 		if err := env.readVars(); err != nil {
-			return 0, &errSetup{err}
+			return 0, -1, &errSetup{err}
 		}
 	}
 	path, argv := "/bin/sh", []string{"/bin/sh", "-c", o.command}
@@ -354,7 +354,7 @@ func (o *execOptions) start(env *execEnv, stdin io.Reader, stdout, stderr *os.Fi
 		}
 		var err error
 		if path, err = exec.LookPath(prog); err != nil {
-			return 0, err
+			return 0, -1, err
 		}
 		argv = o.argv
 	}
@@ -364,7 +364,7 @@ func (o *execOptions) start(env *execEnv, stdin io.Reader, stdout, stderr *os.Fi
 	if !ok || isTerminal(in) {
 		null, err := os.Open(os.DevNull)
 		if err != nil {
-			return 0, err
+			return 0, -1, err
 		}
 		defer null.Close()
 		in = null
@@ -375,21 +375,23 @@ func (o *execOptions) start(env *execEnv, stdin io.Reader, stdout, stderr *os.Fi
 		Env:   overEnv(withoutSecrets(os.Environ()), env.vars),
 		Dir:   env.Cwd,
 		Files: []uintptr{in.Fd(), stdout.Fd(), stderr.Fd()},
-		Sys:   &syscall.SysProcAttr{Setpgid: true},
+		// The pidfd lets waitExited wait without a thread of its own.
+		Sys: &syscall.SysProcAttr{Setpgid: true, PidFD: &pidfd},
 	}
 	fork := syscall.ForkExec
 	if env.changesThread() {
 		fork = env.forkChanged
 	}
-	pid, err := fork(path, argv, attr)
+	pidfd = -1
+	pid, err = fork(path, argv, attr)
 	var setup *errSetup
 	if errors.As(err, &setup) {
-		return 0, err
+		return 0, -1, err
 	}
 	if err != nil {
-		return 0, &os.PathError{Op: "exec", Path: path, Err: err}
+		return 0, -1, &os.PathError{Op: "exec", Path: path, Err: err}
 	}
-	return pid, nil
+	return pid, pidfd, nil
 }
 
 // privateLogDir returns the log directory (dirs.go), or "" (and says why)
@@ -583,10 +585,10 @@ func watchSignals() (sigs chan os.Signal, ready chan struct{}) {
 // When the job started without its settings (awaitSettings), they arrive
 // on e.rec.job once the history answers: its timeout is enforced from
 // then, counted from the job's start, and nothing else waits for it.
-func (e *execution) wait(pid int, sigs chan os.Signal, started time.Time) jobEnd {
+func (e *execution) wait(pid, pidfd int, sigs chan os.Signal, started time.Time) jobEnd {
 	exited := make(chan struct{})
 	go func() {
-		waitExited(pid)
+		waitExited(pid, pidfd)
 		close(exited)
 	}()
 	var end jobEnd
@@ -651,14 +653,46 @@ loop:
 }
 
 // waitExited blocks until process pid has exited, without reaping it.
-func waitExited(pid int) {
+// Given the job's pidfd (-1 for none), it waits in the Go runtime's
+// poller, to which a pidfd becomes readable when its process exits (Linux
+// 5.3 on), and closes it. Blocked in waitid(2) instead, the goroutine
+// would hold a thread of its own for the job's whole life, which the
+// runtime starts and hands work between: 0.23 to 0.37 ms of a short
+// job's troc exec (300 pairs in each order), against the poller's none.
+func waitExited(pid, pidfd int) {
+	if pidfd >= 0 && pollExited(pid, pidfd) {
+		return
+	}
+	exitedNow(pid, 0) // blocks until it has
+}
+
+// pollExited waits in the poller for pidfd, process pid's, to say that
+// the process exited, and closes pidfd. It reports false when the poller
+// cannot wait for it (a kernel whose pidfds cannot be polled).
+func pollExited(pid, pidfd int) bool {
+	if err := syscall.SetNonblock(pidfd, true); err != nil {
+		syscall.Close(pidfd)
+		return false
+	}
+	f := os.NewFile(uintptr(pidfd), "pidfd")
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	return rc.Read(func(uintptr) bool { return exitedNow(pid, syscall.WNOHANG) }) == nil
+}
+
+// exitedNow waits for process pid to exit, without reaping it, and
+// reports whether it has: with flags WNOHANG it only looks.
+func exitedNow(pid, flags int) bool {
 	const pPID = 1
-	var info [128]byte // siginfo_t
+	var info [32]int32 // siginfo_t, whose si_pid (info[4]) stays 0 while pid runs
 	for {
 		_, _, errno := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(pid),
-			uintptr(unsafe.Pointer(&info)), syscall.WEXITED|wNoWait, 0, 0)
+			uintptr(unsafe.Pointer(&info)), uintptr(syscall.WEXITED|wNoWait|flags), 0, 0)
 		if errno != syscall.EINTR {
-			return
+			return errno != 0 || info[4] != 0
 		}
 	}
 }

@@ -767,3 +767,88 @@ func TestExecConvertsToWAL(t *testing.T) {
 		t.Errorf("journal_mode = %q, want wal", m)
 	}
 }
+
+// TestWaitExited: waitExited returns when the job exits, not before,
+// leaving it for wait4 to reap; given the pidfd that start asked the
+// fork for, it waits in the poller (no thread of troc's sits in waitid
+// for the job meanwhile) and closes the pidfd.
+func TestWaitExited(t *testing.T) {
+	// pidfd_open(2) on troc's own pid: whether this kernel has pidfds.
+	probe, _, errno := syscall.Syscall(434, uintptr(os.Getpid()), 0, 0)
+	if errno == 0 {
+		syscall.Close(int(probe))
+	}
+	for _, poll := range []bool{true, false} {
+		t.Run(fmt.Sprintf("poller=%t", poll), func(t *testing.T) {
+			null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer null.Close()
+			o := &execOptions{command: "exec sleep 300"}
+			pid, pidfd, err := o.start(&execEnv{}, null, null, null)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer syscall.Kill(pid, syscall.SIGKILL)
+			switch {
+			case !poll:
+				syscall.Close(pidfd)
+				pidfd = -1
+			case pidfd < 0 && errno == 0:
+				t.Fatal("start gave no pidfd on a kernel that has them")
+			case pidfd < 0:
+				t.Skip("this kernel has no pidfds: waitExited blocks in waitid")
+			}
+			done := make(chan struct{})
+			go func() {
+				waitExited(pid, pidfd)
+				close(done)
+			}()
+			if poll {
+				for range 10 {
+					time.Sleep(10 * time.Millisecond)
+					if waitingInWaitid(t, pid) {
+						t.Fatal("a thread sits in waitid for the job")
+					}
+				}
+			} else {
+				waitFor(t, "a thread in waitid for the job", func() bool { return waitingInWaitid(t, pid) })
+			}
+			select {
+			case <-done:
+				t.Fatal("waitExited returned while the job runs")
+			default:
+			}
+			syscall.Kill(pid, syscall.SIGKILL)
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("waitExited did not return after the job was killed")
+			}
+			var ws syscall.WaitStatus
+			if got, err := syscall.Wait4(pid, &ws, 0, nil); got != pid || ws.Signal() != syscall.SIGKILL {
+				t.Errorf("wait4 = %d, %v (%v); want the job, killed by SIGKILL", got, ws, err)
+			}
+			if link, _ := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", pidfd)); poll && link == "anon_inode:[pidfd]" {
+				t.Errorf("the pidfd %d is still open", pidfd)
+			}
+		})
+	}
+}
+
+// waitingInWaitid reports whether a thread of this process is blocked in
+// waitid(P_PID, pid, ...), as /proc/self/task/TID/syscall shows it.
+func waitingInWaitid(t *testing.T, pid int) bool {
+	tasks, err := filepath.Glob("/proc/self/task/*/syscall")
+	if err != nil || len(tasks) == 0 {
+		t.Fatalf("no /proc/self/task/*/syscall: %v", err)
+	}
+	want := fmt.Sprintf("%d 0x1 0x%x ", syscall.SYS_WAITID, pid)
+	for _, task := range tasks {
+		if b, _ := os.ReadFile(task); strings.HasPrefix(string(b), want) {
+			return true
+		}
+	}
+	return false
+}
