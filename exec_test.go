@@ -421,6 +421,32 @@ func TestExecTee(t *testing.T) {
 	}
 }
 
+// TestExecClosedOutput: a stdout and stderr whose reader has gone (a
+// pager that quit, a terminal closed) end neither troc nor its run: troc
+// tees what it can, the job runs to its end and the run is recorded.
+func TestExecClosedOutput(t *testing.T) {
+	s := newSandbox(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	cmd := s.command("exec", "--name", "closed", "--tee", "echo out; echo err >&2; sleep 0.1; echo done")
+	cmd.Stdout, cmd.Stderr = w, w
+	err = cmd.Run()
+	w.Close()
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit = %d (%v), want 0", code, err)
+	}
+	runs := s.runs()
+	if len(runs) != 1 || runs[0].Status != StatusSucceeded {
+		t.Fatalf("runs = %+v, want one Succeeded", runs)
+	}
+	if log := fileContent(t, runs[0].LogFile); !strings.HasSuffix(log, "done\n") {
+		t.Errorf("log = %q, want the job's whole output", log)
+	}
+}
+
 func TestExecLargeOutput(t *testing.T) {
 	for _, tee := range []bool{false, true} {
 		t.Run(fmt.Sprintf("tee=%v", tee), func(t *testing.T) {
