@@ -22,6 +22,14 @@
 #                   `sh -c true` with its output to a file and updates the
 #                   row, interleaved with the above: troc's overhead as a
 #                   ratio to the floor's, median and p95.
+#   floor, new log  the same floor writing each run's output to a new file
+#                   (-logdir), as any wrapper that keeps every run's output
+#                   must, and troc's ratio to it.
+#   new file        what creating a file costs beside troc's logs (200 made
+#                   by the shell, less its loop): on ext4 without a
+#                   journal, up to 0.5 ms for a minute or so after many files
+#                   were deleted (README, Benchmarks), when troc's two new
+#                   files a run count more than anything else it does.
 #   Go + SQLite     bench/floor without a database: only starting a Go
 #                   binary that links modernc.org/sqlite, for reading both.
 #
@@ -52,6 +60,9 @@ bench_exec() {
 	local sh=(sh -c true) troc=(troc_in "$empty" exec --name b true)
 	local version=(troc_in "$empty" version) names=(sh troc version floor bare)
 	local floor=("$floorbin" -db "$empty/floor.db" -log "$empty/floor.log" true) bare=("$floorbin" true)
+	local floor_new=("$floorbin" -db "$empty/floor_new.db" -logdir "$empty/floor_logs" true)
+	mkdir "$empty/floor_logs"
+	names+=(floor_new)
 	if command -v sqlite3 >/dev/null; then
 		newdir full
 		local t0=$EPOCHREALTIME
@@ -86,6 +97,14 @@ bench_exec() {
 		"$(printf 'median %.2f  p95 %.2f (overhead %.1f / %.1f ms, p95 %.1f / %.1f ms)' \
 			"$(calc "$med / $fmed")" "$(calc "$p95 / $fp95")" "$med" "$fmed" "$p95" "$fp95")" \
 		"target <=1.00" "$(verdict "$med <= $fmed")"
+	local new_med new_p95 nmed
+	read -r new_med new_p95 < <(stats "$d/floor_new")
+	nmed=$(calc "$new_med - $sh_med")
+	line "floor, new log" \
+		"$(printf 'median %.1f ms  p95 %.1f ms; troc / it: median %.2f  p95 %.2f' \
+			"$nmed" "$(calc "$new_p95 - $sh_p95")" "$(calc "$med / $nmed")" "$(calc "$p95 / ($new_p95 - $sh_p95)")")" \
+		"no target" "-"
+	line "new file" "$(printf '%.0f us each, beside troc'"'"'s logs' "$(new_file_us "$empty/logs")")" "no target" "-"
 
 	# How much of that is only starting a Go binary, for reading the above.
 	local version_med bare_med _
@@ -121,6 +140,20 @@ bench_exec() {
 			"$(calc "$bytes / $runs")" "$runs" "$(calc "$bytes / 1e6")")" \
 		"target <=300" "$(verdict "$bytes / $runs <= 300")"
 	rm -rf "$empty" "$full" "$d"
+}
+
+# new_file_us DIR prints what making a new file in DIR costs, in
+# microseconds: 200 files made by the shell, less the same loop on
+# /dev/null. They stay until the end, as troc's logs do: deleting them
+# would make later new files dearer still (see the top of this file).
+new_file_us() {
+	local d=$1 i t0 t1 t2
+	t0=$EPOCHREALTIME
+	for ((i = 0; i < 200; i++)); do : >"$d/new_file.$i"; done
+	t1=$EPOCHREALTIME
+	for ((i = 0; i < 200; i++)); do : >/dev/null; done
+	t2=$EPOCHREALTIME
+	calc "((${t1/./} - ${t0/./}) - (${t2/./} - ${t1/./})) / 200"
 }
 
 # bench_output times a job writing 1 GB to stdout, with and without --tee,

@@ -6,9 +6,13 @@
 // spool: troc's overhead beyond this program's is what those cost.
 //
 //	floor -db FILE -log FILE COMMAND   # runs /bin/sh -c COMMAND
+//	floor -db FILE -logdir DIR COMMAND # its output to a new file in DIR
 //	floor COMMAND                      # no database: Go and SQLite's start only
 //
-// It exits, as troc does, without closing the database, and with the job's
+// -log truncates the same file each time, as the issue that asked for the
+// floor describes it; -logdir makes a new file each run, as a wrapper that
+// keeps every run's output must (troc makes two: the log and its own). It
+// exits, as troc does, without closing the database, and with the job's
 // exit status.
 package main
 
@@ -26,6 +30,7 @@ import (
 func main() {
 	dbPath := flag.String("db", "", "the database `FILE`; none: run the job and nothing else")
 	logPath := flag.String("log", os.DevNull, "the job's output `FILE`")
+	logDir := flag.String("logdir", "", "the job's output to a new file in `DIR`")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: floor [-db FILE] [-log FILE] COMMAND")
@@ -46,7 +51,12 @@ func main() {
 		check(db.QueryRow(`INSERT INTO runs (status, start_ms) VALUES ('Running', ?) RETURNING id`,
 			time.Now().UnixMilli()).Scan(&id))
 	}
-	out, err := os.OpenFile(*logPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if *logDir != "" {
+		*logPath = fmt.Sprintf("%s/floor.%d.%d.log", *logDir, time.Now().UnixNano(), os.Getpid())
+		flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	}
+	out, err := os.OpenFile(*logPath, flags, 0o600)
 	check(err)
 	pid, err := syscall.ForkExec("/bin/sh", []string{"/bin/sh", "-c", flag.Arg(0)}, &syscall.ProcAttr{
 		Env:   os.Environ(),
