@@ -271,10 +271,9 @@ func countRun(ctx context.Context, tx *sql.Tx, c runCount) error {
 // compiles the statement anew in every troc, and a Running run's start
 // changes two columns of the thirteen, its end five or six (0.06 to
 // 0.18 ms off troc exec, against one statement with a CASE for each
-// column). recent and recentOK are the job's recent
-// summaries as c leaves them (recent.go), nil for one that c leaves
-// alone. When c is guarded, the row changes only if its summaries are
-// still those c read.
+// column). recent and recentOK are the job's recent summaries as c
+// leaves them (recent.go), nil for one that c leaves alone. When c is
+// guarded, the row changes only if its summaries are still those c read.
 func countSQL(c runCount, added, failures int64, recent, recentOK any) (string, []any) {
 	var set []string
 	var args []any
