@@ -375,15 +375,13 @@ func (o *execOptions) start(env *execEnv, stdin io.Reader, stdout, stderr *os.Fi
 		Env:   overEnv(withoutSecrets(os.Environ()), env.vars),
 		Dir:   env.Cwd,
 		Files: []uintptr{in.Fd(), stdout.Fd(), stderr.Fd()},
-		// The pidfd lets waitExited wait without a thread of its own.
-		Sys: &syscall.SysProcAttr{Setpgid: true, PidFD: &pidfd},
+		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	}
 	fork := syscall.ForkExec
 	if env.changesThread() {
 		fork = env.forkChanged
 	}
-	pidfd = -1
-	pid, err = fork(path, argv, attr)
+	pid, pidfd, err = forkWithPidfd(fork, path, argv, attr)
 	var setup *errSetup
 	if errors.As(err, &setup) {
 		return 0, -1, err
@@ -392,6 +390,24 @@ func (o *execOptions) start(env *execEnv, stdin io.Reader, stdout, stderr *os.Fi
 		return 0, -1, &os.PathError{Op: "exec", Path: path, Err: err}
 	}
 	return pid, pidfd, nil
+}
+
+// forkWithPidfd forks and executes the job with fork, asking for its
+// pidfd (-1 if the kernel gives none), which lets waitExited wait without
+// a thread of its own. Where the fork fails with the pidfd asked for, it
+// tries once more without: a sandbox or an emulated kernel may refuse
+// clone(CLONE_PIDFD) (Go's os package probes for that), and the job must
+// start all the same. A job that cannot start fails twice alike.
+func forkWithPidfd(fork func(string, []string, *syscall.ProcAttr) (int, error), path string, argv []string, attr *syscall.ProcAttr) (pid, pidfd int, err error) {
+	pidfd = -1
+	attr.Sys.PidFD = &pidfd
+	pid, err = fork(path, argv, attr)
+	var setup *errSetup
+	if err != nil && !errors.As(err, &setup) {
+		attr.Sys.PidFD, pidfd = nil, -1
+		pid, err = fork(path, argv, attr)
+	}
+	return pid, pidfd, err
 }
 
 // privateLogDir returns the log directory (dirs.go), or "" (and says why)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -877,4 +878,60 @@ func waitingInWaitid(t *testing.T, pid int) bool {
 		}
 	}
 	return false
+}
+
+// TestForkWithPidfd: the job is forked with its pidfd asked for; where
+// clone(CLONE_PIDFD) is refused (a sandbox, an emulated kernel), it starts
+// all the same without one, and waitExited waits for it in waitid; a job
+// that cannot start fails with its own error either way.
+func TestForkWithPidfd(t *testing.T) {
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	fd := null.Fd()
+	attr := func() *syscall.ProcAttr {
+		return &syscall.ProcAttr{Files: []uintptr{fd, fd, fd}, Sys: &syscall.SysProcAttr{Setpgid: true}}
+	}
+	var calls, withPidfd int
+	counting := func(refuse bool) func(string, []string, *syscall.ProcAttr) (int, error) {
+		calls, withPidfd = 0, 0
+		return func(path string, argv []string, a *syscall.ProcAttr) (int, error) {
+			calls++
+			if a.Sys.PidFD != nil {
+				withPidfd++
+				if refuse {
+					return 0, syscall.EINVAL
+				}
+			}
+			return syscall.ForkExec(path, argv, a)
+		}
+	}
+	sh := []string{"/bin/sh", "-c", "exit 3"}
+	exits := func(pid, pidfd int) {
+		t.Helper()
+		waitExited(pid, pidfd)
+		var ws syscall.WaitStatus
+		if got, err := syscall.Wait4(pid, &ws, 0, nil); got != pid || ws.ExitStatus() != 3 {
+			t.Errorf("wait4 = %d, %v (%v); want the job, exit 3", got, ws, err)
+		}
+	}
+
+	pid, pidfd, err := forkWithPidfd(counting(false), sh[0], sh, attr())
+	if err != nil || calls != 1 || withPidfd != 1 {
+		t.Fatalf("fork: %v after %d forks (%d with the pidfd asked for); want one, with it", err, calls, withPidfd)
+	}
+	exits(pid, pidfd)
+
+	pid, pidfd, err = forkWithPidfd(counting(true), sh[0], sh, attr())
+	if err != nil || pidfd != -1 || calls != 2 || withPidfd != 1 {
+		t.Fatalf("refused: %v, pidfd %d after %d forks (%d with it); want the job, no pidfd, after 2 (1)", err, pidfd, calls, withPidfd)
+	}
+	exits(pid, pidfd)
+
+	missing := []string{"/nonexistent/job"}
+	if _, _, err := forkWithPidfd(counting(false), missing[0], missing, attr()); !errors.Is(err, syscall.ENOENT) {
+		t.Errorf("a missing program: %v, want ENOENT", err)
+	}
 }
