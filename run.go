@@ -162,90 +162,63 @@ func (r *Run) writeJSON(w io.Writer, loc *time.Location) error {
 // holds the two to the same bytes, field by field.
 func (v *runJSON) appendJSON(b []byte) []byte {
 	o := jsonObject{b: append(b, '{'), indent: "\n    "}
-	o.key("id")
-	o.b = appendJSONInt(o.b, v.ID)
-	o.key("job")
-	o.b = appendJSONString(o.b, v.Job)
-	o.key("status")
-	o.b = appendJSONString(o.b, string(v.Status))
-	o.key("exit_code")
-	o.b = appendJSONInt(o.b, v.ExitCode)
-	for _, f := range []struct {
-		key string
-		s   *string
-	}{{"signal", v.Signal}, {"start_time", v.StartTime}, {"end_time", v.EndTime}} {
-		o.key(f.key)
-		o.b = appendJSONOptString(o.b, f.s)
-	}
-	o.key("duration_ms")
-	o.b = appendJSONInt(o.b, v.DurationMS)
-	o.key("log_file")
-	o.b = appendJSONOptString(o.b, v.LogFile)
-	o.key("system_log_file")
-	o.b = appendJSONOptString(o.b, v.SystemLogFile)
-	o.key("pid")
-	o.b = appendJSONInt(o.b, v.PID)
-	o.key("host")
-	o.b = appendJSONString(o.b, v.Host)
-	o.key("command")
-	o.b = appendJSONString(o.b, v.Command)
-	o.key("output_bytes")
-	o.b = strconv.AppendInt(o.b, v.OutputBytes, 10)
-	o.key("note")
-	o.b = appendJSONOptString(o.b, v.Note)
+	optInt(&o, "id", v.ID)
+	o.str("job", v.Job)
+	o.str("status", string(v.Status))
+	optInt(&o, "exit_code", v.ExitCode)
+	o.optStr("signal", v.Signal)
+	o.optStr("start_time", v.StartTime)
+	o.optStr("end_time", v.EndTime)
+	optInt(&o, "duration_ms", v.DurationMS)
+	o.optStr("log_file", v.LogFile)
+	o.optStr("system_log_file", v.SystemLogFile)
+	optInt(&o, "pid", v.PID)
+	o.str("host", v.Host)
+	o.str("command", v.Command)
+	o.int("output_bytes", v.OutputBytes)
+	o.optStr("note", v.Note)
 	o.key("resources")
 	if u := v.Resources; u == nil {
 		o.b = append(o.b, "null"...)
 	} else {
 		r := jsonObject{b: append(o.b, '{'), indent: "\n        "}
-		r.key("user_cpu_ms")
-		r.b = appendJSONFloat(r.b, u.UserCPUMS)
-		r.key("system_cpu_ms")
-		r.b = appendJSONFloat(r.b, u.SystemCPUMS)
-		for _, f := range []struct {
-			key string
-			n   int64
-		}{{"max_rss_bytes", u.MaxRSSBytes}, {"blocks_in", u.BlocksIn}, {"blocks_out", u.BlocksOut},
-			{"voluntary_ctx_switches", u.VolSwitches}, {"involuntary_ctx_switches", u.InvolSwitches}} {
-			r.key(f.key)
-			r.b = strconv.AppendInt(r.b, f.n, 10)
-		}
+		r.float("user_cpu_ms", u.UserCPUMS)
+		r.float("system_cpu_ms", u.SystemCPUMS)
+		r.int("max_rss_bytes", u.MaxRSSBytes)
+		r.int("blocks_in", u.BlocksIn)
+		r.int("blocks_out", u.BlocksOut)
+		r.int("voluntary_ctx_switches", u.VolSwitches)
+		r.int("involuntary_ctx_switches", u.InvolSwitches)
 		o.b = append(r.b, "\n    }"...)
 	}
 	// The job control fields are omitted when empty (omitempty).
 	if v.WaitedMS != nil {
-		o.key("waited_ms")
-		o.b = appendJSONInt(o.b, v.WaitedMS)
+		optInt(&o, "waited_ms", v.WaitedMS)
 	}
 	if v.JitterMS != nil {
-		o.key("jitter_ms")
-		o.b = appendJSONInt(o.b, v.JitterMS)
+		optInt(&o, "jitter_ms", v.JitterMS)
 	}
 	if v.Lock != nil {
-		o.key("lock")
-		o.b = appendJSONString(o.b, *v.Lock)
+		o.optStr("lock", v.Lock)
 	}
 	if v.Attempt != nil {
-		o.key("attempt")
-		o.b = appendJSONInt(o.b, v.Attempt)
+		optInt(&o, "attempt", v.Attempt)
 	}
 	if v.RetryOf != nil {
-		o.key("retry_of")
-		o.b = appendJSONInt(o.b, v.RetryOf)
+		optInt(&o, "retry_of", v.RetryOf)
 	}
 	if v.Retried {
 		o.key("retried")
 		o.b = append(o.b, "true"...)
 	}
 	if v.Environment != nil {
-		o.key("environment")
-		o.b = appendJSONString(o.b, *v.Environment)
+		o.optStr("environment", v.Environment)
 	}
 	return append(o.b, "\n}\n"...)
 }
 
-// jsonObject writes the keys of a JSON object, each on a line of its own
-// after indent (a newline and the spaces), as appendJSON needs.
+// jsonObject writes the members of a JSON object, each on a line of its
+// own after indent (a newline and the spaces), as appendJSON needs.
 type jsonObject struct {
 	b      []byte
 	indent string
@@ -264,20 +237,39 @@ func (o *jsonObject) key(k string) {
 	o.b = append(o.b, ": "...)
 }
 
-// appendJSONInt appends *n, or null for nil.
-func appendJSONInt[T int | int64](b []byte, n *T) []byte {
-	if n == nil {
-		return append(b, "null"...)
-	}
-	return strconv.AppendInt(b, int64(*n), 10)
+// str, optStr, int, float and optInt write a member of each kind of
+// value: optStr and optInt write null for nil.
+func (o *jsonObject) str(k, s string) {
+	o.key(k)
+	o.b = appendJSONString(o.b, s)
 }
 
-// appendJSONOptString appends *s as a JSON string, or null for nil.
-func appendJSONOptString(b []byte, s *string) []byte {
+func (o *jsonObject) optStr(k string, s *string) {
+	o.key(k)
 	if s == nil {
-		return append(b, "null"...)
+		o.b = append(o.b, "null"...)
+	} else {
+		o.b = appendJSONString(o.b, *s)
 	}
-	return appendJSONString(b, *s)
+}
+
+func (o *jsonObject) int(k string, n int64) {
+	o.key(k)
+	o.b = strconv.AppendInt(o.b, n, 10)
+}
+
+func (o *jsonObject) float(k string, f float64) {
+	o.key(k)
+	o.b = appendJSONFloat(o.b, f)
+}
+
+func optInt[T int | int64](o *jsonObject, k string, n *T) {
+	if n == nil {
+		o.key(k)
+		o.b = append(o.b, "null"...)
+	} else {
+		o.int(k, int64(*n))
+	}
 }
 
 // appendJSONFloat appends f as encoding/json writes a float64: the

@@ -4,14 +4,16 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"testing"
 )
 
 // TestRunJSONByHand: Run.writeJSON, written out by hand, prints exactly
 // what encoding/json prints for the same view (writeJSON): with every
-// field unset, with every field set (found by reflection, so that a field
-// added to runJSON or usageJSON and not to appendJSON fails here), and
-// with strings and numbers that need escaping or an exponent.
+// field unset, with every field set to a value of its own (found by
+// reflection, so that a field added to runJSON or usageJSON and not to
+// appendJSON fails here, and so does one written from the wrong field),
+// and with strings and numbers that need escaping or an exponent.
 func TestRunJSONByHand(t *testing.T) {
 	check := func(what string, v runJSON) {
 		t.Helper()
@@ -55,26 +57,33 @@ func TestRunJSONByHand(t *testing.T) {
 	}
 }
 
-// fillAll sets every field v holds, through pointers and structs, to a value
-// that is not its zero: strings to s, numbers to 7, booleans to true.
+// fillAll sets every field v holds, through pointers and structs, to a
+// value that is not its zero and differs from every other field's:
+// strings to s and a number, numbers to 7 on, booleans to true.
 func fillAll(v reflect.Value, s string) {
-	switch v.Kind() {
-	case reflect.Pointer:
-		v.Set(reflect.New(v.Type().Elem()))
-		fillAll(v.Elem(), s)
-	case reflect.Struct:
-		for i := range v.NumField() {
-			fillAll(v.Field(i), s)
+	n := 0
+	var fill func(v reflect.Value)
+	fill = func(v reflect.Value) {
+		n++
+		switch v.Kind() {
+		case reflect.Pointer:
+			v.Set(reflect.New(v.Type().Elem()))
+			fill(v.Elem())
+		case reflect.Struct:
+			for i := range v.NumField() {
+				fill(v.Field(i))
+			}
+		case reflect.String:
+			v.SetString(s + strconv.Itoa(n))
+		case reflect.Int, reflect.Int64:
+			v.SetInt(int64(6 + n))
+		case reflect.Float64:
+			v.SetFloat(float64(n) + 0.125)
+		case reflect.Bool:
+			v.SetBool(true)
+		default:
+			panic("fillAll: no value for " + v.Type().String())
 		}
-	case reflect.String:
-		v.SetString(s)
-	case reflect.Int, reflect.Int64:
-		v.SetInt(7)
-	case reflect.Float64:
-		v.SetFloat(7.125)
-	case reflect.Bool:
-		v.SetBool(true)
-	default:
-		panic("fillAll: no value for " + v.Type().String())
 	}
+	fill(v)
 }
