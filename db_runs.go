@@ -65,12 +65,13 @@ func (db *DB) insertRun(ctx context.Context, r *Run) error {
 		if r.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
+		summary := [2]string{recent.String, recentOK.String}
 		if r.Status == StatusRunning {
 			// countRun leaves the summaries of a Running run's job alone.
-			started = startedRun{id: r.ID, startMS: r.Start.UnixMilli(), job: jobID, summary: [2]string{recent.String, recentOK.String}}
+			started = startedRun{id: r.ID, startMS: r.Start.UnixMilli(), job: jobID, summary: summary}
 		}
 		return countRun(ctx, tx, runCount{job: jobID, run: r.ID, start: r.Start, end: r.End, to: r.Status, retried: r.Retried,
-			output: r.OutputBytes, summary: &[2]string{recent.String, recentOK.String}})
+			output: r.OutputBytes, summary: &summary})
 	})
 	if err == nil && started.id != 0 {
 		db.started = started
