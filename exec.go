@@ -397,13 +397,12 @@ func (o *execOptions) start(env *execEnv, stdin io.Reader, stdout, stderr *os.Fi
 // a thread of its own. Where the fork fails with the pidfd asked for, it
 // tries once more without: a sandbox or an emulated kernel may refuse
 // clone(CLONE_PIDFD) (Go's os package probes for that), and the job must
-// start all the same. A job that cannot start fails twice alike.
+// start all the same. A job that cannot start (or whose thread cannot be
+// changed, forkChanged) fails twice alike, with nothing run.
 func forkWithPidfd(fork func(string, []string, *syscall.ProcAttr) (int, error), path string, argv []string, attr *syscall.ProcAttr) (pid, pidfd int, err error) {
 	pidfd = -1
 	attr.Sys.PidFD = &pidfd
-	pid, err = fork(path, argv, attr)
-	var setup *errSetup
-	if err != nil && !errors.As(err, &setup) {
+	if pid, err = fork(path, argv, attr); err != nil {
 		attr.Sys.PidFD, pidfd = nil, -1
 		pid, err = fork(path, argv, attr)
 	}

@@ -147,7 +147,8 @@ func (r *Run) jsonView(loc *time.Location) runJSON {
 	return v
 }
 
-// writeJSON prints the run as indented JSON, as writeJSON would.
+// writeJSON prints the run as indented JSON: the bytes that the function
+// writeJSON prints for its jsonView (see appendJSON).
 func (r *Run) writeJSON(w io.Writer, loc *time.Location) error {
 	v := r.jsonView(loc)
 	_, err := w.Write(v.appendJSON(nil))
