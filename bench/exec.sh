@@ -25,6 +25,12 @@
 #   floor, new log  the same floor writing each run's output to a new file
 #                   (-logdir), as any wrapper that keeps every run's output
 #                   must, and troc's ratio to it.
+#   musts           bench/floor built with -tags musts and run with all its
+#                   options: the floor plus only what troc's fixed shape
+#                   and promises oblige any troc to do (net/http linked, a
+#                   config read, a lock, two new files a run, three signals
+#                   caught), and troc's ratio to it: the part of troc's
+#                   overhead its design could still win back.
 #   new file        what creating a file costs beside troc's logs (200 made
 #                   by the shell, less its loop): on ext4 without a
 #                   journal, up to 0.5 ms for a minute or so after many files
@@ -61,8 +67,12 @@ bench_exec() {
 	local version=(troc_in "$empty" version) names=(sh troc version floor bare)
 	local floor=("$floorbin" -db "$empty/floor.db" -log "$empty/floor.log" true) bare=("$floorbin" true)
 	local floor_new=("$floorbin" -db "$empty/floor_new.db" -logdir "$empty/floor_logs" true)
-	mkdir "$empty/floor_logs"
-	names+=(floor_new)
+	mkdir "$empty/floor_logs" "$empty/musts_logs"
+	quietly troc_in "$empty" exec --name b true # writes its config, which musts reads
+	cp "$empty/config.yaml" "$empty/musts.yaml"
+	local musts=("$mustsbin" -db "$empty/musts.db" -logdir "$empty/musts_logs" -config "$empty/musts.yaml"
+		-lock "$empty/musts.lock" -syslog -signals true)
+	names+=(floor_new musts)
 	if command -v sqlite3 >/dev/null; then
 		newdir full
 		local t0=$EPOCHREALTIME
@@ -103,6 +113,14 @@ bench_exec() {
 	line "floor, new log" \
 		"$(printf 'median %.1f ms  p95 %.1f ms; troc / it: median %.2f  p95 %.2f' \
 			"$nmed" "$(calc "$new_p95 - $sh_p95")" "$(calc "$med / $nmed")" "$(calc "$p95 / ($new_p95 - $sh_p95)")")" \
+		"no target" "-"
+	local musts_med musts_p95 mmed mp95
+	read -r musts_med musts_p95 < <(stats "$d/musts")
+	mmed=$(calc "$musts_med - $sh_med")
+	mp95=$(calc "$musts_p95 - $sh_p95")
+	line "musts" \
+		"$(printf 'median %.1f ms  p95 %.1f ms, %.2f times the floor; troc / it: median %.2f  p95 %.2f' \
+			"$mmed" "$mp95" "$(calc "$mmed / $fmed")" "$(calc "$med / $mmed")" "$(calc "$p95 / $mp95")")" \
 		"no target" "-"
 	line "new file" "$(printf '%.0f us each, beside troc'"'"'s logs' "$(new_file_us "$empty/logs")")" "no target" "-"
 
@@ -211,11 +229,14 @@ rm_output() {
 # $bin/floor.
 build_floor() {
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin/floor" ./bench/floor
+	# Built as troc is (./build), with net/http linked.
+	CGO_ENABLED=0 go build -tags musts,nethttpomithttp2 -trimpath -ldflags "-s -w" -o "$bin/musts" ./bench/floor
 }
 
 build_troc
 quietly build_floor
 floorbin=$bin/floor
+mustsbin=$bin/musts
 echo "bench/exec.sh  $(date -u '+%Y-%m-%d %H:%M UTC')  $("$trocbin" version)  $(nproc) CPUs  Linux $(uname -r)  N=$N REPS=$REPS"
 bench_exec
 bench_output

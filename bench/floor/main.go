@@ -9,6 +9,16 @@
 //	floor -db FILE -logdir DIR COMMAND # its output to a new file in DIR
 //	floor COMMAND                      # no database: Go and SQLite's start only
 //
+// Built with -tags musts (and troc's nethttpomithttp2), and run with
+// -logdir, -config, -lock, -syslog and -signals, it is instead the least
+// any troc must cost beside that: what troc's fixed shape and its promises
+// oblige it to do whatever its design, and nothing else. net/http is linked
+// (webhooks), a config file is read, a lock file is opened and flocked,
+// each run makes two new files (the job's log and troc's system log, as the
+// original's users know them), and the three signals that ask a program to
+// stop are caught and forwarded to the job. bench/exec.sh prints troc's
+// ratio to it beside its ratio to the floor.
+//
 // -log truncates the same file each time, as the issue that asked for the
 // floor describes it; -logdir makes a new file each run, as a wrapper that
 // keeps every run's output must (troc makes two: the log and its own). It
@@ -21,6 +31,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"syscall"
 	"time"
 
@@ -31,10 +42,23 @@ func main() {
 	dbPath := flag.String("db", "", "the database `FILE`; none: run the job and nothing else")
 	logPath := flag.String("log", os.DevNull, "the job's output `FILE`")
 	logDir := flag.String("logdir", "", "the job's output to a new file in `DIR`")
+	config := flag.String("config", "", "read the config `FILE` first")
+	lock := flag.String("lock", "", "flock the `FILE` for the run")
+	syslog := flag.Bool("syslog", false, "make a system log beside the job's (with -logdir)")
+	signals := flag.Bool("signals", false, "catch SIGTERM, SIGINT and SIGHUP and forward them to the job")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: floor [-db FILE] [-log FILE] COMMAND")
+		fmt.Fprintln(os.Stderr, "usage: floor [-db FILE] [-log FILE | -logdir DIR] COMMAND")
 		os.Exit(2)
+	}
+	var sigs chan os.Signal
+	if *signals {
+		sigs = make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	}
+	if *config != "" {
+		_, err := os.ReadFile(*config)
+		check(err)
 	}
 	var db *sql.DB
 	var id int64
@@ -51,10 +75,22 @@ func main() {
 		check(db.QueryRow(`INSERT INTO runs (status, start_ms) VALUES ('Running', ?) RETURNING id`,
 			time.Now().UnixMilli()).Scan(&id))
 	}
+	if *lock != "" {
+		f, err := os.OpenFile(*lock, os.O_RDWR|os.O_CREATE, 0o600)
+		check(err)
+		check(syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB))
+	}
 	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	if *logDir != "" {
-		*logPath = fmt.Sprintf("%s/floor.%d.%d.log", *logDir, time.Now().UnixNano(), os.Getpid())
+		stamp := fmt.Sprintf("%d.%d", time.Now().UnixNano(), os.Getpid())
+		*logPath = *logDir + "/floor." + stamp + ".log"
 		flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
+		if *syslog {
+			f, err := os.OpenFile(*logDir+"/floorsys."+stamp+".log", flags, 0o600)
+			check(err)
+			_, err = f.WriteString("Logging to " + *logPath + "\n")
+			check(err)
+		}
 	}
 	out, err := os.OpenFile(*logPath, flags, 0o600)
 	check(err)
@@ -63,6 +99,13 @@ func main() {
 		Files: []uintptr{0, out.Fd(), out.Fd()},
 	})
 	check(err)
+	if sigs != nil {
+		go func() {
+			for s := range sigs {
+				syscall.Kill(pid, s.(syscall.Signal))
+			}
+		}()
+	}
 	var ws syscall.WaitStatus
 	_, err = syscall.Wait4(pid, &ws, 0, nil)
 	check(err)
