@@ -283,8 +283,14 @@ func (e *execution) runJob(ctx context.Context, sigs chan os.Signal, sigsReady c
 		return e.stopBeforeStart(ctx, sig.(syscall.Signal))
 	default:
 	}
+	if err := markStarting(e.locks, capture.stdout(), e.opts.name); err != nil {
+		e.log.Warn("Cannot mark the job's start in its lock file: " + err.Error() + "; if troc dies as the job starts, the next run will not wait for it")
+	}
 	pid, pidfd, err := e.opts.start(&e.ctl.Env, e.a.stdin, capture.stdout(), capture.stderr())
 	started := time.Now()
+	if err != nil {
+		markLocks(e.locks, 0, 0, e.opts.name) // no job started: none to look for
+	}
 	var setup *errSetup
 	switch {
 	case errors.As(err, &setup):

@@ -191,7 +191,11 @@ func lockFile(path string) (*os.File, error) {
 			}
 			return nil, fmt.Errorf("lock %s: the file keeps changing under troc", path)
 		}
-		if prev := lockedJob(f); prev != nil && prev.pid > 0 && processAlive(prev.pid, prev.start) {
+		prev := lockedJob(f)
+		if prev != nil && prev.pid == 0 && prev.pipe != 0 {
+			prev.pid, prev.start = pipeHolder(prev.pipe, prev.since)
+		}
+		if prev != nil && prev.pid > 0 && processAlive(prev.pid, prev.start) {
 			f.Close()
 			return nil, prev
 		}
@@ -235,6 +239,8 @@ type previousJob struct {
 	start  int64
 	job    string // the job's name, from the lock file's second line; "" if none
 	shared string // the shared lock's name, when it is that lock; "" for the job's own
+	pipe   uint64 // pid 0: the job was starting with its output on this pipe (markStarting)
+	since  int64  // and not before this moment, in /proc's clock ticks since boot
 }
 
 func (p *previousJob) Error() string {
@@ -255,9 +261,13 @@ func lockedJob(f *os.File) *previousJob {
 	if _, err := fmt.Sscanf(first, "%d %d", &p.pid, &p.start); err != nil || p.pid < 0 {
 		return nil
 	}
-	p.job, _, _ = strings.Cut(second, "\n")
+	var third string
+	p.job, third, _ = strings.Cut(second, "\n")
 	if checkName("job", p.job) != nil {
 		p.job = ""
+	}
+	if p.pid == 0 {
+		fmt.Sscanf(third, "starting pipe:[%d] %d\n", &p.pipe, &p.since)
 	}
 	if p.pid == 0 && p.job == "" {
 		return nil
@@ -272,7 +282,32 @@ func lockedJob(f *os.File) *previousJob {
 // finds a shared lock held can say whose it is. The first line is what
 // every troc before shared locks wrote, and all they read.
 func markLocks(locks []*os.File, pid int, start int64, job string) error {
-	s := fmt.Sprintf("%d %d\n%s\n", pid, start, job)
+	return writeMark(locks, fmt.Sprintf("%d %d\n%s\n", pid, start, job))
+}
+
+// markStarting writes, into each lock file troc holds, that the job is
+// about to start with its stdout on the pipe whose inode is pipe, and that
+// it starts now or later ("0 0\nJOB\nstarting pipe:[INODE] TICKS\n",
+// ticks since boot as /proc counts a process's start). markLocks replaces
+// it with the job's pid as soon as fork returns. Were troc killed in
+// between, the lock would come free with no pid in it while its job runs;
+// the next troc then looks for a process that started since and writes to
+// that pipe (pipeHolder), and finds the job. Troc's that know no third
+// line read "0 0": no job.
+func markStarting(locks []*os.File, pipe *os.File, job string) error {
+	var st syscall.Stat_t
+	var now syscall.Timespec
+	if err := syscall.Fstat(int(pipe.Fd()), &st); err != nil {
+		return err
+	}
+	if err := clockBoottime(&now); err != nil {
+		return err
+	}
+	return writeMark(locks, fmt.Sprintf("0 0\n%s\nstarting pipe:[%d] %d\n", job, st.Ino, now.Nano()/(1e9/clockTicks)))
+}
+
+// writeMark replaces the content of each lock file with s.
+func writeMark(locks []*os.File, s string) error {
 	for _, f := range locks {
 		if _, err := f.WriteAt([]byte(s), 0); err != nil {
 			return err

@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -130,4 +132,108 @@ func TestLockFileReplaced(t *testing.T) {
 		t.Error("isFileAt says a replaced file is the one locked")
 	}
 	f.Close()
+}
+
+// TestMarkStarting: the mark written just before the fork names the job's
+// output pipe and the moment, lockedJob reads them back, and pipeHolder
+// finds the process that writes to that pipe, only if it started since.
+func TestMarkStarting(t *testing.T) {
+	f, err := os.OpenFile(filepath.Join(t.TempDir(), "j.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.WriteString("123456789 987654321\nj\n") // the previous run's, longer than "0 0"
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := markStarting([]*os.File{f}, w, "j"); err != nil {
+		t.Fatal(err)
+	}
+	var st syscall.Stat_t
+	syscall.Fstat(int(w.Fd()), &st)
+	prev := lockedJob(f)
+	if prev == nil || prev.pid != 0 || prev.job != "j" || prev.pipe != st.Ino || prev.since <= 0 {
+		t.Fatalf("lockedJob after markStarting = %+v; want pid 0, job j, pipe %d, a moment", prev, st.Ino)
+	}
+	if pid, _ := pipeHolder(prev.pipe, prev.since); pid != 0 {
+		t.Errorf("pipeHolder found pid %d before any process has the pipe (the test's own is not one)", pid)
+	}
+	job := exec.Command("sleep", "30")
+	job.Stdout = w
+	if err := job.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	defer func() { job.Process.Kill(); job.Wait() }()
+	pid, start := pipeHolder(prev.pipe, prev.since)
+	if pid != job.Process.Pid || !processAlive(pid, start) {
+		t.Errorf("pipeHolder = %d, %d; want the job, %d, alive", pid, start, job.Process.Pid)
+	}
+	if pid, _ := pipeHolder(prev.pipe, start+1); pid != 0 {
+		t.Errorf("pipeHolder found pid %d, which started before the mark's moment", pid)
+	}
+	if err := markLocks([]*os.File{f}, job.Process.Pid, start, "j"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := contentOf(f.Name()), fmt.Sprintf("%d %d\nj\n", job.Process.Pid, start); got != want {
+		t.Errorf("after markLocks the lock file holds %q, want %q", got, want)
+	}
+}
+
+// TestExecTrocKilledAtStart: troc SIGKILLed between marking the job's
+// start and writing its pid (the fork's few microseconds) leaves the lock
+// free and no pid in it. The next run finds the job by its output pipe and
+// is Skipped while it lives; once it has gone, runs start again.
+func TestExecTrocKilledAtStart(t *testing.T) {
+	s := newSandbox(t)
+	s.mustTroc(0, "exec", "--name", "long", "true")
+	lock := filepath.Join(s.configDir(), "locks", "long.lock")
+	var now syscall.Timespec
+	if err := clockBoottime(&now); err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st syscall.Stat_t
+	syscall.Fstat(int(w.Fd()), &st)
+	// What the killed troc left: its mark, and its job writing to its pipe.
+	mark := fmt.Sprintf("0 0\nlong\nstarting pipe:[%d] %d\n", st.Ino, now.Nano()/(1e9/clockTicks))
+	if err := os.WriteFile(lock, []byte(mark), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	job := exec.Command("sleep", "30")
+	job.Stdout = w
+	if err := job.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	r.Close()
+	defer func() { job.Process.Kill(); job.Wait() }()
+
+	res := s.troc("exec", "--name", "long", "echo second")
+	run := res.run(t)
+	want := fmt.Sprintf("the previous run's troc died and its job (pid %d) still runs", job.Process.Pid)
+	if res.code != exitSkipped || run.Status != StatusSkipped || !strings.Contains(deref(run.Note), want) {
+		t.Errorf("exit %d, %s, note %q; want %d, Skipped, %q", res.code, run.Status, deref(run.Note), exitSkipped, want)
+	}
+	if got := contentOf(lock); got != mark {
+		t.Errorf("the Skipped run changed the lock file to %q, want %q kept", got, mark)
+	}
+
+	job.Process.Kill()
+	job.Wait()
+	if run := s.troc("exec", "--name", "long", "true").run(t); run.Status != StatusSucceeded {
+		t.Errorf("a run after the job ended: %s, want Succeeded", run.Status)
+	}
+	var pid, start int
+	if got := contentOf(lock); strings.Contains(got, "starting") || !strings.HasSuffix(strings.TrimRight(got, " \n"), "\nlong") {
+		t.Errorf("after a run the lock file holds %q, want its job's pid and name only", got)
+	} else if _, err := fmt.Sscanf(got, "%d %d\n", &pid, &start); err != nil || pid == 0 {
+		t.Errorf("after a run the lock file holds %q, want its job's pid first", got)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // procStartTime returns when process pid started, in clock ticks after
@@ -39,6 +40,51 @@ func procStat(pid int) (state byte, start int64, err error) {
 	}
 	start, err = strconv.ParseInt(fields[19], 10, 64) // field 22 is the 20th after the name
 	return fields[0][0], start, err
+}
+
+// clockTicks is the unit of a process's start time in /proc/PID/stat:
+// USER_HZ, 100 on every architecture Linux runs Go on.
+const clockTicks = 100
+
+// clockBoottime reads CLOCK_BOOTTIME, the clock /proc's start times count.
+func clockBoottime(ts *syscall.Timespec) error {
+	const clockBoottime = 7
+	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockBoottime, uintptr(unsafe.Pointer(ts)), 0); e != 0 {
+		return e
+	}
+	return nil
+}
+
+// pipeHolder returns a process, other than troc, that started at since
+// ticks or later and has the pipe whose inode is ino as its stdout or
+// stderr, with its start time; pid 0 if there is none. It reads every
+// process's /proc entry, so it is only for the rare lock that a troc left
+// while its job was starting (markStarting).
+func pipeHolder(ino uint64, since int64) (pid int, start int64) {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return 0, 0
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(-1)
+	want := "pipe:[" + strconv.FormatUint(ino, 10) + "]"
+	self := os.Getpid()
+	for _, name := range names {
+		p, err := strconv.Atoi(name)
+		if err != nil || p == self {
+			continue
+		}
+		for _, fd := range []string{"/fd/1", "/fd/2"} {
+			if link, _ := os.Readlink("/proc/" + name + fd); link != want {
+				continue
+			}
+			if s, err := procStartTime(p); err == nil && s >= since {
+				return p, s
+			}
+			break
+		}
+	}
+	return 0, 0
 }
 
 // processAlive reports whether the process pid that started at start is
