@@ -254,7 +254,7 @@ func (p *previousJob) Error() string {
 // markLocks), or nil. A lock taken by a troc whose job has not started
 // yet says pid 0: lockedJob returns it only for its job's name.
 func lockedJob(f *os.File) *previousJob {
-	var b [128]byte
+	var b [markSize]byte
 	n, _ := f.ReadAt(b[:], 0)
 	first, second, _ := strings.Cut(string(b[:n]), "\n")
 	var p previousJob
@@ -306,13 +306,24 @@ func markStarting(locks []*os.File, pipe *os.File, job string) error {
 	return writeMark(locks, fmt.Sprintf("0 0\n%s\nstarting pipe:[%d] %d\n", job, st.Ino, now.Nano()/(1e9/clockTicks)))
 }
 
-// writeMark replaces the content of each lock file with s.
+// markSize is the length of every mark: s, then spaces and a newline.
+// Every mark overwrites all of the one before, and the file is never
+// truncated: on ext4 an ftruncate(2), even within its one block, took
+// about as long as the fork. It holds the longest mark (a 64-character
+// job name and the third line), and lockedJob reads that much.
+const markSize = 128
+
+// writeMark replaces the content of each lock file with s, padded to
+// markSize.
 func writeMark(locks []*os.File, s string) error {
+	b := make([]byte, markSize)
+	n := copy(b, s)
+	for i := n; i < markSize-1; i++ {
+		b[i] = ' '
+	}
+	b[markSize-1] = '\n'
 	for _, f := range locks {
-		if _, err := f.WriteAt([]byte(s), 0); err != nil {
-			return err
-		}
-		if err := f.Truncate(int64(len(s))); err != nil {
+		if _, err := f.WriteAt(b, 0); err != nil {
 			return err
 		}
 	}

@@ -178,7 +178,10 @@ func TestMarkStarting(t *testing.T) {
 	if err := markLocks([]*os.File{f}, job.Process.Pid, start, "j"); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := contentOf(f.Name()), fmt.Sprintf("%d %d\nj\n", job.Process.Pid, start); got != want {
+	// Every mark has the same length, and covers the one before whole.
+	want := fmt.Sprintf("%d %d\nj\n", job.Process.Pid, start)
+	want += strings.Repeat(" ", markSize-1-len(want)) + "\n"
+	if got := contentOf(f.Name()); got != want {
 		t.Errorf("after markLocks the lock file holds %q, want %q", got, want)
 	}
 }
