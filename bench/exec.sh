@@ -107,17 +107,13 @@ bench_exec() {
 		"$(printf 'median %.2f  p95 %.2f (overhead %.1f / %.1f ms, p95 %.1f / %.1f ms)' \
 			"$(calc "$med / $fmed")" "$(calc "$p95 / $fp95")" "$med" "$fmed" "$p95" "$fp95")" \
 		"target <=1.00" "$(verdict "$med <= $fmed")"
-	local new_med new_p95 nmed
-	read -r new_med new_p95 < <(stats "$d/floor_new")
-	nmed=$(calc "$new_med - $sh_med")
+	local nmed np95 mmed mp95
+	read -r nmed np95 < <(overhead floor_new)
 	line "floor, new log" \
 		"$(printf 'median %.1f ms  p95 %.1f ms; troc / it: median %.2f  p95 %.2f' \
-			"$nmed" "$(calc "$new_p95 - $sh_p95")" "$(calc "$med / $nmed")" "$(calc "$p95 / ($new_p95 - $sh_p95)")")" \
+			"$nmed" "$np95" "$(calc "$med / $nmed")" "$(calc "$p95 / $np95")")" \
 		"no target" "-"
-	local musts_med musts_p95 mmed mp95
-	read -r musts_med musts_p95 < <(stats "$d/musts")
-	mmed=$(calc "$musts_med - $sh_med")
-	mp95=$(calc "$musts_p95 - $sh_p95")
+	read -r mmed mp95 < <(overhead musts)
 	line "musts" \
 		"$(printf 'median %.1f ms  p95 %.1f ms, %.2f times the floor; troc / it: median %.2f  p95 %.2f' \
 			"$mmed" "$mp95" "$(calc "$mmed / $fmed")" "$(calc "$med / $mmed")" "$(calc "$p95 / $mp95")")" \
@@ -158,6 +154,14 @@ bench_exec() {
 			"$(calc "$bytes / $runs")" "$runs" "$(calc "$bytes / 1e6")")" \
 		"target <=300" "$(verdict "$bytes / $runs <= 300")"
 	rm -rf "$empty" "$full" "$d"
+}
+
+# overhead NAME prints the median and p95 of bench_exec's runs of NAME, in
+# ms, less sh's (its caller's d, sh_med and sh_p95).
+overhead() {
+	local m p
+	read -r m p < <(stats "$d/$1")
+	echo "$(calc "$m - $sh_med") $(calc "$p - $sh_p95")"
 }
 
 # new_file_us DIR prints what making a new file in DIR costs, in
