@@ -73,6 +73,53 @@ func TestConfigKeys(t *testing.T) {
 	}
 }
 
+// TestPerStatusKeys: each per-status setting has one key for every run
+// status, which reads and sets that status's entry and no other. The
+// table spells them out, so a new status needs its lines there.
+func TestPerStatusKeys(t *testing.T) {
+	for _, prefix := range []string{"notify.status", "display.color.status"} {
+		var names []string
+		for _, k := range configKeys {
+			if strings.HasPrefix(k.name, prefix+".") {
+				names = append(names, k.name)
+			}
+		}
+		var want []string
+		for _, s := range Statuses {
+			want = append(want, prefix+"."+strings.ToLower(string(s)))
+		}
+		if !slices.Equal(names, want) {
+			t.Errorf("%s keys = %v, want %v", prefix, names, want)
+			continue
+		}
+		defaults := func() *Config {
+			c, _, err := newConfig("/nonexistent/config.yaml", func(string) (string, bool) { return "", false })
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		for i, s := range Statuses {
+			k := lookupKey(want[i])
+			if !strings.Contains(k.doc, " "+string(s)+" ") {
+				t.Errorf("%s: doc %q does not name %s", k.name, k.doc, s)
+			}
+			c := defaults()
+			var v any = "bright-white"
+			if b, ok := k.ref.get(c).(bool); ok {
+				v = !b
+			}
+			k.ref.set(c, v)
+			for j, other := range Statuses {
+				got, def := lookupKey(want[j]).ref.get(c), lookupKey(want[j]).ref.get(defaults())
+				if j == i && got != v || j != i && got != def {
+					t.Errorf("after setting %s to %v, %s reads %v", k.name, v, other, got)
+				}
+			}
+		}
+	}
+}
+
 // TestConfigEnv overrides settings of every kind with TROC_* variables.
 func TestConfigEnv(t *testing.T) {
 	tests := []struct {
