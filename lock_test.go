@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -183,6 +184,49 @@ func TestMarkStarting(t *testing.T) {
 	want += strings.Repeat(" ", markSize-1-len(want)) + "\n"
 	if got := contentOf(f.Name()); got != want {
 		t.Errorf("after markLocks the lock file holds %q, want %q", got, want)
+	}
+}
+
+// TestPipeHolderOtherUser: a process of another user that has the job's
+// pipe is not taken for the job, even by root's troc, which can see it.
+func TestPipeHolderOtherUser(t *testing.T) {
+	needRoot(t)
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(nobody.Uid)
+	gid, _ := strconv.Atoi(nobody.Gid)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var st syscall.Stat_t
+	syscall.Fstat(int(w.Fd()), &st)
+	var now syscall.Timespec
+	if err := clockBoottime(&now); err != nil {
+		t.Fatal(err)
+	}
+	since := now.Nano() / (1e9 / clockTicks)
+	theirs := exec.Command("sleep", "30")
+	theirs.Stdout = w
+	theirs.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	if err := theirs.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { theirs.Process.Kill(); theirs.Wait() }()
+	if pid, _ := pipeHolder(st.Ino, since); pid != 0 {
+		t.Errorf("pipeHolder = %d, nobody's sleep; want 0", pid)
+	}
+	ours := exec.Command("sleep", "30")
+	ours.Stdout = w
+	if err := ours.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { ours.Process.Kill(); ours.Wait() }()
+	if pid, _ := pipeHolder(st.Ino, since); pid != ours.Process.Pid {
+		t.Errorf("pipeHolder = %d; want %d, root's sleep beside nobody's", pid, ours.Process.Pid)
 	}
 }
 

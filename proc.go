@@ -59,7 +59,9 @@ func clockBoottime(ts *syscall.Timespec) error {
 // ticks or later and has the pipe whose inode is ino as its stdout or
 // stderr, with its start time; pid 0 if there is none. It reads every
 // process's /proc entry, so it is only for the rare lock that a troc left
-// while its job was starting (markStarting).
+// while its job was starting (markStarting). Only a process of troc's own
+// user counts, as the job is: no other user's process can hold a job's
+// lock, even one root's troc can see.
 func pipeHolder(ino uint64, since int64) (pid int, start int64) {
 	d, err := os.Open("/proc")
 	if err != nil {
@@ -77,6 +79,10 @@ func pipeHolder(ino uint64, since int64) (pid int, start int64) {
 		for _, fd := range []string{"/fd/1", "/fd/2"} {
 			if link, _ := os.Readlink("/proc/" + name + fd); link != want {
 				continue
+			}
+			var st syscall.Stat_t
+			if syscall.Stat("/proc/"+name, &st) != nil || st.Uid != uint32(os.Geteuid()) {
+				break
 			}
 			if s, err := procStartTime(p); err == nil && s >= since {
 				return p, s
