@@ -292,7 +292,7 @@ func markLocks(locks []*os.File, pid int, start int64, job string) error {
 // it with the job's pid as soon as fork returns. Were troc killed in
 // between, the lock would come free with no pid in it while its job runs;
 // the next troc then looks for a process that started since and writes to
-// that pipe (pipeHolder), and finds the job. Troc's that know no third
+// that pipe (pipeHolder), and finds the job. Trocs that know no third
 // line read "0 0": no job.
 func markStarting(locks []*os.File, pipe *os.File, job string) error {
 	var st syscall.Stat_t
