@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 )
 
 // keyKind is the type of a setting's value, and so how its text converts.
@@ -44,56 +43,56 @@ type configKey struct {
 // lower-case letters, digits and underscores so that each maps to one
 // TROC_* variable.
 var configKeys = []configKey{
-	{"database", kindPath, false, "troc.db", "Path of the SQLite database that holds the run history.", func(c *Config) any { return &c.Database }},
-	{"busy_timeout", kindDuration, false, "10s", "How long troc waits for another process's write to the history before it spools the run (exec) or gives up (other commands).", func(c *Config) any { return &c.BusyTimeout }},
-	{"localtime", kindBool, false, "true", "Show times in local time rather than UTC.", func(c *Config) any { return &c.LocalTime }},
-	{"lockdir", kindPath, false, "", "Directory of job lock files; empty: locks/ beside the database, so every troc that shares a history shares its locks.", func(c *Config) any { return &c.LockDir }},
-	{"logdir", kindPath, false, "", "Directory of job logs and troc's system logs; empty: /var/log/troc for root, else $XDG_STATE_HOME/troc (~/.local/state/troc).", func(c *Config) any { return &c.LogDir }},
-	{"logjson", kindBool, false, "false", "Write troc's own system log as JSON lines instead of text.", func(c *Config) any { return &c.LogJSON }},
-	{"notify.hostname", kindString, false, "", "Name of this host in notifications (job@hostname); empty means the output of hostname.", func(c *Config) any { return &c.Notify.Hostname }},
-	{"notify.on", kindStatuses, false, "skipped,succeeded,failed,terminated,timedout,suspect", "Statuses whose runs notify, comma-separated, or none (running: as a run starts; suspect: check --notify announces a job that becomes suspect); a job's own list wins; failed,terminated,timedout,suspect for failures only.", func(c *Config) any { return &c.Notify.On }},
-	{"notify.recovery", kindBool, false, "true", "Say so when a job succeeds again after failures that were notified.", func(c *Config) any { return &c.Notify.Recovery }},
-	{"notify.after_failures", kindInt, false, "1", "Notify of failures only once a job has failed this many times in a row.", func(c *Config) any { return &c.Notify.AfterFailures }},
-	{"notify.repeat", kindDuration, false, "0", "While a job keeps failing, notify at most once per this long; 0 means at every failure.", func(c *Config) any { return &c.Notify.Repeat }},
-	{"notify.timeout", kindDuration, false, "10s", "How long each channel may take to deliver a notification, retries included.", func(c *Config) any { return &c.Notify.Timeout }},
-	{"notify.slack.token", kindString, true, "", "Token of the Slack app (xoxb-...); set it here only if this file is chmod 600.", func(c *Config) any { return &c.Notify.Slack.Token }},
-	{"notify.slack.channel", kindString, false, "", "Slack channel that notifications are posted to.", func(c *Config) any { return &c.Notify.Slack.Channel }},
-	{"notify.slack.webhook", kindString, true, "", "Slack incoming-webhook URL, instead of a token and channel (secret, like the token).", func(c *Config) any { return &c.Notify.Slack.Webhook }},
-	{"notify.slack.api_url", kindString, false, slackAPIURL, "Base URL of the Slack Web API; change it only for a Slack-compatible server.", func(c *Config) any { return &c.Notify.Slack.APIURL }},
-	{"notify.webhook.url", kindString, true, "", "URL that receives each notification as a JSON POST of the run (secret).", func(c *Config) any { return &c.Notify.Webhook.URL }},
-	{"notify.webhook.headers", kindString, true, "", `Extra headers sent to notify.webhook.url, quoted: "Name: value; Name2: value2" (secret).`, func(c *Config) any { return &c.Notify.Webhook.Headers }},
-	{"notify.ping.url", kindString, true, "", "Ping URL, healthchecks.io style: URL/start as a run starts, URL on success, URL/fail or URL/<exit code> on failure (secret).", func(c *Config) any { return &c.Notify.Ping }},
-	{"notify.ping.every", kindBool, false, "true", "Ping notify.ping.url for every run of every job (as runitor does); false: only for runs that notify (--notify, or the job's notify setting).", func(c *Config) any { return &c.Notify.PingEvery }},
-	{"notify.email.to", kindString, false, "", "Addresses that notifications are mailed to, comma-separated.", func(c *Config) any { return &c.Notify.Email.To }},
-	{"notify.email.from", kindString, false, "", "Sender of notification mail; empty: sendmail's default, or troc@ this host over SMTP.", func(c *Config) any { return &c.Notify.Email.From }},
-	{"notify.email.sendmail", kindPath, false, "/usr/sbin/sendmail", "Program that delivers notification mail when notify.email.smtp.host is empty.", func(c *Config) any { return &c.Notify.Email.Sendmail }},
-	{"notify.email.smtp.host", kindString, false, "", "SMTP server that notification mail is sent through; empty: use notify.email.sendmail.", func(c *Config) any { return &c.Notify.Email.SMTP.Host }},
-	{"notify.email.smtp.port", kindInt, false, "587", "Port of the SMTP server: 587, submission with STARTTLS (465, TLS from the start, is not supported).", func(c *Config) any { return &c.Notify.Email.SMTP.Port }},
-	{"notify.email.smtp.user", kindString, false, "", "User name for SMTP authentication; empty: none.", func(c *Config) any { return &c.Notify.Email.SMTP.User }},
-	{"notify.email.smtp.password", kindString, true, "", "Password for SMTP authentication.", func(c *Config) any { return &c.Notify.Email.SMTP.Password }},
-	{"notify.email.smtp.starttls", kindBool, false, "true", "Require STARTTLS before authenticating and sending (false: plain text, for a server on this host).", func(c *Config) any { return &c.Notify.Email.SMTP.STARTTLS }},
-	{"notify.email.smtp.ca_file", kindPath, false, "", "PEM file of CA certificates that the SMTP server's STARTTLS certificate may come from, besides the system's (SSL_CERT_FILE replaces those); empty: the system's only.", func(c *Config) any { return &c.Notify.Email.SMTP.CAFile }},
-	{"notify.ca_file", kindPath, false, "", "PEM file of CA certificates trusted for the HTTPS channels (Slack, webhook, ping), besides the system's (SSL_CERT_FILE replaces those); empty: the system's only.", func(c *Config) any { return &c.Notify.CAFile }},
-	{"notify.command", kindString, false, "", "Command run with /bin/sh -c for each notification, given the run as JSON on stdin and as TROC_* variables.", func(c *Config) any { return &c.Notify.Command }},
-	{"notify.status.running", kindBool, false, "false", "Tag @channel in notifications of Running runs.", func(c *Config) any { return statusSlot[bool]{c.Notify.Status, StatusRunning} }},
-	{"notify.status.skipped", kindBool, false, "false", "Tag @channel in notifications of Skipped runs.", func(c *Config) any { return statusSlot[bool]{c.Notify.Status, StatusSkipped} }},
-	{"notify.status.succeeded", kindBool, false, "false", "Tag @channel in notifications of Succeeded runs.", func(c *Config) any { return statusSlot[bool]{c.Notify.Status, StatusSucceeded} }},
-	{"notify.status.failed", kindBool, false, "true", "Tag @channel in notifications of Failed runs.", func(c *Config) any { return statusSlot[bool]{c.Notify.Status, StatusFailed} }},
-	{"notify.status.terminated", kindBool, false, "true", "Tag @channel in notifications of Terminated runs.", func(c *Config) any { return statusSlot[bool]{c.Notify.Status, StatusTerminated} }},
-	{"notify.status.timedout", kindBool, false, "true", "Tag @channel in notifications of TimedOut runs.", func(c *Config) any { return statusSlot[bool]{c.Notify.Status, StatusTimedOut} }},
-	{"display.emoji", kindBool, false, "true", "Show statuses with emoji.", func(c *Config) any { return &c.Display.Emoji }},
-	{"display.color.status.running", kindColor, false, "cyan", "Color of Running runs: black, red, green, yellow, blue, magenta, cyan, white, bright-<color>, default or none (true: this color, false: none).", func(c *Config) any { return statusSlot[string]{c.Display.Color, StatusRunning} }},
-	{"display.color.status.skipped", kindColor, false, "yellow", "Color of Skipped runs: black, red, green, yellow, blue, magenta, cyan, white, bright-<color>, default or none (true: this color, false: none).", func(c *Config) any { return statusSlot[string]{c.Display.Color, StatusSkipped} }},
-	{"display.color.status.succeeded", kindColor, false, "green", "Color of Succeeded runs: black, red, green, yellow, blue, magenta, cyan, white, bright-<color>, default or none (true: this color, false: none).", func(c *Config) any { return statusSlot[string]{c.Display.Color, StatusSucceeded} }},
-	{"display.color.status.failed", kindColor, false, "red", "Color of Failed runs: black, red, green, yellow, blue, magenta, cyan, white, bright-<color>, default or none (true: this color, false: none).", func(c *Config) any { return statusSlot[string]{c.Display.Color, StatusFailed} }},
-	{"display.color.status.terminated", kindColor, false, "magenta", "Color of Terminated runs: black, red, green, yellow, blue, magenta, cyan, white, bright-<color>, default or none (true: this color, false: none).", func(c *Config) any { return statusSlot[string]{c.Display.Color, StatusTerminated} }},
-	{"display.color.status.timedout", kindColor, false, "red", "Color of TimedOut runs: black, red, green, yellow, blue, magenta, cyan, white, bright-<color>, default or none (true: this color, false: none).", func(c *Config) any { return statusSlot[string]{c.Display.Color, StatusTimedOut} }},
-	{"retention.max_age", kindDuration, false, "90d", "After each run, delete the job's runs (and logs) that started longer ago than this; 0 keeps them all.", func(c *Config) any { return &c.Retention.MaxAge }},
-	{"retention.keep", kindInt, false, "0", "After each run, keep only the job's newest N runs (and logs); 0 keeps them all.", func(c *Config) any { return &c.Retention.Keep }},
-	{"metrics.textfile", kindPath, false, "", "File that troc exec and troc check rewrite with the metrics after each run, for node_exporter's textfile collector (a path ending in .prom); empty: none.", func(c *Config) any { return &c.Metrics.Textfile }},
-	{"remote.troc_path", kindString, false, "troc", "troc on the hosts that troc --host reaches: a name looked up in their PATH, or a path (a leading ~/ is their home).", func(c *Config) any { return &c.Remote.TrocPath }},
-	{"remote.ssh", kindString, false, "ssh", "The ssh command troc --host runs, with any options, split into words as a shell would (no expansion).", func(c *Config) any { return &c.Remote.SSH }},
-	{"remote.timeout", kindDuration, false, "30s", "How long each host may take to answer troc --host (run watch and ui excepted).", func(c *Config) any { return &c.Remote.Timeout }},
+	{"database", kindPath, false, "troc.db", "Path of the SQLite database that holds the run history.", func(c *Config) slot { return field(&c.Database) }},
+	{"busy_timeout", kindDuration, false, "10s", "How long troc waits for another process's write to the history before it spools the run (exec) or gives up (other commands).", func(c *Config) slot { return field(&c.BusyTimeout) }},
+	{"localtime", kindBool, false, "true", "Show times in local time rather than UTC.", func(c *Config) slot { return field(&c.LocalTime) }},
+	{"lockdir", kindPath, false, "", "Directory of job lock files; empty: locks/ beside the database, so every troc that shares a history shares its locks.", func(c *Config) slot { return field(&c.LockDir) }},
+	{"logdir", kindPath, false, "", "Directory of job logs and troc's system logs; empty: /var/log/troc for root, else $XDG_STATE_HOME/troc (~/.local/state/troc).", func(c *Config) slot { return field(&c.LogDir) }},
+	{"logjson", kindBool, false, "false", "Write troc's own system log as JSON lines instead of text.", func(c *Config) slot { return field(&c.LogJSON) }},
+	{"notify.hostname", kindString, false, "", "Name of this host in notifications (job@hostname); empty means the output of hostname.", func(c *Config) slot { return field(&c.Notify.Hostname) }},
+	{"notify.on", kindStatuses, false, "skipped,succeeded,failed,terminated,timedout,suspect", "Statuses whose runs notify, comma-separated, or none (running: as a run starts; suspect: check --notify announces a job that becomes suspect); a job's own list wins; failed,terminated,timedout,suspect for failures only.", func(c *Config) slot { return field(&c.Notify.On) }},
+	{"notify.recovery", kindBool, false, "true", "Say so when a job succeeds again after failures that were notified.", func(c *Config) slot { return field(&c.Notify.Recovery) }},
+	{"notify.after_failures", kindInt, false, "1", "Notify of failures only once a job has failed this many times in a row.", func(c *Config) slot { return field(&c.Notify.AfterFailures) }},
+	{"notify.repeat", kindDuration, false, "0", "While a job keeps failing, notify at most once per this long; 0 means at every failure.", func(c *Config) slot { return field(&c.Notify.Repeat) }},
+	{"notify.timeout", kindDuration, false, "10s", "How long each channel may take to deliver a notification, retries included.", func(c *Config) slot { return field(&c.Notify.Timeout) }},
+	{"notify.slack.token", kindString, true, "", "Token of the Slack app (xoxb-...); set it here only if this file is chmod 600.", func(c *Config) slot { return field(&c.Notify.Slack.Token) }},
+	{"notify.slack.channel", kindString, false, "", "Slack channel that notifications are posted to.", func(c *Config) slot { return field(&c.Notify.Slack.Channel) }},
+	{"notify.slack.webhook", kindString, true, "", "Slack incoming-webhook URL, instead of a token and channel (secret, like the token).", func(c *Config) slot { return field(&c.Notify.Slack.Webhook) }},
+	{"notify.slack.api_url", kindString, false, slackAPIURL, "Base URL of the Slack Web API; change it only for a Slack-compatible server.", func(c *Config) slot { return field(&c.Notify.Slack.APIURL) }},
+	{"notify.webhook.url", kindString, true, "", "URL that receives each notification as a JSON POST of the run (secret).", func(c *Config) slot { return field(&c.Notify.Webhook.URL) }},
+	{"notify.webhook.headers", kindString, true, "", `Extra headers sent to notify.webhook.url, quoted: "Name: value; Name2: value2" (secret).`, func(c *Config) slot { return field(&c.Notify.Webhook.Headers) }},
+	{"notify.ping.url", kindString, true, "", "Ping URL, healthchecks.io style: URL/start as a run starts, URL on success, URL/fail or URL/<exit code> on failure (secret).", func(c *Config) slot { return field(&c.Notify.Ping) }},
+	{"notify.ping.every", kindBool, false, "true", "Ping notify.ping.url for every run of every job (as runitor does); false: only for runs that notify (--notify, or the job's notify setting).", func(c *Config) slot { return field(&c.Notify.PingEvery) }},
+	{"notify.email.to", kindString, false, "", "Addresses that notifications are mailed to, comma-separated.", func(c *Config) slot { return field(&c.Notify.Email.To) }},
+	{"notify.email.from", kindString, false, "", "Sender of notification mail; empty: sendmail's default, or troc@ this host over SMTP.", func(c *Config) slot { return field(&c.Notify.Email.From) }},
+	{"notify.email.sendmail", kindPath, false, "/usr/sbin/sendmail", "Program that delivers notification mail when notify.email.smtp.host is empty.", func(c *Config) slot { return field(&c.Notify.Email.Sendmail) }},
+	{"notify.email.smtp.host", kindString, false, "", "SMTP server that notification mail is sent through; empty: use notify.email.sendmail.", func(c *Config) slot { return field(&c.Notify.Email.SMTP.Host) }},
+	{"notify.email.smtp.port", kindInt, false, "587", "Port of the SMTP server: 587, submission with STARTTLS (465, TLS from the start, is not supported).", func(c *Config) slot { return field(&c.Notify.Email.SMTP.Port) }},
+	{"notify.email.smtp.user", kindString, false, "", "User name for SMTP authentication; empty: none.", func(c *Config) slot { return field(&c.Notify.Email.SMTP.User) }},
+	{"notify.email.smtp.password", kindString, true, "", "Password for SMTP authentication.", func(c *Config) slot { return field(&c.Notify.Email.SMTP.Password) }},
+	{"notify.email.smtp.starttls", kindBool, false, "true", "Require STARTTLS before authenticating and sending (false: plain text, for a server on this host).", func(c *Config) slot { return field(&c.Notify.Email.SMTP.STARTTLS) }},
+	{"notify.email.smtp.ca_file", kindPath, false, "", "PEM file of CA certificates that the SMTP server's STARTTLS certificate may come from, besides the system's (SSL_CERT_FILE replaces those); empty: the system's only.", func(c *Config) slot { return field(&c.Notify.Email.SMTP.CAFile) }},
+	{"notify.ca_file", kindPath, false, "", "PEM file of CA certificates trusted for the HTTPS channels (Slack, webhook, ping), besides the system's (SSL_CERT_FILE replaces those); empty: the system's only.", func(c *Config) slot { return field(&c.Notify.CAFile) }},
+	{"notify.command", kindString, false, "", "Command run with /bin/sh -c for each notification, given the run as JSON on stdin and as TROC_* variables.", func(c *Config) slot { return field(&c.Notify.Command) }},
+	{"notify.status.running", kindBool, false, "false", "Tag @channel in notifications of Running runs.", func(c *Config) slot { return statusSlot[bool]{c.Notify.Status, StatusRunning} }},
+	{"notify.status.skipped", kindBool, false, "false", "Tag @channel in notifications of Skipped runs.", func(c *Config) slot { return statusSlot[bool]{c.Notify.Status, StatusSkipped} }},
+	{"notify.status.succeeded", kindBool, false, "false", "Tag @channel in notifications of Succeeded runs.", func(c *Config) slot { return statusSlot[bool]{c.Notify.Status, StatusSucceeded} }},
+	{"notify.status.failed", kindBool, false, "true", "Tag @channel in notifications of Failed runs.", func(c *Config) slot { return statusSlot[bool]{c.Notify.Status, StatusFailed} }},
+	{"notify.status.terminated", kindBool, false, "true", "Tag @channel in notifications of Terminated runs.", func(c *Config) slot { return statusSlot[bool]{c.Notify.Status, StatusTerminated} }},
+	{"notify.status.timedout", kindBool, false, "true", "Tag @channel in notifications of TimedOut runs.", func(c *Config) slot { return statusSlot[bool]{c.Notify.Status, StatusTimedOut} }},
+	{"display.emoji", kindBool, false, "true", "Show statuses with emoji.", func(c *Config) slot { return field(&c.Display.Emoji) }},
+	{"display.color.status.running", kindColor, false, "cyan", "Color of Running runs: black, red, green, yellow, blue, magenta, cyan, white, bright-<color>, default or none (true: this color, false: none).", func(c *Config) slot { return statusSlot[string]{c.Display.Color, StatusRunning} }},
+	{"display.color.status.skipped", kindColor, false, "yellow", "Color of Skipped runs: black, red, green, yellow, blue, magenta, cyan, white, bright-<color>, default or none (true: this color, false: none).", func(c *Config) slot { return statusSlot[string]{c.Display.Color, StatusSkipped} }},
+	{"display.color.status.succeeded", kindColor, false, "green", "Color of Succeeded runs: black, red, green, yellow, blue, magenta, cyan, white, bright-<color>, default or none (true: this color, false: none).", func(c *Config) slot { return statusSlot[string]{c.Display.Color, StatusSucceeded} }},
+	{"display.color.status.failed", kindColor, false, "red", "Color of Failed runs: black, red, green, yellow, blue, magenta, cyan, white, bright-<color>, default or none (true: this color, false: none).", func(c *Config) slot { return statusSlot[string]{c.Display.Color, StatusFailed} }},
+	{"display.color.status.terminated", kindColor, false, "magenta", "Color of Terminated runs: black, red, green, yellow, blue, magenta, cyan, white, bright-<color>, default or none (true: this color, false: none).", func(c *Config) slot { return statusSlot[string]{c.Display.Color, StatusTerminated} }},
+	{"display.color.status.timedout", kindColor, false, "red", "Color of TimedOut runs: black, red, green, yellow, blue, magenta, cyan, white, bright-<color>, default or none (true: this color, false: none).", func(c *Config) slot { return statusSlot[string]{c.Display.Color, StatusTimedOut} }},
+	{"retention.max_age", kindDuration, false, "90d", "After each run, delete the job's runs (and logs) that started longer ago than this; 0 keeps them all.", func(c *Config) slot { return field(&c.Retention.MaxAge) }},
+	{"retention.keep", kindInt, false, "0", "After each run, keep only the job's newest N runs (and logs); 0 keeps them all.", func(c *Config) slot { return field(&c.Retention.Keep) }},
+	{"metrics.textfile", kindPath, false, "", "File that troc exec and troc check rewrite with the metrics after each run, for node_exporter's textfile collector (a path ending in .prom); empty: none.", func(c *Config) slot { return field(&c.Metrics.Textfile) }},
+	{"remote.troc_path", kindString, false, "troc", "troc on the hosts that troc --host reaches: a name looked up in their PATH, or a path (a leading ~/ is their home).", func(c *Config) slot { return field(&c.Remote.TrocPath) }},
+	{"remote.ssh", kindString, false, "ssh", "The ssh command troc --host runs, with any options, split into words as a shell would (no expansion).", func(c *Config) slot { return field(&c.Remote.SSH) }},
+	{"remote.timeout", kindDuration, false, "30s", "How long each host may take to answer troc --host (run watch and ui excepted).", func(c *Config) slot { return field(&c.Remote.Timeout) }},
 }
 
 // valueChecks are the checks of settings whose kind alone does not say
@@ -107,59 +106,32 @@ var valueChecks = map[string]func(v any) error{
 	},
 }
 
-// accessor returns where one setting's value lives in a Config: a pointer
-// to its field, or a statusSlot for a per-status setting. The value's Go
-// type follows the key's kind: string for string, path and colour, bool,
-// int, time.Duration, []Status. The table holds closures that capture
-// nothing, so the compiler lays it out in the binary: building it at
-// start-up, as closures made by a generic helper, was 0.05 ms of every
-// troc's start (GODEBUG=inittrace, 163 allocations).
-type accessor func(c *Config) any
+// accessor returns where one setting's value lives in a Config: its
+// field, or its entry in a per-status map. The value's Go type follows the
+// key's kind: string for string, path and colour, bool, int,
+// time.Duration, []Status. The table holds closures that capture nothing,
+// so the compiler lays it out in the binary: building it at start-up, as
+// closures made by a generic helper, was 0.05 ms of every troc's start
+// (GODEBUG=inittrace, 163 allocations).
+type accessor func(c *Config) slot
 
-// get returns the setting's value in c.
-func (a accessor) get(c *Config) any {
-	switch p := a(c).(type) {
-	case *string:
-		return *p
-	case *bool:
-		return *p
-	case *int:
-		return *p
-	case *time.Duration:
-		return *p
-	case *[]Status:
-		return *p
-	case slot:
-		return p.get()
-	}
-	panic(fmt.Sprintf("config: a setting of type %T", a(c)))
-}
+func (a accessor) get(c *Config) any    { return a(c).get() }
+func (a accessor) set(c *Config, v any) { a(c).set(v) }
 
-// set sets the setting's value in c to v, of the type get returns.
-func (a accessor) set(c *Config, v any) {
-	switch p := a(c).(type) {
-	case *string:
-		*p = v.(string)
-	case *bool:
-		*p = v.(bool)
-	case *int:
-		*p = v.(int)
-	case *time.Duration:
-		*p = v.(time.Duration)
-	case *[]Status:
-		*p = v.([]Status)
-	case slot:
-		p.set(v)
-	default:
-		panic(fmt.Sprintf("config: a setting of type %T", p))
-	}
-}
-
-// slot is a setting's value that no pointer reaches: a map's entry.
+// slot is where a setting's value is kept.
 type slot interface {
 	get() any
-	set(v any)
+	set(v any) // v of the type get returns
 }
+
+// fieldSlot is a setting kept in a field of Config.
+type fieldSlot[T any] struct{ p *T }
+
+// field is the slot of the field p points to.
+func field[T any](p *T) slot { return fieldSlot[T]{p} }
+
+func (f fieldSlot[T]) get() any  { return *f.p }
+func (f fieldSlot[T]) set(v any) { *f.p = v.(T) }
 
 // statusSlot is the entry for status s in a per-status setting's map.
 type statusSlot[T any] struct {
