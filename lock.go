@@ -296,14 +296,14 @@ func markLocks(locks []*os.File, pid int, start int64, job string) error {
 // line read "0 0": no job.
 func markStarting(locks []*os.File, pipe *os.File, job string) error {
 	var st syscall.Stat_t
-	var now syscall.Timespec
 	if err := syscall.Fstat(int(pipe.Fd()), &st); err != nil {
 		return err
 	}
-	if err := clockBoottime(&now); err != nil {
+	now, err := bootTicks()
+	if err != nil {
 		return err
 	}
-	return writeMark(locks, fmt.Sprintf("0 0\n%s\nstarting pipe:[%d] %d\n", job, st.Ino, now.Nano()/(1e9/clockTicks)))
+	return writeMark(locks, fmt.Sprintf("0 0\n%s\nstarting pipe:[%d] %d\n", job, st.Ino, now))
 }
 
 // markSize is the length of every mark: s, then spaces and a newline.

@@ -204,11 +204,10 @@ func TestPipeHolderOtherUser(t *testing.T) {
 	defer r.Close()
 	var st syscall.Stat_t
 	syscall.Fstat(int(w.Fd()), &st)
-	var now syscall.Timespec
-	if err := clockBoottime(&now); err != nil {
+	since, err := bootTicks()
+	if err != nil {
 		t.Fatal(err)
 	}
-	since := now.Nano() / (1e9 / clockTicks)
 	theirs := exec.Command("sleep", "30")
 	theirs.Stdout = w
 	theirs.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
@@ -238,21 +237,21 @@ func TestExecTrocKilledAtStart(t *testing.T) {
 	s := newSandbox(t)
 	s.mustTroc(0, "exec", "--name", "long", "true")
 	lock := filepath.Join(s.configDir(), "locks", "long.lock")
-	var now syscall.Timespec
-	if err := clockBoottime(&now); err != nil {
-		t.Fatal(err)
-	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st syscall.Stat_t
-	syscall.Fstat(int(w.Fd()), &st)
 	// What the killed troc left: its mark, and its job writing to its pipe.
-	mark := fmt.Sprintf("0 0\nlong\nstarting pipe:[%d] %d\n", st.Ino, now.Nano()/(1e9/clockTicks))
-	if err := os.WriteFile(lock, []byte(mark), 0o600); err != nil {
+	f, err := os.OpenFile(lock, os.O_RDWR, 0)
+	if err != nil {
 		t.Fatal(err)
 	}
+	err = markStarting([]*os.File{f}, w, "long")
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark := contentOf(lock)
 	job := exec.Command("sleep", "30")
 	job.Stdout = w
 	if err := job.Start(); err != nil {

@@ -46,13 +46,15 @@ func procStat(pid int) (state byte, start int64, err error) {
 // USER_HZ, 100 on every architecture Linux runs Go on.
 const clockTicks = 100
 
-// clockBoottime reads CLOCK_BOOTTIME, the clock /proc's start times count.
-func clockBoottime(ts *syscall.Timespec) error {
+// bootTicks returns the time since boot in clockTicks: the clock and the
+// unit of a process's start time in /proc/PID/stat (CLOCK_BOOTTIME).
+func bootTicks() (int64, error) {
 	const clockBoottime = 7
-	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockBoottime, uintptr(unsafe.Pointer(ts)), 0); e != 0 {
-		return e
+	var ts syscall.Timespec
+	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockBoottime, uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
+		return 0, e
 	}
-	return nil
+	return ts.Nano() / (1e9 / clockTicks), nil
 }
 
 // pipeHolder returns a process, other than troc, that started at since
@@ -69,28 +71,33 @@ func pipeHolder(ino uint64, since int64) (pid int, start int64) {
 	}
 	defer d.Close()
 	names, _ := d.Readdirnames(-1)
-	want := "pipe:[" + strconv.FormatUint(ino, 10) + "]"
-	self := os.Getpid()
+	pipe := "pipe:[" + strconv.FormatUint(ino, 10) + "]"
+	self, euid := os.Getpid(), uint32(os.Geteuid())
 	for _, name := range names {
 		p, err := strconv.Atoi(name)
-		if err != nil || p == self {
+		if err != nil || p == self || !writesTo(name, pipe) {
 			continue
 		}
-		for _, fd := range []string{"/fd/1", "/fd/2"} {
-			if link, _ := os.Readlink("/proc/" + name + fd); link != want {
-				continue
-			}
-			var st syscall.Stat_t
-			if syscall.Stat("/proc/"+name, &st) != nil || st.Uid != uint32(os.Geteuid()) {
-				break
-			}
-			if s, err := procStartTime(p); err == nil && s >= since {
-				return p, s
-			}
-			break
+		var st syscall.Stat_t
+		if syscall.Stat("/proc/"+name, &st) != nil || st.Uid != euid {
+			continue
+		}
+		if s, err := procStartTime(p); err == nil && s >= since {
+			return p, s
 		}
 	}
 	return 0, 0
+}
+
+// writesTo reports whether process pid (a /proc entry's name) has target
+// (a link's text, such as pipe:[123]) as its stdout or stderr.
+func writesTo(pid, target string) bool {
+	for _, fd := range []string{"/fd/1", "/fd/2"} {
+		if link, _ := os.Readlink("/proc/" + pid + fd); link == target {
+			return true
+		}
+	}
+	return false
 }
 
 // processAlive reports whether the process pid that started at start is
