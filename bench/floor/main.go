@@ -2,8 +2,9 @@
 // a Go wrapper that records its job in SQLite can cost. It links
 // modernc.org/sqlite, as troc does, opens a one-table WAL database, inserts
 // a Running row, runs the job with its output to a file, waits for it and
-// updates the row with its end. No lock, no pipe, no config, no signals, no
-// spool: troc's overhead beyond this program's is what those cost.
+// updates the row with its end. Unless asked (the musts build, below): no
+// lock, no config, no signals; never a pipe or a spool. troc's overhead
+// beyond this program's is what those cost.
 //
 //	floor -db FILE -log FILE COMMAND   # runs /bin/sh -c COMMAND
 //	floor -db FILE -logdir DIR COMMAND # its output to a new file in DIR
@@ -79,6 +80,7 @@ func main() {
 		f, err := os.OpenFile(*lock, os.O_RDWR|os.O_CREATE, 0o600)
 		check(err)
 		check(syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB))
+		held = f // held until the exit: a collected *os.File closes, and unlocks
 	}
 	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	if *logDir != "" {
@@ -120,6 +122,9 @@ func main() {
 	}
 	os.Exit(ws.ExitStatus())
 }
+
+// held is the lock's file, kept from the garbage collector.
+var held *os.File
 
 func check(err error) {
 	if err != nil {
